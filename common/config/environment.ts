@@ -1,0 +1,134 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  Min,
+  ValidateIf,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+
+/**
+ * Every setting the server and the worker read from the process environment, validated once at start-up.
+ * Locally these come from `.local/services.env` (written by `npm run services:up`); on AWS from the
+ * non-secret env file that user data writes, with secrets fetched by ARN (see secrets.ts).
+ * Credentials have no defaults.
+ */
+export class EnvironmentVariables {
+  /** HTTP port of the API. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  PORT: number = 3001;
+
+  /** Primary PostgreSQL, as a URL with credentials (local runs). Either this or DATABASE_HOST + DATABASE_SECRET_ARN. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => !env.DATABASE_HOST)
+  @IsNotEmpty({ message: 'DATABASE_URL is required (or DATABASE_HOST with DATABASE_SECRET_ARN)' })
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true }, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  /** Comma-separated replica URLs; empty means reads use the primary. */
+  @IsOptional() @IsString()
+  DATABASE_REPLICA_URLS?: string;
+
+  /** On AWS: primary host name; credentials come from DATABASE_SECRET_ARN (the RDS-managed master secret). */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  DATABASE_HOST?: string;
+
+  /** On AWS: comma-separated replica host names. */
+  @IsOptional() @IsString()
+  DATABASE_REPLICA_HOSTS?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => !!env.DATABASE_HOST)
+  @IsNotEmpty({ message: 'DATABASE_SECRET_ARN is required when DATABASE_HOST is set' })
+  DATABASE_SECRET_ARN?: string;
+
+  @IsOptional() @IsString()
+  DATABASE_NAME: string = 'cyphr';
+
+  /** Require TLS to PostgreSQL (RDS: on). */
+  @IsOptional() @IsIn(['true', 'false'])
+  DATABASE_SSL: 'true' | 'false' = 'false';
+
+  /** Redis, redis:// or rediss:// (TLS, as ElastiCache in-transit encryption requires). */
+  @IsNotEmpty({ message: 'REDIS_URL is required' })
+  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL: string;
+
+  /** On AWS: the ElastiCache auth token's secret. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  REDIS_AUTH_SECRET_ARN?: string;
+
+  @IsNotEmpty({ message: 'AWS_REGION is required' }) @IsString()
+  AWS_REGION: string;
+
+  /** SQS endpoint override for a local SQS-compatible server; empty on AWS. */
+  @Transform(emptyToUndefined) @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'SQS_ENDPOINT must be an http(s) URL' })
+  SQS_ENDPOINT?: string;
+
+  @IsNotEmpty({ message: 'SQS_MESSAGES_QUEUE_URL is required' })
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'SQS_MESSAGES_QUEUE_URL must be an http(s) URL' })
+  SQS_MESSAGES_QUEUE_URL: string;
+
+  @IsNotEmpty({ message: 'SQS_NOTIFICATIONS_QUEUE_URL is required' })
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'SQS_NOTIFICATIONS_QUEUE_URL must be an http(s) URL' })
+  SQS_NOTIFICATIONS_QUEUE_URL: string;
+
+  /** Local runs: the JWT signing key itself (at least 32 characters). On AWS use JWT_SECRET_ARN. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => !env.JWT_SECRET_ARN)
+  @IsNotEmpty({ message: 'JWT_SECRET (or JWT_SECRET_ARN) is required' })
+  @IsString()
+  JWT_SECRET?: string;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  JWT_SECRET_ARN?: string;
+
+  @IsOptional() @IsIn(LOG_LEVELS as unknown as string[])
+  LOG_LEVEL: LogLevel = 'info';
+}
+
+/** Thrown at start-up; its message names every bad variable. */
+export class EnvironmentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'EnvironmentError';
+  }
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) => Object.values(error.constraints ?? {}).map((text) => (text.startsWith(error.property) ? text : `${error.property}: ${text}`)));
+}
+
+/** Validates a raw environment into a typed object of `type`, collecting every problem before failing. */
+export function validateEnvironment<T extends object>(type: new () => T, raw: Record<string, unknown>): T {
+  const env = plainToInstance(type, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false, skipMissingProperties: false });
+  const problems = flatten(errors);
+  if (type.prototype instanceof EnvironmentVariables || (type as unknown) === EnvironmentVariables) {
+    const base = env as unknown as EnvironmentVariables;
+    if (base.JWT_SECRET && base.JWT_SECRET.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
+  }
+  if (problems.length > 0) throw new EnvironmentError(problems);
+  return env;
+}
+
+/** Splits a comma-separated list, dropping blanks. */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}

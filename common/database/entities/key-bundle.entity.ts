@@ -1,0 +1,20 @@
+import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** The signed prekey half of a user's public key bundle (X3DH-style). All values are public keys, base64. */
+@Entity({ name: 'key_bundles' })
+export class KeyBundleEntity {
+  @PrimaryColumn({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @Column({ name: 'signed_prekey_id', type: 'integer' })
+  signedPreKeyId: number;
+
+  @Column({ name: 'signed_prekey', type: 'text' })
+  signedPreKey: string;
+
+  @Column({ name: 'signed_prekey_signature', type: 'text' })
+  signedPreKeySignature: string;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

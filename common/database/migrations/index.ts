@@ -1,0 +1,4 @@
+import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
+
+/** In order. A new migration is a new file here, never an edit of a shipped one. */
+export const MIGRATIONS = [InitialSchema1764000000000];
