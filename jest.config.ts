@@ -6,7 +6,7 @@ import type { Config } from 'jest';
 //   (brought up by scripts/test.sh, settings read from .local/services.env).
 // - terraform: infra/test/**/*.test.ts; synthesizes stacks and plans them with the real terraform binary.
 const tsJest: Config['transform'] = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
 };
 
 const common: Config = {

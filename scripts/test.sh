@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, service-backed integration, and terraform plans, in one jest run.
+# Brings the local services up when they are not running, and stops them again afterwards if it started them.
+# Extra arguments go to jest (e.g. `npm test -- --selectProjects unit`).
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+started=0
+if ! bash scripts/services.sh status >/dev/null 2>&1; then
+  bash scripts/services.sh up || exit 1
+  started=1
+fi
+cleanup() { [[ $started -eq 1 ]] && bash scripts/services.sh down; }
+trap cleanup EXIT
+
+mkdir -p .local
+result=.local/jest-result.json
+rm -f "$result"
+npx jest --json --outputFile="$result" "$@"
+status=$?
+
+# One plain closing line for CI, counted from jest's JSON result rather than its human summary.
+if [[ -f "$result" ]]; then
+  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$root/$result"
+else
+  echo "0 passed, 1 failed"
+  status=1
+fi
+exit $status
