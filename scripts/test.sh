@@ -11,7 +11,7 @@ if ! bash scripts/services.sh status >/dev/null 2>&1; then
   bash scripts/services.sh up || exit 1
   started=1
 fi
-cleanup() { [[ $started -eq 1 ]] && bash scripts/services.sh down; }
+cleanup() { if [[ $started -eq 1 ]]; then started=0; bash scripts/services.sh down; fi; }
 trap cleanup EXIT
 
 mkdir -p .local
@@ -19,6 +19,7 @@ result=.local/jest-result.json
 rm -f "$result"
 npx jest --json --outputFile="$result" "$@"
 status=$?
+cleanup
 
 # One plain closing line for CI, counted from jest's JSON result rather than its human summary.
 if [[ -f "$result" ]]; then
