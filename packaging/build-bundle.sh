@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# npm run package: builds dist/cyphr-<version>.tar.gz, the one artifact the AMI is baked from.
+# It holds the compiled server and worker, production dependencies only, the migrations (compiled with
+# common/), the systemd units and install.sh. Reproducible: the same commit gives the same bytes
+# (sorted entries, fixed owner and mtime from the commit, gzip without a timestamp).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+started=$SECONDS
+
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+[[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]] || commit="$commit-dirty"
+version="$(node -p 'require("./package.json").version')+$commit"
+epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+name="cyphr-$version"
+stage="dist/.stage"
+out="dist/$name.tar.gz"
+
+rm -rf "$stage" && mkdir -p "$stage"
+echo "package: compiling server, worker and common"
+npx tsc -p packaging/tsconfig.bundle.json
+[[ -f "$stage/app/server/main.js" && -f "$stage/app/worker/main.js" && -f "$stage/app/common/database/migrate.js" ]] \
+  || { echo "package: the compiled entry points are missing" >&2; exit 1; }
+
+echo "package: installing production dependencies"
+cp package.json package-lock.json "$stage/"
+(cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+# Drop what the runtime never reads; keeps the AMI lean without touching package code.
+find "$stage/node_modules" -type f \( -name '*.md' -o -name '*.map' -o -name '*.ts' ! -name '*.d.ts' \) -delete
+find "$stage/node_modules" -type d \( -name test -o -name tests -o -name __tests__ -o -name docs \) -prune -exec rm -rf {} +
+
+cp -r packaging/systemd "$stage/systemd"
+cp packaging/install.sh "$stage/install.sh"
+echo "$version" >"$stage/VERSION"
+node -e '
+  const p = require("./package.json");
+  const m = { name: p.name, version: process.argv[1], commit: process.argv[2], node: p.engines.node,
+              entryPoints: { api: "app/server/main.js", worker: "app/worker/main.js", migrate: "app/common/database/migrate.js" },
+              units: ["cyphr-api.service", "cyphr-worker.service", "cyphr-migrate.service"] };
+  require("fs").writeFileSync(process.argv[3], JSON.stringify(m, null, 2) + "\n");' "$version" "$commit" "$stage/manifest.json"
+
+mkdir -p dist
+rm -f dist/cyphr-*.tar.gz dist/cyphr-*.tar.gz.sha256
+tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner --mode='u+rw,go+r,go-w' \
+  --transform "s,^dist/.stage,$name," -cf - "$stage" | gzip -n -9 >"$out"
+(cd dist && sha256sum "$name.tar.gz" >"$name.tar.gz.sha256")
+rm -rf "$stage"
+echo "$out" >dist/LATEST
+echo "package: $out ($(du -h "$out" | cut -f1), sha256 $(cut -c1-16 "$out.sha256")…) in $((SECONDS - started)) s"
