@@ -1,0 +1,119 @@
+import { DataSource } from 'typeorm';
+import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { MessageView } from '../../common/contracts/realtime-events';
+
+export type StoreResult =
+  | { status: 'stored' | 'duplicate'; message: MessageView }
+  | { status: 'failed'; error: Error; permanent: boolean };
+
+interface Row {
+  inserted: boolean;
+  id: string;
+  seq: string;
+  conversation_id: string;
+  sender_id: string;
+  client_message_id: string;
+  ciphertext: string;
+  sent_at: Date;
+  stored_at: Date;
+}
+
+/**
+ * One statement, one implicit transaction, one round trip: insert what is new (ON CONFLICT DO NOTHING
+ * on every unique key), and return both the rows inserted now and those stored earlier under the same
+ * (sender_id, client_message_id). The second SELECT reads the snapshot from before the insert, so a row
+ * is never reported twice. WITH ORDINALITY keeps seq in the order the batch arrived.
+ */
+const INSERT_BATCH = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[])
+      WITH ORDINALITY AS t(id, conversation_id, sender_id, client_message_id, ciphertext, sent_at, ord)
+  ), inserted AS (
+    INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+    SELECT id, conversation_id, sender_id, client_message_id, ciphertext, sent_at FROM input ORDER BY ord
+    ON CONFLICT DO NOTHING
+    RETURNING id, seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
+  )
+  SELECT true AS inserted, i.* FROM inserted i
+  UNION ALL
+  SELECT false, m.id, m.seq, m.conversation_id, m.sender_id, m.client_message_id, m.ciphertext, m.sent_at, m.stored_at
+    FROM messages m JOIN input USING (sender_id, client_message_id)`;
+
+const keyOf = (senderId: string, clientMessageId: string) => `${senderId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
+
+function toView(row: Row): MessageView {
+  return {
+    id: row.id,
+    seq: String(row.seq),
+    conversationId: row.conversation_id,
+    senderId: row.sender_id,
+    clientMessageId: row.client_message_id,
+    ciphertext: row.ciphertext,
+    sentAt: new Date(row.sent_at).toISOString(),
+    storedAt: new Date(row.stored_at).toISOString(),
+  };
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity violation) fail the same way every time. */
+export function isPermanentDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** Writes messages to the primary, idempotently. */
+export class MessageStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores a batch in one statement. If the statement fails for a reason of the data (one message's
+   * conversation was deleted: FK violation), each message is retried alone so only the bad one fails.
+   * Results are in the order of `bodies`.
+   */
+  async storeBatch(bodies: MessageQueueBodyV1[]): Promise<StoreResult[]> {
+    if (bodies.length === 0) return [];
+    try {
+      return await this.insert(bodies);
+    } catch (error) {
+      if (bodies.length === 1 || !isPermanentDatabaseError(error)) return bodies.map(() => failed(error));
+      const results: StoreResult[] = [];
+      for (const body of bodies) {
+        try {
+          results.push(...(await this.insert([body])));
+        } catch (single) {
+          results.push(failed(single));
+        }
+      }
+      return results;
+    }
+  }
+
+  private async insert(bodies: MessageQueueBodyV1[]): Promise<StoreResult[]> {
+    const unique = [...new Map(bodies.map((body) => [keyOf(body.senderId, body.clientMessageId), body])).values()];
+    const rows: Row[] = await this.dataSource.query(INSERT_BATCH, [
+      unique.map((body) => body.id),
+      unique.map((body) => body.conversationId),
+      unique.map((body) => body.senderId),
+      unique.map((body) => body.clientMessageId),
+      unique.map((body) => body.ciphertext),
+      unique.map((body) => body.sentAt),
+    ]);
+    const byKey = new Map(rows.map((row) => [keyOf(row.sender_id, row.client_message_id), row]));
+    const reported = new Set<string>();
+    return bodies.map((body): StoreResult => {
+      const key = keyOf(body.senderId, body.clientMessageId);
+      const row = byKey.get(key);
+      if (!row) {
+        // Skipped by ON CONFLICT yet not found by its key: its id is taken by a different message, or a
+        // concurrent worker inserted it after this statement's snapshot. Retrying settles which.
+        return failed(new Error(`message ${body.id} conflicts with a row that is not its own (sender, clientMessageId)`), false);
+      }
+      const first = row.inserted && !reported.has(key);
+      reported.add(key);
+      return { status: first ? 'stored' : 'duplicate', message: toView(row) };
+    });
+  }
+}
+
+function failed(error: unknown, permanent = isPermanentDatabaseError(error)): StoreResult {
+  return { status: 'failed', error: error instanceof Error ? error : new Error(String(error)), permanent };
+}

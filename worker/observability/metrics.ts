@@ -1,0 +1,111 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Every metric the worker exports, on its own registry (tests create as many as they like). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+
+  readonly received = new Counter({
+    name: 'cyphr_worker_messages_received_total',
+    help: 'Messages received from SQS',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
+  readonly stored = new Counter({
+    name: 'cyphr_worker_messages_stored_total',
+    help: 'Messages inserted into PostgreSQL (first delivery)',
+    registers: [this.registry],
+  });
+
+  readonly duplicates = new Counter({
+    name: 'cyphr_worker_messages_duplicate_total',
+    help: 'Deliveries of messages already stored (redelivery or duplicate send); skipped, fanned out again',
+    registers: [this.registry],
+  });
+
+  readonly failed = new Counter({
+    name: 'cyphr_worker_messages_failed_total',
+    help: 'Messages left on the queue for a retry, by reason',
+    labelNames: ['queue', 'reason'],
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new Counter({
+    name: 'cyphr_worker_messages_dead_lettered_total',
+    help: 'Messages sent to the DLQ: "rejected" (malformed, moved directly) or "exhausted" (failed on their last allowed receive; the redrive policy moves them)',
+    labelNames: ['queue', 'kind'],
+    registers: [this.registry],
+  });
+
+  readonly published = new Counter({
+    name: 'cyphr_worker_realtime_published_total',
+    help: 'Realtime events published to Redis, by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  readonly notificationsQueued = new Counter({
+    name: 'cyphr_worker_notifications_queued_total',
+    help: 'Notifications queued for offline members',
+    registers: [this.registry],
+  });
+
+  readonly pushes = new Counter({
+    name: 'cyphr_worker_push_total',
+    help: 'Push deliveries, by provider and outcome',
+    labelNames: ['provider', 'outcome'],
+    registers: [this.registry],
+  });
+
+  readonly batchDuration = new Histogram({
+    name: 'cyphr_worker_batch_duration_seconds',
+    help: 'Time to handle one received batch (store, fan out, notify)',
+    labelNames: ['queue'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly messageAge = new Histogram({
+    name: 'cyphr_worker_message_age_seconds',
+    help: 'Age of a message when stored: now - SentTimestamp (time spent queued)',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cyphr_worker_' });
+  }
+}
+
+/** GET /metrics (Prometheus text) and GET /health; anything else 404. */
+export async function startMetricsServer(metrics: WorkerMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      metrics.registry
+        .metrics()
+        .then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        })
+        .catch((error: unknown) => {
+          res.writeHead(500);
+          res.end(String(error));
+        });
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,0 +1,163 @@
+import { ChangeMessageVisibilityBatchCommand, Message, SQSClient } from '@aws-sdk/client-sqs';
+import { Consumer } from 'sqs-consumer';
+import { WorkerLogger } from '../observability/logger';
+import { WorkerMetrics } from '../observability/metrics';
+
+/** What a batch handler decided: delete these, hand those back to the queue after a delay. */
+export interface BatchOutcome {
+  ack: Message[];
+  retry: Array<{ message: Message; delaySeconds: number }>;
+}
+
+export type BatchHandler = (messages: Message[]) => Promise<BatchOutcome>;
+
+export interface ConsumerPoolOptions {
+  /** Short name for logs and metric labels ("messages", "notifications"). */
+  name: string;
+  sqs: SQSClient;
+  queueUrl: string;
+  loops: number;
+  waitTimeSeconds: number;
+  visibilityTimeoutSeconds: number;
+  handler: BatchHandler;
+  logger: WorkerLogger;
+  metrics: WorkerMetrics;
+}
+
+interface Loop {
+  consumer: Consumer;
+  /** The batch being worked on, from receive until sqs-consumer has deleted its acknowledged messages. */
+  inFlight?: Message[];
+  idle: Array<() => void>;
+}
+
+const SQS_BATCH_LIMIT = 10;
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+/**
+ * Several sqs-consumer receive loops on one queue. Each long-polls up to 10 messages, runs the handler
+ * with a visibility heartbeat, deletes exactly what the handler acknowledged, and hands failures back
+ * with the delay the handler chose. Stopping is graceful and bounded: see stop().
+ */
+export class ConsumerPool {
+  private readonly loops: Loop[] = [];
+  private stopping = false;
+
+  constructor(private readonly options: ConsumerPoolOptions) {
+    for (let index = 0; index < options.loops; index++) this.loops.push(this.createLoop(index));
+  }
+
+  start(): void {
+    for (const loop of this.loops) loop.consumer.start();
+    this.options.logger.info({ queue: this.options.name, loops: this.loops.length }, 'consuming');
+  }
+
+  /**
+   * Stops receiving at once; waits up to `timeoutMs` for batches in flight to be stored and deleted;
+   * batches still running then are released (visibility 0) so another worker takes them immediately.
+   * Idle long polls are aborted rather than waited for. Messages received after the stop are released.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(this.loops.map((loop) => this.stopLoop(loop, deadline)));
+  }
+
+  private async stopLoop(loop: Loop, deadline: number): Promise<void> {
+    loop.consumer.stop();
+    if (loop.inFlight) {
+      const finished = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+        loop.idle.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!finished && loop.inFlight) {
+        this.options.logger.warn({ queue: this.options.name, messages: loop.inFlight.length }, 'shutdown timeout: releasing an unfinished batch');
+        await this.changeVisibility(loop.inFlight.map((message) => ({ message, delaySeconds: 0 })));
+      }
+    }
+    // Cancels a long poll still waiting for messages; anything it had received comes back after its visibility timeout.
+    loop.consumer.abortController?.abort();
+  }
+
+  private createLoop(index: number): Loop {
+    const { options } = this;
+    const loop: Loop = { consumer: undefined as unknown as Consumer, idle: [] };
+    const settle = () => {
+      loop.inFlight = undefined;
+      for (const notify of loop.idle.splice(0)) notify();
+    };
+    loop.consumer = Consumer.create({
+      queueUrl: options.queueUrl,
+      sqs: options.sqs,
+      batchSize: SQS_BATCH_LIMIT,
+      waitTimeSeconds: options.waitTimeSeconds,
+      visibilityTimeout: options.visibilityTimeoutSeconds,
+      heartbeatInterval: Math.max(1, Math.floor(options.visibilityTimeoutSeconds / 3)),
+      messageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+      messageAttributeNames: ['All'],
+      strictReturn: true,
+      handleMessageBatch: async (messages) => {
+        loop.inFlight = messages;
+        options.metrics.received.inc({ queue: options.name }, messages.length);
+        if (this.stopping) {
+          await this.changeVisibility(messages.map((message) => ({ message, delaySeconds: 0 })));
+          return [];
+        }
+        return this.runHandler(messages);
+      },
+    });
+    // After the handler and the deletion of what it acknowledged (or a failed deletion).
+    loop.consumer.on('response_processed', settle);
+    loop.consumer.on('error', (error, messages) => {
+      // Aborting idle long polls at shutdown is expected, not an error.
+      const level = this.stopping && /abort/i.test(`${error.name} ${error.message}`) ? 'debug' : 'error';
+      options.logger[level]({ queue: options.name, loop: index, err: error, messages: Array.isArray(messages) ? messages.length : undefined }, 'queue error');
+    });
+    return loop;
+  }
+
+  private async runHandler(messages: Message[]): Promise<Message[]> {
+    const { options } = this;
+    const stopTimer = options.metrics.batchDuration.startTimer({ queue: options.name });
+    try {
+      const outcome = await options.handler(messages);
+      if (outcome.retry.length > 0) await this.changeVisibility(outcome.retry);
+      return outcome.ack;
+    } catch (error) {
+      // A handler bug or an outage: nothing is acknowledged; the messages reappear after their visibility timeout.
+      options.logger.error({ queue: options.name, err: error, messages: messages.length }, 'batch failed');
+      options.metrics.failed.inc({ queue: options.name, reason: 'batch' }, messages.length);
+      return [];
+    } finally {
+      stopTimer();
+    }
+  }
+
+  /** Best effort: if this fails the messages simply reappear when their current visibility ends. */
+  private async changeVisibility(entries: Array<{ message: Message; delaySeconds: number }>): Promise<void> {
+    for (const part of chunk(entries, SQS_BATCH_LIMIT)) {
+      try {
+        await this.options.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.options.queueUrl,
+            Entries: part.map(({ message, delaySeconds }, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(delaySeconds))),
+            })),
+          }),
+        );
+      } catch (error) {
+        this.options.logger.warn({ queue: this.options.name, err: error }, 'could not change message visibility');
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Server } from 'node:http';
+import { DataSource } from 'typeorm';
+import { createSqsClient } from '../common/aws/sqs-client';
+import { buildDataSourceOptions } from '../common/config/database-options';
+import { resolveSecrets, SecretReader } from '../common/config/secrets';
+import { createRedisClient, CyphrRedisClient } from '../common/redis/client';
+import { WorkerEnvironment } from './config/worker-environment';
+import { Fanout } from './messages/fanout';
+import { MessageBatchHandler } from './messages/message-batch-handler';
+import { MessageStore } from './messages/message-store';
+import { LogPushProvider } from './notifications/log-push-provider';
+import { NotificationBatchHandler } from './notifications/notification-batch-handler';
+import { PushProvider } from './notifications/push-provider';
+import { WebhookPushProvider } from './notifications/webhook-push-provider';
+import { WorkerLogger } from './observability/logger';
+import { startMetricsServer, WorkerMetrics } from './observability/metrics';
+import { ConsumerPool } from './queue/consumer-pool';
+import { DeadLetterSender } from './queue/dead-letter';
+import { readRedrive } from './queue/redrive';
+
+export interface Worker {
+  readonly metrics: WorkerMetrics;
+  /** Port of the metrics endpoint, when enabled. */
+  readonly metricsPort?: number;
+  start(): void;
+  /** Graceful and bounded (WORKER_SHUTDOWN_TIMEOUT_MS), then closes every connection. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerDependencies {
+  secretReader?: SecretReader;
+  pushProvider?: PushProvider;
+  metrics?: WorkerMetrics;
+}
+
+export function createPushProvider(env: WorkerEnvironment, logger: WorkerLogger): PushProvider {
+  if (env.PUSH_PROVIDER === 'webhook') {
+    return new WebhookPushProvider({
+      url: env.PUSH_WEBHOOK_URL as string,
+      secret: env.PUSH_WEBHOOK_SECRET,
+      timeoutMs: env.PUSH_WEBHOOK_TIMEOUT_MS,
+      attempts: env.PUSH_WEBHOOK_ATTEMPTS,
+    });
+  }
+  return new LogPushProvider(logger);
+}
+
+/** Redis is best effort for the worker: start without it, reconnect in the background, never crash on it. */
+async function connectRedis(env: WorkerEnvironment, secrets: Awaited<ReturnType<typeof resolveSecrets>>, logger: WorkerLogger): Promise<CyphrRedisClient> {
+  const redis = createRedisClient(env, secrets, 'cyphr-worker');
+  let lastLogged = 0;
+  redis.on('error', (error: unknown) => {
+    if (Date.now() - lastLogged < 10_000) return;
+    lastLogged = Date.now();
+    logger.warn({ err: error }, 'redis error; realtime publish degraded, presence assumed offline');
+  });
+  const connected = redis.connect().then(() => true);
+  connected.catch(() => undefined);
+  const ready = await Promise.race([connected, new Promise<false>((resolve) => setTimeout(() => resolve(false), 3_000).unref())]);
+  if (!ready) logger.warn('redis not reachable at start-up; consuming anyway');
+  return redis;
+}
+
+/** Wires the worker from a validated environment. Nothing is received until start(). */
+export async function createWorker(env: WorkerEnvironment, logger: WorkerLogger, deps: WorkerDependencies = {}): Promise<Worker> {
+  // The worker never touches JWTs: do not fetch that secret (its role need not be allowed to).
+  const secrets = await resolveSecrets({ ...env, JWT_SECRET: undefined, JWT_SECRET_ARN: undefined }, deps.secretReader);
+  const metrics = deps.metrics ?? new WorkerMetrics();
+  const sqs: SQSClient = createSqsClient(env);
+  const [messagesRedrive, notificationsRedrive] = await Promise.all([
+    readRedrive(sqs, env.SQS_MESSAGES_QUEUE_URL),
+    readRedrive(sqs, env.SQS_NOTIFICATIONS_QUEUE_URL),
+  ]);
+  for (const redrive of [messagesRedrive, notificationsRedrive]) {
+    if (!redrive.deadLetterQueueUrl) logger.warn({ queue: redrive.queueUrl }, 'queue has no redrive policy: failing messages are retried forever');
+  }
+
+  // Writes only: the primary, no replicas.
+  const dataSource = new DataSource(
+    buildDataSourceOptions({ ...env, DATABASE_REPLICA_URLS: undefined, DATABASE_REPLICA_HOSTS: undefined }, secrets, {
+      poolSize: env.WORKER_DB_POOL_SIZE,
+      applicationName: 'cyphr-worker',
+    }),
+  );
+  await dataSource.initialize();
+  const redis = await connectRedis(env, secrets, logger);
+
+  const common = {
+    sqs,
+    waitTimeSeconds: env.WORKER_WAIT_TIME_SECONDS,
+    visibilityTimeoutSeconds: env.WORKER_VISIBILITY_TIMEOUT_SECONDS,
+    logger,
+    metrics,
+  };
+  const retry = { retryBaseSeconds: env.WORKER_RETRY_BASE_SECONDS, visibilityTimeoutSeconds: env.WORKER_VISIBILITY_TIMEOUT_SECONDS };
+  const messageHandler = new MessageBatchHandler({
+    store: new MessageStore(dataSource),
+    fanout: new Fanout(redis, sqs, env.SQS_NOTIFICATIONS_QUEUE_URL, metrics, logger),
+    deadLetters: new DeadLetterSender(sqs, messagesRedrive, logger),
+    metrics,
+    logger,
+    ...retry,
+  });
+  const notificationHandler = new NotificationBatchHandler({
+    provider: deps.pushProvider ?? createPushProvider(env, logger),
+    deadLetters: new DeadLetterSender(sqs, notificationsRedrive, logger),
+    metrics,
+    logger,
+    ...retry,
+  });
+  const pools = [
+    new ConsumerPool({ ...common, name: 'messages', queueUrl: env.SQS_MESSAGES_QUEUE_URL, loops: env.WORKER_RECEIVE_LOOPS, handler: messageHandler.handle }),
+    new ConsumerPool({ ...common, name: 'notifications', queueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL, loops: env.WORKER_NOTIFICATION_LOOPS, handler: notificationHandler.handle }),
+  ];
+
+  let metricsServer: Server | undefined;
+  let metricsPort: number | undefined;
+  if (env.WORKER_METRICS_PORT > 0) {
+    ({ server: metricsServer, port: metricsPort } = await startMetricsServer(metrics, env.WORKER_METRICS_HOST, env.WORKER_METRICS_PORT));
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    metrics,
+    metricsPort,
+    start: () => pools.forEach((pool) => pool.start()),
+    stop: () =>
+      (stopped ??= (async () => {
+        await Promise.all(pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)));
+        await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+        await redis.close().catch(() => redis.destroy());
+        await dataSource.destroy();
+        sqs.destroy();
+      })()),
+  };
+}
