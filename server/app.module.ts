@@ -1,0 +1,76 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthModule } from './auth/auth.module';
+import { ServerConfig } from './config/server-config';
+import { ConversationsModule } from './conversations/conversations.module';
+import { HealthModule } from './health/health.module';
+import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { requestId } from './http/request-id';
+import { StrictValidationPipe } from './http/validation.pipe';
+import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { KeysModule } from './keys/keys.module';
+import { MessagesModule } from './messages/messages.module';
+import { MetricsController } from './metrics/metrics.controller';
+import { RateLimitGuard } from './rate-limits/rate-limit.guard';
+import { RealtimeModule } from './realtime/realtime.module';
+import { UsersModule } from './users/users.module';
+
+/** Makes the validated ServerConfig injectable everywhere. */
+@Global()
+@Module({})
+class ServerConfigModule {
+  static register(config: ServerConfig): DynamicModule {
+    return { module: ServerConfigModule, providers: [{ provide: ServerConfig, useValue: config }], exports: [ServerConfig] };
+  }
+}
+
+const QUIET_PATHS = new Set(['/health', '/metrics']);
+
+/** The API, built around one already-validated config (see createServerApp). */
+@Module({})
+export class AppModule {
+  static register(config: ServerConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ServerConfigModule.register(config),
+        // The typed config is also readable as ConfigService.get('server') for code that prefers @nestjs/config.
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ server: config })] }),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            genReqId: requestId,
+            customProps: () => ({ instance: config.instanceId }),
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has(req.url ?? '') },
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+            },
+          },
+        }),
+        TypeOrmModule.forRoot({ ...config.database, retryAttempts: 3, retryDelay: 1_000 }),
+        InfrastructureModule,
+        AuthModule,
+        UsersModule,
+        KeysModule,
+        ConversationsModule,
+        MessagesModule,
+        RealtimeModule,
+        HealthModule,
+      ],
+      controllers: [MetricsController],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
+        // Order matters: authenticate first, so rate limits can count per user.
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { EnvironmentVariables, validateEnvironment } from '../common/config/environment';
+import { loadLocalEnvFile } from '../common/config/local-env-file';
+import { resolveSecrets } from '../common/config/secrets';
+import { AppModule } from './app.module';
+import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
+import { useJsonBodies } from './http/body-parsing';
+import type { HttpRequest, HttpResponse } from './http/http-types';
+import { MessageQueueService } from './infrastructure/message-queue.service';
+import { httpMetrics } from './metrics/http-metrics.middleware';
+import { MetricsService } from './metrics/metrics.service';
+import { RealtimeGateway } from './realtime/realtime.gateway';
+
+export const OPENAPI_PATH = '/v1/openapi.json';
+
+export interface ServerAppOptions extends ServerConfigOverrides {
+  /** Environment values that win over process.env (tests: another database URL, Redis through a proxy...). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface ServerApp {
+  app: NestExpressApplication;
+  config: ServerConfig;
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  /** Graceful, bounded: see shutdown() below. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+function openApiDocument(app: NestExpressApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Cyphr messenger API')
+    .setDescription('End-to-end encrypted messaging: the server stores and relays ciphertext only. Errors are {statusCode, error, message}.')
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/**
+ * Builds and starts one API instance: validated config (a bad or missing variable stops here, naming it),
+ * JSON body limits, metrics, OpenAPI, the WebSocket endpoint, then listen. Tests start several in one process
+ * on port 0; main.ts starts one and wires SIGTERM to `shutdown`.
+ */
+export async function createServerApp(options: ServerAppOptions = {}): Promise<ServerApp> {
+  const { env: envOverrides, ...overrides } = options;
+  loadLocalEnvFile();
+  const env = validateEnvironment(EnvironmentVariables, { ...process.env, ...envOverrides });
+  const secrets = await resolveSecrets(env);
+  const config = buildServerConfig(env, secrets, overrides);
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bodyParser: false, bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use(httpMetrics(app.get(MetricsService)));
+  useJsonBodies(app, config.bodyLimitBytes);
+  const document = openApiDocument(app);
+  app.getHttpAdapter().get(OPENAPI_PATH, (_req: HttpRequest, res: HttpResponse) => void res.json(document));
+
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = 65_000; // longer than the ALB's 60 s idle timeout, so the ALB closes first
+  server.headersTimeout = 66_000;
+  const gateway = app.get(RealtimeGateway);
+  gateway.attach(server);
+  await app.listen(config.port, config.host);
+  const port = (server.address() as AddressInfo).port;
+
+  let shuttingDown: Promise<void> | undefined;
+  /**
+   * 1. stop accepting connections and tell WebSocket clients to reconnect elsewhere (1012);
+   * 2. let in-flight requests finish (idle keep-alive connections are closed; all are cut at the deadline);
+   * 3. flush the SQS batcher: every 202 already given is durable, every pending send gets its answer;
+   * 4. close Nest (Redis, database pools).
+   */
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close(Math.min(1_000, config.shutdownTimeoutMs / 4));
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+      const cutoff = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now() - 2_000));
+      await drained;
+      clearInterval(idleSweep);
+      clearTimeout(cutoff);
+      await app.get(MessageQueueService).flush();
+      await app.close();
+    })());
+
+  return { app, config, port, url: `http://127.0.0.1:${port}`, shutdown };
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DataSourceOptions } from 'typeorm';
+import type { RedisClientOptions } from 'redis';
+import { buildDataSourceOptions } from '../../common/config/database-options';
+import { EnvironmentVariables, LogLevel } from '../../common/config/environment';
+import { ResolvedSecrets } from '../../common/config/secrets';
+import { redisClientOptions } from '../../common/redis/client';
+import { RateLimitRules, DEFAULT_RATE_LIMITS } from '../rate-limits/rate-limit-rules';
+
+/**
+ * The server's typed settings, built once at start-up from the validated environment and the resolved
+ * secrets (see createServerApp). Nothing else in server/ reads process.env; everything injects this.
+ */
+export class ServerConfig {
+  port: number;
+  /** Interface to bind; loopback in tests. */
+  host: string;
+  logLevel: LogLevel;
+  /** Unique per process: the presence hash field and the log's `instance`. */
+  instanceId: string;
+  database: DataSourceOptions;
+  redis: RedisClientOptions;
+  /** Upper bound for one Redis command before the caller falls back to the database. */
+  redisCommandTimeoutMs: number;
+  sqs: { region: string; endpoint?: string; messagesQueueUrl: string; notificationsQueueUrl: string; maxBatchDelayMs: number };
+  jwt: { secret: string; ttlSeconds: number };
+  /** Largest accepted JSON body; a 64 KiB ciphertext is ~87 KiB of base64. */
+  bodyLimitBytes: number;
+  /** SIGTERM → exit within this long, whatever is still in flight. */
+  shutdownTimeoutMs: number;
+  rateLimits: RateLimitRules;
+  /** Express `trust proxy`: which hops' X-Forwarded-For to believe for the client address (rate limits, logs). */
+  trustProxy: boolean | number | string;
+}
+
+/** What tests (or a second local instance) may change without touching the environment. */
+export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'database' | 'sqs' | 'jwt'>> {
+  /** Shown in pg_stat_activity; tests use a unique one to see which server ran which query. */
+  applicationName?: string;
+  poolSize?: number;
+  maxBatchDelayMs?: number;
+}
+
+export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSecrets, overrides: ServerConfigOverrides = {}): ServerConfig {
+  if (!secrets.jwtSecret) throw new Error('JWT secret is not set (JWT_SECRET or JWT_SECRET_ARN)');
+  const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const { applicationName, poolSize, maxBatchDelayMs, ...rest } = overrides;
+  return {
+    port: env.PORT,
+    host: '0.0.0.0',
+    logLevel: env.LOG_LEVEL,
+    instanceId,
+    database: buildDataSourceOptions(env, secrets, { applicationName: applicationName ?? 'cyphr-server', poolSize: poolSize ?? 10 }),
+    redis: redisClientOptions(env, secrets, `cyphr-server-${instanceId}`),
+    redisCommandTimeoutMs: 500,
+    sqs: {
+      region: env.AWS_REGION,
+      endpoint: env.SQS_ENDPOINT,
+      messagesQueueUrl: env.SQS_MESSAGES_QUEUE_URL,
+      notificationsQueueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL,
+      maxBatchDelayMs: maxBatchDelayMs ?? 5,
+    },
+    jwt: { secret: secrets.jwtSecret, ttlSeconds: 3600 },
+    bodyLimitBytes: 128 * 1024,
+    shutdownTimeoutMs: 10_000,
+    rateLimits: DEFAULT_RATE_LIMITS,
+    // The ALB (and loopback in tests) sit in private address space; a client cannot spoof past them.
+    trustProxy: 'loopback, linklocal, uniquelocal',
+    ...rest,
+  };
+}

@@ -1,0 +1,33 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { QueueSendError } from '../infrastructure/sqs-batcher';
+import { errorBody, ErrorBody } from './error-body';
+import type { HttpResponse } from './http-types';
+
+/** Turns anything thrown while handling a request into `{statusCode, error, message}`; only real bugs are 500. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<HttpResponse>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (response.headersSent) return;
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      if (typeof payload === 'string') return errorBody(status, payload);
+      const { message, error } = payload as { message?: unknown; error?: unknown };
+      const text = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
+      return errorBody(status, text, typeof error === 'string' ? error : undefined);
+    }
+    if (exception instanceof QueueSendError) {
+      return errorBody(HttpStatus.SERVICE_UNAVAILABLE, 'The message queue is unavailable; retry with the same clientMessageId');
+    }
+    return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');
+  }
+}

@@ -1,0 +1,37 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { errorBody } from './error-body';
+import type { HttpRequest, HttpResponse, Next } from './http-types';
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * JSON bodies only, at most `limitBytes`. Body-parser failures never reach a controller and never become
+ * 500s: oversize → 413, malformed JSON → 400, wrong content type → 415, each as `{statusCode, error, message}`.
+ * Call on an app created with `bodyParser: false`.
+ */
+export function useJsonBodies(app: NestExpressApplication, limitBytes: number): void {
+  app.use((req: HttpRequest, res: HttpResponse, next: Next) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (WITH_BODY.has(req.method ?? '') && hasBody && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+      res.status(415).json(errorBody(415, 'Request bodies must be JSON (Content-Type: application/json)'));
+      return;
+    }
+    next();
+  });
+  app.useBodyParser('json', { limit: limitBytes, strict: true });
+  app.use((error: { type?: string; status?: number; message?: string }, _req: HttpRequest, res: HttpResponse, next: Next) => {
+    if (!error) return next();
+    switch (error.type) {
+      case 'entity.too.large':
+        return void res.status(413).json(errorBody(413, `Request body exceeds ${limitBytes} bytes`));
+      case 'entity.parse.failed':
+        return void res.status(400).json(errorBody(400, 'Malformed JSON body'));
+      default: {
+        const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+        return void res.status(status).json(errorBody(status, error.message ?? 'Unreadable request body'));
+      }
+    }
+  });
+}

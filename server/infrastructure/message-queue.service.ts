@@ -1,0 +1,47 @@
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { createSqsClient } from '../../common/aws/sqs-client';
+import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { ServerConfig } from '../config/server-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { SqsBatcher } from './sqs-batcher';
+
+/** The SQS producer: accepted messages go to `cyphr-messages` through one batcher per instance. */
+@Injectable()
+export class MessageQueueService implements OnApplicationShutdown {
+  readonly client: SQSClient;
+  private readonly batcher: SqsBatcher;
+
+  constructor(@Inject(ServerConfig) private readonly config: ServerConfig, metrics: MetricsService) {
+    this.client = createSqsClient({ AWS_REGION: config.sqs.region, SQS_ENDPOINT: config.sqs.endpoint });
+    this.batcher = new SqsBatcher({
+      client: this.client,
+      queueUrl: config.sqs.messagesQueueUrl,
+      maxDelayMs: config.sqs.maxBatchDelayMs,
+      onBatch: (size, seconds, outcome) => {
+        metrics.queueSendDuration.observe({ queue: 'messages', outcome }, seconds);
+        metrics.queueBatchSize.observe({ queue: 'messages' }, size);
+      },
+    });
+  }
+
+  /** Resolves once SQS has stored the message; rejects with QueueSendError otherwise. */
+  enqueueMessage(body: MessageQueueBodyV1): Promise<void> {
+    return this.batcher.send(JSON.stringify(body));
+  }
+
+  /** Readiness: the queue exists and answers. */
+  async ping(): Promise<void> {
+    await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.config.sqs.messagesQueueUrl, AttributeNames: ['QueueArn'] }));
+  }
+
+  /** Called by graceful shutdown before anything else closes: nothing accepted is left unsent. */
+  async flush(): Promise<void> {
+    await this.batcher.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.batcher.close();
+    this.client.destroy();
+  }
+}

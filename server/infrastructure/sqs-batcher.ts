@@ -1,0 +1,101 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+/** SQS limits: 10 entries and 256 KiB of bodies per SendMessageBatch call. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+export const SQS_MAX_BATCH_BYTES = 256 * 1024;
+
+export interface SqsBatcherOptions {
+  client: Pick<SQSClient, 'send'>;
+  queueUrl: string;
+  /** Longest a message waits for companions before its batch goes out. */
+  maxDelayMs: number;
+  /** Called after every batch, for metrics. */
+  onBatch?: (size: number, seconds: number, outcome: 'ok' | 'partial' | 'error') => void;
+}
+
+export class QueueSendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueSendError';
+  }
+}
+
+interface Pending {
+  id: string;
+  body: string;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Coalesces concurrent sends into SendMessageBatch calls: a batch leaves when it holds 10 messages, when the
+ * next one would push it past 256 KiB, or `maxDelayMs` after its first message. Each `send` resolves only
+ * when SQS has confirmed that message (so "202 accepted" means durable), and rejects on its own failure.
+ */
+export class SqsBatcher {
+  private pending: Pending[] = [];
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private sequence = 0;
+  private closed = false;
+
+  constructor(private readonly options: SqsBatcherOptions) {}
+
+  send(body: string): Promise<void> {
+    if (this.closed) return Promise.reject(new QueueSendError('queue producer is shutting down'));
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > SQS_MAX_BATCH_BYTES) return Promise.reject(new QueueSendError(`message of ${bytes} bytes exceeds the SQS limit`));
+    return new Promise<void>((resolve, reject) => {
+      if (this.pendingBytes + bytes > SQS_MAX_BATCH_BYTES) this.dispatch();
+      this.pending.push({ id: String(this.sequence++ % 1_000_000), body, bytes, resolve, reject });
+      this.pendingBytes += bytes;
+      if (this.pending.length >= SQS_MAX_BATCH_ENTRIES) this.dispatch();
+      else if (!this.timer) this.timer = setTimeout(() => this.dispatch(), this.options.maxDelayMs);
+    });
+  }
+
+  /** Sends whatever is waiting and resolves when every batch in flight has an answer. */
+  async flush(): Promise<void> {
+    this.dispatch();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Refuses new sends, then flushes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private dispatch(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const sending = this.sendBatch(batch).finally(() => this.inFlight.delete(sending));
+    this.inFlight.add(sending);
+  }
+
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const result = await this.options.client.send(
+        new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: batch.map((entry) => ({ Id: entry.id, MessageBody: entry.body })) }),
+      );
+      const ok = new Set((result.Successful ?? []).map((entry) => entry.Id));
+      const failures = new Map((result.Failed ?? []).map((entry) => [entry.Id, `${entry.Code ?? 'error'}: ${entry.Message ?? ''}`]));
+      for (const entry of batch) {
+        if (ok.has(entry.id)) entry.resolve();
+        else entry.reject(new QueueSendError(`SQS refused the message (${failures.get(entry.id) ?? 'no answer for this entry'})`));
+      }
+      this.options.onBatch?.(batch.length, seconds(), ok.size === batch.length ? 'ok' : 'partial');
+    } catch (error) {
+      for (const entry of batch) entry.reject(new QueueSendError(`SQS send failed: ${(error as Error).message}`));
+      this.options.onBatch?.(batch.length, seconds(), 'error');
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBase64, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
+
+export class SendMessageDto {
+  /** The client's own id for this message; resending with the same one never makes a second message. */
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'clientMessageId must be a uuid' })
+  clientMessageId: string;
+
+  @ApiProperty({ description: 'End-to-end encrypted payload, base64, at most 64 KiB decoded', maxLength: MAX_CIPHERTEXT_BASE64_LENGTH })
+  @IsString() @IsNotEmpty() @MaxLength(MAX_CIPHERTEXT_BASE64_LENGTH, { message: 'ciphertext must be at most 64 KiB' }) @IsBase64(undefined, { message: 'ciphertext must be base64' })
+  ciphertext: string;
+}
+
+export class SendAccepted {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty({ enum: ['queued'] }) status: 'queued';
+}
+
+export class HistoryQuery {
+  @ApiProperty({ required: false, description: 'nextCursor of the previous page' })
+  @IsOptional() @IsString() @Matches(/^[1-9][0-9]{0,18}$/, { message: 'before must be a cursor returned by this API' })
+  before?: string;
+
+  @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 50 })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  limit?: number;
+}
+
+export class MessageItem {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() seq: string;
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty({ format: 'uuid' }) senderId: string;
+  @ApiProperty({ format: 'uuid' }) clientMessageId: string;
+  @ApiProperty() ciphertext: string;
+  @ApiProperty() sentAt: string;
+  @ApiProperty() storedAt: string;
+}
+
+export class HistoryPage {
+  @ApiProperty({ type: [MessageItem] }) items: MessageItem[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}
+
+export class ReadReceiptDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'upToMessageId must be a uuid' })
+  upToMessageId: string;
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { MessageView } from '../../common/contracts/realtime-events';
+import { DatabaseService } from '../infrastructure/database.service';
+
+interface MessageRow {
+  id: string;
+  seq: string;
+  conversation_id: string;
+  sender_id: string;
+  client_message_id: string;
+  ciphertext: string;
+  sent_at: Date;
+  stored_at: Date;
+}
+
+const toView = (row: MessageRow): MessageView => ({
+  id: row.id,
+  seq: row.seq,
+  conversationId: row.conversation_id,
+  senderId: row.sender_id,
+  clientMessageId: row.client_message_id,
+  ciphertext: row.ciphertext,
+  sentAt: row.sent_at.toISOString(),
+  storedAt: row.stored_at.toISOString(),
+});
+
+/** Stored messages (the worker writes them) and read positions. */
+@Injectable()
+export class MessagesRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  /** History, newest first, from a read replica: served by messages_conversation_seq_idx. */
+  async history(conversationId: string, beforeSeq: string | undefined, limit: number): Promise<MessageView[]> {
+    const { rows } = await this.db.replica<MessageRow>(
+      `SELECT id, seq::text AS seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
+       FROM messages
+       WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
+       ORDER BY seq DESC
+       LIMIT $3`,
+      [conversationId, beforeSeq ?? null, limit],
+    );
+    return rows.map(toView);
+  }
+
+  /**
+   * Moves the member's read position forward to `messageId` (never backwards). Primary: the message may have
+   * been stored a moment ago. Answers `missing` when the message is not in this conversation.
+   */
+  async markRead(conversationId: string, userId: string, messageId: string): Promise<{ outcome: 'advanced'; readAt: Date } | { outcome: 'unchanged' } | { outcome: 'missing' }> {
+    const { rows } = await this.db.primary<{ found: boolean; read_at: Date | null }>(
+      `WITH target AS (SELECT seq FROM messages WHERE id = $3 AND conversation_id = $1),
+       moved AS (
+         UPDATE conversation_members m SET last_read_message_id = $3, last_read_at = now()
+         FROM target
+         WHERE m.conversation_id = $1 AND m.user_id = $2
+           AND (m.last_read_message_id IS NULL
+                OR coalesce((SELECT seq FROM messages WHERE id = m.last_read_message_id), 0) < target.seq)
+         RETURNING m.last_read_at
+       )
+       SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT last_read_at FROM moved) AS read_at`,
+      [conversationId, userId, messageId],
+    );
+    const row = rows[0];
+    if (!row.found) return { outcome: 'missing' };
+    return row.read_at ? { outcome: 'advanced', readAt: row.read_at } : { outcome: 'unchanged' };
+  }
+}

@@ -1,0 +1,48 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { messageIdFor } from '../../common/contracts/message-id';
+import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { ConversationsService } from '../conversations/conversations.service';
+import { MessageQueueService } from '../infrastructure/message-queue.service';
+import { RealtimePublisher } from '../realtime/realtime-publisher.service';
+import { HistoryPage, SendAccepted, SendMessageDto } from './messages.dto';
+import { MessagesRepository } from './messages.repository';
+
+@Injectable()
+export class MessagesService {
+  constructor(
+    private readonly conversations: ConversationsService,
+    private readonly messages: MessagesRepository,
+    private readonly queue: MessageQueueService,
+    private readonly realtime: RealtimePublisher,
+  ) {}
+
+  /**
+   * Accepts a message once SQS holds it. The id is derived from (sender, clientMessageId), so a retry
+   * answers the same id; the copy it enqueues is dropped by the worker's unique key. The ciphertext is
+   * passed through untouched.
+   */
+  async send(senderId: string, conversationId: string, input: SendMessageDto): Promise<SendAccepted> {
+    const memberIds = await this.conversations.requireMember(conversationId, senderId);
+    const clientMessageId = input.clientMessageId.toLowerCase();
+    const id = messageIdFor(senderId, clientMessageId);
+    const body: MessageQueueBodyV1 = { v: 1, id, conversationId, senderId, clientMessageId, ciphertext: input.ciphertext, sentAt: new Date().toISOString(), memberIds };
+    await this.queue.enqueueMessage(body);
+    return { id, conversationId, status: 'queued' };
+  }
+
+  async history(userId: string, conversationId: string, before: string | undefined, limit = 50): Promise<HistoryPage> {
+    await this.conversations.requireMember(conversationId, userId);
+    const rows = await this.messages.history(conversationId, before, limit + 1);
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null };
+  }
+
+  /** Stores the read position and tells every member's devices (the reader's other devices too). */
+  async markRead(userId: string, conversationId: string, upToMessageId: string): Promise<void> {
+    const memberIds = await this.conversations.requireMember(conversationId, userId);
+    const result = await this.messages.markRead(conversationId, userId, upToMessageId.toLowerCase());
+    if (result.outcome === 'missing') throw new NotFoundException('message not found in this conversation');
+    if (result.outcome === 'unchanged') return;
+    await this.realtime.publish(memberIds, { type: 'receipt', conversationId, userId, upToMessageId: upToMessageId.toLowerCase(), readAt: result.readAt.toISOString() });
+  }
+}
