@@ -183,8 +183,13 @@ export function awsProviderAliases(dir: string): (string | undefined)[] {
   return aliases;
 }
 
-/** Credentials/profile/role settings that would make the provider reach out; dropped from JSON copies. */
+/**
+ * Settings that need real credentials (profile, role) or the real account id (account guards: with
+ * skip_requesting_account_id the provider knows no account); dropped from JSON copies.
+ */
 const CREDENTIAL_KEYS = [
+  'allowed_account_ids',
+  'forbidden_account_ids',
   'profile',
   'shared_config_files',
   'shared_credentials_files',

@@ -1,0 +1,147 @@
+// Config validation: a table of rules, every failure collected, each naming environment and field.
+// Runs before any construct is made.
+import { cidrsOverlap, parseCidr } from './cidr';
+import type { EnvironmentConfig } from './environments';
+import { isTierName, TIERS } from './tiers';
+
+/** CloudWatch Logs accepts only these retention values. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+interface Rule {
+  field: string;
+  condition: (env: EnvironmentConfig) => boolean;
+  message: (env: EnvironmentConfig) => string;
+}
+
+const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+
+const RULES: Rule[] = [
+  {
+    field: 'tier',
+    condition: (e) => !isTierName(e.tier),
+    message: (e) => `unknown tier "${e.tier}" (known: ${Object.keys(TIERS).join(', ')})`,
+  },
+  {
+    field: 'accountId',
+    condition: (e) => !/^\d{12}$/.test(e.accountId ?? ''),
+    message: (e) => `must be 12 digits, got "${e.accountId}"`,
+  },
+  {
+    field: 'region',
+    condition: (e) => !REGION.test(e.region ?? ''),
+    message: (e) => `"${e.region}" is not an AWS region name`,
+  },
+  {
+    field: 'availabilityZones',
+    condition: (e) => !Array.isArray(e.availabilityZones) || new Set(e.availabilityZones).size !== 3,
+    message: (e) => `needs exactly 3 distinct availability zones, got ${JSON.stringify(e.availabilityZones)}`,
+  },
+  {
+    field: 'availabilityZones',
+    condition: (e) => (e.availabilityZones ?? []).some((az) => !new RegExp(`^${e.region}[a-z]$`).test(az)),
+    message: (e) =>
+      `every zone must be in region ${e.region} (e.g. ${e.region}a), got ${JSON.stringify(e.availabilityZones)}`,
+  },
+  {
+    field: 'vpcCidr',
+    condition: (e) => !parseCidr(e.vpcCidr ?? ''),
+    message: (e) => `"${e.vpcCidr}" is not a valid IPv4 network CIDR`,
+  },
+  {
+    field: 'vpcCidr',
+    condition: (e) => {
+      const c = parseCidr(e.vpcCidr ?? '');
+      return !!c && (c.prefix < 16 || c.prefix > 20);
+    },
+    message: (e) => `prefix must be /16 to /20 (9 subnets are carved from it), got ${e.vpcCidr}`,
+  },
+  {
+    field: 'amiId',
+    condition: (e) => !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(e.amiId ?? ''),
+    message: (e) => `"${e.amiId}" is not an AMI id`,
+  },
+  {
+    field: 'backupRetentionDays',
+    condition: (e) =>
+      !Number.isInteger(e.backupRetentionDays) || e.backupRetentionDays < 1 || e.backupRetentionDays > 35,
+    message: (e) => `must be 1-35 days, got ${e.backupRetentionDays}`,
+  },
+  {
+    field: 'logRetentionDays',
+    condition: (e) => !LOG_RETENTION_DAYS.includes(e.logRetentionDays),
+    message: (e) => `${e.logRetentionDays} is not a CloudWatch retention value (${LOG_RETENTION_DAYS.join(', ')})`,
+  },
+  {
+    field: 'domain.name',
+    condition: (e) => !!e.domain && !HOST.test(e.domain.name ?? ''),
+    message: (e) => `"${e.domain?.name}" is not a host name`,
+  },
+  {
+    field: 'domain.hostedZoneId',
+    condition: (e) => !!e.domain && !/^Z[A-Z0-9]{1,31}$/.test(e.domain.hostedZoneId ?? ''),
+    message: (e) => `"${e.domain?.hostedZoneId}" is not a Route 53 hosted zone id`,
+  },
+  {
+    field: 'alarmEmail',
+    condition: (e) => !!e.alarmEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e.alarmEmail),
+    message: (e) => `"${e.alarmEmail}" is not an e-mail address`,
+  },
+  {
+    field: 'deletionProtection',
+    condition: (e) => e.production && !e.deletionProtection,
+    message: () => 'must be true in a production environment',
+  },
+  {
+    field: 'multiAzDatabase',
+    condition: (e) => e.production && e.multiAzDatabase === false,
+    message: () => 'must not be false in a production environment',
+  },
+  {
+    field: 'name',
+    condition: (e) => !/^[a-z][a-z0-9-]{1,20}$/.test(e.name ?? ''),
+    message: (e) => `"${e.name}" must be 2-21 lower-case letters, digits or dashes`,
+  },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid infrastructure config:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Problems with one environment, each as `environment "<name>": <field>: <message>`. */
+export function environmentProblems(env: EnvironmentConfig, key = env.name): string[] {
+  return RULES.filter((rule) => rule.condition(env)).map(
+    (rule) => `environment "${key}": ${rule.field}: ${rule.message(env)}`,
+  );
+}
+
+/** Problems across environments: duplicate names and overlapping VPC CIDRs (they may be peered one day). */
+export function crossEnvironmentProblems(envs: Record<string, EnvironmentConfig>): string[] {
+  const problems: string[] = [];
+  const entries = Object.entries(envs);
+  for (const [key, env] of entries) {
+    if (env.name !== key) problems.push(`environment "${key}": name: must equal its key, got "${env.name}"`);
+  }
+  entries.forEach(([a, x], i) =>
+    entries.slice(i + 1).forEach(([b, y]) => {
+      if (cidrsOverlap(x.vpcCidr, y.vpcCidr))
+        problems.push(`environment "${b}": vpcCidr: ${y.vpcCidr} overlaps environment "${a}" (${x.vpcCidr})`);
+    }),
+  );
+  return problems;
+}
+
+/** Throws one ConfigError listing every problem; returns the environments when all are valid. */
+export function validateEnvironments(envs: Record<string, EnvironmentConfig>): Record<string, EnvironmentConfig> {
+  const problems = [
+    ...Object.entries(envs).flatMap(([key, env]) => environmentProblems(env, key)),
+    ...crossEnvironmentProblems(envs),
+  ];
+  if (problems.length) throw new ConfigError(problems);
+  return envs;
+}

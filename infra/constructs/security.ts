@@ -1,0 +1,108 @@
+// Data-at-rest key, and the stack's whole traffic matrix in one place.
+import { Construct } from 'constructs';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { Connections } from './connections';
+import { partitionOf } from './iam';
+
+export const API_PORT = 3001;
+export const POSTGRES_PORT = 5432;
+export const REDIS_PORT = 6379;
+export const HTTPS_PORT = 443;
+export const HTTP_PORT = 80;
+
+export interface DataKeyProps {
+  /** Prefix of every name, e.g. cyphr-staging. */
+  namePrefix: string;
+  accountId: string;
+  region: string;
+  /** Days KMS waits before deleting the key. @default 30 */
+  deletionWindowDays?: number;
+}
+
+/** Customer managed key (rotated yearly) for RDS, ElastiCache, SQS, Secrets Manager and CloudWatch Logs. */
+export class DataKey extends Construct {
+  readonly key: KmsKey;
+
+  constructor(scope: Construct, id: string, props: DataKeyProps) {
+    super(scope, id);
+    this.key = new KmsKey(this, 'key', {
+      description: `${props.namePrefix} data at rest`,
+      enableKeyRotation: true,
+      deletionWindowInDays: props.deletionWindowDays ?? 30,
+      policy: JSON.stringify(keyPolicy(props.accountId, props.region)),
+    });
+    new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}-data`, targetKeyId: this.key.keyId });
+  }
+}
+
+export interface SecurityProps {
+  /** Prefix of every name, e.g. cyphr-staging. */
+  namePrefix: string;
+  vpcId: string;
+}
+
+/** The security groups and, in one method, every connection allowed between them. */
+export class Security extends Construct {
+  readonly alb: Connections;
+  readonly api: Connections;
+  readonly worker: Connections;
+  readonly database: Connections;
+  readonly cache: Connections;
+  /** Interface VPC endpoints (SQS, Secrets Manager, SSM). */
+  readonly endpoints: Connections;
+
+  constructor(scope: Construct, id: string, props: SecurityProps) {
+    super(scope, id);
+    const group = (gid: string, description: string, defaultPort?: number) =>
+      new Connections(this, gid, { vpcId: props.vpcId, name: `${props.namePrefix}-${gid}`, description, defaultPort });
+    this.alb = group('alb', 'Cyphr ALB: HTTPS (and HTTP redirect) from the internet');
+    this.api = group('api', 'Cyphr API instances', API_PORT);
+    this.worker = group('worker', 'Cyphr worker instances');
+    this.database = group('database', 'Cyphr PostgreSQL', POSTGRES_PORT);
+    this.cache = group('cache', 'Cyphr Redis', REDIS_PORT);
+    this.endpoints = group('endpoints', 'Cyphr interface VPC endpoints', HTTPS_PORT);
+    this.allowTraffic();
+  }
+
+  /** Everything that may talk to anything. Nothing else is open, inbound or outbound. */
+  private allowTraffic(): void {
+    this.alb.allowFromInternet(HTTPS_PORT, 'HTTPS from clients');
+    this.alb.allowFromInternet(HTTP_PORT, 'HTTP, redirected to HTTPS when a certificate exists');
+    this.api.allowDefaultPortFrom(this.alb, 'ALB to the API');
+    for (const app of [this.api, this.worker]) {
+      const role = app.node.id;
+      this.database.allowDefaultPortFrom(app, `${role} to PostgreSQL`);
+      this.cache.allowDefaultPortFrom(app, `${role} to Redis`);
+      this.endpoints.allowDefaultPortFrom(app, `${role} to AWS APIs through interface endpoints`);
+      app.allowToInternet(HTTPS_PORT, `${role} to AWS APIs without an endpoint (CloudWatch, S3), through NAT`);
+    }
+  }
+}
+
+/** Account root administers the key through IAM; CloudWatch Logs may use it for this account's log groups. */
+function keyPolicy(accountId: string, region: string): Record<string, unknown> {
+  const partition = partitionOf(region);
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AccountAdministersThroughIam',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'CloudWatchLogsEncryptsThisAccountsLogGroups',
+        Effect: 'Allow',
+        Principal: { Service: `logs.${region}.amazonaws.com` },
+        Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        Resource: '*',
+        Condition: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:log-group:*` },
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,211 @@
+// One stack per environment, composed in the order traffic flows: load balancer -> compute -> data,
+// on top of the network, with security (keys, traffic matrix) beside it.
+import { Construct } from 'constructs';
+import { Aspects, TerraformOutput, TerraformStack } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import type { EnvironmentConfig } from './config/environments';
+import type { TierSpec } from './config/tiers';
+import { Network } from './constructs/network';
+import { Endpoints } from './constructs/endpoints';
+import { DataKey, Security, API_PORT } from './constructs/security';
+import { Database } from './constructs/database';
+import { Cache } from './constructs/cache';
+import { Queues } from './constructs/queues';
+import { AppSecrets } from './constructs/secrets';
+import { AppFleet } from './constructs/compute';
+import { cpuScaling, queueBacklogScaling } from './constructs/scaling';
+import { AccessLogBucket } from './constructs/access-logs';
+import { LoadBalancer } from './constructs/load-balancer';
+import type { AppSettings } from './constructs/user-data';
+import { PolicyAspect } from './policies/aspect';
+
+export interface CyphrStackProps {
+  environment: EnvironmentConfig;
+  tier: TierSpec;
+  /** AMI for both fleets, e.g. from the image construct. @default environment.amiId */
+  imageId?: string;
+}
+
+export class CyphrStack extends TerraformStack {
+  readonly network: Network;
+  readonly security: Security;
+  readonly database: Database;
+  readonly cache: Cache;
+  readonly queues: Queues;
+  readonly secrets: AppSecrets;
+  readonly loadBalancer: LoadBalancer;
+  readonly api: AppFleet;
+  readonly worker: AppFleet;
+
+  constructor(scope: Construct, id: string, props: CyphrStackProps) {
+    super(scope, id);
+    const env = props.environment;
+    const tier = props.tier;
+    const namePrefix = `cyphr-${env.name}`;
+    new AwsProvider(this, 'aws', {
+      region: env.region,
+      allowedAccountIds: [env.accountId],
+      defaultTags: [{ tags: { Project: 'cyphr', Environment: env.name, ManagedBy: 'cdktf' } }],
+    });
+
+    // Key, network and security under everything.
+    const key = new DataKey(this, 'data-key', { namePrefix, accountId: env.accountId, region: env.region }).key;
+    const logs = { kmsKeyArn: key.arn, retentionDays: env.logRetentionDays };
+    this.network = new Network(this, 'network', {
+      namePrefix,
+      cidr: env.vpcCidr,
+      availabilityZones: env.availabilityZones,
+      natGatewayPerAz: env.natGatewayPerAz,
+      logs,
+    });
+    this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
+    new Endpoints(this, 'endpoints', {
+      namePrefix,
+      region: env.region,
+      vpcId: this.network.vpc.id,
+      routeTableIds: this.network.privateRouteTableIds,
+      subnetIds: this.network.subnetIds('app'),
+      securityGroupId: this.security.endpoints.securityGroupId,
+    });
+
+    // Data.
+    this.database = new Database(this, 'database', {
+      namePrefix,
+      region: env.region,
+      subnetIds: this.network.subnetIds('data'),
+      availabilityZones: env.availabilityZones,
+      securityGroupId: this.security.database.securityGroupId,
+      key,
+      instanceClass: tier.database.instanceClass,
+      replicas: tier.database.replicas,
+      allocatedStorageGb: tier.database.allocatedStorageGb,
+      maxAllocatedStorageGb: tier.database.maxAllocatedStorageGb,
+      multiAz: env.multiAzDatabase ?? env.production,
+      deletionProtection: env.deletionProtection,
+      backupRetentionDays: env.backupRetentionDays,
+      logs,
+    });
+    this.cache = new Cache(this, 'cache', {
+      namePrefix,
+      subnetIds: this.network.subnetIds('data'),
+      securityGroupId: this.security.cache.securityGroupId,
+      key,
+      nodeType: tier.cache.nodeType,
+      shards: tier.cache.shards,
+      replicasPerShard: tier.cache.replicasPerShard,
+      snapshotRetentionDays: env.production ? 7 : 1,
+      logs,
+    });
+    this.queues = new Queues(this, 'queues', { namePrefix, key });
+    this.secrets = new AppSecrets(this, 'secrets', {
+      namePrefix,
+      region: env.region,
+      key,
+      recoveryWindowDays: env.production ? 30 : 7,
+    });
+
+    // Load balancer.
+    const accessLogs = new AccessLogBucket(this, 'alb-access-logs', {
+      bucketName: `${namePrefix}-alb-logs-${env.accountId}`,
+      accountId: env.accountId,
+      region: env.region,
+      retentionDays: env.logRetentionDays,
+      forceDestroy: !env.deletionProtection,
+    });
+    this.loadBalancer = new LoadBalancer(this, 'load-balancer', {
+      namePrefix,
+      vpcId: this.network.vpc.id,
+      publicSubnetIds: this.network.subnetIds('public'),
+      securityGroupId: this.security.alb.securityGroupId,
+      accessLogs,
+      domain: env.domain,
+      deletionProtection: env.deletionProtection,
+    });
+
+    // Compute.
+    const shared: AppSettings = {
+      AWS_REGION: env.region,
+      LOG_LEVEL: env.logLevel ?? 'info',
+      DATABASE_HOST: this.database.primary.address,
+      DATABASE_REPLICA_HOSTS: this.database.replicaAddresses.join(','),
+      DATABASE_NAME: 'cyphr',
+      DATABASE_SSL: 'true',
+      DATABASE_SECRET_ARN: this.database.masterSecretArn,
+      REDIS_URL: this.cache.url,
+      REDIS_AUTH_SECRET_ARN: this.secrets.redisAuthToken.arn,
+      SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
+      SQS_NOTIFICATIONS_QUEUE_URL: this.queues.notifications.url,
+    };
+    const fleet = (role: 'api' | 'worker', settings: AppSettings, securityGroupId: string, targetGroupArn?: string) =>
+      new AppFleet(this, role, {
+        namePrefix,
+        role,
+        region: env.region,
+        imageId: props.imageId ?? env.amiId,
+        capacity: tier[role],
+        subnetIds: this.network.subnetIds('app'),
+        securityGroupId,
+        settings,
+        logs,
+        targetGroupArn,
+        rootVolumeGb: tier.rootVolumeGb,
+      });
+    this.api = fleet(
+      'api',
+      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn },
+      this.security.api.securityGroupId,
+      this.loadBalancer.targetGroup.arn,
+    );
+    this.worker = fleet('worker', shared, this.security.worker.securityGroupId);
+    this.grantAccess();
+    cpuScaling(this, this.api.group, namePrefix);
+    queueBacklogScaling(
+      this,
+      this.worker.group,
+      namePrefix,
+      this.queues.messages.queue.name,
+      tier.worker.scaleOutBacklog,
+    );
+
+    this.outputs();
+    Aspects.of(this).add(new PolicyAspect({ production: env.production }));
+  }
+
+  /** Who may use what, as intents. */
+  private grantAccess(): void {
+    const { api, worker, queues, secrets, database } = this;
+    queues.messages.grantSendMessages(api.role);
+    secrets.jwtSigningKey.grantRead(api.role);
+    queues.messages.grantConsumeMessages(worker.role);
+    queues.notifications.grantSendMessages(worker.role);
+    queues.notifications.grantConsumeMessages(worker.role);
+    // Inspecting and replaying dead letters: receive from the DLQ, send back to `messages`.
+    queues.deadLetter.grantConsumeMessages(worker.role);
+    queues.messages.grantSendMessages(worker.role);
+    for (const fleet of [api, worker]) {
+      database.grantReadMasterSecret(fleet.role);
+      secrets.redisAuthToken.grantRead(fleet.role);
+    }
+  }
+
+  private outputs(): void {
+    const out = (id: string, value: string | string[], description: string) =>
+      new TerraformOutput(this, id, { value, description });
+    out('alb_dns_name', this.loadBalancer.dnsName, 'ALB DNS name (CloudFront origin)');
+    out('messages_queue_url', this.queues.messages.url, 'SQS messages queue');
+    out('notifications_queue_url', this.queues.notifications.url, 'SQS notifications queue');
+    out('dead_letter_queue_url', this.queues.deadLetter.url, 'Shared dead-letter queue');
+    out('db_primary_endpoint', this.database.primary.endpoint, 'PostgreSQL primary host:port');
+    out(
+      'db_replica_endpoints',
+      this.database.replicas.map((r) => r.endpoint),
+      'PostgreSQL read replicas host:port',
+    );
+    out('redis_endpoint', this.cache.endpoint, 'Redis primary (or configuration) endpoint');
+    out('db_master_secret_arn', this.database.masterSecretArn, 'RDS-managed master credentials');
+    out('jwt_secret_arn', this.secrets.jwtSigningKey.arn, 'JWT signing key secret (value put after apply)');
+    out('redis_auth_secret_arn', this.secrets.redisAuthToken.arn, 'Redis AUTH token secret (value put after apply)');
+    out('api_asg_name', this.api.group.name, 'API auto scaling group');
+    out('worker_asg_name', this.worker.group.name, 'Worker auto scaling group');
+  }
+}
