@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBase64, IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBase64, IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 
 export const MAX_PREKEYS_PER_UPLOAD = 100;
 
@@ -27,7 +27,7 @@ export class UploadKeysDto {
   identityKey?: string;
 
   @ApiProperty({ type: SignedPreKeyDto })
-  @ValidateNested() @Type(() => SignedPreKeyDto)
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => SignedPreKeyDto)
   signedPreKey: SignedPreKeyDto;
 
   @ApiProperty({ type: [PreKeyDto], maxItems: MAX_PREKEYS_PER_UPLOAD })
