@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import * as argon2 from 'argon2';
+import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 // OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~20 ms a hash, so a 2-vCPU instance still serves logins under load.
-const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+// @node-rs/argon2 ships per-platform binaries with no install script; the `argon2` package's prebuilt
+// linux-x64 binary crashed (SIGSEGV on load) on our build machines.
+const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 /** Wraps argon2 so services can be tested without it. */
 @Injectable()
@@ -10,12 +12,12 @@ export class PasswordHasher {
   private dummy: Promise<string> | undefined;
 
   hash(password: string): Promise<string> {
-    return argon2.hash(password, OPTIONS);
+    return hash(password, OPTIONS);
   }
 
-  async verify(hash: string, password: string): Promise<boolean> {
+  async verify(passwordHash: string, password: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, password);
+      return await verify(passwordHash, password);
     } catch {
       return false;
     }
