@@ -1,0 +1,102 @@
+import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { loadLocalEnvFile } from '../../common/config/local-env-file';
+import { countStored, createConversation, createTestQueues, eventually, messageBody, openDatabase, queueEnv, sendBodies, testSqs } from '../test/helpers';
+
+/**
+ * Drain rate: pre-fill a private queue with N messages, start one worker process, time until every
+ * message is stored. CPU seconds of each local service over the drain show what limited it.
+ *
+ *   npx ts-node --transpile-only worker/bench/drain-rate.ts [messages=5000] [loops=1,4,8,16]
+ */
+const TICKS = 100; // getconf CLK_TCK on Linux
+
+/** utime + stime in seconds for every process whose command line matches. */
+function cpuSeconds(match: (cmdline: string, comm: string) => boolean): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (!match(cmdline, comm)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / TICKS;
+    } catch {
+      // the process ended
+    }
+  }
+  return total;
+}
+
+const GROUPS = {
+  worker: (cmdline: string) => cmdline.includes('worker/main.ts'),
+  sqs: (cmdline: string) => cmdline.includes('sqs-server'),
+  postgres: (_: string, comm: string) => comm.startsWith('postgres'),
+  redis: (_: string, comm: string) => comm.startsWith('redis-server'),
+};
+const snapshot = () => Object.fromEntries(Object.entries(GROUPS).map(([name, match]) => [name, cpuSeconds(match)])) as Record<keyof typeof GROUPS, number>;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Mean of a Prometheus histogram from the worker's /metrics, in milliseconds. */
+async function meanMs(port: number, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (suffix: string) => Number(text.split('\n').find((line) => line.startsWith(`${name}_${suffix}${labels} `))?.split(' ')[1] ?? NaN);
+  return Number(((value('sum') / value('count')) * 1000).toFixed(1));
+}
+
+async function drain(total: number, loops: number): Promise<Record<string, unknown>> {
+  const sqs = testSqs();
+  const db = await openDatabase();
+  const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+  try {
+    const conversation = await createConversation(db, 2);
+    await sendBodies(sqs, queues.messages, Array.from({ length: total }, () => messageBody(conversation)), 16);
+    const port = await freePort();
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'], {
+      cwd: join(__dirname, '..', '..'),
+      env: { ...process.env, ...queueEnv(queues, { WORKER_RECEIVE_LOOPS: String(loops), WORKER_WAIT_TIME_SECONDS: '1' }), WORKER_METRICS_PORT: String(port), LOG_LEVEL: 'warn', NODE_NO_WARNINGS: '1' },
+      stdio: 'ignore',
+    });
+    try {
+      // Start the clock at the first stored message: excludes ts-node start-up.
+      await eventually(async () => (await countStored(db, conversation.id)) > 0, 60_000, 'first message');
+      const before = snapshot();
+      const started = Date.now();
+      const first = await countStored(db, conversation.id);
+      await eventually(async () => (await countStored(db, conversation.id)) === total, 300_000, 'all stored');
+      const seconds = (Date.now() - started) / 1000;
+      const after = snapshot();
+      const cpu = Object.fromEntries(Object.keys(GROUPS).map((name) => [name, Number(((after as never)[name] - (before as never)[name]) / seconds).toFixed(2)]));
+      const batchMs = await meanMs(port, 'cyphr_worker_batch_duration_seconds', '{queue="messages"}');
+      return { loops, messages: total - first, seconds: Number(seconds.toFixed(2)), perSecond: Math.round((total - first) / seconds), meanBatchMs: batchMs, cpuCoresBusy: cpu };
+    } finally {
+      child.kill('SIGTERM');
+    }
+  } finally {
+    await queues.remove();
+    await db.destroy();
+    sqs.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  loadLocalEnvFile();
+  const total = Number(process.argv[2] ?? 5000);
+  const loopCounts = (process.argv[3] ?? '1,4,8,16').split(',').map(Number);
+  for (const loops of loopCounts) console.log(JSON.stringify(await drain(total, loops)));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
