@@ -1,0 +1,306 @@
+// Synthesized JSON of the whole stack, for every environment x tier, construct by construct.
+// Testing.synth(stack, true) also runs the policy aspect: every shipped stack must pass it.
+import { Testing } from 'cdktf';
+import { ENVIRONMENTS, TIERS, type TierName } from './config';
+import { CyphrStack } from './stack';
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+interface Synthesized {
+  resource: Resources;
+  data: Resources;
+  output: Record<string, unknown>;
+}
+
+const cases = Object.values(ENVIRONMENTS).flatMap((environment) =>
+  (Object.keys(TIERS) as TierName[]).map((tierName) => ({ environment, tierName, tier: TIERS[tierName] })),
+);
+
+describe.each(cases)('$environment.name stack at tier $tierName', ({ environment, tier }) => {
+  let json: Synthesized;
+  const all = (type: string) => Object.values(json.resource[type] ?? {});
+  const one = (type: string, match: (r: Record<string, unknown>) => boolean = () => true) => {
+    const found = all(type).filter(match);
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    return found[0];
+  };
+  const byName = (type: string, key: string, value: string) => one(type, (r) => r[key] === value);
+  const prefix = `cyphr-${environment.name}`;
+
+  beforeAll(() => {
+    const stack = new CyphrStack(Testing.app(), 'test', { environment, tier });
+    json = JSON.parse(Testing.synth(stack, true)) as Synthesized;
+  });
+
+  it('network: three AZs x three subnet tiers, NAT per AZ only where configured, flow logs, closed default group', () => {
+    expect(all('aws_subnet')).toHaveLength(9);
+    expect(all('aws_subnet').every((s) => s.map_public_ip_on_launch === false)).toBe(true);
+    expect(all('aws_nat_gateway')).toHaveLength(environment.natGatewayPerAz ? 3 : 1);
+    expect(one('aws_flow_log')).toMatchObject({ traffic_type: 'ALL', log_destination_type: 'cloud-watch-logs' });
+    const defaultGroup = one('aws_default_security_group');
+    expect(defaultGroup.ingress).toBeUndefined();
+    expect(defaultGroup.egress).toBeUndefined();
+    const endpoints = all('aws_vpc_endpoint').map((e) => String(e.service_name).split('.').pop());
+    expect(endpoints.sort()).toEqual(['ec2messages', 's3', 'secretsmanager', 'sqs', 'ssm', 'ssmmessages']);
+  });
+
+  it('security: a rotating key; internet ingress only to the ALB on 80/443', () => {
+    expect(one('aws_kms_key')).toMatchObject({ enable_key_rotation: true });
+    const ingress = all('aws_vpc_security_group_ingress_rule');
+    const open = ingress.filter((r) => r.cidr_ipv4 === '0.0.0.0/0');
+    expect(open.map((r) => r.from_port).sort()).toEqual([443, 80]);
+    expect(new Set(open.map((r) => r.security_group_id))).toEqual(new Set([one('aws_lb').security_groups].flat()));
+    const ports = ingress.filter((r) => r.referenced_security_group_id).map((r) => r.from_port);
+    expect(ports.sort()).toEqual([3001, 443, 443, 5432, 5432, 6379, 6379]);
+  });
+
+  it(`database: primary + ${tier.database.replicas} replicas, encrypted, private, managed password`, () => {
+    const primary = byName('aws_db_instance', 'identifier', `${prefix}-db`);
+    expect(primary).toMatchObject({
+      engine: 'postgres',
+      instance_class: tier.database.instanceClass,
+      storage_encrypted: true,
+      publicly_accessible: false,
+      manage_master_user_password: true,
+      iam_database_authentication_enabled: true,
+      performance_insights_enabled: true,
+      monitoring_interval: 60,
+      multi_az: environment.production,
+      deletion_protection: environment.deletionProtection,
+      backup_retention_period: environment.backupRetentionDays,
+      enabled_cloudwatch_logs_exports: ['postgresql', 'upgrade'],
+    });
+    expect(primary.password).toBeUndefined();
+    const replicas = all('aws_db_instance').filter((d) => d.replicate_source_db);
+    expect(replicas).toHaveLength(tier.database.replicas);
+    for (const replica of replicas)
+      expect(replica).toMatchObject({
+        storage_encrypted: true,
+        publicly_accessible: false,
+        instance_class: tier.database.instanceClass,
+      });
+  });
+
+  it('cache: encrypted Redis, failover with replicas, cluster mode with shards', () => {
+    const redis = one('aws_elasticache_replication_group');
+    expect(redis).toMatchObject({
+      at_rest_encryption_enabled: 'true',
+      transit_encryption_enabled: true,
+      node_type: tier.cache.nodeType,
+    });
+    expect(redis.auth_token).toBeUndefined();
+    const replicas = tier.cache.replicasPerShard > 0;
+    expect(redis.multi_az_enabled).toBe(replicas);
+    if (tier.cache.shards > 1) {
+      expect(redis).toMatchObject({
+        cluster_mode: 'enabled',
+        num_node_groups: tier.cache.shards,
+        automatic_failover_enabled: true,
+      });
+    } else {
+      expect(redis).toMatchObject({
+        cluster_mode: 'disabled',
+        num_cache_clusters: 1 + tier.cache.replicasPerShard,
+        automatic_failover_enabled: replicas,
+      });
+    }
+  });
+
+  it('queues: KMS, long polling, 60 s visibility, DLQ after 5 receives, TLS-only policies', () => {
+    const messages = byName('aws_sqs_queue', 'name', `${prefix}-messages`);
+    expect(messages).toMatchObject({ receive_wait_time_seconds: 20, visibility_timeout_seconds: 60 });
+    expect(JSON.parse(String(messages.redrive_policy))).toMatchObject({ maxReceiveCount: 5 });
+    expect(all('aws_sqs_queue').every((q) => String(q.kms_master_key_id).includes('aws_kms_key'))).toBe(true);
+    const policies = all('aws_sqs_queue_policy').map((p) => JSON.parse(String(p.policy)));
+    expect(policies).toHaveLength(3);
+    for (const p of policies)
+      expect(p.Statement[0]).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+  });
+
+  it('secrets: KMS-encrypted containers, never a value', () => {
+    expect(
+      all('aws_secretsmanager_secret')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([`${prefix}/jwt-signing-key`, `${prefix}/redis-auth-token`]);
+    expect(json.resource.aws_secretsmanager_secret_version).toBeUndefined();
+    const secretKeys = ['password', 'auth_token', 'secret_string', 'secret_binary'];
+    const offenders = Object.entries(json.resource).flatMap(([type, byId]) =>
+      Object.entries(byId).flatMap(([id, attributes]) =>
+        Object.keys(attributes)
+          .filter((k) => secretKeys.includes(k))
+          .map((k) => `${type}.${id}.${k}`),
+      ),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('compute: IMDSv2, encrypted EBS, no public IP, user data with settings only', () => {
+    for (const role of ['api', 'worker']) {
+      const lt = byName('aws_launch_template', 'name', `${prefix}-${role}`);
+      expect(lt).toMatchObject({
+        image_id: environment.amiId,
+        instance_type: tier[role as 'api' | 'worker'].instanceType,
+        metadata_options: { http_tokens: 'required', http_put_response_hop_limit: 1 },
+        monitoring: { enabled: true },
+        network_interfaces: [{ associate_public_ip_address: 'false' }],
+        block_device_mappings: [{ ebs: { encrypted: 'true' } }],
+      });
+      const userData = String(lt.user_data);
+      expect(userData).toContain(`systemctl enable --now cyphr-${role}.service`);
+      expect(userData).toContain(`CYPHR_ROLE=${role}`);
+      for (const key of [
+        'DATABASE_HOST',
+        'DATABASE_REPLICA_HOSTS',
+        'DATABASE_SECRET_ARN',
+        'REDIS_URL=rediss://',
+        'REDIS_AUTH_SECRET_ARN',
+        'AWS_REGION',
+        'SQS_MESSAGES_QUEUE_URL',
+        'SQS_NOTIFICATIONS_QUEUE_URL',
+        'LOG_LEVEL',
+      ]) {
+        expect(userData).toContain(key);
+      }
+      expect(userData.includes('JWT_SECRET_ARN')).toBe(role === 'api');
+      expect(userData.includes('PORT=3001')).toBe(role === 'api');
+    }
+  });
+
+  it('compute: ASGs sized by the tier, api behind the ALB with ELB checks and rolling refresh', () => {
+    const api = byName('aws_autoscaling_group', 'name', `${prefix}-api`);
+    expect(api).toMatchObject({
+      min_size: tier.api.min,
+      max_size: tier.api.max,
+      desired_capacity: tier.api.desired,
+      health_check_type: 'ELB',
+    });
+    expect(api.target_group_arns).toHaveLength(1);
+    expect(api.instance_refresh).toMatchObject({ strategy: 'Rolling' });
+    const worker = byName('aws_autoscaling_group', 'name', `${prefix}-worker`);
+    expect(worker).toMatchObject({ min_size: tier.worker.min, max_size: tier.worker.max, health_check_type: 'EC2' });
+  });
+
+  it('scaling: api +2 above 70 % CPU, -1 below 30 %, 300 s cooldown; worker on the messages backlog', () => {
+    const policies = all('aws_autoscaling_policy');
+    expect(byName('aws_autoscaling_policy', 'name', `${prefix}-api-cpu-scale-out`)).toMatchObject({
+      scaling_adjustment: 2,
+      cooldown: 300,
+    });
+    expect(byName('aws_autoscaling_policy', 'name', `${prefix}-api-cpu-scale-in`)).toMatchObject({
+      scaling_adjustment: -1,
+      cooldown: 300,
+    });
+    expect(policies).toHaveLength(4);
+    expect(byName('aws_cloudwatch_metric_alarm', 'alarm_name', `${prefix}-api-cpu-scale-out`)).toMatchObject({
+      metric_name: 'CPUUtilization',
+      threshold: 70,
+    });
+    expect(byName('aws_cloudwatch_metric_alarm', 'alarm_name', `${prefix}-api-cpu-scale-in`)).toMatchObject({
+      threshold: 30,
+    });
+    expect(byName('aws_cloudwatch_metric_alarm', 'alarm_name', `${prefix}-worker-backlog-scale-out`)).toMatchObject({
+      namespace: 'AWS/SQS',
+      metric_name: 'ApproximateNumberOfMessagesVisible',
+      threshold: tier.worker.scaleOutBacklog,
+    });
+  });
+
+  it('iam: least privilege from intents, no wildcard resources except scoped PutMetricData', () => {
+    const documents = json.data.aws_iam_policy_document;
+    const statements = (role: string) => {
+      const key = Object.keys(documents).find((k) => k.startsWith(`${role}_instance-role`));
+      return documents[key as string].statement as { sid: string; resources: string[]; condition?: unknown[] }[];
+    };
+    const sids = (role: string) => statements(role).map((s) => s.sid);
+    expect(sids('api')).toEqual(
+      expect.arrayContaining([
+        'SendMessagesQueue',
+        'ReadJwtSigningKeySecret',
+        'ReadDatabaseMasterSecret',
+        'ReadRedisAuthTokenSecret',
+      ]),
+    );
+    expect(sids('api')).not.toContain('ConsumeMessagesQueue');
+    expect(sids('worker')).toEqual(
+      expect.arrayContaining(['ConsumeMessagesQueue', 'SendNotificationsQueue', 'ConsumeDlqQueue']),
+    );
+    expect(sids('worker')).not.toContain('ReadJwtSigningKeySecret');
+    for (const role of ['api', 'worker']) {
+      const wildcards = statements(role).filter((s) => s.resources.includes('*'));
+      expect(wildcards.map((s) => s.sid)).toEqual(['PutMetricsInOwnNamespaces']);
+      expect(wildcards[0].condition).toHaveLength(1);
+    }
+  });
+
+  it('load balancer: hardened ALB, /health on 3001, TLS when a domain exists', () => {
+    expect(one('aws_lb')).toMatchObject({
+      internal: false,
+      drop_invalid_header_fields: true,
+      desync_mitigation_mode: 'defensive',
+      idle_timeout: 3600,
+      enable_deletion_protection: environment.deletionProtection,
+      access_logs: { enabled: true },
+    });
+    expect(one('aws_lb_target_group')).toMatchObject({
+      port: 3001,
+      health_check: { path: '/health' },
+      stickiness: { enabled: false },
+    });
+    const listeners = all('aws_lb_listener');
+    if (environment.domain) {
+      expect(byName('aws_acm_certificate', 'domain_name', environment.domain.name)).toMatchObject({
+        validation_method: 'DNS',
+      });
+      expect(one('aws_lb_listener', (l) => l.protocol === 'HTTPS')).toMatchObject({
+        port: 443,
+        ssl_policy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      });
+      expect(one('aws_lb_listener', (l) => l.protocol === 'HTTP')).toMatchObject({
+        default_action: [{ type: 'redirect' }],
+      });
+    } else {
+      expect(listeners).toEqual([
+        expect.objectContaining({
+          protocol: 'HTTP',
+          port: 80,
+          default_action: [expect.objectContaining({ type: 'forward' })],
+        }),
+      ]);
+      expect(json.resource.aws_acm_certificate).toBeUndefined();
+    }
+    const bucket = one('aws_s3_bucket');
+    expect(bucket.bucket).toBe(`${prefix}-alb-logs-${environment.accountId}`);
+    expect(one('aws_s3_bucket_public_access_block')).toMatchObject({
+      block_public_acls: true,
+      restrict_public_buckets: true,
+    });
+  });
+
+  it('log groups: every one encrypted with a retention', () => {
+    for (const group of all('aws_cloudwatch_log_group')) {
+      expect(group).toMatchObject({
+        retention_in_days: environment.logRetentionDays,
+        kms_key_id: expect.stringContaining('aws_kms_key'),
+      });
+    }
+  });
+
+  it('outputs what consumers need', () => {
+    expect(Object.keys(json.output).sort()).toEqual(
+      [
+        'alb_dns_name',
+        'api_asg_name',
+        'db_master_secret_arn',
+        'db_primary_endpoint',
+        'db_replica_endpoints',
+        'dead_letter_queue_url',
+        'jwt_secret_arn',
+        'messages_queue_url',
+        'notifications_queue_url',
+        'redis_auth_secret_arn',
+        'redis_endpoint',
+        'worker_asg_name',
+      ].sort(),
+    );
+  });
+});
