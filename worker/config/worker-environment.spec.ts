@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { EnvironmentError, validateEnvironment } from '../../common/config/environment';
+import { WorkerEnvironment } from './worker-environment';
+
+const base = {
+  DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/cyphr',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  AWS_REGION: 'eu-central-1',
+  SQS_MESSAGES_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/1/cyphr-messages',
+  SQS_NOTIFICATIONS_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/1/cyphr-notifications',
+};
+
+function problems(raw: Record<string, string>): string[] {
+  try {
+    validateEnvironment(WorkerEnvironment, raw);
+    return [];
+  } catch (error) {
+    return (error as EnvironmentError).problems;
+  }
+}
+
+describe('WorkerEnvironment', () => {
+  it('needs no JWT secret and has safe defaults', () => {
+    const env = validateEnvironment(WorkerEnvironment, base);
+    expect(env).toMatchObject({
+      WORKER_RECEIVE_LOOPS: 4,
+      WORKER_VISIBILITY_TIMEOUT_SECONDS: 30,
+      WORKER_WAIT_TIME_SECONDS: 20,
+      WORKER_METRICS_HOST: '127.0.0.1',
+      PUSH_PROVIDER: 'log',
+    });
+  });
+
+  it('reads numbers from strings', () => {
+    expect(validateEnvironment(WorkerEnvironment, { ...base, WORKER_RECEIVE_LOOPS: '12' }).WORKER_RECEIVE_LOOPS).toBe(12);
+  });
+
+  it('names every bad setting at once', () => {
+    const found = problems({ ...base, WORKER_RECEIVE_LOOPS: '0', WORKER_WAIT_TIME_SECONDS: '25', PUSH_PROVIDER: 'pigeon', REDIS_URL: '' });
+    expect(found.join('\n')).toMatch(/WORKER_RECEIVE_LOOPS/);
+    expect(found.join('\n')).toMatch(/WORKER_WAIT_TIME_SECONDS/);
+    expect(found.join('\n')).toMatch(/PUSH_PROVIDER/);
+    expect(found.join('\n')).toMatch(/REDIS_URL/);
+  });
+
+  it('requires a webhook URL only for the webhook provider', () => {
+    expect(problems({ ...base, PUSH_PROVIDER: 'webhook' })).toContain('PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook');
+    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'https://push.example.com/hook' })).toEqual([]);
+    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'ftp://x' })).toEqual(['PUSH_WEBHOOK_URL must be an http(s) URL']);
+  });
+});

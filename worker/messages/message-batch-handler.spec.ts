@@ -1,0 +1,120 @@
+import { Message } from '@aws-sdk/client-sqs';
+import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { createLogger } from '../observability/logger';
+import { WorkerMetrics } from '../observability/metrics';
+import { DeadLetterSender } from '../queue/dead-letter';
+import { Fanout, FanoutItem } from './fanout';
+import { MessageBatchHandler } from './message-batch-handler';
+import { MessageStore, StoreResult } from './message-store';
+
+const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const body = (n: number): MessageQueueBodyV1 => ({
+  v: 1,
+  id: uuid(n),
+  conversationId: uuid(900),
+  senderId: uuid(800),
+  clientMessageId: uuid(100 + n),
+  ciphertext: 'AAAA',
+  sentAt: '2026-01-01T00:00:00.000Z',
+  memberIds: [uuid(800), uuid(801)],
+});
+const sqsMessage = (id: string, text: string, receives = 1): Message => ({
+  MessageId: id,
+  ReceiptHandle: `rh-${id}`,
+  Body: text,
+  Attributes: { ApproximateReceiveCount: String(receives), SentTimestamp: String(Date.now() - 1000) },
+});
+const view = (b: MessageQueueBodyV1) => ({ id: b.id, seq: '1', conversationId: b.conversationId, senderId: b.senderId, clientMessageId: b.clientMessageId, ciphertext: b.ciphertext, sentAt: b.sentAt, storedAt: b.sentAt });
+
+function setup(options: { store: (bodies: MessageQueueBodyV1[]) => StoreResult[]; queued?: (items: FanoutItem[]) => boolean[]; dlqAccepts?: boolean; maxReceiveCount?: number }) {
+  const rejected: Array<{ id?: string; reason: string }> = [];
+  const fannedOut: FanoutItem[][] = [];
+  const metrics = new WorkerMetrics({ defaultMetrics: false });
+  const handler = new MessageBatchHandler({
+    store: { storeBatch: async (bodies: MessageQueueBodyV1[]) => options.store(bodies) } as unknown as MessageStore,
+    fanout: {
+      deliver: async (items: FanoutItem[]) => {
+        fannedOut.push(items);
+        return options.queued ? options.queued(items) : items.map(() => true);
+      },
+    } as unknown as Fanout,
+    deadLetters: {
+      maxReceiveCount: options.maxReceiveCount ?? 5,
+      reject: async (message: Message, reason: string) => {
+        rejected.push({ id: message.MessageId, reason });
+        return options.dlqAccepts ?? true;
+      },
+    } as unknown as DeadLetterSender,
+    metrics,
+    logger: createLogger('silent'),
+    retryBaseSeconds: 2,
+    visibilityTimeoutSeconds: 30,
+  });
+  return { handler, rejected, fannedOut, metrics };
+}
+
+const ids = (messages: Message[]) => messages.map((message) => message.MessageId);
+
+describe('MessageBatchHandler', () => {
+  it('acknowledges stored and duplicate messages after fan-out, duplicates included in the fan-out', async () => {
+    const [a, b] = [body(1), body(2)];
+    const { handler, fannedOut, metrics } = setup({ store: () => [{ status: 'stored', message: view(a) }, { status: 'duplicate', message: view(b) }] });
+    const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b))]);
+    expect(ids(outcome.ack)).toEqual(['s1', 's2']);
+    expect(outcome.retry).toEqual([]);
+    expect(fannedOut[0].map((item) => item.message.id)).toEqual([a.id, b.id]);
+    expect(fannedOut[0][0].memberIds).toEqual(a.memberIds);
+    expect((await metrics.stored.get()).values[0].value).toBe(1);
+    expect((await metrics.duplicates.get()).values[0].value).toBe(1);
+    expect((await metrics.messageAge.get()).values.find((value) => value.metricName?.endsWith('_count'))?.value).toBe(1);
+  });
+
+  it('sends malformed bodies to the DLQ and acknowledges them; the valid rest is stored', async () => {
+    const a = body(1);
+    const { handler, rejected } = setup({ store: (bodies) => bodies.map((b) => ({ status: 'stored', message: view(b) })) });
+    const outcome = await handler.handle([sqsMessage('bad', '{oops'), sqsMessage('s1', JSON.stringify(a)), sqsMessage('v9', JSON.stringify({ ...a, v: 9 }))]);
+    expect(ids(outcome.ack).sort()).toEqual(['bad', 's1', 'v9']);
+    expect(rejected).toEqual([
+      { id: 'bad', reason: 'body is not valid JSON' },
+      { id: 'v9', reason: 'unknown body version 9' },
+    ]);
+  });
+
+  it('leaves a malformed body for the redrive policy when the DLQ cannot take it', async () => {
+    const { handler } = setup({ store: () => [], dlqAccepts: false });
+    const outcome = await handler.handle([sqsMessage('bad', 'nope')]);
+    expect(outcome).toEqual({ ack: [], retry: [{ message: expect.objectContaining({ MessageId: 'bad' }), delaySeconds: 30 }] });
+  });
+
+  it('retries a failed message alone: backoff for data errors, full visibility for outages', async () => {
+    const [a, b, c] = [body(1), body(2), body(3)];
+    const { handler } = setup({
+      store: () => [
+        { status: 'stored', message: view(a) },
+        { status: 'failed', error: new Error('fk'), permanent: true },
+        { status: 'failed', error: new Error('down'), permanent: false },
+      ],
+    });
+    const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b), 3), sqsMessage('s3', JSON.stringify(c))]);
+    expect(ids(outcome.ack)).toEqual(['s1']);
+    expect(outcome.retry.map(({ message, delaySeconds }) => [message.MessageId, delaySeconds])).toEqual([
+      ['s2', 8],
+      ['s3', 30],
+    ]);
+  });
+
+  it('counts a failure on the last allowed receive as dead-lettered', async () => {
+    const a = body(1);
+    const { handler, metrics } = setup({ store: () => [{ status: 'failed', error: new Error('fk'), permanent: true }], maxReceiveCount: 3 });
+    await handler.handle([sqsMessage('s1', JSON.stringify(a), 3)]);
+    expect((await metrics.deadLettered.get()).values).toEqual([expect.objectContaining({ labels: { queue: 'messages', kind: 'exhausted' }, value: 1 })]);
+  });
+
+  it('does not acknowledge a stored message whose notifications could not be queued', async () => {
+    const [a, b] = [body(1), body(2)];
+    const { handler } = setup({ store: (bodies) => bodies.map((x) => ({ status: 'stored', message: view(x) })), queued: () => [true, false] });
+    const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b))]);
+    expect(ids(outcome.ack)).toEqual(['s1']);
+    expect(outcome.retry.map(({ message }) => message.MessageId)).toEqual(['s2']);
+  });
+});
