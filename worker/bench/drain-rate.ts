@@ -4,6 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadLocalEnvFile } from '../../common/config/local-env-file';
+import { createLogger } from '../observability/logger';
+import { WorkerMetrics } from '../observability/metrics';
+import { MessageStore } from '../messages/message-store';
+import { ConsumerPool } from '../queue/consumer-pool';
 import { countStored, createConversation, createTestQueues, eventually, messageBody, openDatabase, queueEnv, sendBodies, testSqs } from '../test/helpers';
 
 /**
@@ -11,6 +15,10 @@ import { countStored, createConversation, createTestQueues, eventually, messageB
  * message is stored. CPU seconds of each local service over the drain show what limited it.
  *
  *   npx ts-node --transpile-only worker/bench/drain-rate.ts [messages=5000] [loops=1,4,8,16]
+ *
+ * Then two ceilings, each with one side of the worker alone, in this process:
+ *   sqs-only: receive + delete with a handler that stores nothing (the SQS server's ceiling)
+ *   db-only:  the worker's batch insert, 10 per statement, `loops` statements at a time (PostgreSQL's ceiling)
  */
 const TICKS = 100; // getconf CLK_TCK on Linux
 
@@ -89,11 +97,54 @@ async function drain(total: number, loops: number): Promise<Record<string, unkno
   }
 }
 
+async function sqsOnly(total: number, loops: number): Promise<Record<string, unknown>> {
+  const sqs = testSqs();
+  const queues = await createTestQueues(sqs, { visibilityTimeout: 30 });
+  try {
+    await sendBodies(sqs, queues.messages, Array.from({ length: total }, (_, index) => `{"n":${index}}`), 16);
+    let done = 0;
+    const pool = new ConsumerPool({
+      name: 'bench', sqs, queueUrl: queues.messages, loops, waitTimeSeconds: 1, visibilityTimeoutSeconds: 30,
+      logger: createLogger('silent'), metrics: new WorkerMetrics({ defaultMetrics: false }),
+      handler: async (messages) => ((done += messages.length), { ack: messages, retry: [] }),
+    });
+    const started = Date.now();
+    pool.start();
+    await eventually(async () => done >= total, 300_000, 'all received');
+    const seconds = (Date.now() - started) / 1000;
+    await pool.stop(5_000);
+    return { mode: 'sqs-only', loops, perSecond: Math.round(total / seconds) };
+  } finally {
+    await queues.remove();
+    sqs.destroy();
+  }
+}
+
+async function dbOnly(total: number, loops: number): Promise<Record<string, unknown>> {
+  const db = await openDatabase();
+  try {
+    const conversation = await createConversation(db, 2);
+    const store = new MessageStore(db);
+    const batches = Array.from({ length: Math.ceil(total / 10) }, () => Array.from({ length: 10 }, () => messageBody(conversation)));
+    let next = 0;
+    const started = Date.now();
+    await Promise.all(Array.from({ length: loops }, async () => {
+      while (next < batches.length) await store.storeBatch(batches[next++]);
+    }));
+    const seconds = (Date.now() - started) / 1000;
+    return { mode: 'db-only', loops, perSecond: Math.round(total / seconds), commitsPerSecond: Math.round(batches.length / seconds) };
+  } finally {
+    await db.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   loadLocalEnvFile();
   const total = Number(process.argv[2] ?? 5000);
   const loopCounts = (process.argv[3] ?? '1,4,8,16').split(',').map(Number);
   for (const loops of loopCounts) console.log(JSON.stringify(await drain(total, loops)));
+  for (const loops of loopCounts) console.log(JSON.stringify(await sqsOnly(total, loops)));
+  for (const loops of loopCounts) console.log(JSON.stringify(await dbOnly(total, loops)));
 }
 
 main().catch((error: unknown) => {

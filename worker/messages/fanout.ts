@@ -42,7 +42,12 @@ export class Fanout {
   /** Per item: true when its notifications were queued (publishing is best effort). */
   async deliver(items: FanoutItem[]): Promise<boolean[]> {
     if (items.length === 0) return [];
-    await this.publish(items);
+    // Independent round trips, so concurrent: publishing never waits for presence or SQS.
+    const [, failedItems] = await Promise.all([this.publish(items), this.notifyOffline(items)]);
+    return items.map((_, index) => !failedItems.has(index));
+  }
+
+  private async notifyOffline(items: FanoutItem[]): Promise<Set<number>> {
     const online = await this.presence(items);
     const notifications: Array<{ item: number; body: NotificationQueueBodyV1 }> = [];
     const createdAt = new Date().toISOString();
@@ -52,9 +57,7 @@ export class Fanout {
         notifications.push({ item, body: { v: 1, kind: 'message', userId, conversationId: message.conversationId, messageId: message.id, createdAt } });
       }
     });
-    const ok = items.map(() => true);
-    for (const failedItem of await this.queueNotifications(notifications)) ok[failedItem] = false;
-    return ok;
+    return this.queueNotifications(notifications);
   }
 
   private async publish(items: FanoutItem[]): Promise<void> {
