@@ -18,6 +18,8 @@ import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
 import type { AppSettings } from './constructs/user-data';
 import { PolicyAspect } from './policies/aspect';
+import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
+import { edgeOriginName } from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -36,6 +38,7 @@ export class CyphrStack extends TerraformStack {
   readonly loadBalancer: LoadBalancer;
   readonly api: AppFleet;
   readonly worker: AppFleet;
+  readonly edgeAndOperations: EdgeAndOperations;
 
   constructor(scope: Construct, id: string, props: CyphrStackProps) {
     super(scope, id);
@@ -118,7 +121,8 @@ export class CyphrStack extends TerraformStack {
       publicSubnetIds: this.network.subnetIds('public'),
       securityGroupId: this.security.alb.securityGroupId,
       accessLogs,
-      domain: env.domain,
+      // Viewers use env.domain on CloudFront; the ALB is CloudFront's origin at origin.<domain>.
+      domain: env.domain && edgeOriginName(env.domain),
       deletionProtection: env.deletionProtection,
     });
 
@@ -169,6 +173,9 @@ export class CyphrStack extends TerraformStack {
 
     this.outputs();
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
+    // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
+    const { loadBalancer, api, worker, database, cache, queues } = this;
+    this.edgeAndOperations = addEdgeAndOperations(this, { environment: env, tier, loadBalancer, api, worker, database, cache, queues });
   }
 
   /** Who may use what, as intents. */

@@ -3,7 +3,8 @@
 import type { TierName } from './tiers';
 
 export interface DomainConfig {
-  /** Host name the ALB certificate is issued for, e.g. api.example.com. */
+  /** Host name clients use, e.g. api.example.com: CloudFront's alias and us-east-1 certificate. The ALB,
+   * CloudFront's origin, gets `origin.<name>` and its own regional certificate (edgeOriginName). */
   name: string;
   /** Route 53 public hosted zone holding `name` (from config: plans stay offline). */
   hostedZoneId: string;
@@ -40,6 +41,53 @@ export interface EnvironmentConfig {
   alarmEmail?: string;
   /** LOG_LEVEL of the API and the worker. @default info */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** CloudFront and WAF tuning. @default see EdgeConfig */
+  edge?: EdgeConfig;
+  /** AWS Backup of the database. @default every 6 hours, kept 30 days (the plan) */
+  backup?: BackupConfig;
+  /** GitHub Actions deploy role (OIDC). @default none: no OIDC provider, no role */
+  ci?: CiConfig;
+  /** Remote state in S3 with a lock file. @default local state (a first try needs no bucket) */
+  stateBackend?: StateBackendConfig;
+}
+
+export interface EdgeConfig {
+  /** Requests per client IP per 5 minutes before WAF blocks it. @default 2000 */
+  rateLimitPer5Minutes?: number;
+  /** CloudFront price class. @default PriceClass_100 */
+  priceClass?: 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
+  /** Bump to rotate the secret origin header (README, Operations). @default 1 */
+  originSecretGeneration?: number;
+}
+
+export interface BackupConfig {
+  /** AWS Backup schedule expression. @default cron(0 *\/6 * * ? *) */
+  schedule?: string;
+  /** Days a recovery point is kept. @default 30 */
+  retentionDays?: number;
+}
+
+export interface CiConfig {
+  /** owner/name of the GitHub repository whose workflows deploy this environment. */
+  githubRepository: string;
+  /** The account's GitHub OIDC provider, when it exists already (one per account). @default created by this stack */
+  existingOidcProviderArn?: string;
+}
+
+export interface StateBackendConfig {
+  /** Existing versioned, encrypted S3 bucket. */
+  bucket: string;
+  /** Region of the bucket. */
+  region: string;
+  /** @default cyphr/<stack name>.tfstate */
+  key?: string;
+  /** SSE-KMS key for the state object. @default the bucket's default encryption */
+  kmsKeyId?: string;
+}
+
+/** The ALB's own name under the viewer domain: CloudFront's HTTPS origin. */
+export function edgeOriginName(domain: DomainConfig): DomainConfig {
+  return { name: `origin.${domain.name}`, hostedZoneId: domain.hostedZoneId };
 }
 
 export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
@@ -56,6 +104,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     backupRetentionDays: 7,
     logRetentionDays: 30,
     amiId: 'ami-0123456789abcdef0',
+    ci: { githubRepository: 'example-org/cyphr' },
   },
   production: {
     name: 'production',
@@ -73,5 +122,6 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     amiId: 'ami-0123456789abcdef0',
     domain: { name: 'api.cyphr.example.com', hostedZoneId: 'Z0123456789EXAMPLEZONE' },
     alarmEmail: 'ops@cyphr.example.com',
+    ci: { githubRepository: 'example-org/cyphr' },
   },
 };

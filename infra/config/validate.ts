@@ -104,6 +104,47 @@ const RULES: Rule[] = [
     condition: (e) => !/^[a-z][a-z0-9-]{1,20}$/.test(e.name ?? ''),
     message: (e) => `"${e.name}" must be 2-21 lower-case letters, digits or dashes`,
   },
+  // Edge and operations (issue 4).
+  {
+    field: 'edge.rateLimitPer5Minutes',
+    condition: (e) => e.edge?.rateLimitPer5Minutes !== undefined && !(Number.isInteger(e.edge.rateLimitPer5Minutes) && e.edge.rateLimitPer5Minutes >= 10 && e.edge.rateLimitPer5Minutes <= 2_000_000_000),
+    message: (e) => `must be an integer from 10 to 2000000000 (WAF's limits), got ${e.edge?.rateLimitPer5Minutes}`,
+  },
+  {
+    field: 'edge.originSecretGeneration',
+    condition: (e) => e.edge?.originSecretGeneration !== undefined && !(Number.isInteger(e.edge.originSecretGeneration) && e.edge.originSecretGeneration >= 1),
+    message: (e) => `must be a positive integer, got ${e.edge?.originSecretGeneration}`,
+  },
+  {
+    field: 'backup.retentionDays',
+    condition: (e) => e.backup?.retentionDays !== undefined && !(Number.isInteger(e.backup.retentionDays) && e.backup.retentionDays >= 1 && e.backup.retentionDays <= 36500),
+    message: (e) => `must be 1-36500 days, got ${e.backup?.retentionDays}`,
+  },
+  {
+    field: 'backup.schedule',
+    condition: (e) => e.backup?.schedule !== undefined && !/^(cron|rate)\(.+\)$/.test(e.backup.schedule),
+    message: (e) => `"${e.backup?.schedule}" is not a cron(...) or rate(...) expression`,
+  },
+  {
+    field: 'ci.githubRepository',
+    condition: (e) => !!e.ci && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(e.ci.githubRepository ?? ''),
+    message: (e) => `must be owner/name, got "${e.ci?.githubRepository}"`,
+  },
+  {
+    field: 'ci.existingOidcProviderArn',
+    condition: (e) => !!e.ci?.existingOidcProviderArn && !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(e.ci.existingOidcProviderArn),
+    message: (e) => `"${e.ci?.existingOidcProviderArn}" is not the ARN of a GitHub OIDC provider`,
+  },
+  {
+    field: 'stateBackend.bucket',
+    condition: (e) => !!e.stateBackend && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(e.stateBackend.bucket ?? ''),
+    message: (e) => `"${e.stateBackend?.bucket}" is not an S3 bucket name`,
+  },
+  {
+    field: 'stateBackend.region',
+    condition: (e) => !!e.stateBackend && !REGION.test(e.stateBackend.region ?? ''),
+    message: (e) => `"${e.stateBackend?.region}" is not an AWS region name`,
+  },
 ];
 
 export class ConfigError extends Error {

@@ -1,0 +1,28 @@
+// What operations watch and back up, as plain names and identifiers (explicit props: the operations
+// constructs never reach into the stack).
+
+export interface MonitoredStack {
+  /** Prefix of every name, e.g. cyphr-staging. */
+  namePrefix: string;
+  region: string;
+  alb: {
+    /** aws_lb.arn_suffix (the LoadBalancer dimension). */
+    arnSuffix: string;
+    /** aws_lb_target_group.arn_suffix (the TargetGroup dimension). */
+    targetGroupArnSuffix: string;
+  };
+  /** Auto scaling groups by role (api, worker). */
+  fleets: { role: string; groupName: string }[];
+  database: {
+    primaryId: string;
+    replicaIds: string[];
+    /** Allocated storage of the primary (the free-storage alarm fires below a share of it). */
+    allocatedStorageGb: number;
+  };
+  cache: { replicationGroupId: string };
+  queues: {
+    /** Work queues (messages, notifications): depth and age of the oldest message. */
+    work: { label: string; name: string }[];
+    deadLetter: string;
+  };
+}
