@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal, timeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS }, 'stopping: no new receives, draining in-flight batches');
+    logger.info(
+      { signal, timeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS },
+      'stopping: no new receives, draining in-flight batches',
+    );
     // Should closing hang, do not outlive the drain bound by much: unfinished work is safe in SQS.
     setTimeout(() => {
       logger.error('shutdown did not complete in time; exiting');

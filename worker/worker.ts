@@ -47,7 +47,11 @@ export function createPushProvider(env: WorkerEnvironment, logger: WorkerLogger)
 }
 
 /** Redis is best effort for the worker: start without it, reconnect in the background, never crash on it. */
-async function connectRedis(env: WorkerEnvironment, secrets: Awaited<ReturnType<typeof resolveSecrets>>, logger: WorkerLogger): Promise<CyphrRedisClient> {
+async function connectRedis(
+  env: WorkerEnvironment,
+  secrets: Awaited<ReturnType<typeof resolveSecrets>>,
+  logger: WorkerLogger,
+): Promise<CyphrRedisClient> {
   const redis = createRedisClient(env, secrets, 'cyphr-worker');
   let lastLogged = 0;
   redis.on('error', (error: unknown) => {
@@ -57,13 +61,20 @@ async function connectRedis(env: WorkerEnvironment, secrets: Awaited<ReturnType<
   });
   const connected = redis.connect().then(() => true);
   connected.catch(() => undefined);
-  const ready = await Promise.race([connected, new Promise<false>((resolve) => setTimeout(() => resolve(false), 3_000).unref())]);
+  const ready = await Promise.race([
+    connected,
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), 3_000).unref()),
+  ]);
   if (!ready) logger.warn('redis not reachable at start-up; consuming anyway');
   return redis;
 }
 
 /** Wires the worker from a validated environment. Nothing is received until start(). */
-export async function createWorker(env: WorkerEnvironment, logger: WorkerLogger, deps: WorkerDependencies = {}): Promise<Worker> {
+export async function createWorker(
+  env: WorkerEnvironment,
+  logger: WorkerLogger,
+  deps: WorkerDependencies = {},
+): Promise<Worker> {
   // The worker never touches JWTs: do not fetch that secret (its role need not be allowed to).
   const secrets = await resolveSecrets({ ...env, JWT_SECRET: undefined, JWT_SECRET_ARN: undefined }, deps.secretReader);
   const metrics = deps.metrics ?? new WorkerMetrics();
@@ -73,7 +84,8 @@ export async function createWorker(env: WorkerEnvironment, logger: WorkerLogger,
     readRedrive(sqs, env.SQS_NOTIFICATIONS_QUEUE_URL),
   ]);
   for (const redrive of [messagesRedrive, notificationsRedrive]) {
-    if (!redrive.deadLetterQueueUrl) logger.warn({ queue: redrive.queueUrl }, 'queue has no redrive policy: failing messages are retried forever');
+    if (!redrive.deadLetterQueueUrl)
+      logger.warn({ queue: redrive.queueUrl }, 'queue has no redrive policy: failing messages are retried forever');
   }
 
   // Writes only: the primary, no replicas.
@@ -93,7 +105,10 @@ export async function createWorker(env: WorkerEnvironment, logger: WorkerLogger,
     logger,
     metrics,
   };
-  const retry = { retryBaseSeconds: env.WORKER_RETRY_BASE_SECONDS, visibilityTimeoutSeconds: env.WORKER_VISIBILITY_TIMEOUT_SECONDS };
+  const retry = {
+    retryBaseSeconds: env.WORKER_RETRY_BASE_SECONDS,
+    visibilityTimeoutSeconds: env.WORKER_VISIBILITY_TIMEOUT_SECONDS,
+  };
   const messageHandler = new MessageBatchHandler({
     store: new MessageStore(dataSource),
     fanout: new Fanout(redis, sqs, env.SQS_NOTIFICATIONS_QUEUE_URL, metrics, logger),
@@ -110,14 +125,30 @@ export async function createWorker(env: WorkerEnvironment, logger: WorkerLogger,
     ...retry,
   });
   const pools = [
-    new ConsumerPool({ ...common, name: 'messages', queueUrl: env.SQS_MESSAGES_QUEUE_URL, loops: env.WORKER_RECEIVE_LOOPS, handler: messageHandler.handle }),
-    new ConsumerPool({ ...common, name: 'notifications', queueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL, loops: env.WORKER_NOTIFICATION_LOOPS, handler: notificationHandler.handle }),
+    new ConsumerPool({
+      ...common,
+      name: 'messages',
+      queueUrl: env.SQS_MESSAGES_QUEUE_URL,
+      loops: env.WORKER_RECEIVE_LOOPS,
+      handler: messageHandler.handle,
+    }),
+    new ConsumerPool({
+      ...common,
+      name: 'notifications',
+      queueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL,
+      loops: env.WORKER_NOTIFICATION_LOOPS,
+      handler: notificationHandler.handle,
+    }),
   ];
 
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;
   if (env.WORKER_METRICS_PORT > 0) {
-    ({ server: metricsServer, port: metricsPort } = await startMetricsServer(metrics, env.WORKER_METRICS_HOST, env.WORKER_METRICS_PORT));
+    ({ server: metricsServer, port: metricsPort } = await startMetricsServer(
+      metrics,
+      env.WORKER_METRICS_HOST,
+      env.WORKER_METRICS_PORT,
+    ));
   }
 
   let stopped: Promise<void> | undefined;

@@ -8,7 +8,17 @@ import { createLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { MessageStore } from '../messages/message-store';
 import { ConsumerPool } from '../queue/consumer-pool';
-import { countStored, createConversation, createTestQueues, eventually, messageBody, openDatabase, queueEnv, sendBodies, testSqs } from '../test/helpers';
+import {
+  countStored,
+  createConversation,
+  createTestQueues,
+  eventually,
+  messageBody,
+  openDatabase,
+  queueEnv,
+  sendBodies,
+  testSqs,
+} from '../test/helpers';
 
 /**
  * Drain rate: pre-fill a private queue with N messages, start one worker process, time until every
@@ -45,7 +55,11 @@ const GROUPS = {
   postgres: (_: string, comm: string) => comm.startsWith('postgres'),
   redis: (_: string, comm: string) => comm.startsWith('redis-server'),
 };
-const snapshot = () => Object.fromEntries(Object.entries(GROUPS).map(([name, match]) => [name, cpuSeconds(match)])) as Record<keyof typeof GROUPS, number>;
+const snapshot = () =>
+  Object.fromEntries(Object.entries(GROUPS).map(([name, match]) => [name, cpuSeconds(match)])) as Record<
+    keyof typeof GROUPS,
+    number
+  >;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -58,7 +72,13 @@ async function freePort(): Promise<number> {
 /** Mean of a Prometheus histogram from the worker's /metrics, in milliseconds. */
 async function meanMs(port: number, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (suffix: string) => Number(text.split('\n').find((line) => line.startsWith(`${name}_${suffix}${labels} `))?.split(' ')[1] ?? NaN);
+  const value = (suffix: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((line) => line.startsWith(`${name}_${suffix}${labels} `))
+        ?.split(' ')[1] ?? NaN,
+    );
   return Number(((value('sum') / value('count')) * 1000).toFixed(1));
 }
 
@@ -68,11 +88,22 @@ async function drain(total: number, loops: number): Promise<Record<string, unkno
   const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
   try {
     const conversation = await createConversation(db, 2);
-    await sendBodies(sqs, queues.messages, Array.from({ length: total }, () => messageBody(conversation)), 16);
+    await sendBodies(
+      sqs,
+      queues.messages,
+      Array.from({ length: total }, () => messageBody(conversation)),
+      16,
+    );
     const port = await freePort();
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'], {
       cwd: join(__dirname, '..', '..'),
-      env: { ...process.env, ...queueEnv(queues, { WORKER_RECEIVE_LOOPS: String(loops), WORKER_WAIT_TIME_SECONDS: '1' }), WORKER_METRICS_PORT: String(port), LOG_LEVEL: 'warn', NODE_NO_WARNINGS: '1' },
+      env: {
+        ...process.env,
+        ...queueEnv(queues, { WORKER_RECEIVE_LOOPS: String(loops), WORKER_WAIT_TIME_SECONDS: '1' }),
+        WORKER_METRICS_PORT: String(port),
+        LOG_LEVEL: 'warn',
+        NODE_NO_WARNINGS: '1',
+      },
       stdio: 'ignore',
     });
     try {
@@ -84,9 +115,21 @@ async function drain(total: number, loops: number): Promise<Record<string, unkno
       await eventually(async () => (await countStored(db, conversation.id)) === total, 300_000, 'all stored');
       const seconds = (Date.now() - started) / 1000;
       const after = snapshot();
-      const cpu = Object.fromEntries(Object.keys(GROUPS).map((name) => [name, Number(((after as never)[name] - (before as never)[name]) / seconds).toFixed(2)]));
+      const cpu = Object.fromEntries(
+        Object.keys(GROUPS).map((name) => [
+          name,
+          Number(((after as never)[name] - (before as never)[name]) / seconds).toFixed(2),
+        ]),
+      );
       const batchMs = await meanMs(port, 'cyphr_worker_batch_duration_seconds', '{queue="messages"}');
-      return { loops, messages: total - first, seconds: Number(seconds.toFixed(2)), perSecond: Math.round((total - first) / seconds), meanBatchMs: batchMs, cpuCoresBusy: cpu };
+      return {
+        loops,
+        messages: total - first,
+        seconds: Number(seconds.toFixed(2)),
+        perSecond: Math.round((total - first) / seconds),
+        meanBatchMs: batchMs,
+        cpuCoresBusy: cpu,
+      };
     } finally {
       child.kill('SIGTERM');
     }
@@ -101,11 +144,22 @@ async function sqsOnly(total: number, loops: number): Promise<Record<string, unk
   const sqs = testSqs();
   const queues = await createTestQueues(sqs, { visibilityTimeout: 30 });
   try {
-    await sendBodies(sqs, queues.messages, Array.from({ length: total }, (_, index) => `{"n":${index}}`), 16);
+    await sendBodies(
+      sqs,
+      queues.messages,
+      Array.from({ length: total }, (_, index) => `{"n":${index}}`),
+      16,
+    );
     let done = 0;
     const pool = new ConsumerPool({
-      name: 'bench', sqs, queueUrl: queues.messages, loops, waitTimeSeconds: 1, visibilityTimeoutSeconds: 30,
-      logger: createLogger('silent'), metrics: new WorkerMetrics({ defaultMetrics: false }),
+      name: 'bench',
+      sqs,
+      queueUrl: queues.messages,
+      loops,
+      waitTimeSeconds: 1,
+      visibilityTimeoutSeconds: 30,
+      logger: createLogger('silent'),
+      metrics: new WorkerMetrics({ defaultMetrics: false }),
       handler: async (messages) => ((done += messages.length), { ack: messages, retry: [] }),
     });
     const started = Date.now();
@@ -125,14 +179,23 @@ async function dbOnly(total: number, loops: number): Promise<Record<string, unkn
   try {
     const conversation = await createConversation(db, 2);
     const store = new MessageStore(db);
-    const batches = Array.from({ length: Math.ceil(total / 10) }, () => Array.from({ length: 10 }, () => messageBody(conversation)));
+    const batches = Array.from({ length: Math.ceil(total / 10) }, () =>
+      Array.from({ length: 10 }, () => messageBody(conversation)),
+    );
     let next = 0;
     const started = Date.now();
-    await Promise.all(Array.from({ length: loops }, async () => {
-      while (next < batches.length) await store.storeBatch(batches[next++]);
-    }));
+    await Promise.all(
+      Array.from({ length: loops }, async () => {
+        while (next < batches.length) await store.storeBatch(batches[next++]);
+      }),
+    );
     const seconds = (Date.now() - started) / 1000;
-    return { mode: 'db-only', loops, perSecond: Math.round(total / seconds), commitsPerSecond: Math.round(batches.length / seconds) };
+    return {
+      mode: 'db-only',
+      loops,
+      perSecond: Math.round(total / seconds),
+      commitsPerSecond: Math.round(batches.length / seconds),
+    };
   } finally {
     await db.destroy();
   }

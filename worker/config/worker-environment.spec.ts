@@ -32,11 +32,19 @@ describe('WorkerEnvironment', () => {
   });
 
   it('reads numbers from strings', () => {
-    expect(validateEnvironment(WorkerEnvironment, { ...base, WORKER_RECEIVE_LOOPS: '12' }).WORKER_RECEIVE_LOOPS).toBe(12);
+    expect(validateEnvironment(WorkerEnvironment, { ...base, WORKER_RECEIVE_LOOPS: '12' }).WORKER_RECEIVE_LOOPS).toBe(
+      12,
+    );
   });
 
   it('names every bad setting at once', () => {
-    const found = problems({ ...base, WORKER_RECEIVE_LOOPS: '0', WORKER_WAIT_TIME_SECONDS: '25', PUSH_PROVIDER: 'pigeon', REDIS_URL: '' });
+    const found = problems({
+      ...base,
+      WORKER_RECEIVE_LOOPS: '0',
+      WORKER_WAIT_TIME_SECONDS: '25',
+      PUSH_PROVIDER: 'pigeon',
+      REDIS_URL: '',
+    });
     expect(found.join('\n')).toMatch(/WORKER_RECEIVE_LOOPS/);
     expect(found.join('\n')).toMatch(/WORKER_WAIT_TIME_SECONDS/);
     expect(found.join('\n')).toMatch(/PUSH_PROVIDER/);
@@ -44,8 +52,14 @@ describe('WorkerEnvironment', () => {
   });
 
   it('requires a webhook URL only for the webhook provider', () => {
-    expect(problems({ ...base, PUSH_PROVIDER: 'webhook' })).toContain('PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook');
-    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'https://push.example.com/hook' })).toEqual([]);
-    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'ftp://x' })).toEqual(['PUSH_WEBHOOK_URL must be an http(s) URL']);
+    expect(problems({ ...base, PUSH_PROVIDER: 'webhook' })).toContain(
+      'PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook',
+    );
+    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'https://push.example.com/hook' })).toEqual(
+      [],
+    );
+    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'ftp://x' })).toEqual([
+      'PUSH_WEBHOOK_URL must be an http(s) URL',
+    ]);
   });
 });

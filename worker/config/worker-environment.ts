@@ -14,66 +14,114 @@ export type PushProviderName = (typeof PUSH_PROVIDERS)[number];
  */
 export class WorkerEnvironment extends EnvironmentVariables {
   /** The worker signs no tokens: the JWT key is not required here (and its secret is never fetched). */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   override JWT_SECRET?: string = undefined;
 
   /** Parallel long-poll receive loops per queue; each receives up to 10 messages per call. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   WORKER_RECEIVE_LOOPS: number = 4;
 
   /** Receive loops for the notifications queue (lighter traffic). */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   WORKER_NOTIFICATION_LOOPS: number = 2;
 
   /** Long-poll wait per ReceiveMessage call, seconds (SQS maximum 20). */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(20)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(20)
   WORKER_WAIT_TIME_SECONDS: number = 20;
 
   /**
    * Visibility timeout set on receive and renewed by a heartbeat every third of it while a batch is
    * being worked on; a crashed worker's messages reappear after at most this long.
    */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(3) @Max(43200)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  @Max(43200)
   WORKER_VISIBILITY_TIMEOUT_SECONDS: number = 30;
 
   /** A message that failed for a reason of its own (constraint violation...) is retried after base × 2^(receives-1) seconds. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(900)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(900)
   WORKER_RETRY_BASE_SECONDS: number = 2;
 
   /** SIGTERM: how long in-flight batches may take to finish before they are released back to the queue. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) @Max(600_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
   WORKER_SHUTDOWN_TIMEOUT_MS: number = 20_000;
 
   /** PostgreSQL connections held by the worker (the primary only). */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   WORKER_DB_POOL_SIZE: number = 10;
 
   /** Prometheus scrape endpoint for the CloudWatch agent; 0 disables it. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   WORKER_METRICS_PORT: number = 9464;
 
   /** Loopback by default: only the agent on the same instance scrapes it. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   WORKER_METRICS_HOST: string = '127.0.0.1';
 
   /** Where notifications go: `log` (local runs) or `webhook` (PUSH_WEBHOOK_URL). */
-  @IsOptional() @IsIn(PUSH_PROVIDERS as unknown as string[])
+  @IsOptional()
+  @IsIn(PUSH_PROVIDERS as unknown as string[])
   PUSH_PROVIDER: PushProviderName = 'log';
 
   @Transform(emptyToUndefined)
   @ValidateIf((env: WorkerEnvironment) => env.PUSH_PROVIDER === 'webhook')
   @IsNotEmpty({ message: 'PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook' })
-  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'PUSH_WEBHOOK_URL must be an http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    { message: 'PUSH_WEBHOOK_URL must be an http(s) URL' },
+  )
   PUSH_WEBHOOK_URL?: string;
 
   /** Optional HMAC-SHA256 key; when set each webhook request carries `x-cyphr-signature: sha256=<hex>` of its body. */
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   PUSH_WEBHOOK_SECRET?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
   PUSH_WEBHOOK_TIMEOUT_MS: number = 5_000;
 
   /** Attempts per notification within one delivery (then the queue's own retry and DLQ take over). */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
   PUSH_WEBHOOK_ATTEMPTS: number = 3;
 }

@@ -25,13 +25,18 @@ const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? unde
 
 /** The few settings the tool needs; it touches neither PostgreSQL nor Redis. */
 class DlqEnvironment {
-  @IsNotEmpty({ message: 'AWS_REGION is required' }) @IsString()
+  @IsNotEmpty({ message: 'AWS_REGION is required' })
+  @IsString()
   AWS_REGION: string;
 
-  @Transform(emptyToUndefined) @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
   SQS_ENDPOINT?: string;
 
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   SQS_MESSAGES_QUEUE_URL?: string;
 }
 
@@ -57,8 +62,11 @@ function printTable(letters: DeadLetter[]): void {
     JSON.stringify(letter.summary),
   ]);
   const header = ['MESSAGE ID', 'RECEIVES', 'AGE', 'SOURCE', 'REASON', 'ENVELOPE'];
-  const widths = header.map((title, column) => Math.min(60, Math.max(title.length, ...rows.map((row) => row[column].length))));
-  for (const row of [header, ...rows]) console.log(row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  '));
+  const widths = header.map((title, column) =>
+    Math.min(60, Math.max(title.length, ...rows.map((row) => row[column].length))),
+  );
+  for (const row of [header, ...rows])
+    console.log(row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  '));
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -81,7 +89,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     return;
   }
   const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error('--limit must be a positive integer');
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new Error('--limit must be a positive integer');
 
   loadLocalEnvFile();
   const env = validateEnvironment(DlqEnvironment, process.env);
@@ -104,14 +113,20 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       if (values.json) console.log(JSON.stringify(result));
       else {
         const targets = [...new Set(result.replayed.map((entry) => entry.to))];
-        console.log(`dlq: replayed ${result.replayed.length} message(s)${targets.length ? ` to ${targets.join(', ')}` : ''}`);
+        console.log(
+          `dlq: replayed ${result.replayed.length} message(s)${targets.length ? ` to ${targets.join(', ')}` : ''}`,
+        );
         for (const skip of result.skipped) console.log(`dlq: kept ${skip.messageId}: ${skip.reason}`);
       }
       if (result.skipped.length > 0) process.exitCode = 1;
     } else {
       if (!values.all && limit === undefined) throw new Error('purge needs --limit N or --all');
       const purged = await purgeDeadLetters(sqs, dlqUrl, values.all ? 'all' : (limit as number));
-      console.log(values.json ? JSON.stringify({ purged }) : `dlq: purged ${purged === 'all' ? 'the whole queue' : `${purged} message(s)`}`);
+      console.log(
+        values.json
+          ? JSON.stringify({ purged })
+          : `dlq: purged ${purged === 'all' ? 'the whole queue' : `${purged} message(s)`}`,
+      );
     }
   } finally {
     sqs.destroy();

@@ -7,7 +7,14 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { carriedAttributes, CyphrAttributes, receiveCount, sentAt, stringAttribute, withAttributes } from '../queue/attributes';
+import {
+  carriedAttributes,
+  CyphrAttributes,
+  receiveCount,
+  sentAt,
+  stringAttribute,
+  withAttributes,
+} from '../queue/attributes';
 import { resolveQueueUrl } from '../queue/redrive';
 
 /** One dead letter as the tool shows it: metadata and the envelope's ids, never the ciphertext. */
@@ -26,12 +33,24 @@ export interface DeadLetter {
   summary: Record<string, unknown>;
 }
 
-const SUMMARY_FIELDS = ['v', 'kind', 'id', 'conversationId', 'senderId', 'clientMessageId', 'userId', 'messageId', 'sentAt', 'createdAt'];
+const SUMMARY_FIELDS = [
+  'v',
+  'kind',
+  'id',
+  'conversationId',
+  'senderId',
+  'clientMessageId',
+  'userId',
+  'messageId',
+  'sentAt',
+  'createdAt',
+];
 
 function summarize(body: string): Record<string, unknown> {
   try {
     const parsed = JSON.parse(body) as unknown;
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { unparseable: 'not a JSON object' };
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { unparseable: 'not a JSON object' };
     const record = parsed as Record<string, unknown>;
     return Object.fromEntries(SUMMARY_FIELDS.filter((field) => field in record).map((field) => [field, record[field]]));
   } catch {
@@ -73,7 +92,9 @@ async function release(sqs: SQSClient, queueUrl: string, messages: Message[]): P
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
-        Entries: messages.slice(index, index + 10).map((message, id) => ({ Id: String(id), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
+        Entries: messages
+          .slice(index, index + 10)
+          .map((message, id) => ({ Id: String(id), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
       }),
     );
   }
@@ -109,7 +130,11 @@ export interface ReplayResult {
  * than losing it. Bodies and the sender's attributes are kept; the reject markers are dropped and a
  * replay count is added.
  */
-export async function replayDeadLetters(sqs: SQSClient, dlqUrl: string, options: { limit: number; to?: string }): Promise<ReplayResult> {
+export async function replayDeadLetters(
+  sqs: SQSClient,
+  dlqUrl: string,
+  options: { limit: number; to?: string },
+): Promise<ReplayResult> {
   const result: ReplayResult = { replayed: [], skipped: [] };
   const urls = new Map<string, string>();
   const urlOf = async (queue: string) => {
@@ -150,7 +175,10 @@ async function replayBatches(
         url = await urlOf(target);
       } catch (error) {
         unplaceable.push(message);
-        result.skipped.push({ messageId: message.MessageId ?? '', reason: `cannot resolve ${target}: ${(error as Error).message}` });
+        result.skipped.push({
+          messageId: message.MessageId ?? '',
+          reason: `cannot resolve ${target}: ${(error as Error).message}`,
+        });
         continue;
       }
       byTarget.set(url, [...(byTarget.get(url) ?? []), message]);
@@ -162,7 +190,9 @@ async function replayBatches(
           Entries: messages.map((message, id) => ({
             Id: String(id),
             MessageBody: message.Body ?? '',
-            MessageAttributes: withAttributes(carriedAttributes(message), { [CyphrAttributes.replays]: String(describe(message).replays + 1) }),
+            MessageAttributes: withAttributes(carriedAttributes(message), {
+              [CyphrAttributes.replays]: String(describe(message).replays + 1),
+            }),
           })),
         }),
       );
@@ -170,10 +200,18 @@ async function replayBatches(
       for (const failure of sent.Failed ?? []) {
         const message = messages[Number(failure.Id)];
         unplaceable.push(message);
-        result.skipped.push({ messageId: message.MessageId ?? '', reason: `send failed: ${failure.Message ?? failure.Code}` });
+        result.skipped.push({
+          messageId: message.MessageId ?? '',
+          reason: `send failed: ${failure.Message ?? failure.Code}`,
+        });
       }
       if (ok.length > 0) {
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: ok.map((message, id) => ({ Id: String(id), ReceiptHandle: message.ReceiptHandle })) }));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: dlqUrl,
+            Entries: ok.map((message, id) => ({ Id: String(id), ReceiptHandle: message.ReceiptHandle })),
+          }),
+        );
         for (const message of ok) result.replayed.push({ messageId: message.MessageId ?? '', to: url });
       }
     }
@@ -190,7 +228,12 @@ export async function purgeDeadLetters(sqs: SQSClient, dlqUrl: string, limit: nu
   while (purged < limit) {
     const batch = await receive(sqs, dlqUrl, limit - purged, 30);
     if (batch.length === 0) break;
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: batch.map((message, id) => ({ Id: String(id), ReceiptHandle: message.ReceiptHandle })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: dlqUrl,
+        Entries: batch.map((message, id) => ({ Id: String(id), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    );
     purged += batch.length;
   }
   return purged;

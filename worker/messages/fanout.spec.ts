@@ -5,8 +5,21 @@ import { createLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { Fanout, FanoutRedis } from './fanout';
 
-const [alice, bob, carol] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c'];
-const view = (id: string): MessageView => ({ id, seq: '1', conversationId: 'conv', senderId: alice, clientMessageId: 'c', ciphertext: 'SECRET', sentAt: 't', storedAt: 't' });
+const [alice, bob, carol] = [
+  '00000000-0000-4000-8000-00000000000a',
+  '00000000-0000-4000-8000-00000000000b',
+  '00000000-0000-4000-8000-00000000000c',
+];
+const view = (id: string): MessageView => ({
+  id,
+  seq: '1',
+  conversationId: 'conv',
+  senderId: alice,
+  clientMessageId: 'c',
+  ciphertext: 'SECRET',
+  sentAt: 't',
+  storedAt: 't',
+});
 
 function fakeRedis(online: string[], options: { publishFails?: boolean; presenceFails?: boolean } = {}) {
   const published: Array<[string, string]> = [];
@@ -30,13 +43,25 @@ function fakeSqs(failIds: string[] = []) {
     send: async (command: SendMessageBatchCommand) => {
       const entries = command.input.Entries ?? [];
       sent.push(...entries.map((entry) => JSON.parse(entry.MessageBody!)));
-      return { Successful: [], Failed: entries.filter((entry) => failIds.includes(JSON.parse(entry.MessageBody!).messageId)).map((entry) => ({ Id: entry.Id, Code: 'x', SenderFault: false })) };
+      return {
+        Successful: [],
+        Failed: entries
+          .filter((entry) => failIds.includes(JSON.parse(entry.MessageBody!).messageId))
+          .map((entry) => ({ Id: entry.Id, Code: 'x', SenderFault: false })),
+      };
     },
   } as unknown as SQSClient;
   return { sqs, sent };
 }
 
-const fanout = (redis: FanoutRedis, sqs: SQSClient) => new Fanout(redis, sqs, 'http://q/notifications', new WorkerMetrics({ defaultMetrics: false }), createLogger('silent'));
+const fanout = (redis: FanoutRedis, sqs: SQSClient) =>
+  new Fanout(
+    redis,
+    sqs,
+    'http://q/notifications',
+    new WorkerMetrics({ defaultMetrics: false }),
+    createLogger('silent'),
+  );
 
 describe('Fanout', () => {
   it('publishes to every member, sender included, and notifies only offline recipients, without content', async () => {
@@ -45,7 +70,9 @@ describe('Fanout', () => {
     expect(await fanout(redis, sqs).deliver([{ message: view('m1'), memberIds: [alice, bob, carol] }])).toEqual([true]);
     expect(published.map(([channel]) => channel)).toEqual([alice, bob, carol].map(RedisChannels.user));
     expect(JSON.parse(published[0][1])).toEqual({ type: 'message', message: view('m1') });
-    expect(sent).toEqual([{ v: 1, kind: 'message', userId: carol, conversationId: 'conv', messageId: 'm1', createdAt: expect.any(String) }]);
+    expect(sent).toEqual([
+      { v: 1, kind: 'message', userId: carol, conversationId: 'conv', messageId: 'm1', createdAt: expect.any(String) },
+    ]);
     expect(JSON.stringify(sent)).not.toContain('SECRET');
   });
 

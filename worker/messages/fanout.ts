@@ -54,7 +54,17 @@ export class Fanout {
     items.forEach(({ message, memberIds }, item) => {
       for (const userId of new Set(memberIds)) {
         if (userId === message.senderId || online.has(userId)) continue;
-        notifications.push({ item, body: { v: 1, kind: 'message', userId, conversationId: message.conversationId, messageId: message.id, createdAt } });
+        notifications.push({
+          item,
+          body: {
+            v: 1,
+            kind: 'message',
+            userId,
+            conversationId: message.conversationId,
+            messageId: message.id,
+            createdAt,
+          },
+        });
       }
     });
     return this.queueNotifications(notifications);
@@ -73,13 +83,17 @@ export class Fanout {
     this.metrics.published.inc({ outcome: 'ok' }, results.length - failures.length);
     if (failures.length > 0) {
       this.metrics.published.inc({ outcome: 'failed' }, failures.length);
-      this.logger.warn({ failed: failures.length, err: (failures[0] as PromiseRejectedResult).reason }, 'realtime publish failed; clients will catch up from history');
+      this.logger.warn(
+        { failed: failures.length, err: (failures[0] as PromiseRejectedResult).reason },
+        'realtime publish failed; clients will catch up from history',
+      );
     }
   }
 
   private async presence(items: FanoutItem[]): Promise<Set<string>> {
     const candidates = new Set<string>();
-    for (const { message, memberIds } of items) for (const userId of memberIds) if (userId !== message.senderId) candidates.add(userId);
+    for (const { message, memberIds } of items)
+      for (const userId of memberIds) if (userId !== message.senderId) candidates.add(userId);
     try {
       return await onlineUsers(this.redis, [...candidates]);
     } catch (error) {
@@ -89,10 +103,13 @@ export class Fanout {
   }
 
   /** Returns the items whose notifications could not all be queued. */
-  private async queueNotifications(notifications: Array<{ item: number; body: NotificationQueueBodyV1 }>): Promise<Set<number>> {
+  private async queueNotifications(
+    notifications: Array<{ item: number; body: NotificationQueueBodyV1 }>,
+  ): Promise<Set<number>> {
     const failedItems = new Set<number>();
     const batches: Array<typeof notifications> = [];
-    for (let index = 0; index < notifications.length; index += SQS_BATCH_LIMIT) batches.push(notifications.slice(index, index + SQS_BATCH_LIMIT));
+    for (let index = 0; index < notifications.length; index += SQS_BATCH_LIMIT)
+      batches.push(notifications.slice(index, index + SQS_BATCH_LIMIT));
     await Promise.all(
       batches.map(async (batch) => {
         try {

@@ -24,9 +24,23 @@ const sqsMessage = (id: string, text: string, receives = 1): Message => ({
   Body: text,
   Attributes: { ApproximateReceiveCount: String(receives), SentTimestamp: String(Date.now() - 1000) },
 });
-const view = (b: MessageQueueBodyV1) => ({ id: b.id, seq: '1', conversationId: b.conversationId, senderId: b.senderId, clientMessageId: b.clientMessageId, ciphertext: b.ciphertext, sentAt: b.sentAt, storedAt: b.sentAt });
+const view = (b: MessageQueueBodyV1) => ({
+  id: b.id,
+  seq: '1',
+  conversationId: b.conversationId,
+  senderId: b.senderId,
+  clientMessageId: b.clientMessageId,
+  ciphertext: b.ciphertext,
+  sentAt: b.sentAt,
+  storedAt: b.sentAt,
+});
 
-function setup(options: { store: (bodies: MessageQueueBodyV1[]) => StoreResult[]; queued?: (items: FanoutItem[]) => boolean[]; dlqAccepts?: boolean; maxReceiveCount?: number }) {
+function setup(options: {
+  store: (bodies: MessageQueueBodyV1[]) => StoreResult[];
+  queued?: (items: FanoutItem[]) => boolean[];
+  dlqAccepts?: boolean;
+  maxReceiveCount?: number;
+}) {
   const rejected: Array<{ id?: string; reason: string }> = [];
   const fannedOut: FanoutItem[][] = [];
   const metrics = new WorkerMetrics({ defaultMetrics: false });
@@ -58,7 +72,12 @@ const ids = (messages: Message[]) => messages.map((message) => message.MessageId
 describe('MessageBatchHandler', () => {
   it('acknowledges stored and duplicate messages after fan-out, duplicates included in the fan-out', async () => {
     const [a, b] = [body(1), body(2)];
-    const { handler, fannedOut, metrics } = setup({ store: () => [{ status: 'stored', message: view(a) }, { status: 'duplicate', message: view(b) }] });
+    const { handler, fannedOut, metrics } = setup({
+      store: () => [
+        { status: 'stored', message: view(a) },
+        { status: 'duplicate', message: view(b) },
+      ],
+    });
     const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b))]);
     expect(ids(outcome.ack)).toEqual(['s1', 's2']);
     expect(outcome.retry).toEqual([]);
@@ -66,13 +85,21 @@ describe('MessageBatchHandler', () => {
     expect(fannedOut[0][0].memberIds).toEqual(a.memberIds);
     expect((await metrics.stored.get()).values[0].value).toBe(1);
     expect((await metrics.duplicates.get()).values[0].value).toBe(1);
-    expect((await metrics.messageAge.get()).values.find((value) => value.metricName?.endsWith('_count'))?.value).toBe(1);
+    expect((await metrics.messageAge.get()).values.find((value) => value.metricName?.endsWith('_count'))?.value).toBe(
+      1,
+    );
   });
 
   it('sends malformed bodies to the DLQ and acknowledges them; the valid rest is stored', async () => {
     const a = body(1);
-    const { handler, rejected } = setup({ store: (bodies) => bodies.map((b) => ({ status: 'stored', message: view(b) })) });
-    const outcome = await handler.handle([sqsMessage('bad', '{oops'), sqsMessage('s1', JSON.stringify(a)), sqsMessage('v9', JSON.stringify({ ...a, v: 9 }))]);
+    const { handler, rejected } = setup({
+      store: (bodies) => bodies.map((b) => ({ status: 'stored', message: view(b) })),
+    });
+    const outcome = await handler.handle([
+      sqsMessage('bad', '{oops'),
+      sqsMessage('s1', JSON.stringify(a)),
+      sqsMessage('v9', JSON.stringify({ ...a, v: 9 })),
+    ]);
     expect(ids(outcome.ack).sort()).toEqual(['bad', 's1', 'v9']);
     expect(rejected).toEqual([
       { id: 'bad', reason: 'body is not valid JSON' },
@@ -83,7 +110,10 @@ describe('MessageBatchHandler', () => {
   it('leaves a malformed body for the redrive policy when the DLQ cannot take it', async () => {
     const { handler } = setup({ store: () => [], dlqAccepts: false });
     const outcome = await handler.handle([sqsMessage('bad', 'nope')]);
-    expect(outcome).toEqual({ ack: [], retry: [{ message: expect.objectContaining({ MessageId: 'bad' }), delaySeconds: 30 }] });
+    expect(outcome).toEqual({
+      ack: [],
+      retry: [{ message: expect.objectContaining({ MessageId: 'bad' }), delaySeconds: 30 }],
+    });
   });
 
   it('retries a failed message alone: backoff for data errors, full visibility for outages', async () => {
@@ -95,7 +125,11 @@ describe('MessageBatchHandler', () => {
         { status: 'failed', error: new Error('down'), permanent: false },
       ],
     });
-    const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b), 3), sqsMessage('s3', JSON.stringify(c))]);
+    const outcome = await handler.handle([
+      sqsMessage('s1', JSON.stringify(a)),
+      sqsMessage('s2', JSON.stringify(b), 3),
+      sqsMessage('s3', JSON.stringify(c)),
+    ]);
     expect(ids(outcome.ack)).toEqual(['s1']);
     expect(outcome.retry.map(({ message, delaySeconds }) => [message.MessageId, delaySeconds])).toEqual([
       ['s2', 8],
@@ -105,14 +139,22 @@ describe('MessageBatchHandler', () => {
 
   it('counts a failure on the last allowed receive as dead-lettered', async () => {
     const a = body(1);
-    const { handler, metrics } = setup({ store: () => [{ status: 'failed', error: new Error('fk'), permanent: true }], maxReceiveCount: 3 });
+    const { handler, metrics } = setup({
+      store: () => [{ status: 'failed', error: new Error('fk'), permanent: true }],
+      maxReceiveCount: 3,
+    });
     await handler.handle([sqsMessage('s1', JSON.stringify(a), 3)]);
-    expect((await metrics.deadLettered.get()).values).toEqual([expect.objectContaining({ labels: { queue: 'messages', kind: 'exhausted' }, value: 1 })]);
+    expect((await metrics.deadLettered.get()).values).toEqual([
+      expect.objectContaining({ labels: { queue: 'messages', kind: 'exhausted' }, value: 1 }),
+    ]);
   });
 
   it('does not acknowledge a stored message whose notifications could not be queued', async () => {
     const [a, b] = [body(1), body(2)];
-    const { handler } = setup({ store: (bodies) => bodies.map((x) => ({ status: 'stored', message: view(x) })), queued: () => [true, false] });
+    const { handler } = setup({
+      store: (bodies) => bodies.map((x) => ({ status: 'stored', message: view(x) })),
+      queued: () => [true, false],
+    });
     const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b))]);
     expect(ids(outcome.ack)).toEqual(['s1']);
     expect(outcome.retry.map(({ message }) => message.MessageId)).toEqual(['s2']);

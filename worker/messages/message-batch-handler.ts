@@ -58,7 +58,10 @@ export class MessageBatchHandler {
         if (sent !== undefined) metrics.messageAge.observe(Math.max(0, now - sent) / 1000);
       } else {
         metrics.duplicates.inc();
-        logger.debug({ messageId: body.id, sqsMessageId: sqs.MessageId }, 'duplicate delivery: already stored, fanning out again');
+        logger.debug(
+          { messageId: body.id, sqsMessageId: sqs.MessageId },
+          'duplicate delivery: already stored, fanning out again',
+        );
       }
       delivered.push({ sqs, body });
       fanoutItems.push({ message: result.message, memberIds: body.memberIds });
@@ -89,9 +92,21 @@ export class MessageBatchHandler {
     metrics.failed.inc({ queue: QUEUE, reason: permanent ? 'data' : 'transient' });
     if (exhausted) metrics.deadLettered.inc({ queue: QUEUE, kind: 'exhausted' });
     logger[exhausted ? 'error' : 'warn'](
-      { messageId: body.id, conversationId: body.conversationId, sqsMessageId: sqs.MessageId, receives, permanent, err: error },
-      exhausted ? 'message failed on its last allowed receive; the redrive policy moves it to the DLQ' : 'message failed; will be retried',
+      {
+        messageId: body.id,
+        conversationId: body.conversationId,
+        sqsMessageId: sqs.MessageId,
+        receives,
+        permanent,
+        err: error,
+      },
+      exhausted
+        ? 'message failed on its last allowed receive; the redrive policy moves it to the DLQ'
+        : 'message failed; will be retried',
     );
-    outcome.retry.push({ message: sqs, delaySeconds: retryDelaySeconds(sqs, permanent, retryBaseSeconds, visibilityTimeoutSeconds) });
+    outcome.retry.push({
+      message: sqs,
+      delaySeconds: retryDelaySeconds(sqs, permanent, retryBaseSeconds, visibilityTimeoutSeconds),
+    });
   }
 }

@@ -26,7 +26,8 @@ const row = (b: MessageQueueBodyV1, inserted: boolean, seq: number) => ({
   stored_at: new Date('2026-01-01T00:00:01.000Z'),
 });
 
-const fkViolation = () => Object.assign(new Error('insert or update on table "messages" violates foreign key constraint'), { code: '23503' });
+const fkViolation = () =>
+  Object.assign(new Error('insert or update on table "messages" violates foreign key constraint'), { code: '23503' });
 
 /** A DataSource whose only method is the one query the store runs, answering from `answer`. */
 function fakeDataSource(answer: (ids: string[]) => unknown[]): { dataSource: DataSource; calls: string[][] } {
@@ -48,7 +49,9 @@ describe('MessageStore', () => {
     const results = await new MessageStore(dataSource).storeBatch([a, b]);
     expect(calls).toEqual([[a.id, b.id]]);
     expect(results.map((result) => result.status)).toEqual(['stored', 'duplicate']);
-    expect(results[0]).toMatchObject({ message: { id: a.id, seq: '9', sentAt: a.sentAt, storedAt: '2026-01-01T00:00:01.000Z' } });
+    expect(results[0]).toMatchObject({
+      message: { id: a.id, seq: '9', sentAt: a.sentAt, storedAt: '2026-01-01T00:00:01.000Z' },
+    });
   });
 
   it('sends a repeated key once and reports the second copy as a duplicate', async () => {
@@ -63,7 +66,13 @@ describe('MessageStore', () => {
     const [a, poison, c] = [body(1), body(2, uuid(999)), body(3)];
     const { dataSource, calls } = fakeDataSource((ids) => {
       if (ids.includes(poison.id)) throw fkViolation();
-      return ids.map((id) => row([a, c].find((candidate) => candidate.id === id)!, true, 1));
+      return ids.map((id) =>
+        row(
+          [a, c].find((candidate) => candidate.id === id)!,
+          true,
+          1,
+        ),
+      );
     });
     const results = await new MessageStore(dataSource).storeBatch([a, poison, c]);
     expect(calls).toEqual([[a.id, poison.id, c.id], [a.id], [poison.id], [c.id]]);
@@ -77,7 +86,10 @@ describe('MessageStore', () => {
     });
     const results = await new MessageStore(dataSource).storeBatch([body(1), body(2)]);
     expect(calls).toHaveLength(1);
-    expect(results).toEqual([expect.objectContaining({ status: 'failed', permanent: false }), expect.objectContaining({ status: 'failed', permanent: false })]);
+    expect(results).toEqual([
+      expect.objectContaining({ status: 'failed', permanent: false }),
+      expect.objectContaining({ status: 'failed', permanent: false }),
+    ]);
   });
 
   it('fails (for a retry) a message skipped by a conflict that is not its own key', async () => {

@@ -3,8 +3,7 @@ import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { MessageView } from '../../common/contracts/realtime-events';
 
 export type StoreResult =
-  | { status: 'stored' | 'duplicate'; message: MessageView }
-  | { status: 'failed'; error: Error; permanent: boolean };
+  { status: 'stored' | 'duplicate'; message: MessageView } | { status: 'failed'; error: Error; permanent: boolean };
 
 interface Row {
   inserted: boolean;
@@ -39,7 +38,8 @@ const INSERT_BATCH = `
   SELECT false, m.id, m.seq, m.conversation_id, m.sender_id, m.client_message_id, m.ciphertext, m.sent_at, m.stored_at
     FROM messages m JOIN input USING (sender_id, client_message_id)`;
 
-const keyOf = (senderId: string, clientMessageId: string) => `${senderId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
+const keyOf = (senderId: string, clientMessageId: string) =>
+  `${senderId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
 
 function toView(row: Row): MessageView {
   return {
@@ -56,7 +56,9 @@ function toView(row: Row): MessageView {
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation) fail the same way every time. */
 export function isPermanentDatabaseError(error: unknown): boolean {
-  const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).code ??
+    (error as { driverError?: { code?: unknown } }).driverError?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
@@ -105,7 +107,10 @@ export class MessageStore {
       if (!row) {
         // Skipped by ON CONFLICT yet not found by its key: its id is taken by a different message, or a
         // concurrent worker inserted it after this statement's snapshot. Retrying settles which.
-        return failed(new Error(`message ${body.id} conflicts with a row that is not its own (sender, clientMessageId)`), false);
+        return failed(
+          new Error(`message ${body.id} conflicts with a row that is not its own (sender, clientMessageId)`),
+          false,
+        );
       }
       const first = row.inserted && !reported.has(key);
       reported.add(key);

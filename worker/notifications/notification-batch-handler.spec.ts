@@ -6,8 +6,20 @@ import { NotificationBatchHandler } from './notification-batch-handler';
 import { PushNotification, PushOutcome, PushProvider } from './push-provider';
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const notification = (n: number) => ({ v: 1, kind: 'message', userId: uuid(n), conversationId: uuid(900), messageId: uuid(500 + n), createdAt: '2026-01-01T00:00:00.000Z' });
-const sqsMessage = (id: string, body: string): Message => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: body, Attributes: { ApproximateReceiveCount: '1' } });
+const notification = (n: number) => ({
+  v: 1,
+  kind: 'message',
+  userId: uuid(n),
+  conversationId: uuid(900),
+  messageId: uuid(500 + n),
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
+const sqsMessage = (id: string, body: string): Message => ({
+  MessageId: id,
+  ReceiptHandle: `rh-${id}`,
+  Body: body,
+  Attributes: { ApproximateReceiveCount: '1' },
+});
 
 class ScriptedProvider implements PushProvider {
   readonly name = 'scripted';
@@ -25,7 +37,10 @@ function handlerWith(provider: PushProvider) {
   const rejected: string[] = [];
   const handler = new NotificationBatchHandler({
     provider,
-    deadLetters: { maxReceiveCount: 5, reject: async (message: Message) => (rejected.push(message.MessageId!), true) } as unknown as DeadLetterSender,
+    deadLetters: {
+      maxReceiveCount: 5,
+      reject: async (message: Message) => (rejected.push(message.MessageId!), true),
+    } as unknown as DeadLetterSender,
     metrics: new WorkerMetrics({ defaultMetrics: false }),
     logger: createLogger('silent'),
     retryBaseSeconds: 2,
@@ -36,7 +51,9 @@ function handlerWith(provider: PushProvider) {
 
 describe('NotificationBatchHandler', () => {
   it('pushes each notification on its own: delivered and dropped are acknowledged, failures retried, malformed dead-lettered', async () => {
-    const provider = new ScriptedProvider((n) => (n.userId === uuid(2) ? 'dropped' : n.userId === uuid(3) ? new Error('gateway down') : 'delivered'));
+    const provider = new ScriptedProvider((n) =>
+      n.userId === uuid(2) ? 'dropped' : n.userId === uuid(3) ? new Error('gateway down') : 'delivered',
+    );
     const { handler, rejected } = handlerWith(provider);
     const outcome = await handler.handle([
       sqsMessage('a', JSON.stringify(notification(1))),
@@ -52,7 +69,17 @@ describe('NotificationBatchHandler', () => {
   it('passes only the notification fields to the provider, whatever else the body carries', async () => {
     const provider = new ScriptedProvider(() => 'delivered');
     const { handler } = handlerWith(provider);
-    await handler.handle([sqsMessage('a', JSON.stringify({ ...notification(1), ciphertext: 'SECRET', preview: 'hello' }))]);
-    expect(provider.sent).toEqual([{ kind: 'message', userId: uuid(1), conversationId: uuid(900), messageId: uuid(501), createdAt: '2026-01-01T00:00:00.000Z' }]);
+    await handler.handle([
+      sqsMessage('a', JSON.stringify({ ...notification(1), ciphertext: 'SECRET', preview: 'hello' })),
+    ]);
+    expect(provider.sent).toEqual([
+      {
+        kind: 'message',
+        userId: uuid(1),
+        conversationId: uuid(900),
+        messageId: uuid(501),
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
+    ]);
   });
 });

@@ -46,7 +46,11 @@ export class NotificationBatchHandler {
     try {
       const result = await provider.send(notification);
       metrics.pushes.inc({ provider: provider.name, outcome: result });
-      if (result === 'dropped') logger.warn({ userId: notification.userId, messageId: notification.messageId }, 'push refused by the provider; dropped');
+      if (result === 'dropped')
+        logger.warn(
+          { userId: notification.userId, messageId: notification.messageId },
+          'push refused by the provider; dropped',
+        );
       outcome.ack.push(message);
     } catch (error) {
       const receives = receiveCount(message);
@@ -54,10 +58,16 @@ export class NotificationBatchHandler {
       metrics.pushes.inc({ provider: provider.name, outcome: 'failed' });
       metrics.failed.inc({ queue: QUEUE, reason: 'push' });
       if (exhausted) metrics.deadLettered.inc({ queue: QUEUE, kind: 'exhausted' });
-      logger.warn({ userId: notification.userId, messageId: notification.messageId, receives, err: error }, 'push failed; will be retried');
+      logger.warn(
+        { userId: notification.userId, messageId: notification.messageId, receives, err: error },
+        'push failed; will be retried',
+      );
       // Push failures are the provider's, not the message's: back off like a data error so a dead gateway
       // does not hold notifications for long, and the DLQ keeps what never got through.
-      outcome.retry.push({ message, delaySeconds: retryDelaySeconds(message, true, retryBaseSeconds, visibilityTimeoutSeconds) });
+      outcome.retry.push({
+        message,
+        delaySeconds: retryDelaySeconds(message, true, retryBaseSeconds, visibilityTimeoutSeconds),
+      });
     }
   }
 }

@@ -23,5 +23,11 @@ export interface PushProvider {
 
 /** Builds the push from the queue body field by field, so nothing else can slip into a payload. */
 export function toPushNotification(body: NotificationQueueBodyV1): PushNotification {
-  return { kind: body.kind, userId: body.userId, conversationId: body.conversationId, messageId: body.messageId, createdAt: body.createdAt };
+  return {
+    kind: body.kind,
+    userId: body.userId,
+    conversationId: body.conversationId,
+    messageId: body.messageId,
+    createdAt: body.createdAt,
+  };
 }

@@ -57,7 +57,9 @@ describe('WebhookPushProvider', () => {
     const [request] = gateway.requests;
     expect(JSON.parse(request.body)).toEqual({ type: 'message', ...notification });
     expect(request.headers['content-type']).toBe('application/json');
-    expect(request.headers['x-cyphr-signature']).toBe(`sha256=${createHmac('sha256', 'hook-secret').update(request.body).digest('hex')}`);
+    expect(request.headers['x-cyphr-signature']).toBe(
+      `sha256=${createHmac('sha256', 'hook-secret').update(request.body).digest('hex')}`,
+    );
   });
 
   it('retries 5xx, 429 and timeouts, then succeeds', async () => {

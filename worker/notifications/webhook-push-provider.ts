@@ -42,7 +42,8 @@ export class WebhookPushProvider implements PushProvider {
   async send(notification: PushNotification): Promise<PushOutcome> {
     const body = JSON.stringify({ type: 'message', ...notification });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'cyphr-worker' };
-    if (this.options.secret) headers['x-cyphr-signature'] = `sha256=${createHmac('sha256', this.options.secret).update(body).digest('hex')}`;
+    if (this.options.secret)
+      headers['x-cyphr-signature'] = `sha256=${createHmac('sha256', this.options.secret).update(body).digest('hex')}`;
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
       if (attempt > 1) {
@@ -50,7 +51,12 @@ export class WebhookPushProvider implements PushProvider {
         await sleep(base / 2 + Math.random() * base);
       }
       try {
-        const response = await this.fetch(this.options.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
+        const response = await this.fetch(this.options.url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
         await response.arrayBuffer().catch(() => undefined); // drain so the connection is reused
         if (response.ok) return 'delivered';
         if (!retryableStatus(response.status)) return 'dropped';

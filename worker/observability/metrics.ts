@@ -80,7 +80,11 @@ export class WorkerMetrics {
 }
 
 /** GET /metrics (Prometheus text) and GET /health; anything else 404. */
-export async function startMetricsServer(metrics: WorkerMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(
+  metrics: WorkerMetrics,
+  host: string,
+  port: number,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
       metrics.registry

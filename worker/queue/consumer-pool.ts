@@ -79,7 +79,10 @@ export class ConsumerPool {
         });
       });
       if (!finished && loop.inFlight) {
-        this.options.logger.warn({ queue: this.options.name, messages: loop.inFlight.length }, 'shutdown timeout: releasing an unfinished batch');
+        this.options.logger.warn(
+          { queue: this.options.name, messages: loop.inFlight.length },
+          'shutdown timeout: releasing an unfinished batch',
+        );
         await this.changeVisibility(loop.inFlight.map((message) => ({ message, delaySeconds: 0 })));
       }
     }
@@ -119,7 +122,15 @@ export class ConsumerPool {
     loop.consumer.on('error', (error, messages) => {
       // Aborting idle long polls at shutdown is expected, not an error.
       const level = this.stopping && /abort/i.test(`${error.name} ${error.message}`) ? 'debug' : 'error';
-      options.logger[level]({ queue: options.name, loop: index, err: error, messages: Array.isArray(messages) ? messages.length : undefined }, 'queue error');
+      options.logger[level](
+        {
+          queue: options.name,
+          loop: index,
+          err: error,
+          messages: Array.isArray(messages) ? messages.length : undefined,
+        },
+        'queue error',
+      );
     });
     return loop;
   }

@@ -43,7 +43,10 @@ export class DeadLetterSender {
       this.logger.warn({ ...log, dlq }, 'malformed message moved to the DLQ');
       return true;
     } catch (error) {
-      this.logger.error({ ...log, err: error }, 'could not move a malformed message to the DLQ; leaving it for the redrive policy');
+      this.logger.error(
+        { ...log, err: error },
+        'could not move a malformed message to the DLQ; leaving it for the redrive policy',
+      );
       return false;
     }
   }

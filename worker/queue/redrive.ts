@@ -21,7 +21,9 @@ export async function resolveQueueUrl(sqs: SQSClient, nameArnOrUrl: string): Pro
   if (/^https?:\/\//.test(nameArnOrUrl)) return nameArnOrUrl;
   const arn = parseQueueArn(nameArnOrUrl);
   const result = await sqs.send(
-    new GetQueueUrlCommand(arn ? { QueueName: arn.name, QueueOwnerAWSAccountId: arn.account } : { QueueName: nameArnOrUrl }),
+    new GetQueueUrlCommand(
+      arn ? { QueueName: arn.name, QueueOwnerAWSAccountId: arn.account } : { QueueName: nameArnOrUrl },
+    ),
   );
   if (!result.QueueUrl) throw new Error(`Queue ${nameArnOrUrl} not found`);
   return result.QueueUrl;
@@ -29,7 +31,9 @@ export async function resolveQueueUrl(sqs: SQSClient, nameArnOrUrl: string): Pro
 
 /** Reads the queue's ARN and redrive policy once at start-up. */
 export async function readRedrive(sqs: SQSClient, queueUrl: string): Promise<RedriveInfo> {
-  const result = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'RedrivePolicy'] }));
+  const result = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'RedrivePolicy'] }),
+  );
   const info: RedriveInfo = { queueUrl, queueArn: result.Attributes?.QueueArn };
   const policyText = result.Attributes?.RedrivePolicy;
   if (!policyText) return info;

@@ -8,7 +8,12 @@ import { receiveCount } from './attributes';
  * (database unreachable) keeps the full visibility timeout: an outage should not burn through the
  * receive count and flush good messages into the DLQ.
  */
-export function retryDelaySeconds(message: Message, permanent: boolean, baseSeconds: number, visibilityTimeoutSeconds: number): number {
+export function retryDelaySeconds(
+  message: Message,
+  permanent: boolean,
+  baseSeconds: number,
+  visibilityTimeoutSeconds: number,
+): number {
   if (!permanent) return visibilityTimeoutSeconds;
   return Math.min(visibilityTimeoutSeconds, baseSeconds * 2 ** (receiveCount(message) - 1));
 }

@@ -62,7 +62,10 @@ describe('ConsumerPool: visibility heartbeat and shutdown release (real SQS serv
     const seen: string[] = [];
     pool(async (messages) => {
       seen.push(...messages.map((message) => message.Body!));
-      return { ack: messages.filter((message) => message.Body !== 'again'), retry: messages.filter((message) => message.Body === 'again').map((message) => ({ message, delaySeconds: 1 })) };
+      return {
+        ack: messages.filter((message) => message.Body !== 'again'),
+        retry: messages.filter((message) => message.Body === 'again').map((message) => ({ message, delaySeconds: 1 })),
+      };
     }).start();
     await sendBodies(sqs, queues.messages, ['once', 'again']);
     await eventually(async () => seen.filter((body) => body === 'again').length >= 2, 10_000, 'a retry');
@@ -76,7 +79,11 @@ describe('ConsumerPool: visibility heartbeat and shutdown release (real SQS serv
     }, 30);
     stuck.start();
     await sendBodies(sqs, queues.messages, ['stuck']);
-    await eventually(async () => (await queueDepth(sqs, queues.messages)) === 1 && (await sleep(500), true), 5_000, 'received');
+    await eventually(
+      async () => (await queueDepth(sqs, queues.messages)) === 1 && (await sleep(500), true),
+      5_000,
+      'received',
+    );
     const stoppedAt = Date.now();
     await stuck.stop(1_000);
     expect(Date.now() - stoppedAt).toBeLessThan(3_000);

@@ -25,7 +25,14 @@ async function redrive(sqs: SQSClient, queues: TestQueues, body: string): Promis
   await sqs.send(new SendMessageCommand({ QueueUrl: queues.messages, MessageBody: body }));
   await eventually(
     async () => {
-      await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.messages, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queues.messages,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+          WaitTimeSeconds: 0,
+        }),
+      );
       return (await queueDepth(sqs, queues.dlq)) > before;
     },
     10_000,
@@ -53,7 +60,12 @@ describe('DLQ tool: list, replay, purge (real SQS server)', () => {
     const letters = await listDeadLetters(sqs, queues.dlq, 10);
     expect(letters).toHaveLength(2);
     const rejected = letters.find((letter) => letter.reason)!;
-    expect(rejected).toMatchObject({ reason: 'unknown body version 9', source: queues.messages, summary: { v: 9, id }, receives: 1 });
+    expect(rejected).toMatchObject({
+      reason: 'unknown body version 9',
+      source: queues.messages,
+      summary: { v: 9, id },
+      receives: 1,
+    });
     expect(rejected.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(letters)).not.toContain('c2VjcmV0');
     const redriven = letters.find((letter) => !letter.reason)!;

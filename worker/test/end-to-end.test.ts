@@ -1,7 +1,15 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { messageIdFor } from '../../common/contracts/message-id';
-import { call, conversationOf, register, replicaCaughtUp, startServer, TestSocket, TestUser } from '../../server/test/helpers';
+import {
+  call,
+  conversationOf,
+  register,
+  replicaCaughtUp,
+  startServer,
+  TestSocket,
+  TestUser,
+} from '../../server/test/helpers';
 import type { ServerApp } from '../../server/bootstrap';
 import { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 import { createLogger } from '../observability/logger';
@@ -57,16 +65,33 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
     try {
       const clientMessageId = randomUUID();
       const ciphertext = randomBytes(48).toString('base64');
-      const sent = await call(servers[0].url, 'POST', `/v1/conversations/${conversationId}/messages`, { token: alice.token, body: { clientMessageId, ciphertext } });
+      const sent = await call(servers[0].url, 'POST', `/v1/conversations/${conversationId}/messages`, {
+        token: alice.token,
+        body: { clientMessageId, ciphertext },
+      });
       expect(sent.status).toBe(202);
       const id = messageIdFor(alice.id, clientMessageId);
       expect(sent.body.id).toBe(id);
 
-      const event = await bobSocket.next((candidate) => candidate.type === 'message' && candidate.message.id === id, 15_000);
-      expect(event.message).toEqual({ id, seq: expect.any(String), conversationId, senderId: alice.id, clientMessageId, ciphertext, sentAt: expect.any(String), storedAt: expect.any(String) });
+      const event = await bobSocket.next(
+        (candidate) => candidate.type === 'message' && candidate.message.id === id,
+        15_000,
+      );
+      expect(event.message).toEqual({
+        id,
+        seq: expect.any(String),
+        conversationId,
+        senderId: alice.id,
+        clientMessageId,
+        ciphertext,
+        sentAt: expect.any(String),
+        storedAt: expect.any(String),
+      });
 
       await replicaCaughtUp();
-      const history = await call(servers[1].url, 'GET', `/v1/conversations/${conversationId}/messages?limit=10`, { token: bob.token });
+      const history = await call(servers[1].url, 'GET', `/v1/conversations/${conversationId}/messages?limit=10`, {
+        token: bob.token,
+      });
       expect(history.status).toBe(200);
       expect(history.body.items.filter((item: { id: string }) => item.id === id)).toEqual([event.message]);
 
@@ -95,7 +120,9 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
       const history = await call(servers[0].url, 'GET', `${path}?limit=50`, { token: bob.token });
       expect(history.body.items.filter((item: { id: string }) => item.id === id)).toHaveLength(1);
       // The duplicate delivery is fanned out again (a redelivery after a crash must still reach online users).
-      const copies = bobSocket.events.filter((candidate) => candidate.type === 'message' && candidate.message.id === id);
+      const copies = bobSocket.events.filter(
+        (candidate) => candidate.type === 'message' && candidate.message.id === id,
+      );
       expect(new Set(copies.map((copy) => JSON.stringify(copy.message))).size).toBe(1);
     } finally {
       bobSocket.close();

@@ -20,7 +20,12 @@ import { WorkerEnvironment } from '../config/worker-environment';
 /** Shared by the worker's integration suites: throwaway queues, fixture rows, waiting. */
 
 export function workerEnv(overrides: Record<string, string> = {}): WorkerEnvironment {
-  return validateEnvironment(WorkerEnvironment, { ...process.env, WORKER_METRICS_PORT: '0', LOG_LEVEL: 'warn', ...overrides });
+  return validateEnvironment(WorkerEnvironment, {
+    ...process.env,
+    WORKER_METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  });
 }
 
 export function testSqs(): SQSClient {
@@ -36,22 +41,35 @@ export interface TestQueues {
 }
 
 /** A private messages/notifications/DLQ trio with a short visibility timeout and a small maxReceiveCount. */
-export async function createTestQueues(sqs: SQSClient, options: { visibilityTimeout?: number; maxReceiveCount?: number } = {}): Promise<TestQueues> {
+export async function createTestQueues(
+  sqs: SQSClient,
+  options: { visibilityTimeout?: number; maxReceiveCount?: number } = {},
+): Promise<TestQueues> {
   const prefix = `wt-${randomUUID().slice(0, 8)}`;
   const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-dlq` }))).QueueUrl!;
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }));
   const attributes = {
     VisibilityTimeout: String(options.visibilityTimeout ?? 5),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: Attributes!.QueueArn,
+      maxReceiveCount: options.maxReceiveCount ?? 3,
+    }),
   };
-  const messages = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-messages`, Attributes: attributes }))).QueueUrl!;
-  const notifications = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-notifications`, Attributes: attributes }))).QueueUrl!;
+  const messages = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-messages`, Attributes: attributes })))
+    .QueueUrl!;
+  const notifications = (
+    await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-notifications`, Attributes: attributes }))
+  ).QueueUrl!;
   return {
     messages,
     notifications,
     dlq,
     remove: async () => {
-      await Promise.all([messages, notifications, dlq].map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined)));
+      await Promise.all(
+        [messages, notifications, dlq].map((QueueUrl) =>
+          sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined),
+        ),
+      );
     },
   };
 }
@@ -73,7 +91,13 @@ export function queueEnv(queues: TestQueues, overrides: Record<string, string> =
 
 export async function openDatabase(): Promise<DataSource> {
   const env = workerEnv();
-  const dataSource = new DataSource(buildDataSourceOptions({ ...env, DATABASE_REPLICA_URLS: undefined }, {}, { poolSize: 4, applicationName: 'cyphr-worker-test' }));
+  const dataSource = new DataSource(
+    buildDataSourceOptions(
+      { ...env, DATABASE_REPLICA_URLS: undefined },
+      {},
+      { poolSize: 4, applicationName: 'cyphr-worker-test' },
+    ),
+  );
   await dataSource.initialize();
   await runMigrations(dataSource);
   return dataSource;
@@ -88,19 +112,28 @@ export interface Conversation {
 export async function createConversation(db: DataSource, members = 2): Promise<Conversation> {
   const memberIds: string[] = [];
   for (let index = 0; index < members; index++) {
-    const [row] = await db.query(`INSERT INTO users (username, password_hash, identity_key) VALUES ($1, 'x', 'aWs=') RETURNING id`, [
-      `wt${randomUUID().replace(/-/g, '').slice(0, 24)}`,
-    ]);
+    const [row] = await db.query(
+      `INSERT INTO users (username, password_hash, identity_key) VALUES ($1, 'x', 'aWs=') RETURNING id`,
+      [`wt${randomUUID().replace(/-/g, '').slice(0, 24)}`],
+    );
     memberIds.push(row.id);
   }
-  const [conversation] = await db.query(`INSERT INTO conversations (created_by) VALUES ($1) RETURNING id`, [memberIds[0]]);
+  const [conversation] = await db.query(`INSERT INTO conversations (created_by) VALUES ($1) RETURNING id`, [
+    memberIds[0],
+  ]);
   for (const userId of memberIds) {
-    await db.query(`INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2)`, [conversation.id, userId]);
+    await db.query(`INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2)`, [
+      conversation.id,
+      userId,
+    ]);
   }
   return { id: conversation.id, memberIds };
 }
 
-export function messageBody(conversation: Conversation, overrides: Partial<MessageQueueBodyV1> = {}): MessageQueueBodyV1 {
+export function messageBody(
+  conversation: Conversation,
+  overrides: Partial<MessageQueueBodyV1> = {},
+): MessageQueueBodyV1 {
   const senderId = overrides.senderId ?? conversation.memberIds[0];
   const clientMessageId = overrides.clientMessageId ?? randomUUID();
   return {
@@ -117,7 +150,12 @@ export function messageBody(conversation: Conversation, overrides: Partial<Messa
 }
 
 /** Sends raw bodies in batches of 10, several batches at a time. */
-export async function sendBodies(sqs: SQSClient, queueUrl: string, bodies: Array<string | object>, parallel = 8): Promise<void> {
+export async function sendBodies(
+  sqs: SQSClient,
+  queueUrl: string,
+  bodies: Array<string | object>,
+  parallel = 8,
+): Promise<void> {
   const batches: string[][] = [];
   const texts = bodies.map((body) => (typeof body === 'string' ? body : JSON.stringify(body)));
   for (let index = 0; index < texts.length; index += 10) batches.push(texts.slice(index, index + 10));
@@ -126,7 +164,12 @@ export async function sendBodies(sqs: SQSClient, queueUrl: string, bodies: Array
     Array.from({ length: parallel }, async () => {
       while (next < batches.length) {
         const batch = batches[next++];
-        const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((MessageBody, id) => ({ Id: String(id), MessageBody })) }));
+        const result = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: batch.map((MessageBody, id) => ({ Id: String(id), MessageBody })),
+          }),
+        );
         if (result.Failed?.length) throw new Error(`send failed: ${JSON.stringify(result.Failed)}`);
       }
     }),
@@ -143,10 +186,18 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 }
 
 /** Drains whatever is visible (messages stay in flight for 60 s, the queue is a test's own). */
@@ -154,14 +205,25 @@ export async function receiveAll(sqs: SQSClient, queueUrl: string, waitSeconds =
   const all: Message[] = [];
   for (;;) {
     const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 60, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     if (!Messages?.length) return all;
     all.push(...Messages);
   }
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

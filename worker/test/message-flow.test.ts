@@ -36,7 +36,9 @@ class RecordingPushProvider implements PushProvider {
 
 async function metric(worker: Worker, name: string, labels: Record<string, string> = {}): Promise<number> {
   const found = (await worker.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
-  return found.filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected)).reduce((sum, value) => sum + value.value, 0);
+  return found
+    .filter((value) => Object.entries(labels).every(([key, expected]) => value.labels[key] === expected))
+    .reduce((sum, value) => sum + value.value, 0);
 }
 
 describe('worker: messages queue → PostgreSQL → Redis → notifications (in process, real services)', () => {
@@ -73,7 +75,10 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
     await sendBodies(sqs, queues.messages, bodies);
     await eventually(async () => (await countStored(db, conversation.id)) >= 25, 20_000, '25 rows');
     await eventually(async () => (await queueDepth(sqs, queues.messages)) === 0, 10_000, 'empty queue');
-    const rows: Array<{ id: string; ciphertext: string }> = await db.query(`SELECT id, ciphertext FROM messages WHERE conversation_id = $1`, [conversation.id]);
+    const rows: Array<{ id: string; ciphertext: string }> = await db.query(
+      `SELECT id, ciphertext FROM messages WHERE conversation_id = $1`,
+      [conversation.id],
+    );
     expect(rows.map((row) => row.id).sort()).toEqual(bodies.map((body) => body.id).sort());
     expect(rows.find((row) => row.id === bodies[0].id)?.ciphertext).toBe(bodies[0].ciphertext);
     expect(await metric(worker, 'cyphr_worker_messages_stored_total')).toBeGreaterThanOrEqual(25);
@@ -113,7 +118,11 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
   it('sends malformed bodies straight to the DLQ with the reason, without holding up the batch', async () => {
     const other = await createConversation(db, 2);
     const good = messageBody(other);
-    const badBodies = ['not json {', JSON.stringify({ ...messageBody(other), v: 2 }), JSON.stringify({ v: 1, id: randomUUID() })];
+    const badBodies = [
+      'not json {',
+      JSON.stringify({ ...messageBody(other), v: 2 }),
+      JSON.stringify({ v: 1, id: randomUUID() }),
+    ];
     await sendBodies(sqs, queues.messages, [badBodies[0], good, badBodies[1], badBodies[2]]);
     await eventually(async () => (await countStored(db, other.id)) === 1, 10_000, 'good message stored');
     const dead = await eventually(
@@ -124,7 +133,9 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
       10_000,
       'three rejects in the DLQ',
     );
-    const reasons = Object.fromEntries(dead.map((message) => [message.Body, message.MessageAttributes?.[CyphrAttributes.rejectReason]?.StringValue]));
+    const reasons = Object.fromEntries(
+      dead.map((message) => [message.Body, message.MessageAttributes?.[CyphrAttributes.rejectReason]?.StringValue]),
+    );
     expect(reasons[badBodies[0]]).toBe('body is not valid JSON');
     expect(reasons[badBodies[1]]).toBe('unknown body version 2');
     expect(reasons[badBodies[2]]).toMatch(/conversationId must be a uuid/);
@@ -147,20 +158,37 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
     await subscriber.connect();
     const events: Record<string, RealtimeEvent[]> = { [sender]: [], [online]: [], [offline]: [] };
     for (const userId of group.memberIds) {
-      await subscriber.subscribe(RedisChannels.user(userId), (text) => events[userId].push(JSON.parse(text) as RealtimeEvent));
+      await subscriber.subscribe(RedisChannels.user(userId), (text) =>
+        events[userId].push(JSON.parse(text) as RealtimeEvent),
+      );
     }
     try {
       const body = messageBody(group);
       await sendBodies(sqs, queues.messages, [body]);
-      await eventually(async () => group.memberIds.every((userId) => events[userId].length > 0), 10_000, 'events on every member channel');
+      await eventually(
+        async () => group.memberIds.every((userId) => events[userId].length > 0),
+        10_000,
+        'events on every member channel',
+      );
       const event = events[online][0];
-      expect(event).toMatchObject({ type: 'message', message: { id: body.id, conversationId: group.id, senderId: sender, ciphertext: body.ciphertext } });
+      expect(event).toMatchObject({
+        type: 'message',
+        message: { id: body.id, conversationId: group.id, senderId: sender, ciphertext: body.ciphertext },
+      });
       expect(event.type === 'message' && Number(event.message.seq)).toBeGreaterThan(0);
 
       await eventually(async () => pushes.sent.some((push) => push.messageId === body.id), 10_000, 'a push');
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // room for any wrong extra push to show up
       const forMessage = pushes.sent.filter((push) => push.messageId === body.id);
-      expect(forMessage).toEqual([{ kind: 'message', userId: offline, conversationId: group.id, messageId: body.id, createdAt: expect.any(String) }]);
+      expect(forMessage).toEqual([
+        {
+          kind: 'message',
+          userId: offline,
+          conversationId: group.id,
+          messageId: body.id,
+          createdAt: expect.any(String),
+        },
+      ]);
       expect(JSON.stringify(forMessage)).not.toContain(body.ciphertext);
     } finally {
       await subscriber.close();
@@ -181,7 +209,11 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
     ]) {
       expect(text).toContain(name);
     }
-    expect(await metric(worker, 'cyphr_worker_messages_dead_lettered_total', { kind: 'rejected' })).toBeGreaterThanOrEqual(3);
-    expect(await metric(worker, 'cyphr_worker_messages_dead_lettered_total', { kind: 'exhausted' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metric(worker, 'cyphr_worker_messages_dead_lettered_total', { kind: 'rejected' }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(
+      await metric(worker, 'cyphr_worker_messages_dead_lettered_total', { kind: 'exhausted' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 });

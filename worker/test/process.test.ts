@@ -3,7 +3,19 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { countStored, createConversation, createTestQueues, eventually, messageBody, openDatabase, queueDepth, queueEnv, sendBodies, TestQueues, testSqs } from './helpers';
+import {
+  countStored,
+  createConversation,
+  createTestQueues,
+  eventually,
+  messageBody,
+  openDatabase,
+  queueDepth,
+  queueEnv,
+  sendBodies,
+  TestQueues,
+  testSqs,
+} from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -49,7 +61,11 @@ class WorkerProcess {
   }
 
   async started(): Promise<number> {
-    const line = await eventually(async () => this.lines.find((entry) => entry.msg === 'worker started'), 30_000, 'worker started');
+    const line = await eventually(
+      async () => this.lines.find((entry) => entry.msg === 'worker started'),
+      30_000,
+      'worker started',
+    );
     return line.metricsPort as number;
   }
 
@@ -112,7 +128,10 @@ describe('worker process: crash, scale-out and shutdown (real services)', () => 
     await second.started();
     await eventually(async () => (await countStored(db, conversation.id)) === bodies.length, 40_000, 'all stored');
     await eventually(async () => (await queueDepth(sqs, queues.messages)) === 0, 15_000, 'empty queue');
-    const [row] = await db.query(`SELECT count(*)::int AS n, count(DISTINCT client_message_id)::int AS distinct_ids FROM messages WHERE conversation_id = $1`, [conversation.id]);
+    const [row] = await db.query(
+      `SELECT count(*)::int AS n, count(DISTINCT client_message_id)::int AS distinct_ids FROM messages WHERE conversation_id = $1`,
+      [conversation.id],
+    );
     expect(row).toEqual({ n: bodies.length, distinct_ids: bodies.length });
   }, 90_000);
 
@@ -124,7 +143,9 @@ describe('worker process: crash, scale-out and shutdown (real services)', () => 
     const ports = await Promise.all(workers.map((worker) => worker.started()));
     await eventually(async () => (await countStored(db, conversation.id)) === bodies.length, 40_000, 'all stored');
     await eventually(async () => (await queueDepth(sqs, queues.messages)) === 0, 15_000, 'empty queue');
-    const stored = await Promise.all(workers.map((worker, index) => worker.metric(ports[index], 'cyphr_worker_messages_stored_total')));
+    const stored = await Promise.all(
+      workers.map((worker, index) => worker.metric(ports[index], 'cyphr_worker_messages_stored_total')),
+    );
     expect(stored[0] + stored[1]).toBe(bodies.length);
     expect(stored.every((count) => count > 0)).toBe(true);
   }, 90_000);
