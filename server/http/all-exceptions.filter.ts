@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { QueueSendError } from '../infrastructure/sqs-batcher';
+import { RateLimitedException } from '../rate-limits/rate-limiter.service';
 import { errorBody, ErrorBody } from './error-body';
 import type { HttpResponse } from './http-types';
 
@@ -13,6 +14,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     if (response.headersSent) return;
+    if (exception instanceof RateLimitedException) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response.status(body.statusCode).json(body);
   }
 

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { HttpRequest, HttpResponse } from '../http/http-types';
+import type { HttpRequest } from '../http/http-types';
 import { RateLimitName } from './rate-limit-rules';
-import { RateLimitedException, RateLimiter } from './rate-limiter.service';
+import { RateLimiter } from './rate-limiter.service';
 
 const RATE_LIMITS = 'cyphr:rate-limits';
 
@@ -28,12 +28,8 @@ export class RateLimitGuard implements CanActivate {
       if (rule.endsWith('Ip')) checks.push([rule, ip]);
       else if (request.user) checks.push([rule, request.user.id]);
     }
-    try {
-      for (const [rule, subject] of checks) await this.limiter.consume(rule, subject);
-    } catch (error) {
-      if (error instanceof RateLimitedException) context.switchToHttp().getResponse<HttpResponse>().setHeader('Retry-After', String(error.retryAfterSeconds));
-      throw error;
-    }
+    // A RateLimitedException becomes 429 with Retry-After in AllExceptionsFilter.
+    for (const [rule, subject] of checks) await this.limiter.consume(rule, subject);
     return true;
   }
 }
