@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     setTimeout(() => {
       logger.error('shutdown did not complete in time; exiting');
       process.exit(1);
-    }, env.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
+    }, env.WORKER_SHUTDOWN_TIMEOUT_MS + 5_000).unref();
     worker
       .stop()
       .then(() => {
