@@ -25,6 +25,9 @@ npx tsc -p packaging/tsconfig.bundle.json
 echo "package: installing production dependencies"
 cp package.json package-lock.json "$stage/"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+# typeorm lists ts-node (and through it typescript, ~23 MB) as a dependency for its TypeScript CLI only;
+# the runtime never loads them.
+rm -rf "$stage/node_modules/typescript" "$stage/node_modules/ts-node" "$stage/node_modules/.bin"
 # Drop what the runtime never reads; keeps the AMI lean without touching package code.
 find "$stage/node_modules" -type f \( -name '*.md' -o -name '*.map' -o -name '*.ts' ! -name '*.d.ts' \) -delete
 find "$stage/node_modules" -type d \( -name test -o -name tests -o -name __tests__ -o -name docs \) -prune -exec rm -rf {} +

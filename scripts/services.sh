@@ -4,6 +4,7 @@
 # Usage: scripts/services.sh up|down|status|purge     (npm run services:up / services:down)
 # Ports can be moved with CYPHR_PG_PORT, CYPHR_PG_REPLICA_PORT, CYPHR_REDIS_PORT, CYPHR_SQS_PORT.
 set -euo pipefail
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/services/common.sh"
 source "$here/services/postgres.sh"

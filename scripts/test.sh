@@ -5,6 +5,8 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# Known and tracked (README: toolchain): the AWS SDK warns once per process that it will need Node 22 in 2027.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 started=0
 if ! bash scripts/services.sh status >/dev/null 2>&1; then

@@ -1,0 +1,157 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { WebSocket } from 'ws';
+
+/**
+ * A small Cyphr API client, as a messenger app would use it: HTTP for commands and history, one
+ * WebSocket for live events. Used by the boot tests (through the load balancer) and the benchmarks.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    what: string,
+  ) {
+    super(`${what}: HTTP ${status} ${JSON.stringify(body)}`);
+    this.name = 'ApiError';
+  }
+}
+
+export interface Session {
+  userId: string;
+  username: string;
+  password: string;
+  token: string;
+}
+
+export interface StoredMessage {
+  id: string;
+  seq: string;
+  conversationId: string;
+  senderId: string;
+  clientMessageId: string;
+  ciphertext: string;
+  sentAt: string;
+  storedAt: string;
+}
+
+export type LiveEvent =
+  | { type: 'ready'; userId: string; instanceId: string }
+  | { type: 'message'; message: StoredMessage }
+  | { type: 'receipt'; conversationId: string; userId: string; upToMessageId: string }
+  | { type: 'presence'; userId: string; online: boolean }
+  | { type: string; [key: string]: unknown };
+
+export const randomKey = (bytes = 32) => randomBytes(bytes).toString('base64');
+
+export class CyphrClient {
+  constructor(readonly baseUrl: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown, token?: string, expect = [200, 201, 202, 204]): Promise<{ status: number; body: T; headers: Headers }> {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as T) : (undefined as T);
+    if (!expect.includes(response.status)) throw new ApiError(response.status, parsed, `${method} ${path}`);
+    return { status: response.status, body: parsed, headers: response.headers };
+  }
+
+  async register(username = `user_${randomUUID().slice(0, 12)}`, password = `pw-${randomUUID()}`): Promise<Session> {
+    const { body } = await this.request<{ user: { id: string }; accessToken: string }>('POST', '/v1/auth/register', { username, password, identityKey: randomKey() });
+    return { userId: body.user.id, username, password, token: body.accessToken };
+  }
+
+  async createConversation(owner: Session, memberIds: string[], title?: string): Promise<string> {
+    const { body } = await this.request<{ id: string }>('POST', '/v1/conversations', { memberIds, title }, owner.token);
+    return body.id;
+  }
+
+  /** Sends an opaque ciphertext; resolves with the server's message id once the message is durable in SQS. */
+  async send(sender: Session, conversationId: string, ciphertext = randomKey(48), clientMessageId: string = randomUUID()): Promise<{ id: string; clientMessageId: string }> {
+    const { body } = await this.request<{ id: string; status: string }>('POST', `/v1/conversations/${conversationId}/messages`, { clientMessageId, ciphertext }, sender.token, [202]);
+    return { id: body.id, clientMessageId };
+  }
+
+  async history(reader: Session, conversationId: string, before?: string, limit = 100): Promise<{ items: StoredMessage[]; nextCursor: string | null }> {
+    const query = new URLSearchParams({ limit: String(limit), ...(before ? { before } : {}) });
+    const { body } = await this.request<{ items: StoredMessage[]; nextCursor: string | null }>('GET', `/v1/conversations/${conversationId}/messages?${query}`, undefined, reader.token);
+    return body;
+  }
+
+  /** Every stored message of a conversation, newest first, following the cursor. */
+  async fullHistory(reader: Session, conversationId: string): Promise<StoredMessage[]> {
+    const all: StoredMessage[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.history(reader, conversationId, cursor);
+      all.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
+  }
+
+  async markRead(reader: Session, conversationId: string, upToMessageId: string): Promise<void> {
+    await this.request('POST', `/v1/conversations/${conversationId}/read`, { upToMessageId }, reader.token, [204]);
+  }
+
+  /** Opens the live connection; resolves once the server said `ready` (subscribed on its instance). */
+  connect(session: Session): Promise<LiveConnection> {
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/v1/ws`;
+    return LiveConnection.open(url, session.token);
+  }
+}
+
+/** One WebSocket: records every event, and lets a caller wait for the one it expects. */
+export class LiveConnection {
+  readonly events: LiveEvent[] = [];
+  /** Value of the X-Cyphr-Backend header the load balancer put on the upgrade response, if any. */
+  backend: string | undefined;
+  instanceId: string | undefined;
+  private waiters: Array<{ match: (event: LiveEvent) => boolean; resolve: (event: LiveEvent) => void }> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const event = JSON.parse(data.toString()) as LiveEvent;
+      this.events.push(event);
+      this.waiters = this.waiters.filter((waiter) => {
+        if (!waiter.match(event)) return true;
+        waiter.resolve(event);
+        return false;
+      });
+    });
+  }
+
+  static async open(url: string, token: string): Promise<LiveConnection> {
+    const ws = new WebSocket(url, ['cyphr', `bearer.${token}`]);
+    const connection = new LiveConnection(ws);
+    ws.once('upgrade', (response) => (connection.backend = response.headers['x-cyphr-backend'] as string | undefined));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_request, response) => reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)));
+    });
+    const ready = await connection.next((event) => event.type === 'ready', 10_000);
+    connection.instanceId = (ready as { instanceId: string }).instanceId;
+    return connection;
+  }
+
+  /** The first recorded or future event that matches. */
+  next(match: (event: LiveEvent) => boolean, timeoutMs = 10_000): Promise<LiveEvent> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching WebSocket event within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ match, resolve: (event) => (clearTimeout(timer), resolve(event)) });
+    });
+  }
+
+  /** Message events received so far, by message id. */
+  messageIds(): Set<string> {
+    return new Set(this.events.flatMap((event) => (event.type === 'message' ? [(event as { message: StoredMessage }).message.id] : [])));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
