@@ -98,6 +98,10 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsIn(LOG_LEVELS as unknown as string[])
   LOG_LEVEL: LogLevel = 'info';
+
+  /** API only: rate limit overrides, `name=limit/windowSeconds,...` (server/rate-limits/rate-limit-rules.ts). */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  RATE_LIMITS?: string;
 }
 
 /** Thrown at start-up; its message names every bad variable. */

@@ -6,7 +6,7 @@ import { buildDataSourceOptions } from '../../common/config/database-options';
 import { EnvironmentVariables, LogLevel } from '../../common/config/environment';
 import { ResolvedSecrets } from '../../common/config/secrets';
 import { redisClientOptions } from '../../common/redis/client';
-import { RateLimitRules, DEFAULT_RATE_LIMITS } from '../rate-limits/rate-limit-rules';
+import { RateLimitRules, withRateLimitOverrides } from '../rate-limits/rate-limit-rules';
 
 /**
  * The server's typed settings, built once at start-up from the validated environment and the resolved
@@ -64,7 +64,7 @@ export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSe
     jwt: { secret: secrets.jwtSecret, ttlSeconds: 3600 },
     bodyLimitBytes: 128 * 1024,
     shutdownTimeoutMs: 10_000,
-    rateLimits: DEFAULT_RATE_LIMITS,
+    rateLimits: withRateLimitOverrides(env.RATE_LIMITS),
     // The ALB (and loopback in tests) sit in private address space; a client cannot spoof past them.
     trustProxy: 'loopback, linklocal, uniquelocal',
     ...rest,
