@@ -34,7 +34,7 @@ const toProfile = (row: UserRow): UserProfile => ({
 /**
  * Users. Profiles are read through `user:{id}` (300 s) and, on a miss, from a replica; a user the replica
  * does not know yet (just registered, replication lag) is looked up on the primary before saying 404.
- * Any change deletes the cache entry after the write.
+ * Any change re-caches the profile from the primary after the write (see invalidate).
  */
 @Injectable()
 export class UsersRepository {
@@ -81,7 +81,8 @@ export class UsersRepository {
     const row = (await this.db.replica<UserRow>(query, [userId])).rows[0] ?? (await this.db.primary<UserRow>(query, [userId])).rows[0];
     if (!row) return undefined;
     const profile = toProfile(row);
-    if (cached === null) await this.redis.attempt('cache profile', (redis) => redis.set(key, JSON.stringify(profile), { EX: RedisTtlSeconds.user }));
+    // NX: a value written by `refresh` (fresh from the primary) is never overwritten by a lagging replica's read.
+    if (cached === null) await this.redis.attempt('cache profile', (redis) => redis.set(key, JSON.stringify(profile), { EX: RedisTtlSeconds.user, NX: true }));
     return profile;
   }
 
@@ -102,7 +103,16 @@ export class UsersRepository {
     await this.invalidate(userId);
   }
 
+  /**
+   * After a change: caches the profile as the primary has it now. Deleting instead would let the next miss
+   * re-cache a replica's stale copy for the whole TTL.
+   */
   async invalidate(userId: string): Promise<void> {
-    await this.redis.attempt('invalidate profile', (redis) => redis.del(RedisKeys.user(userId)));
+    const { rows } = await this.db.primary<UserRow>(`SELECT ${PROFILE_COLUMNS} FROM users WHERE id = $1`, [userId]);
+    const key = RedisKeys.user(userId);
+    await this.redis.attempt('refresh profile', async (redis) => {
+      if (rows[0]) await redis.set(key, JSON.stringify(toProfile(rows[0])), { EX: RedisTtlSeconds.user });
+      else await redis.del(key);
+    });
   }
 }
