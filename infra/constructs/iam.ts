@@ -1,7 +1,6 @@
 // IAM from intent. A ServiceRole collects statements through grant methods on the things it uses
 // (queue.grantConsumeMessages(role), secret.grantRead(role), ...); nothing else writes policies.
 import { Construct } from 'constructs';
-import { Lazy } from 'cdktf';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
@@ -43,7 +42,7 @@ export class ServiceRole extends Construct {
   readonly role: IamRole;
   readonly instanceProfile?: IamInstanceProfile;
   private readonly statements: Statement[] = [];
-  private policy?: IamRolePolicy;
+  private document?: DataAwsIamPolicyDocument;
 
   constructor(scope: Construct, id: string, props: ServiceRoleProps) {
     super(scope, id);
@@ -70,7 +69,17 @@ export class ServiceRole extends Construct {
     if (!statement.actions.length || !statement.resources.length)
       throw new Error(`${this.node.path}: statement ${statement.sid} needs actions and resources`);
     this.statements.push(statement);
-    this.policy ??= this.createPolicy();
+    this.document ??= this.createPolicy();
+    // Typed blocks (not a lazy list) so JSON and HCL output render the same.
+    this.document.putStatement(
+      this.statements.map((s) => ({
+        sid: s.sid,
+        effect: 'Allow',
+        actions: s.actions,
+        resources: s.resources,
+        condition: s.conditions?.map((c) => ({ test: c.test, variable: c.variable, values: c.values })),
+      })),
+    );
   }
 
   /** Attaches an AWS managed policy, e.g. AmazonSSMManagedInstanceCore. */
@@ -83,20 +92,9 @@ export class ServiceRole extends Construct {
     return this.statements;
   }
 
-  private createPolicy(): IamRolePolicy {
-    const document = new DataAwsIamPolicyDocument(this, 'policy-document', {
-      // Statements are rendered at synth, after every grant has been made.
-      statement: Lazy.anyValue({
-        produce: () =>
-          this.statements.map((s) => ({
-            sid: s.sid,
-            effect: 'Allow',
-            actions: s.actions,
-            resources: s.resources,
-            condition: (s.conditions ?? []).map((c) => ({ test: c.test, variable: c.variable, values: c.values })),
-          })),
-      }),
-    });
-    return new IamRolePolicy(this, 'policy', { name: 'least-privilege', role: this.role.id, policy: document.json });
+  private createPolicy(): DataAwsIamPolicyDocument {
+    const document = new DataAwsIamPolicyDocument(this, 'policy-document', {});
+    new IamRolePolicy(this, 'policy', { name: 'least-privilege', role: this.role.id, policy: document.json });
+    return document;
   }
 }

@@ -1,5 +1,6 @@
 // SQS: `messages` (API -> worker) and `notifications` (worker -> push), with one shared dead-letter queue.
 import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
@@ -47,7 +48,7 @@ export class Queue extends Construct {
       receiveWaitTimeSeconds: props.receiveWaitTimeSeconds ?? 20,
       messageRetentionSeconds: props.messageRetentionSeconds ?? 345_600,
       redrivePolicy: props.deadLetter
-        ? JSON.stringify({
+        ? Fn.jsonencode({
             deadLetterTargetArn: props.deadLetter.queue.arn,
             maxReceiveCount: props.deadLetter.maxReceiveCount,
           })
@@ -55,7 +56,7 @@ export class Queue extends Construct {
     });
     new SqsQueuePolicy(this, 'policy', {
       queueUrl: this.queue.url,
-      policy: JSON.stringify({
+      policy: Fn.jsonencode({
         Version: '2012-10-17',
         Statement: [
           {
@@ -83,7 +84,7 @@ export class Queue extends Construct {
   allowAsDeadLetterFor(sources: Queue[]): void {
     new SqsQueueRedriveAllowPolicy(this, 'redrive-allow', {
       queueUrl: this.url,
-      redriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: sources.map((q) => q.arn) }),
+      redriveAllowPolicy: Fn.jsonencode({ redrivePermission: 'byQueue', sourceQueueArns: sources.map((q) => q.arn) }),
     });
   }
 

@@ -73,7 +73,7 @@ describe('terraform harness', () => {
     }
   });
 
-  it('plans an HCL root module with an s3 backend', async () => {
+  it('plans an HCL root module with an s3 backend, an account guard, a profile and a role', async () => {
     const dir = join(outdir, 'hcl');
     mkdirSync(dir, { recursive: true });
     writeFileSync(
@@ -93,7 +93,14 @@ describe('terraform harness', () => {
         '  }',
         '}',
         'provider "aws" {',
-        '  region = "eu-central-1"',
+        '  allowed_account_ids = [',
+        '    "111111111111"',
+        '  ]',
+        '  profile = "someone-real"',
+        '  region  = "eu-central-1"',
+        '  assume_role {',
+        '    role_arn = "arn:aws:iam::111111111111:role/deployer"',
+        '  }',
         '}',
         'provider "aws" {',
         '  alias  = "us_east_1"',

@@ -198,23 +198,41 @@ const CREDENTIAL_KEYS = [
   'token',
 ];
 
-/** Copy a stack to workDir; in a cdktf `cdk.tf.json` credential settings and the backend are removed. */
+/** Copy a stack to workDir, dropping CREDENTIAL_KEYS from aws provider blocks and the backend from cdk.tf.json. */
 function copyStack(stackDir: string, workDir: string): void {
   cpSync(stackDir, workDir, {
     recursive: true,
     filter: (src) => !/(^|\/)(\.terraform|terraform\.tfstate[^/]*|\.terraform\.lock\.hcl|plan\.bin)$/.test(src),
   });
-  const cdk = join(workDir, 'cdk.tf.json');
-  if (!existsSync(cdk)) return;
-  const doc = JSON.parse(readFileSync(cdk, 'utf8')) as {
-    provider?: Record<string, unknown>;
-    terraform?: Record<string, unknown>;
-  };
+  for (const file of readdirSync(workDir)) {
+    const path = join(workDir, file);
+    if (file.endsWith('.tf.json'))
+      writeFileSync(path, sanitizeJson(readFileSync(path, 'utf8'), file === 'cdk.tf.json'));
+    else if (file.endsWith('.tf')) writeFileSync(path, sanitizeHcl(readFileSync(path, 'utf8')));
+  }
+}
+
+function sanitizeJson(text: string, dropBackend: boolean): string {
+  const doc = JSON.parse(text) as { provider?: Record<string, unknown>; terraform?: Record<string, unknown> };
   for (const block of [doc.provider?.aws ?? []].flat() as Record<string, unknown>[]) {
     for (const key of CREDENTIAL_KEYS) delete block[key];
   }
-  if (doc.terraform) delete doc.terraform.backend;
-  writeFileSync(cdk, JSON.stringify(doc, null, 2));
+  if (dropBackend && doc.terraform) delete doc.terraform.backend;
+  return JSON.stringify(doc, null, 2);
+}
+
+/** HCL as `terraform fmt` writes it: one-line arguments, lists closed by `]`, blocks by `}` at their indent. */
+function sanitizeHcl(text: string): string {
+  return text.replace(/provider\s+"aws"\s*\{[\s\S]*?\n\}/g, (block) => {
+    let cleaned = block;
+    for (const key of CREDENTIAL_KEYS) {
+      cleaned = cleaned
+        .replace(new RegExp(`\\n(\\s*)${key}\\s*=\\s*\\[[\\s\\S]*?\\]`, 'g'), '')
+        .replace(new RegExp(`\\n(\\s*)${key}\\s*=[^\\n]*`, 'g'), '')
+        .replace(new RegExp(`\\n(\\s*)${key}\\s*\\{[\\s\\S]*?\\n\\1\\}`, 'g'), '');
+    }
+    return cleaned;
+  });
 }
 
 /** An environment built from scratch: nothing of the caller's AWS or Terraform setup leaks in. */
