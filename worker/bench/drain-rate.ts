@@ -24,7 +24,7 @@ import {
  * Drain rate: pre-fill a private queue with N messages, start one worker process, time until every
  * message is stored. CPU seconds of each local service over the drain show what limited it.
  *
- *   npx ts-node --transpile-only worker/bench/drain-rate.ts [messages=5000] [loops=1,4,8,16]
+ *   npx ts-node --transpile-only worker/bench/drain-rate.ts [messages=5000] [loops=1,4,8,16] [processes=1]
  *
  * Then two ceilings, each with one side of the worker alone, in this process:
  *   sqs-only: receive + delete with a handler that stores nothing (the SQS server's ceiling)
@@ -82,7 +82,7 @@ async function meanMs(port: number, name: string, labels = ''): Promise<number> 
   return Number(((value('sum') / value('count')) * 1000).toFixed(1));
 }
 
-async function drain(total: number, loops: number): Promise<Record<string, unknown>> {
+async function drain(total: number, loops: number, processes: number): Promise<Record<string, unknown>> {
   const sqs = testSqs();
   const db = await openDatabase();
   const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
@@ -94,18 +94,20 @@ async function drain(total: number, loops: number): Promise<Record<string, unkno
       Array.from({ length: total }, () => messageBody(conversation)),
       16,
     );
-    const port = await freePort();
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'], {
-      cwd: join(__dirname, '..', '..'),
-      env: {
-        ...process.env,
-        ...queueEnv(queues, { WORKER_RECEIVE_LOOPS: String(loops), WORKER_WAIT_TIME_SECONDS: '1' }),
-        WORKER_METRICS_PORT: String(port),
-        LOG_LEVEL: 'warn',
-        NODE_NO_WARNINGS: '1',
-      },
-      stdio: 'ignore',
-    });
+    const ports = await Promise.all(Array.from({ length: processes }, () => freePort()));
+    const children = ports.map((port) =>
+      spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'], {
+        cwd: join(__dirname, '..', '..'),
+        env: {
+          ...process.env,
+          ...queueEnv(queues, { WORKER_RECEIVE_LOOPS: String(loops), WORKER_WAIT_TIME_SECONDS: '1' }),
+          WORKER_METRICS_PORT: String(port),
+          LOG_LEVEL: 'warn',
+          NODE_NO_WARNINGS: '1',
+        },
+        stdio: 'ignore',
+      }),
+    );
     try {
       // Start the clock at the first stored message: excludes ts-node start-up.
       await eventually(async () => (await countStored(db, conversation.id)) > 0, 60_000, 'first message');
@@ -121,8 +123,9 @@ async function drain(total: number, loops: number): Promise<Record<string, unkno
           Number(((after as never)[name] - (before as never)[name]) / seconds).toFixed(2),
         ]),
       );
-      const batchMs = await meanMs(port, 'cyphr_worker_batch_duration_seconds', '{queue="messages"}');
+      const batchMs = await meanMs(ports[0], 'cyphr_worker_batch_duration_seconds', '{queue="messages"}');
       return {
+        processes,
         loops,
         messages: total - first,
         seconds: Number(seconds.toFixed(2)),
@@ -131,7 +134,7 @@ async function drain(total: number, loops: number): Promise<Record<string, unkno
         cpuCoresBusy: cpu,
       };
     } finally {
-      child.kill('SIGTERM');
+      for (const child of children) child.kill('SIGTERM');
     }
   } finally {
     await queues.remove();
@@ -205,7 +208,9 @@ async function main(): Promise<void> {
   loadLocalEnvFile();
   const total = Number(process.argv[2] ?? 5000);
   const loopCounts = (process.argv[3] ?? '1,4,8,16').split(',').map(Number);
-  for (const loops of loopCounts) console.log(JSON.stringify(await drain(total, loops)));
+  const processes = Number(process.argv[4] ?? 1);
+  for (const loops of loopCounts) console.log(JSON.stringify(await drain(total, loops, processes)));
+  if (processes > 1) return; // the ceilings do not depend on the worker count
   for (const loops of loopCounts) console.log(JSON.stringify(await sqsOnly(total, loops)));
   for (const loops of loopCounts) console.log(JSON.stringify(await dbOnly(total, loops)));
 }

@@ -23,7 +23,7 @@ describe('WorkerEnvironment', () => {
   it('needs no JWT secret and has safe defaults', () => {
     const env = validateEnvironment(WorkerEnvironment, base);
     expect(env).toMatchObject({
-      WORKER_RECEIVE_LOOPS: 4,
+      WORKER_RECEIVE_LOOPS: 8,
       WORKER_VISIBILITY_TIMEOUT_SECONDS: 30,
       WORKER_WAIT_TIME_SECONDS: 20,
       WORKER_METRICS_HOST: '127.0.0.1',

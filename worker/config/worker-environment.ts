@@ -24,7 +24,7 @@ export class WorkerEnvironment extends EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(64)
-  WORKER_RECEIVE_LOOPS: number = 4;
+  WORKER_RECEIVE_LOOPS: number = 8;
 
   /** Receive loops for the notifications queue (lighter traffic). */
   @IsOptional()
