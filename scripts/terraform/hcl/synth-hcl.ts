@@ -1,0 +1,48 @@
+// `npm run synth:hcl`: renders every synthesized JSON stack (cdktf.out/stacks/<stack>/cdk.tf.json) as
+// HCL into cdktf.out.hcl/stacks/<stack>/cdk.tf, formats it with `terraform fmt` and checks it.
+//   ts-node scripts/terraform/hcl/synth-hcl.ts [json-out=cdktf.out] [hcl-out=cdktf.out.hcl]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { renderHcl } from './render';
+import { loadProviderShapes, type ProviderShapes } from './schema';
+
+export interface HclStack {
+  name: string;
+  dir: string;
+  file: string;
+}
+
+/** Renders each stack of `jsonOut` into `hclOut`, then `terraform fmt` and `terraform fmt -check`. */
+export function synthHcl(jsonOut: string, hclOut: string, shapes: ProviderShapes = loadProviderShapes()): HclStack[] {
+  const stacksDir = join(jsonOut, 'stacks');
+  if (!existsSync(stacksDir)) throw new Error(`${stacksDir} does not exist: run the JSON synth first (npm run synth)`);
+  const terraform = process.env.CYPHR_TERRAFORM_BIN ?? 'terraform';
+  const stacks = readdirSync(stacksDir).filter((name) => existsSync(join(stacksDir, name, 'cdk.tf.json')));
+  const out = join(hclOut, 'stacks');
+  rmSync(out, { recursive: true, force: true });
+  const written = stacks.map((name) => {
+    const doc = JSON.parse(readFileSync(join(stacksDir, name, 'cdk.tf.json'), 'utf8'));
+    const dir = join(out, name);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'cdk.tf');
+    writeFileSync(file, renderHcl(doc, shapes));
+    return { name, dir, file };
+  });
+  if (written.length) {
+    execFileSync(terraform, ['fmt', '-recursive', '-list=false', out], { stdio: 'pipe' });
+    execFileSync(terraform, ['fmt', '-check', '-recursive', out], { stdio: 'pipe' });
+  }
+  return written;
+}
+
+if (require.main === module) {
+  const [jsonOut = 'cdktf.out', hclOut = 'cdktf.out.hcl'] = process.argv.slice(2);
+  try {
+    for (const stack of synthHcl(resolve(jsonOut), resolve(hclOut))) console.log(`${stack.name}: ${stack.file}`);
+  } catch (e) {
+    const err = e as Error & { stderr?: Buffer };
+    console.error(err.stderr?.toString() || err.message);
+    process.exit(1);
+  }
+}
