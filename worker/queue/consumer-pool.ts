@@ -29,7 +29,13 @@ interface Loop {
   /** The batch being worked on, from receive until sqs-consumer has deleted its acknowledged messages. */
   inFlight?: Message[];
   idle: Array<() => void>;
+  /** Consecutive failed receives: the next poll waits (sqs-consumer re-polls at once on network errors). */
+  receiveFailures: number;
+  lastErrorLog: number;
 }
+
+/** 200 ms, 400 ms ... capped at 10 s. */
+export const receiveBackoffMs = (failures: number) => (failures === 0 ? 0 : Math.min(10_000, 100 * 2 ** failures));
 
 const SQS_BATCH_LIMIT = 10;
 
@@ -92,7 +98,7 @@ export class ConsumerPool {
 
   private createLoop(index: number): Loop {
     const { options } = this;
-    const loop: Loop = { consumer: undefined as unknown as Consumer, idle: [] };
+    const loop: Loop = { consumer: undefined as unknown as Consumer, idle: [], receiveFailures: 0, lastErrorLog: 0 };
     const settle = () => {
       loop.inFlight = undefined;
       for (const notify of loop.idle.splice(0)) notify();
@@ -107,6 +113,10 @@ export class ConsumerPool {
       messageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
       messageAttributeNames: ['All'],
       strictReturn: true,
+      preReceiveMessageCallback: async () => {
+        const wait = receiveBackoffMs(loop.receiveFailures);
+        if (wait > 0 && !this.stopping) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      },
       handleMessageBatch: async (messages) => {
         loop.inFlight = messages;
         options.metrics.received.inc({ queue: options.name }, messages.length);
@@ -119,15 +129,23 @@ export class ConsumerPool {
     });
     // After the handler and the deletion of what it acknowledged (or a failed deletion).
     loop.consumer.on('response_processed', settle);
+    const received = () => (loop.receiveFailures = 0);
+    loop.consumer.on('empty', received);
+    loop.consumer.on('message_received', received);
     loop.consumer.on('error', (error, messages) => {
       // Aborting idle long polls at shutdown is expected, not an error.
-      const level = this.stopping && /abort/i.test(`${error.name} ${error.message}`) ? 'debug' : 'error';
-      options.logger[level](
+      if (this.stopping && /abort/i.test(`${error.name} ${error.message}`)) return;
+      if (messages === undefined) loop.receiveFailures++;
+      // An outage fails every poll: one line per loop per 10 s, with the count, is enough.
+      if (messages === undefined && loop.receiveFailures > 1 && Date.now() - loop.lastErrorLog < 10_000) return;
+      loop.lastErrorLog = Date.now();
+      options.logger.error(
         {
           queue: options.name,
           loop: index,
           err: error,
           messages: Array.isArray(messages) ? messages.length : undefined,
+          consecutiveReceiveFailures: loop.receiveFailures || undefined,
         },
         'queue error',
       );
