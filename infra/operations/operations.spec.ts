@@ -45,7 +45,7 @@ const TARGETS: MonitoringProps = {
 
 describe('Monitoring', () => {
   const { all, one } = synth((s) => new Monitoring(s, 'monitoring', { ...TARGETS, alarmEmail: 'ops@example.com' }));
-  const alarms = Object.fromEntries(all('aws_cloudwatch_metric_alarm').map((a) => [a.alarm_name, a]));
+  const alarms: Record<string, Json> = Object.fromEntries(all('aws_cloudwatch_metric_alarm').map((a) => [a.alarm_name, a]));
 
   it('draws CyphrMetrics-<environment> with every layer the plan watches', () => {
     const dashboard = one('aws_cloudwatch_dashboard');
