@@ -11,6 +11,7 @@ import { resolveSecrets } from '../common/config/secrets';
 import { AppModule } from './app.module';
 import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
 import { useJsonBodies } from './http/body-parsing';
+import { GracefulDrain } from './http/graceful-drain';
 import type { HttpRequest, HttpResponse } from './http/http-types';
 import { MessageQueueService } from './infrastructure/message-queue.service';
 import { httpMetrics } from './metrics/http-metrics.middleware';
@@ -60,12 +61,14 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  const server = app.getHttpServer() as Server;
+  const drain = new GracefulDrain(server, config.drainLameDuckMs);
+  app.use(drain.middleware);
   app.use(httpMetrics(app.get(MetricsService)));
   useJsonBodies(app, config.bodyLimitBytes);
   const document = openApiDocument(app);
   app.getHttpAdapter().get(OPENAPI_PATH, (_req: HttpRequest, res: HttpResponse) => void res.json(document));
 
-  const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 65_000; // longer than the ALB's 60 s idle timeout, so the ALB closes first
   server.headersTimeout = 66_000;
   const gateway = app.get(RealtimeGateway);
@@ -76,20 +79,16 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   let shuttingDown: Promise<void> | undefined;
   /**
    * 1. stop accepting connections and tell WebSocket clients to reconnect elsewhere (1012);
-   * 2. let in-flight requests finish (idle keep-alive connections are closed; all are cut at the deadline);
+   * 2. let in-flight requests finish (see GracefulDrain; all connections are cut at the deadline);
    * 3. flush the SQS batcher: every 202 already given is durable, every pending send gets its answer;
    * 4. close Nest (Redis, database pools).
    */
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       const deadline = Date.now() + config.shutdownTimeoutMs;
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      const drained = drain.drain(deadline - 2_000);
       await gateway.close(Math.min(1_000, config.shutdownTimeoutMs / 4));
-      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
-      const cutoff = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now() - 2_000));
       await drained;
-      clearInterval(idleSweep);
-      clearTimeout(cutoff);
       await app.get(MessageQueueService).flush();
       await app.close();
     })());

@@ -51,6 +51,8 @@ function writeEnvironmentFile(queues: { messages: string; notifications: string 
   const keys = ['DATABASE_URL', 'DATABASE_REPLICA_URLS', 'REDIS_URL', 'AWS_REGION', 'SQS_ENDPOINT', 'JWT_SECRET'];
   const lines = keys.map((key) => `${key}=${process.env[key] ?? ''}`);
   lines.push(`SQS_MESSAGES_QUEUE_URL=${queues.messages}`, `SQS_NOTIFICATIONS_QUEUE_URL=${queues.notifications}`, 'LOG_LEVEL=warn');
+  // Every test client comes from 127.0.0.1; suites re-run within the hour, so the per-address limits are raised.
+  lines.push('RATE_LIMITS=registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60');
   writeFileSync(join(etc, 'cyphr.env'), `${lines.join('\n')}\n`, { mode: 0o600 });
   return parseEnvFile(readFileSync(join(etc, 'cyphr.env'), 'utf8'));
 }
@@ -204,7 +206,9 @@ describe('through the load balancer', () => {
       const items = await client.fullHistory(bob, conversationId);
       return items.length >= sent.length ? items : undefined;
     }, 10_000, 'history on the replica');
-    expect(history.map((m) => m.id).reverse()).toEqual(sent);
+    // SQS standard queues and parallel receive loops do not keep send order: history is in storage order (seq).
+    expect(new Set(history.map((m) => m.id))).toEqual(new Set(sent));
+    expect(history.map((m) => BigInt(m.seq))).toEqual([...history.map((m) => BigInt(m.seq))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
     expect((await client.fullHistory(alice, conversationId)).map((m) => m.id)).toEqual(history.map((m) => m.id));
 
     await client.markRead(bob, conversationId, sent[sent.length - 1]);
@@ -270,7 +274,7 @@ describe('through the load balancer', () => {
     const completed = results.filter((r) => r.status !== 0);
     expect(completed.length).toBeGreaterThan(0);
     expect(completed.every((r) => r.status === 202)).toBe(true);
-    expect(results.filter((r) => r.status === 0).every((r) => r.error === 'ECONNREFUSED')).toBe(true);
+    expect(results.filter((r) => r.status === 0).map((r) => r.error)).toEqual([]);
   });
 });
 

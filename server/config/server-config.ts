@@ -29,6 +29,8 @@ export class ServerConfig {
   bodyLimitBytes: number;
   /** SIGTERM → exit within this long, whatever is still in flight. */
   shutdownTimeoutMs: number;
+  /** After SIGTERM, keep serving (with /health failing) this long before closing the listener: see GracefulDrain. */
+  drainLameDuckMs: number;
   rateLimits: RateLimitRules;
   /** Express `trust proxy`: which hops' X-Forwarded-For to believe for the client address (rate limits, logs). */
   trustProxy: boolean | number | string;
@@ -64,6 +66,7 @@ export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSe
     jwt: { secret: secrets.jwtSecret, ttlSeconds: 3600 },
     bodyLimitBytes: 128 * 1024,
     shutdownTimeoutMs: 10_000,
+    drainLameDuckMs: 2_000,
     rateLimits: withRateLimitOverrides(env.RATE_LIMITS),
     // The ALB (and loopback in tests) sit in private address space; a client cannot spoof past them.
     trustProxy: 'loopback, linklocal, uniquelocal',

@@ -45,6 +45,8 @@ export function haproxyConfig(port: number, backends: Backend[]): string {
     '  default_backend api',
     'backend api',
     '  balance roundrobin',
+    // As the ALB does: the client address travels in X-Forwarded-For.
+    '  option forwardfor',
     '  option httpchk GET /health',
     '  http-check expect status 200',
     '  http-response set-header X-Cyphr-Backend %s',
