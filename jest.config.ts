@@ -18,6 +18,8 @@ const common: Config = {
 };
 
 const config: Config = {
+  // A global option (jest ignores it inside a project). Suites that plan with terraform raise it themselves.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -29,13 +31,11 @@ const config: Config = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{server,worker,common,scripts,packaging,bench}/**/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/scripts/testing/load-services-env.ts'],
-      testTimeout: 60_000,
     },
     {
       ...common,
       displayName: 'terraform',
       testMatch: ['<rootDir>/infra/**/test/**/*.test.ts'],
-      testTimeout: 600_000,
     },
   ],
 };
