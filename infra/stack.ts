@@ -156,7 +156,8 @@ export class CyphrStack extends TerraformStack {
       });
     this.api = fleet(
       'api',
-      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn },
+      // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
+      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn, TRUST_PROXY: '2' },
       this.security.api.securityGroupId,
       this.loadBalancer.targetGroup.arn,
     );

@@ -99,6 +99,14 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(LOG_LEVELS as unknown as string[])
   LOG_LEVEL: LogLevel = 'info';
 
+  /**
+   * API only: which proxies' X-Forwarded-For to believe for the client address (rate limits, logs), in
+   * Express `trust proxy` syntax: a hop count (`2` behind CloudFront → ALB) or address ranges.
+   * @default loopback, linklocal, uniquelocal (an ALB or local proxy in private address space)
+   */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  TRUST_PROXY?: string;
+
   /** API only: rate limit overrides, `name=limit/windowSeconds,...` (server/rate-limits/rate-limit-rules.ts). */
   @Transform(emptyToUndefined) @IsOptional() @IsString()
   RATE_LIMITS?: string;

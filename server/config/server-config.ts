@@ -69,7 +69,14 @@ export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSe
     drainLameDuckMs: 2_000,
     rateLimits: withRateLimitOverrides(env.RATE_LIMITS),
     // The ALB (and loopback in tests) sit in private address space; a client cannot spoof past them.
-    trustProxy: 'loopback, linklocal, uniquelocal',
+    // Behind CloudFront the stack sets TRUST_PROXY=2 (CloudFront's hop is public).
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     ...rest,
   };
+}
+
+/** TRUST_PROXY in Express `trust proxy` terms: a hop count stays a number, anything else a list of ranges. */
+export function parseTrustProxy(value: string | undefined): number | string {
+  if (!value) return 'loopback, linklocal, uniquelocal';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
