@@ -164,6 +164,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       ]) {
         expect(userData).toContain(key);
       }
+      expect(userData.includes('REDIS_CLUSTER=true')).toBe(tier.cache.shards > 1);
       expect(userData.includes('JWT_SECRET_ARN')).toBe(role === 'api');
       expect(userData.includes('PORT=3001')).toBe(role === 'api');
     }

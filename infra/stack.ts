@@ -137,6 +137,8 @@ export class CyphrStack extends TerraformStack {
       DATABASE_SECRET_ARN: this.database.masterSecretArn,
       REDIS_URL: this.cache.url,
       REDIS_AUTH_SECRET_ARN: this.secrets.redisAuthToken.arn,
+      // Cluster mode (several shards): REDIS_URL is the configuration endpoint; the apps use a cluster client.
+      ...(this.cache.clusterMode ? { REDIS_CLUSTER: 'true' } : {}),
       SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
       SQS_NOTIFICATIONS_QUEUE_URL: this.queues.notifications.url,
     };

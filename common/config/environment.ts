@@ -66,6 +66,14 @@ export class EnvironmentVariables {
   @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL: string;
 
+  /**
+   * `true`: REDIS_URL is a Redis Cluster (ElastiCache cluster mode: the configuration endpoint) and the
+   * apps use a cluster client with sharded pub/sub; infra sets it for tiers with several shards.
+   * @default false (one Redis node, or a primary with replicas)
+   */
+  @IsOptional() @IsIn(['true', 'false'])
+  REDIS_CLUSTER: 'true' | 'false' = 'false';
+
   /** On AWS: the ElastiCache auth token's secret. */
   @Transform(emptyToUndefined) @IsOptional() @IsString()
   REDIS_AUTH_SECRET_ARN?: string;
