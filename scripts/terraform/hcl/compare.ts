@@ -1,8 +1,5 @@
 // Plan equivalence of two renderings (JSON and HCL) of one stack: same resource addresses, same
 // actions, same planned values and the same unknown-until-apply attributes, same outputs.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TerraformPlan } from '../harness';
 
 /** The comparable part of a plan, keyed by address. */
@@ -38,28 +35,4 @@ export function differences(a: unknown, b: unknown, path = '', limit = 20, out: 
       out,
     );
   return out;
-}
-
-/** Provider arguments the harness drops from JSON copies (they need real credentials or the account id). */
-const CREDENTIAL_ARGUMENTS =
-  /^\s*(allowed_account_ids|forbidden_account_ids|profile|shared_config_files|shared_credentials_files|token)\s*=.*$/;
-
-/**
- * A copy of an HCL stack with the same provider arguments removed that the harness removes from
- * JSON stacks, so the two plans start from the same provider settings.
- */
-export function hclPlanCopy(hclDir: string): string {
-  const copy = mkdtempSync(join(tmpdir(), 'cyphr-hcl-plan-'));
-  cpSync(hclDir, copy, { recursive: true });
-  for (const file of readdirSync(copy).filter((f) => f.endsWith('.tf'))) {
-    const lines = readFileSync(join(copy, file), 'utf8').split('\n');
-    let inProvider = false;
-    const kept = lines.filter((line) => {
-      if (/^provider\s+"aws"\s*\{/.test(line)) inProvider = true;
-      else if (line === '}') inProvider = false;
-      return !(inProvider && CREDENTIAL_ARGUMENTS.test(line));
-    });
-    writeFileSync(join(copy, file), kept.join('\n'));
-  }
-  return copy;
 }
