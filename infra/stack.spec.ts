@@ -50,7 +50,8 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     expect(open.map((r) => r.from_port).sort()).toEqual([443, 80]);
     expect(new Set(open.map((r) => r.security_group_id))).toEqual(new Set([one('aws_lb').security_groups].flat()));
     const ports = ingress.filter((r) => r.referenced_security_group_id).map((r) => r.from_port);
-    expect(ports.sort()).toEqual([3001, 443, 443, 5432, 5432, 6379, 6379]);
+    // 443 to the interface endpoints from api, worker and the image build instances.
+    expect(ports.sort()).toEqual([3001, 443, 443, 443, 5432, 5432, 6379, 6379]);
   });
 
   it(`database: primary + ${tier.database.replicas} replicas, encrypted, private, managed password`, () => {
@@ -141,7 +142,8 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     for (const role of ['api', 'worker']) {
       const lt = byName('aws_launch_template', 'name', `${prefix}-${role}`);
       expect(lt).toMatchObject({
-        image_id: environment.amiId,
+        // The AMI Image Builder bakes from the bundle (environment.image builds it in both environments).
+        image_id: expect.stringMatching(/^\$\{tolist\(aws_imagebuilder_image\.\w+\.output_resources\[0\]\.amis\)\.0\.image\}$/),
         instance_type: tier[role as 'api' | 'worker'].instanceType,
         metadata_options: { http_tokens: 'required', http_put_response_hop_limit: 1 },
         monitoring: { enabled: true },
@@ -226,8 +228,9 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     );
     expect(sids('api')).not.toContain('ConsumeMessagesQueue');
     expect(sids('worker')).toEqual(
-      expect.arrayContaining(['ConsumeMessagesQueue', 'SendNotificationsQueue', 'ConsumeDlqQueue']),
+      expect.arrayContaining(['ConsumeMessagesQueue', 'SendNotificationsQueue', 'SendDlqQueue', 'ConsumeDlqQueue']),
     );
+    expect(sids('api')).not.toContain('SendDlqQueue');
     expect(sids('worker')).not.toContain('ReadJwtSigningKeySecret');
     for (const role of ['api', 'worker']) {
       const wildcards = statements(role).filter((s) => s.resources.includes('*'));

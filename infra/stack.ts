@@ -13,19 +13,23 @@ import { Cache } from './constructs/cache';
 import { Queues } from './constructs/queues';
 import { AppSecrets } from './constructs/secrets';
 import { AppFleet } from './constructs/compute';
+import { Image } from './constructs/image';
+import { findBundle, packageVersion, type Bundle, type MissingBundle } from './constructs/bundle';
 import { cpuScaling, queueBacklogScaling } from './constructs/scaling';
 import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
 import type { AppSettings } from './constructs/user-data';
 import { PolicyAspect } from './policies/aspect';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
-import { edgeOriginName } from './config/environments';
+import { edgeOriginName, isExistingImage } from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
   tier: TierSpec;
-  /** AMI for both fleets, e.g. from the image construct. @default environment.amiId */
+  /** AMI for both fleets, overriding environment.image (no Image Builder resources then). @default from environment.image */
   imageId?: string;
+  /** The bundle the image is baked from. @default dist/LATEST (or $CYPHR_BUNDLE); a placeholder with a synth warning when absent */
+  bundle?: Bundle | MissingBundle;
 }
 
 export class CyphrStack extends TerraformStack {
@@ -38,6 +42,8 @@ export class CyphrStack extends TerraformStack {
   readonly loadBalancer: LoadBalancer;
   readonly api: AppFleet;
   readonly worker: AppFleet;
+  /** Image Builder resources, when environment.image builds the AMI. */
+  readonly image?: Image;
   readonly edgeAndOperations: EdgeAndOperations;
 
   constructor(scope: Construct, id: string, props: CyphrStackProps) {
@@ -126,7 +132,28 @@ export class CyphrStack extends TerraformStack {
       deletionProtection: env.deletionProtection,
     });
 
-    // Compute.
+    // Compute: the AMI (existing, or baked from the bundle by EC2 Image Builder), then the fleets.
+    const image = env.image;
+    if (!props.imageId && !isExistingImage(image)) {
+      this.image = new Image(this, 'image', {
+        namePrefix,
+        accountId: env.accountId,
+        region: env.region,
+        parentImageArn: image.parentImageArn,
+        nodeMajor: image.nodeMajor,
+        buildInstanceType: image.buildInstanceType,
+        bundle: props.bundle ?? findBundle(),
+        packageVersion: packageVersion(),
+        rootVolumeGb: tier.rootVolumeGb,
+        vpcId: this.network.vpc.id,
+        subnetId: this.network.subnetIds('app')[0],
+        endpoints: this.security.endpoints,
+        kmsKeyArn: key.arn,
+        logs,
+        forceDestroy: !env.deletionProtection,
+      });
+    }
+    const imageId = props.imageId ?? this.image?.amiId ?? (isExistingImage(image) ? image.amiId : '');
     const shared: AppSettings = {
       AWS_REGION: env.region,
       LOG_LEVEL: env.logLevel ?? 'info',
@@ -147,7 +174,7 @@ export class CyphrStack extends TerraformStack {
         namePrefix,
         role,
         region: env.region,
-        imageId: props.imageId ?? env.amiId,
+        imageId,
         capacity: tier[role],
         subnetIds: this.network.subnetIds('app'),
         securityGroupId,
@@ -189,7 +216,9 @@ export class CyphrStack extends TerraformStack {
     queues.messages.grantConsumeMessages(worker.role);
     queues.notifications.grantSendMessages(worker.role);
     queues.notifications.grantConsumeMessages(worker.role);
-    // Inspecting and replaying dead letters: receive from the DLQ, send back to `messages`.
+    // Malformed bodies go straight to the DLQ with their reason (worker/queue/dead-letter.ts);
+    // inspecting and replaying dead letters: receive from the DLQ, send back to `messages`.
+    queues.deadLetter.grantSendMessages(worker.role);
     queues.deadLetter.grantConsumeMessages(worker.role);
     queues.messages.grantSendMessages(worker.role);
     for (const fleet of [api, worker]) {
@@ -217,5 +246,10 @@ export class CyphrStack extends TerraformStack {
     out('redis_auth_secret_arn', this.secrets.redisAuthToken.arn, 'Redis AUTH token secret (value put after apply)');
     out('api_asg_name', this.api.group.name, 'API auto scaling group');
     out('worker_asg_name', this.worker.group.name, 'Worker auto scaling group');
+    out('ami_id', this.api.launchTemplate.imageId, 'AMI of both launch templates');
+    if (this.image) {
+      out('artifacts_bucket', this.image.artifacts.name, 'Bundles the image build downloads');
+      out('bundle_version', this.image.bundleVersion, 'Bundle baked into the AMI');
+    }
   }
 }
