@@ -50,7 +50,7 @@ function cpuSeconds(match: (cmdline: string, comm: string) => boolean): number {
 }
 
 const GROUPS = {
-  worker: (cmdline: string) => cmdline.includes('worker/main.ts'),
+  worker: (cmdline: string) => /worker\/main\.[jt]s/.test(cmdline),
   sqs: (cmdline: string) => cmdline.includes('sqs-server'),
   postgres: (_: string, comm: string) => comm.startsWith('postgres'),
   redis: (_: string, comm: string) => comm.startsWith('redis-server'),
@@ -82,7 +82,15 @@ async function meanMs(port: number, name: string, labels = ''): Promise<number> 
   return Number(((value('sum') / value('count')) * 1000).toFixed(1));
 }
 
-async function drain(total: number, loops: number, processes: number): Promise<Record<string, unknown>> {
+/** The worker under test: ts-node on the sources by default; bench/ passes its compiled build. */
+const TS_NODE_WORKER = ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'];
+
+export async function drain(
+  total: number,
+  loops: number,
+  processes: number,
+  workerArgs: string[] = TS_NODE_WORKER,
+): Promise<Record<string, unknown>> {
   const sqs = testSqs();
   const db = await openDatabase();
   const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
@@ -96,7 +104,7 @@ async function drain(total: number, loops: number, processes: number): Promise<R
     );
     const ports = await Promise.all(Array.from({ length: processes }, () => freePort()));
     const children = ports.map((port) =>
-      spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'], {
+      spawn(process.execPath, workerArgs, {
         cwd: join(__dirname, '..', '..'),
         env: {
           ...process.env,
@@ -143,7 +151,7 @@ async function drain(total: number, loops: number, processes: number): Promise<R
   }
 }
 
-async function sqsOnly(total: number, loops: number): Promise<Record<string, unknown>> {
+export async function sqsOnly(total: number, loops: number): Promise<Record<string, unknown>> {
   const sqs = testSqs();
   const queues = await createTestQueues(sqs, { visibilityTimeout: 30 });
   try {
@@ -177,7 +185,7 @@ async function sqsOnly(total: number, loops: number): Promise<Record<string, unk
   }
 }
 
-async function dbOnly(total: number, loops: number): Promise<Record<string, unknown>> {
+export async function dbOnly(total: number, loops: number): Promise<Record<string, unknown>> {
   const db = await openDatabase();
   try {
     const conversation = await createConversation(db, 2);
@@ -215,7 +223,10 @@ async function main(): Promise<void> {
   for (const loops of loopCounts) console.log(JSON.stringify(await dbOnly(total, loops)));
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+// bench/ imports the measurements; run directly, this prints them.
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
