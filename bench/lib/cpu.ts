@@ -1,0 +1,89 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU seconds (user + system) of processes, read from /proc, so every phase can say which process used the
+ * machine's cores: ours (API, worker, the load generator) or the services (PostgreSQL, Redis, the SQS server).
+ */
+const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
+
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0; // the process ended
+  }
+}
+
+/** A group of processes: by fixed pids (ours) or by a test on the command line and name (the services). */
+export type ProcessGroup = { pids: () => number[] } | { match: (cmdline: string, comm: string) => boolean };
+
+/** The local services, as scripts/services.sh starts them. */
+export const SERVICE_GROUPS: Record<string, ProcessGroup> = {
+  postgres: { match: (_, comm) => comm.startsWith('postgres') },
+  redis: { match: (_, comm) => comm.startsWith('redis-server') },
+  sqs: { match: (cmdline) => cmdline.includes('sqs-server') },
+};
+
+function matchingPids(match: (cmdline: string, comm: string) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (match(cmdline, comm)) pids.push(Number(entry));
+    } catch {
+      // the process ended
+    }
+  }
+  return pids;
+}
+
+function groupSeconds(group: ProcessGroup): number {
+  const pids = 'pids' in group ? group.pids() : matchingPids(group.match);
+  return pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+}
+
+/** Cores each group kept busy between start() and stop(): CPU seconds / wall seconds, two decimals. */
+export class CpuMeter {
+  private before: Record<string, number> = {};
+  private startedAt = 0;
+
+  constructor(private readonly groups: Record<string, ProcessGroup>) {}
+
+  start(): void {
+    this.startedAt = Date.now();
+    this.before = this.read();
+  }
+
+  stop(): Record<string, number> {
+    const seconds = (Date.now() - this.startedAt) / 1000;
+    const after = this.read();
+    return Object.fromEntries(
+      Object.keys(this.groups).map((name) => [name, Number(((after[name] - this.before[name]) / seconds).toFixed(2))]),
+    );
+  }
+
+  private read(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.groups).map(([name, group]) => [name, groupSeconds(group)]));
+  }
+}
+
+/** Resident set size of one process in bytes (VmRSS), 0 when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((text) => text.startsWith('VmRSS:'));
+    return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Load averages over 1, 5 and 15 minutes. */
+export function loadAverage(): [number, number, number] {
+  const [one, five, fifteen] = readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);
+  return [one, five, fifteen];
+}

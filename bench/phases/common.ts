@@ -1,0 +1,39 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createTestQueues, TestQueues } from '../../worker/test/helpers';
+import { Fixtures, Pair } from '../lib/fixtures';
+import { RequestSpec } from '../lib/load';
+import { Progress } from '../lib/progress';
+import { BenchSettings } from '../settings';
+
+/** What every phase gets from run.ts. */
+export interface BenchContext {
+  settings: BenchSettings;
+  progress: Progress;
+  fixtures: Fixtures;
+  sqs: SQSClient;
+}
+
+/** A private messages/notifications/DLQ trio per phase, so no phase drains another's backlog. */
+export async function phaseQueues(sqs: SQSClient): Promise<TestQueues & { env: Record<string, string> }> {
+  const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+  return {
+    ...queues,
+    env: { SQS_MESSAGES_QUEUE_URL: queues.messages, SQS_NOTIFICATIONS_QUEUE_URL: queues.notifications },
+  };
+}
+
+/** A typical short message: 256 bytes of ciphertext (344 characters of base64). */
+export const CIPHERTEXT = randomBytes(256).toString('base64');
+
+/** POST .../messages from pair `index % pairs`: a fresh clientMessageId each time. */
+export function sendRequest(pair: Pair, clientMessageId: string = randomUUID()): RequestSpec {
+  return {
+    method: 'POST',
+    path: `/v1/conversations/${pair.conversationId}/messages`,
+    headers: { authorization: `Bearer ${pair.sender.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ clientMessageId, ciphertext: CIPHERTEXT }),
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
