@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { createSqsClient } from '../common/aws/sqs-client';
 import { buildDataSourceOptions } from '../common/config/database-options';
 import { resolveSecrets, SecretReader } from '../common/config/secrets';
-import { createRedisClient, CyphrRedisClient } from '../common/redis/client';
+import { redisSettings } from '../common/redis/client';
+import { createRedisConnection, RedisConnection } from '../common/redis/connection';
 import { WorkerEnvironment } from './config/worker-environment';
 import { Fanout } from './messages/fanout';
 import { MessageBatchHandler } from './messages/message-batch-handler';
@@ -46,15 +47,18 @@ export function createPushProvider(env: WorkerEnvironment, logger: WorkerLogger)
   return new LogPushProvider(logger);
 }
 
-/** Redis is best effort for the worker: start without it, reconnect in the background, never crash on it. */
+/**
+ * Redis is best effort for the worker: start without it, reconnect in the background, never crash on it.
+ * Single node or cluster per REDIS_CLUSTER (common/redis/client.ts); fan-out is the same code either way.
+ */
 async function connectRedis(
   env: WorkerEnvironment,
   secrets: Awaited<ReturnType<typeof resolveSecrets>>,
   logger: WorkerLogger,
-): Promise<CyphrRedisClient> {
-  const redis = createRedisClient(env, secrets, 'cyphr-worker');
+): Promise<RedisConnection> {
+  const redis = createRedisConnection(redisSettings(env, secrets, 'cyphr-worker'));
   let lastLogged = 0;
-  redis.on('error', (error: unknown) => {
+  redis.onError((error: unknown) => {
     if (Date.now() - lastLogged < 10_000) return;
     lastLogged = Date.now();
     logger.warn({ err: error }, 'redis error; realtime publish degraded, presence assumed offline');
@@ -160,7 +164,7 @@ export async function createWorker(
       (stopped ??= (async () => {
         await Promise.all(pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)));
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
-        await redis.close().catch(() => redis.destroy());
+        await redis.close();
         await dataSource.destroy();
         sqs.destroy();
       })()),

@@ -1,28 +1,84 @@
-import { createClient, RedisClientOptions } from 'redis';
+import type { RedisClientOptions, RedisClusterOptions } from 'redis';
 import { EnvironmentVariables } from '../config/environment';
 import { ResolvedSecrets } from '../config/secrets';
 
-export type CyphrRedisClient = ReturnType<typeof createClient>;
-
 /**
- * Options for node-redis from REDIS_URL (rediss:// means TLS, as ElastiCache in-transit encryption needs)
- * plus the auth token resolved from Secrets Manager. Reconnects with capped backoff forever: a Redis
- * outage degrades the API, it never ends the process.
+ * How the server and the worker reach Redis. Two modes, chosen by REDIS_CLUSTER, behind one interface
+ * (RedisConnection in ./connection.ts), so no caller knows which one it has:
+ *
+ * - `single` (REDIS_CLUSTER unset or `false`: local runs, the small and medium tiers): one node-redis client
+ *   (`createClient`) on REDIS_URL, the primary endpoint (replicas, if any, only take over on failover).
+ *   Pub/sub is classic PUBLISH/SUBSCRIBE.
+ * - `cluster` (REDIS_CLUSTER=true: the large tier, ElastiCache with cluster mode and several shards; infra
+ *   sets it from the cache construct): a node-redis cluster client (`createCluster`) that discovers the shards
+ *   from REDIS_URL, the configuration endpoint, and routes each command to the shard owning its key's slot
+ *   (following MOVED/ASK on resharding and failover). Pub/sub is sharded (SPUBLISH/SSUBSCRIBE, Redis 7+): a
+ *   user's channel lives on the shard owning its slot, so a message travels to one shard, not to every node.
+ *
+ * Both modes: `rediss://` means TLS (ElastiCache in-transit encryption), the auth token comes from
+ * REDIS_AUTH_SECRET_ARN (or the URL locally), connecting times out after 2 s, reconnects back off up to 2 s
+ * forever, and commands fail at once while disconnected (no offline queue: callers fall back to PostgreSQL).
+ * Cluster rules the callers follow: a MULTI touches one key (RedisCommands.transaction(key)); work over many
+ * keys (publishing to many users, presence of many users) is parallel single-key commands, which node-redis
+ * pipelines per node.
  */
-export function redisClientOptions(env: Pick<EnvironmentVariables, 'REDIS_URL'>, secrets: ResolvedSecrets, name: string): RedisClientOptions {
+export type RedisMode = 'single' | 'cluster';
+
+export interface RedisSettings {
+  mode: RedisMode;
+  /** redis:// or rediss://; in cluster mode the configuration endpoint (any node works locally). */
+  url: string;
+  /** The ElastiCache auth token; locally the password is in the URL. */
+  password?: string;
+  /** CLIENT SETNAME on every connection: who is connected shows in CLIENT LIST. */
+  name: string;
+}
+
+const CONNECT_TIMEOUT_MS = 2_000;
+/** Capped exponential backoff, forever: a Redis outage degrades the programs, it never ends them. */
+export const reconnectDelayMs = (retries: number): number => Math.min(100 * 2 ** retries, 2_000);
+
+export function redisSettings(
+  env: Pick<EnvironmentVariables, 'REDIS_URL'> & Partial<Pick<EnvironmentVariables, 'REDIS_CLUSTER'>>,
+  secrets: ResolvedSecrets,
+  name: string,
+): RedisSettings {
+  return { mode: env.REDIS_CLUSTER === 'true' ? 'cluster' : 'single', url: env.REDIS_URL, password: secrets.redisAuthToken, name };
+}
+
+const socketOptions = () => ({ connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs });
+
+/** Single mode: node-redis client options (the URL carries host, port, TLS and, locally, credentials). */
+export function redisClientOptions(settings: RedisSettings): RedisClientOptions {
   return {
-    url: env.REDIS_URL,
-    password: secrets.redisAuthToken,
-    name,
-    socket: {
-      connectTimeout: 2_000,
-      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2_000),
-    },
+    url: settings.url,
+    password: settings.password,
+    name: settings.name,
+    socket: socketOptions(),
     // Fail commands fast while disconnected instead of queueing them until reconnect.
     disableOfflineQueue: true,
   };
 }
 
-export function createRedisClient(env: Pick<EnvironmentVariables, 'REDIS_URL'>, secrets: ResolvedSecrets, name: string): CyphrRedisClient {
-  return createClient(redisClientOptions(env, secrets, name)) as CyphrRedisClient;
+/**
+ * Cluster mode: the URL is only the root node for discovering the shards; the connections to the
+ * discovered nodes are made from `defaults` alone, so TLS and credentials must be there too.
+ */
+export function redisClusterOptions(settings: RedisSettings): RedisClusterOptions {
+  const url = new URL(settings.url);
+  const password = settings.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const username = url.username ? decodeURIComponent(url.username) : undefined;
+  return {
+    rootNodes: [{ url: settings.url }],
+    defaults: {
+      username,
+      password,
+      name: settings.name,
+      // TLS with the node's host name as SNI: ElastiCache announces host names in cluster mode with TLS.
+      socket: { ...socketOptions(), tls: url.protocol === 'rediss:' },
+      disableOfflineQueue: true,
+    },
+    // Writes and reads go to the masters: a replica's lag would show as a revoked session still live.
+    useReplicas: false,
+  } as RedisClusterOptions;
 }

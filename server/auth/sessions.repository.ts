@@ -28,7 +28,7 @@ export class SessionsRepository {
   async create(userId: string, sessionId: string, expiresAt: Date): Promise<void> {
     await this.db.primary('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [sessionId, userId, expiresAt]);
     await this.redis.attempt('cache session', (redis) =>
-      redis.multi().hSet(RedisKeys.token(userId), sessionId, String(expiresAt.getTime())).expire(RedisKeys.token(userId), RedisTtlSeconds.token).exec(),
+      redis.transaction(RedisKeys.token(userId)).hSet(sessionId, String(expiresAt.getTime())).expire(RedisTtlSeconds.token).exec(),
     );
   }
 
@@ -51,7 +51,7 @@ export class SessionsRepository {
     if (rows.length === 0) return false;
     if (cached === null) {
       await this.redis.attempt('refill session', (redis) =>
-        redis.multi().hSetNX(RedisKeys.token(userId), sessionId, String(rows[0].expires_at.getTime())).expire(RedisKeys.token(userId), RedisTtlSeconds.token).exec(),
+        redis.transaction(RedisKeys.token(userId)).hSetNX(sessionId, String(rows[0].expires_at.getTime())).expire(RedisTtlSeconds.token).exec(),
       );
     }
     return true;
@@ -60,7 +60,7 @@ export class SessionsRepository {
   async revoke(userId: string, sessionId: string): Promise<void> {
     await this.db.primary('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL', [sessionId, userId]);
     await this.redis.attempt('revoke session', (redis) =>
-      redis.multi().hSet(RedisKeys.token(userId), sessionId, REVOKED).expire(RedisKeys.token(userId), RedisTtlSeconds.token).exec(),
+      redis.transaction(RedisKeys.token(userId)).hSet(sessionId, REVOKED).expire(RedisTtlSeconds.token).exec(),
     );
   }
 
@@ -71,9 +71,9 @@ export class SessionsRepository {
       [userId],
     );
     await this.redis.attempt('revoke sessions', (redis) => {
-      const batch = redis.multi().del(RedisKeys.token(userId));
-      if (rows.length > 0) batch.hSet(RedisKeys.token(userId), Object.fromEntries(rows.map((row) => [row.id, REVOKED])));
-      return batch.expire(RedisKeys.token(userId), RedisTtlSeconds.token).exec();
+      const batch = redis.transaction(RedisKeys.token(userId)).del();
+      if (rows.length > 0) batch.hSet(Object.fromEntries(rows.map((row) => [row.id, REVOKED])));
+      return batch.expire(RedisTtlSeconds.token).exec();
     });
   }
 }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DataSourceOptions } from 'typeorm';
-import type { RedisClientOptions } from 'redis';
 import { buildDataSourceOptions } from '../../common/config/database-options';
 import { EnvironmentVariables, LogLevel } from '../../common/config/environment';
 import { ResolvedSecrets } from '../../common/config/secrets';
-import { redisClientOptions } from '../../common/redis/client';
+import { RedisSettings, redisSettings } from '../../common/redis/client';
 import { RateLimitRules, withRateLimitOverrides } from '../rate-limits/rate-limit-rules';
 
 /**
@@ -20,7 +19,8 @@ export class ServerConfig {
   /** Unique per process: the presence hash field and the log's `instance`. */
   instanceId: string;
   database: DataSourceOptions;
-  redis: RedisClientOptions;
+  /** Single node or cluster (REDIS_CLUSTER), URL, auth token. */
+  redis: RedisSettings;
   /** Upper bound for one Redis command before the caller falls back to the database. */
   redisCommandTimeoutMs: number;
   sqs: { region: string; endpoint?: string; messagesQueueUrl: string; notificationsQueueUrl: string; maxBatchDelayMs: number };
@@ -54,7 +54,7 @@ export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSe
     logLevel: env.LOG_LEVEL,
     instanceId,
     database: buildDataSourceOptions(env, secrets, { applicationName: applicationName ?? 'cyphr-server', poolSize: poolSize ?? 10 }),
-    redis: redisClientOptions(env, secrets, `cyphr-server-${instanceId}`),
+    redis: redisSettings(env, secrets, `cyphr-server-${instanceId}`),
     redisCommandTimeoutMs: 500,
     sqs: {
       region: env.AWS_REGION,

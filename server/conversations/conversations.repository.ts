@@ -85,6 +85,6 @@ export class ConversationsRepository {
 
   private async cacheMembers(conversationId: string, memberIds: string[]): Promise<void> {
     const key = RedisKeys.members(conversationId);
-    await this.redis.attempt('cache members', (redis) => redis.multi().del(key).sAdd(key, memberIds).expire(key, RedisTtlSeconds.members).exec());
+    await this.redis.attempt('cache members', (redis) => redis.transaction(key).del().sAdd(memberIds).expire(RedisTtlSeconds.members).exec());
   }
 }

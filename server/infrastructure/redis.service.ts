@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { createClient } from 'redis';
-import type { CyphrRedisClient } from '../../common/redis/client';
+import { createRedisConnection, RedisCommands, RedisConnection } from '../../common/redis/connection';
 import { ServerConfig } from '../config/server-config';
 
 export class RedisUnavailableError extends Error {
@@ -12,23 +11,24 @@ export class RedisUnavailableError extends Error {
 
 /**
  * The instance's two Redis connections: `client` for commands and publishing, `subscriber` for the
- * pub/sub channels of locally connected users. Redis is a cache and a bus, never the source of truth:
+ * pub/sub channels of locally connected users. Single node or cluster per REDIS_CLUSTER (common/redis/client.ts);
+ * callers see the same RedisCommands either way. Redis is a cache and a bus, never the source of truth:
  * `run` fails fast (not ready, or slower than the command timeout) so callers fall back to the database,
  * and the clients reconnect forever in the background (node-redis re-subscribes channels on reconnect).
  */
 @Injectable()
 export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
-  readonly client: CyphrRedisClient;
-  readonly subscriber: CyphrRedisClient;
+  readonly client: RedisConnection;
+  readonly subscriber: RedisConnection;
   private lastErrorLog = 0;
 
   constructor(@Inject(ServerConfig) private readonly config: ServerConfig) {
-    this.client = createClient(config.redis) as CyphrRedisClient;
-    this.subscriber = this.client.duplicate();
+    this.client = createRedisConnection(config.redis);
+    this.subscriber = this.client.duplicate('subscriber');
     for (const [name, connection] of [['client', this.client], ['subscriber', this.subscriber]] as const) {
-      connection.on('error', (error: Error) => this.logError(name, error));
-      connection.on('ready', () => this.logger.log(`redis ${name} ready`));
+      connection.onError((error: Error) => this.logError(name, error));
+      connection.onReady(() => this.logger.log(`redis ${name} ready (${connection.mode})`));
     }
   }
 
@@ -44,7 +44,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs Redis commands with a deadline; throws RedisUnavailableError when Redis cannot answer now. */
-  async run<T>(what: string, command: (client: CyphrRedisClient) => Promise<T>): Promise<T> {
+  async run<T>(what: string, command: (client: RedisCommands) => Promise<T>): Promise<T> {
     if (!this.client.isReady) throw new RedisUnavailableError(what);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -60,7 +60,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** As `run`, but a failure is logged and answers `undefined`: for caches and best-effort fan-out. */
-  async attempt<T>(what: string, command: (client: CyphrRedisClient) => Promise<T>): Promise<T | undefined> {
+  async attempt<T>(what: string, command: (client: RedisCommands) => Promise<T>): Promise<T | undefined> {
     try {
       return await this.run(what, command);
     } catch (error) {
@@ -70,10 +70,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const connection of [this.subscriber, this.client]) {
-      if (connection.isOpen) await connection.close().catch(() => connection.destroy());
-      else connection.destroy();
-    }
+    for (const connection of [this.subscriber, this.client]) await connection.close();
   }
 
   /** At most one line a second: a Redis outage must not flood the logs. */

@@ -35,7 +35,7 @@ export class RateLimiter {
     const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * windowSeconds * 1000 - now) / 1000));
     let count: number;
     try {
-      const [hits] = (await this.redis.run('rate limit', (redis) => redis.multi().incr(key).expire(key, windowSeconds + 1).exec())) as unknown as [number];
+      const [hits] = (await this.redis.run('rate limit', (redis) => redis.transaction(key).incr().expire(windowSeconds + 1).exec())) as [number];
       count = Number(hits);
     } catch {
       count = this.countLocally(key, now + windowSeconds * 1000, now);

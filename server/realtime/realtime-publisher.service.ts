@@ -5,6 +5,8 @@ import { RedisService } from '../infrastructure/redis.service';
 
 /**
  * Publishes realtime events to users' channels; whichever instance holds their sockets pushes them.
+ * One PUBLISH (SPUBLISH in cluster mode) per user, in parallel: channels of different users live in
+ * different slots, so they cannot share a MULTI; node-redis pipelines them per node.
  * Best effort: with Redis down the event is dropped (state is already stored; clients resync from history).
  */
 @Injectable()
@@ -14,10 +16,8 @@ export class RealtimePublisher {
   async publish(userIds: string[], event: RealtimeEvent): Promise<void> {
     if (userIds.length === 0) return;
     const payload = JSON.stringify(event);
-    await this.redis.attempt(`publish ${event.type}`, (redis) => {
-      const batch = redis.multi();
-      for (const userId of userIds) batch.publish(RedisChannels.user(userId), payload);
-      return batch.exec();
-    });
+    await this.redis.attempt(`publish ${event.type}`, (redis) =>
+      Promise.all([...new Set(userIds)].map((userId) => redis.publish(RedisChannels.user(userId), payload))),
+    );
   }
 }

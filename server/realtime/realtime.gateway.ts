@@ -68,7 +68,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     this.heartbeat = setInterval(() => void this.beat(), PRESENCE_HEARTBEAT_MS);
     this.heartbeat.unref();
     // Subscriptions that failed while Redis was down are made again when it is back.
-    this.redis.subscriber.on('ready', () => void this.resubscribeMissing());
+    this.redis.subscriber.onReady(() => void this.resubscribeMissing());
   }
 
   /** Number of open sockets on this instance. */
@@ -136,7 +136,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     // The user may have reconnected here while we were unsubscribing.
     if (this.sockets.has(userId)) return void this.subscriptions.set(userId, this.subscribe(userId));
     const key = RedisKeys.presence(userId);
-    const result = await this.redis.attempt('presence leave', (redis) => redis.multi().hDel(key, this.config.instanceId).hGetAll(key).exec());
+    const result = await this.redis.attempt('presence leave', (redis) => redis.transaction(key).hDel(this.config.instanceId).hGetAll().exec());
     if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>)) await this.publishPresence(userId, false);
   }
 
@@ -163,7 +163,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private async announce(userId: string): Promise<void> {
     const key = RedisKeys.presence(userId);
     const result = await this.redis.attempt('presence join', (redis) =>
-      redis.multi().hGetAll(key).hSet(key, this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS)).pExpire(key, PRESENCE_TTL_MS).exec(),
+      redis.transaction(key).hGetAll().hSet(this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS)).pExpire(PRESENCE_TTL_MS).exec(),
     );
     if (!result) return;
     const before = { ...(result[0] as unknown as Record<string, string>) };
@@ -197,15 +197,14 @@ export class RealtimeGateway implements OnApplicationShutdown {
     const users = [...this.sockets.keys()];
     if (users.length === 0) return;
     const deadline = String(Date.now() + PRESENCE_TTL_MS);
-    await this.redis.attempt('presence refresh', (redis) => {
-      const batch = redis.multi();
-      for (const userId of users) batch.hSet(RedisKeys.presence(userId), this.config.instanceId, deadline).pExpire(RedisKeys.presence(userId), PRESENCE_TTL_MS);
-      return batch.exec();
-    });
+    // One small transaction per user (their keys are in different slots), all pipelined in one tick.
+    await this.redis.attempt('presence refresh', (redis) =>
+      Promise.all(users.map((userId) => redis.transaction(RedisKeys.presence(userId)).hSet(this.config.instanceId, deadline).pExpire(PRESENCE_TTL_MS).exec())),
+    );
   }
 
   private async resubscribeMissing(): Promise<void> {
-    const channels = new Set(this.redis.subscriber.getPubSubListeners('CHANNELS').keys());
+    const channels = this.redis.subscriber.subscribedChannels();
     for (const userId of this.sockets.keys()) {
       if (channels.has(RedisChannels.user(userId))) continue;
       this.subscriptions.set(userId, this.subscribe(userId));
@@ -223,11 +222,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     for (const ws of this.wss.clients) ws.close(CLOSE_RESTARTING, 'server restarting; reconnect');
     const users = [...this.sockets.keys()];
     if (users.length > 0) {
-      await this.redis.attempt('presence shutdown', (redis) => {
-        const batch = redis.multi();
-        for (const userId of users) batch.hDel(RedisKeys.presence(userId), this.config.instanceId);
-        return batch.exec();
-      });
+      await this.redis.attempt('presence shutdown', (redis) => Promise.all(users.map((userId) => redis.hDel(RedisKeys.presence(userId), this.config.instanceId))));
     }
     const deadline = Date.now() + graceMs;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -2,7 +2,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { RealtimeEvent } from '../../common/contracts/realtime-events';
-import { createRedisClient, CyphrRedisClient } from '../../common/redis/client';
+import { redisSettings } from '../../common/redis/client';
+import { createRedisConnection, RedisConnection } from '../../common/redis/connection';
 import { RedisChannels, RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
 import { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 import { createLogger } from '../observability/logger';
@@ -44,7 +45,7 @@ async function metric(worker: Worker, name: string, labels: Record<string, strin
 describe('worker: messages queue → PostgreSQL → Redis → notifications (in process, real services)', () => {
   let sqs: SQSClient;
   let db: DataSource;
-  let redis: CyphrRedisClient;
+  let redis: RedisConnection;
   let queues: TestQueues;
   let worker: Worker;
   let pushes: RecordingPushProvider;
@@ -53,7 +54,7 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
   beforeAll(async () => {
     sqs = testSqs();
     db = await openDatabase();
-    redis = createRedisClient(workerEnv(), {}, 'worker-test');
+    redis = createRedisConnection(redisSettings(workerEnv(), {}, 'worker-test'));
     await redis.connect();
     queues = await createTestQueues(sqs, { visibilityTimeout: 5, maxReceiveCount: 3 });
     pushes = new RecordingPushProvider();
@@ -154,7 +155,7 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
     // A stale field of a dead instance does not count.
     await redis.hSet(RedisKeys.presence(offline), 'dead-instance', String(Date.now() - 1_000));
 
-    const subscriber = redis.duplicate();
+    const subscriber = redis.duplicate('subscriber');
     await subscriber.connect();
     const events: Record<string, RealtimeEvent[]> = { [sender]: [], [online]: [], [offline]: [] };
     for (const userId of group.memberIds) {
