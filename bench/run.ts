@@ -17,7 +17,8 @@ import { measureEndToEnd } from './phases/end-to-end';
 import { measureHistory } from './phases/history';
 import { measureLimits } from './phases/limits';
 import { measureSendPath } from './phases/send-path';
-import { BenchReport, figuresOf, Measurements, ratiosOf, renderMarkdown, REPORT_SECTIONS, targetsOf } from './report';
+import { BenchReport, figuresOf, Measurements, ratiosOf, REPORT_SECTIONS, targetsOf } from './report';
+import { renderMarkdown } from './render';
 import { BenchMode, SETTINGS } from './settings';
 
 /**

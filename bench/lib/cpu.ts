@@ -40,33 +40,39 @@ function matchingPids(match: (cmdline: string, comm: string) => boolean): number
   return pids;
 }
 
-function groupSeconds(group: ProcessGroup): number {
-  const pids = 'pids' in group ? group.pids() : matchingPids(group.match);
-  return pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+function groupPids(group: ProcessGroup): number[] {
+  return 'pids' in group ? group.pids() : matchingPids(group.match);
 }
 
-/** Cores each group kept busy between start() and stop(): CPU seconds / wall seconds, two decimals. */
+/**
+ * Cores each group kept busy between start() and stop(): CPU seconds / wall seconds, two decimals. Counted per
+ * process, so a process that started meanwhile counts from zero and one that ended drops out (instead of
+ * making the difference negative).
+ */
 export class CpuMeter {
-  private before: Record<string, number> = {};
+  private before = new Map<number, number>();
   private startedAt = 0;
 
   constructor(private readonly groups: Record<string, ProcessGroup>) {}
 
   start(): void {
     this.startedAt = Date.now();
-    this.before = this.read();
+    this.before = new Map();
+    for (const group of Object.values(this.groups))
+      for (const pid of groupPids(group)) this.before.set(pid, processCpuSeconds(pid));
   }
 
   stop(): Record<string, number> {
     const seconds = (Date.now() - this.startedAt) / 1000;
-    const after = this.read();
     return Object.fromEntries(
-      Object.keys(this.groups).map((name) => [name, Number(((after[name] - this.before[name]) / seconds).toFixed(2))]),
+      Object.entries(this.groups).map(([name, group]) => {
+        const used = groupPids(group).reduce((sum, pid) => {
+          const now = processCpuSeconds(pid);
+          return sum + (now > 0 ? now - (this.before.get(pid) ?? 0) : 0);
+        }, 0);
+        return [name, Number((Math.max(0, used) / seconds).toFixed(2))];
+      }),
     );
-  }
-
-  private read(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this.groups).map(([name, group]) => [name, groupSeconds(group)]));
   }
 }
 

@@ -1,0 +1,104 @@
+/**
+ * Usage assumptions: what the synthesized stack cannot say (traffic, log volume, data sizes). Every one is
+ * stated in the report and can be overridden (`npm run cost -- --set messagesPerUserPerDay=50`). Per-user
+ * figures are per concurrent user of the tier (1K / 10K / 100K).
+ */
+export interface UsageAssumptions {
+  /** Messages each user sends per day (average, not peak). */
+  messagesPerUserPerDay: number;
+  /** HTTP API requests per user per day (sends, history pages, receipts, key fetches), all through CloudFront + WAF. */
+  apiRequestsPerUserPerDay: number;
+  /** CloudFront data out per user per month, GB (ciphertext, WebSocket frames, static assets). */
+  cloudfrontGbPerUserPerMonth: number;
+  /** WebSocket connections held per user (ALB active connections). */
+  connectionsPerUser: number;
+  /** New connections per user per day (reconnects, HTTP keep-alive renewals). */
+  newConnectionsPerUserPerDay: number;
+  /** Share of messages that queue a push notification (recipient offline). */
+  offlineShare: number;
+  /** Average messages per SendMessageBatch from the API, and per receive on the worker. */
+  sqsBatchSize: number;
+  /** Receive loops per worker process that long-poll (20 s) when idle: messages + notifications. */
+  workerPollingLoops: number;
+  /** Bytes of application log per API request (pino-http at the default LOG_LEVEL=info). */
+  appLogBytesPerRequest: number;
+  /** Bytes of WAF log per request (every request is logged: the logging configuration has no filter). */
+  wafLogBytesPerRequest: number;
+  /** VPC flow logs (ALL traffic, 60 s aggregation), GB per instance per month. */
+  flowLogGbPerInstanceMonth: number;
+  /** PostgreSQL logs per database instance per month, GB. */
+  rdsLogGbPerInstanceMonth: number;
+  /** Enhanced Monitoring (60 s) in CloudWatch Logs per database instance per month, GB. */
+  enhancedMonitoringGbPerInstanceMonth: number;
+  /** Stored CloudWatch Logs are billed compressed: stored = ingested x this. */
+  logCompressionRatio: number;
+  /** Outbound internet traffic through NAT per instance per month, GB (OS updates, push provider calls). */
+  natGbPerInstanceMonth: number;
+  /** Average CPU of burstable (t3) instances: above the baseline, "unlimited" credits are billed. */
+  averageCpu: number;
+  /** Share of allocated database storage in use (snapshots cover used space). */
+  dbUsedShare: number;
+  /** Daily change of the database, as a share of its used size (incremental snapshots). */
+  dbDailyChangeShare: number;
+  /** Bytes crossing AZs per message (API ↔ Redis/SQS, worker ↔ PostgreSQL/Redis, replication), both ways counted once. */
+  interAzBytesPerMessage: number;
+  /** Compressed access-log bytes per request (ALB and CloudFront logs in S3). */
+  accessLogBytesPerRequest: number;
+  /** Static assets in S3, GB. */
+  staticAssetsGb: number;
+}
+
+export const DEFAULT_USAGE: UsageAssumptions = {
+  messagesPerUserPerDay: 200,
+  apiRequestsPerUserPerDay: 400,
+  cloudfrontGbPerUserPerMonth: 0.05,
+  connectionsPerUser: 1,
+  newConnectionsPerUserPerDay: 20,
+  offlineShare: 0.3,
+  sqsBatchSize: 3,
+  workerPollingLoops: 10,
+  appLogBytesPerRequest: 400,
+  wafLogBytesPerRequest: 1500,
+  flowLogGbPerInstanceMonth: 2,
+  rdsLogGbPerInstanceMonth: 0.5,
+  enhancedMonitoringGbPerInstanceMonth: 0.66,
+  logCompressionRatio: 0.15,
+  natGbPerInstanceMonth: 5,
+  averageCpu: 0.3,
+  dbUsedShare: 0.5,
+  dbDailyChangeShare: 0.02,
+  interAzBytesPerMessage: 8_000,
+  accessLogBytesPerRequest: 150,
+  staticAssetsGb: 1,
+};
+
+/** `key=value,key=value` over the defaults; an unknown key or a negative/non-numeric value is an error naming it. */
+export function parseUsage(spec: string | undefined, base: UsageAssumptions = DEFAULT_USAGE): UsageAssumptions {
+  const result = { ...base };
+  for (const part of (spec ?? '')
+    .split(',')
+    .map((text) => text.trim())
+    .filter(Boolean)) {
+    const [key, value] = part.split('=');
+    if (!(key in base))
+      throw new Error(`--set: "${key}" is not a usage assumption (known: ${Object.keys(base).join(', ')})`);
+    if (value === undefined || !Number.isFinite(Number(value)) || Number(value) < 0)
+      throw new Error(`--set: ${key} needs a number >= 0, got "${value}"`);
+    result[key as keyof UsageAssumptions] = Number(value);
+  }
+  return result;
+}
+
+/** Monthly volumes for `users` concurrent users (30.4 days a month). */
+export function monthlyVolumes(users: number, usage: UsageAssumptions) {
+  const days = 730 / 24;
+  const messages = users * usage.messagesPerUserPerDay * days;
+  const requests = users * usage.apiRequestsPerUserPerDay * days;
+  return {
+    messages,
+    requests,
+    cloudfrontGb: users * usage.cloudfrontGbPerUserPerMonth,
+    newConnectionsPerSecond: (users * usage.newConnectionsPerUserPerDay) / 86_400,
+    activeConnections: users * usage.connectionsPerUser,
+  };
+}
