@@ -21,6 +21,7 @@ export const DEPLOY_SERVICES = [
   'ec2',
   'elasticache',
   'elasticloadbalancing',
+  'imagebuilder',
   'kms',
   'logs',
   'rds',
