@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
+import type { MessageView } from '../../common/contracts/realtime-events';
 
 /**
  * A small Cyphr API client, as a messenger app would use it: HTTP for commands and history, one
@@ -23,16 +24,8 @@ export interface Session {
   token: string;
 }
 
-export interface StoredMessage {
-  id: string;
-  seq: string;
-  conversationId: string;
-  senderId: string;
-  clientMessageId: string;
-  ciphertext: string;
-  sentAt: string;
-  storedAt: string;
-}
+/** A message as the API returns it in history and pushes it live. */
+export type StoredMessage = MessageView;
 
 export type LiveEvent =
   | { type: 'ready'; userId: string; instanceId: string }
