@@ -43,7 +43,12 @@ export function redisSettings(
   secrets: ResolvedSecrets,
   name: string,
 ): RedisSettings {
-  return { mode: env.REDIS_CLUSTER === 'true' ? 'cluster' : 'single', url: env.REDIS_URL, password: secrets.redisAuthToken, name };
+  return {
+    mode: env.REDIS_CLUSTER === 'true' ? 'cluster' : 'single',
+    url: env.REDIS_URL,
+    password: secrets.redisAuthToken,
+    name,
+  };
 }
 
 const socketOptions = () => ({ connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelayMs });

@@ -45,7 +45,7 @@ export interface RedisCommands {
 interface NodeRedis {
   isOpen: boolean;
   isReady: boolean;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (error: Error) => void): unknown;
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
@@ -111,9 +111,9 @@ export class RedisConnection implements RedisCommands {
   private readonly errorListeners: Array<(error: Error) => void> = [];
 
   constructor(readonly settings: RedisSettings) {
-    this.redis = (
-      settings.mode === 'cluster' ? createCluster(redisClusterOptions(settings)) : createClient(redisClientOptions(settings))
-    ) as unknown as NodeRedis;
+    this.redis = (settings.mode === 'cluster'
+      ? createCluster(redisClusterOptions(settings))
+      : createClient(redisClientOptions(settings))) as unknown as NodeRedis;
     const error = (error: Error) => this.errorListeners.forEach((listener) => listener(error));
     const ready = () => this.readyListeners.forEach((listener) => listener());
     this.redis.on('error', error);
