@@ -36,7 +36,18 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** A port P such that P and its cluster bus port P + 10000 are both free now. */
+/** Ports P such that P and its cluster bus port P + 10000 are both free now. */
+export async function freeClusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  const taken = new Set<number>();
+  for (let index = 0; index < count; index++) {
+    const port = await freePortPair(taken);
+    taken.add(port).add(port + 10_000);
+    ports.push(port);
+  }
+  return ports;
+}
+
 async function freePortPair(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 35_000);
@@ -47,9 +58,14 @@ async function freePortPair(taken: Set<number>): Promise<number> {
 }
 
 export async function startRedisCluster(
-  options: { masters?: number; password?: string } = {},
+  options: {
+    masters?: number;
+    password?: string;
+    /** From freeClusterPorts, for a client made before the cluster exists; chosen here by default. */
+    ports?: number[];
+  } = {},
 ): Promise<RedisClusterHandle> {
-  const masters = options.masters ?? 3;
+  const masters = options.ports?.length ?? options.masters ?? 3;
   const password = options.password;
   const dir = mkdtempSync(join(tmpdir(), 'cyphr-redis-cluster-'));
   const children: ChildProcess[] = [];
@@ -77,13 +93,7 @@ export async function startRedisCluster(
   };
 
   try {
-    const ports: number[] = [];
-    const taken = new Set<number>();
-    for (let index = 0; index < masters; index++) {
-      const port = await freePortPair(taken);
-      taken.add(port).add(port + 10_000);
-      ports.push(port);
-    }
+    const ports = options.ports ?? (await freeClusterPorts(masters));
     for (const port of ports) {
       const args = [
         '--port',
