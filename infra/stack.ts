@@ -20,6 +20,7 @@ import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
 import type { AppSettings } from './constructs/user-data';
 import { PolicyAspect } from './policies/aspect';
+import { imagePolicyRules } from './policies/image-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { edgeOriginName, isExistingImage } from './config/environments';
 
@@ -203,6 +204,7 @@ export class CyphrStack extends TerraformStack {
 
     this.outputs();
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
+    Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
     this.edgeAndOperations = addEdgeAndOperations(this, { environment: env, tier, loadBalancer, api, worker, database, cache, queues });

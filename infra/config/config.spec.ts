@@ -69,14 +69,14 @@ describe('config', () => {
       accountId: '123',
       vpcCidr: '10.0.0.1/16',
       logRetentionDays: 42,
-      amiId: 'image',
+      image: { amiId: 'image' },
       domain: { name: 'Not A Host', hostedZoneId: 'zone' },
     };
     const problems = problemsOf({ staging: bad });
     expect(problems.map((p) => p.split(':')[1].trim())).toEqual([
       'accountId',
       'vpcCidr',
-      'amiId',
+      'image.amiId',
       'logRetentionDays',
       'domain.name',
       'domain.hostedZoneId',

@@ -1,5 +1,5 @@
 // Environments as data. Add one by adding an entry: constructs never name an environment.
-// Replace accountId, amiId and the domain/hosted zone with your own before deploying.
+// Replace accountId, the image's parent image ARN (or an AMI id) and the domain/hosted zone with your own before deploying.
 import type { TierName } from './tiers';
 
 export interface DomainConfig {
@@ -33,8 +33,8 @@ export interface EnvironmentConfig {
   backupRetentionDays: number;
   /** CloudWatch log retention, one of the values CloudWatch accepts. */
   logRetentionDays: number;
-  /** AMI for both roles until the image construct (packaging issue) supplies one. */
-  amiId: string;
+  /** The AMI both roles run: baked from the bundle by EC2 Image Builder, or an existing one. */
+  image: ImageConfig;
   /** Without a domain the ALB has no certificate and serves plain HTTP (see load-balancer.ts). */
   domain?: DomainConfig;
   /** Alarm notifications (used by the monitoring construct). */
@@ -49,6 +49,28 @@ export interface EnvironmentConfig {
   ci?: CiConfig;
   /** Remote state in S3 with a lock file. @default local state (a first try needs no bucket) */
   stateBackend?: StateBackendConfig;
+}
+
+/** Bake the AMI from the bundle (dist/) with EC2 Image Builder (infra/constructs/image.ts). */
+export interface BuildImageConfig {
+  /** Image Builder parent image, Amazon Linux 2023 x86_64, in the environment's region, e.g.
+   * `arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x` (x.x.x: newest at build time). */
+  parentImageArn: string;
+  /** Node.js major from AL2023's packages; must satisfy package.json engines. @default 22 */
+  nodeMajor?: 20 | 22;
+  /** Build and test instance type (x86_64). @default t3.small */
+  buildInstanceType?: string;
+}
+
+/** Run an existing AMI (built elsewhere, with the bundle installed as the image component does): no Image Builder resources. */
+export interface ExistingImageConfig {
+  amiId: string;
+}
+
+export type ImageConfig = BuildImageConfig | ExistingImageConfig;
+
+export function isExistingImage(image: ImageConfig): image is ExistingImageConfig {
+  return 'amiId' in image;
 }
 
 export interface EdgeConfig {
@@ -103,7 +125,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     deletionProtection: false,
     backupRetentionDays: 7,
     logRetentionDays: 30,
-    amiId: 'ami-0123456789abcdef0',
+    image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
     ci: { githubRepository: 'example-org/cyphr' },
   },
   production: {
@@ -119,7 +141,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     multiAzDatabase: true,
     backupRetentionDays: 30,
     logRetentionDays: 365,
-    amiId: 'ami-0123456789abcdef0',
+    image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
     domain: { name: 'api.cyphr.example.com', hostedZoneId: 'Z0123456789EXAMPLEZONE' },
     alarmEmail: 'ops@cyphr.example.com',
     ci: { githubRepository: 'example-org/cyphr' },

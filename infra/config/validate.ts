@@ -59,9 +59,36 @@ const RULES: Rule[] = [
     message: (e) => `prefix must be /16 to /20 (9 subnets are carved from it), got ${e.vpcCidr}`,
   },
   {
-    field: 'amiId',
-    condition: (e) => !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(e.amiId ?? ''),
-    message: (e) => `"${e.amiId}" is not an AMI id`,
+    field: 'image',
+    condition: (e) => typeof e.image !== 'object' || e.image === null || ('amiId' in e.image) === ('parentImageArn' in e.image),
+    message: () => 'must be { amiId } (an existing AMI) or { parentImageArn, ... } (built by EC2 Image Builder)',
+  },
+  {
+    field: 'image.amiId',
+    condition: (e) => !!e.image && 'amiId' in e.image && !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(e.image.amiId ?? ''),
+    message: (e) => `"${(e.image as { amiId?: string }).amiId}" is not an AMI id`,
+  },
+  {
+    field: 'image.parentImageArn',
+    condition: (e) =>
+      !!e.image &&
+      'parentImageArn' in e.image &&
+      !new RegExp(`^arn:aws[a-z-]*:imagebuilder:${e.region}:(aws|\\d{12}):image/[a-z0-9-]+/(\\d+|x)\\.(\\d+|x)\\.(\\d+|x)(/\\d+)?$`).test(
+        e.image.parentImageArn ?? '',
+      ),
+    message: (e) =>
+      `"${(e.image as { parentImageArn?: string }).parentImageArn}" is not an Image Builder image ARN in ${e.region} (e.g. arn:aws:imagebuilder:${e.region}:aws:image/amazon-linux-2023-x86/x.x.x)`,
+  },
+  {
+    field: 'image.nodeMajor',
+    condition: (e) => !!e.image && 'parentImageArn' in e.image && e.image.nodeMajor !== undefined && ![20, 22].includes(e.image.nodeMajor),
+    message: (e) => `must be 20 or 22 (package.json engines), got ${(e.image as { nodeMajor?: number }).nodeMajor}`,
+  },
+  {
+    field: 'image.buildInstanceType',
+    condition: (e) =>
+      !!e.image && 'parentImageArn' in e.image && e.image.buildInstanceType !== undefined && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(e.image.buildInstanceType),
+    message: (e) => `"${(e.image as { buildInstanceType?: string }).buildInstanceType}" is not an EC2 instance type`,
   },
   {
     field: 'backupRetentionDays',

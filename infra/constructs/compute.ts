@@ -28,8 +28,10 @@ export interface AppFleetProps {
   rootDeviceName?: string;
   /** Seconds after launch before health checks count. @default 180 */
   healthCheckGraceSeconds?: number;
-  /** Healthy share kept during an instance refresh. @default 90 */
+  /** Healthy share kept during an instance refresh. @default 100 (launch before terminating) */
   refreshMinHealthyPercentage?: number;
+  /** Share the group may grow to while replacing instances. @default 110 (at least one extra instance) */
+  refreshMaxHealthyPercentage?: number;
 }
 
 export class AppFleet extends Construct {
@@ -106,12 +108,16 @@ export class AppFleet extends Construct {
         'GroupPendingInstances',
         'GroupTerminatingInstances',
       ],
-      // A new launch template version (new AMI, new settings) rolls the group, keeping most of it serving.
+      // A new launch template version (new AMI, new settings) rolls the group: each replacement is launched
+      // and healthy before an old instance goes, so the serving capacity never drops; a failed refresh
+      // rolls back to the previous launch template version (its AMI stays: Image Builder keeps old AMIs).
       instanceRefresh: {
         strategy: 'Rolling',
         preferences: {
-          minHealthyPercentage: props.refreshMinHealthyPercentage ?? 90,
-          instanceWarmup: '120',
+          minHealthyPercentage: props.refreshMinHealthyPercentage ?? 100,
+          maxHealthyPercentage: props.refreshMaxHealthyPercentage ?? 110,
+          // As long as the health check grace: migrations and boot before the next replacement.
+          instanceWarmup: String(props.healthCheckGraceSeconds ?? 180),
           autoRollback: true,
         },
       },

@@ -1,0 +1,314 @@
+// The image construct in a synthesized stack: artifacts bucket, bundle upload, Image Builder component,
+// recipe, infrastructure and distribution configuration, and the launch templates on its AMI; an
+// existing AMI instead; versions that follow the bundle; a missing bundle.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AnnotationMetadataEntryType, Testing } from 'cdktf';
+import { ENVIRONMENTS, TIERS, type EnvironmentConfig } from '../config';
+import { CyphrStack } from '../stack';
+import { findBundle, readBundle, type Bundle, type MissingBundle } from './bundle';
+import { amiSafe, buildVersion, componentDocument } from './image-component';
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+interface Synthesized {
+  resource: Resources;
+  output: Record<string, { value: unknown }>;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'cyphr-image-spec-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function fakeBundle(version: string, content: string): Bundle {
+  const dir = mkdtempSync(join(work, 'dist-'));
+  const path = join(dir, `cyphr-${version}.tar.gz`);
+  writeFileSync(path, content);
+  const sha = (content.length.toString(16) + 'a'.repeat(64)).slice(0, 64);
+  writeFileSync(`${path}.sha256`, `${sha}  cyphr-${version}.tar.gz\n`);
+  const bundle = readBundle(path);
+  if ('missing' in bundle) throw new Error(bundle.reason);
+  return bundle;
+}
+
+function synth(environment: EnvironmentConfig, bundle: Bundle | MissingBundle): Synthesized {
+  const stack = new CyphrStack(Testing.app(), 'test', { environment, tier: TIERS.small, bundle });
+  return JSON.parse(Testing.synth(stack, true)) as Synthesized;
+}
+
+const one = (json: Synthesized, type: string) => {
+  const all = Object.values(json.resource[type] ?? {});
+  if (all.length !== 1) throw new Error(`expected one ${type}, found ${all.length}`);
+  return all[0];
+};
+const addressOf = (json: Synthesized, type: string) => `${type}.${Object.keys(json.resource[type])[0]}`;
+const staging = ENVIRONMENTS.staging;
+
+describe('image built by EC2 Image Builder (given a bundle)', () => {
+  const bundle = fakeBundle('0.1.0+abc123def456', 'bundle bytes');
+  let json: Synthesized;
+  beforeAll(() => {
+    json = synth(staging, bundle);
+  });
+
+  it('artifacts bucket: SSE-KMS with the data key, versioned, public access blocked, TLS only', () => {
+    // Four buckets in the stack; find ours by its name.
+    const buckets = json.resource.aws_s3_bucket;
+    const [id] = Object.entries(buckets).find(([, b]) => b.bucket === 'cyphr-staging-artifacts-111111111111') ?? [];
+    expect(id).toBeDefined();
+    const ofOurs = (type: string) =>
+      Object.values(json.resource[type]).find((r) => String(r.bucket).includes(`aws_s3_bucket.${id}.`));
+    expect(ofOurs('aws_s3_bucket_server_side_encryption_configuration')).toMatchObject({
+      rule: [
+        {
+          apply_server_side_encryption_by_default: {
+            sse_algorithm: 'aws:kms',
+            kms_master_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data-key_\w+\.arn\}$/),
+          },
+          bucket_key_enabled: true,
+        },
+      ],
+    });
+    expect(ofOurs('aws_s3_bucket_versioning')).toMatchObject({ versioning_configuration: { status: 'Enabled' } });
+    expect(ofOurs('aws_s3_bucket_public_access_block')).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
+    expect(String(ofOurs('aws_s3_bucket_policy')?.policy)).toMatch(/aws:SecureTransport.*false/);
+  });
+
+  it('uploads the bundle from the stack assets, keyed by version, tracked by its sha256, KMS-encrypted', () => {
+    expect(one(json, 'aws_s3_object')).toMatchObject({
+      key: `bundles/cyphr-${bundle.version}.tar.gz`,
+      source: `assets/image_bundle-asset_63FDC58D/${bundle.sha256}/cyphr-${bundle.version}.tar.gz`,
+      source_hash: bundle.sha256,
+      server_side_encryption: 'aws:kms',
+      kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data-key_\w+\.arn\}$/),
+    });
+  });
+
+  it('component: Node.js 22, download, sha256 check, install.sh, nothing enabled, checks in validate and test', () => {
+    const component = one(json, 'aws_imagebuilder_component');
+    expect(component).toMatchObject({
+      name: 'cyphr-staging-bundle',
+      platform: 'Linux',
+      supported_os_versions: ['Amazon Linux 2023'],
+      lifecycle: { create_before_destroy: true },
+      depends_on: [expect.stringMatching(/^aws_s3_object\./)],
+    });
+    const data = String(component.data);
+    expect(data).toContain('"dnf install -y nodejs22"');
+    expect(data).toContain(
+      `aws s3 cp --only-show-errors --expected-bucket-owner 111111111111 s3://cyphr-staging-artifacts-111111111111/bundles/cyphr-${bundle.version}.tar.gz`,
+    );
+    expect(data).toContain(
+      `echo '${bundle.sha256}  /var/tmp/cyphr-bundle/cyphr-${bundle.version}.tar.gz' | sha256sum --check --strict -`,
+    );
+    expect(data).toContain(
+      `/var/tmp/cyphr-bundle/cyphr-${bundle.version}/install.sh --prefix /opt/cyphr --systemd-dir /etc/systemd/system --node /usr/bin/node-22`,
+    );
+    expect(data).not.toMatch(/systemctl (enable|start)/);
+    expect(data).not.toMatch(/[$%]\{/);
+    for (const phase of ['build', 'validate', 'test']) expect(data).toContain(`  - name: ${phase}\n`);
+    const [, validate, test] = data.split(/\n {2}- name: (?:validate|test)\n/);
+    for (const checks of [validate, test]) {
+      expect(checks).toContain("/usr/bin/node-22 --version | grep -q '^v22\\\\.'");
+      expect(checks).toContain(`test \\"$(cat /opt/cyphr/current/VERSION)\\" = '${bundle.version}'`);
+      for (const unit of ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'])
+        expect(checks).toContain(`test -f /etc/systemd/system/${unit}`);
+      expect(checks).toContain('test -f /opt/cyphr/current/app/worker/main.js');
+    }
+  });
+
+  it('recipe: the configured parent image, encrypted gp3 root volume as big as the launch templates’', () => {
+    const recipe = one(json, 'aws_imagebuilder_image_recipe');
+    const component = one(json, 'aws_imagebuilder_component');
+    expect(recipe).toMatchObject({
+      name: 'cyphr-staging',
+      version: component.version,
+      parent_image: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x',
+      component: [{ component_arn: expect.stringContaining('aws_imagebuilder_component.') }],
+      block_device_mapping: [
+        {
+          device_name: '/dev/xvda',
+          ebs: { encrypted: 'true', volume_type: 'gp3', volume_size: TIERS.small.rootVolumeGb },
+        },
+      ],
+    });
+    expect(String(recipe.version)).toMatch(/^0\.1\.\d+$/);
+  });
+
+  it('infrastructure: private app subnet, HTTPS-only group, IMDSv2, terminated on failure; least-privilege profile', () => {
+    const infra = one(json, 'aws_imagebuilder_infrastructure_configuration');
+    expect(infra).toMatchObject({
+      subnet_id: expect.stringMatching(/^\$\{aws_subnet\.network_app-0_\w+\.id\}$/),
+      terminate_instance_on_failure: true,
+      instance_metadata_options: { http_tokens: 'required', http_put_response_hop_limit: 1 },
+      instance_types: ['t3.small'],
+    });
+    const groupRef = String((infra.security_group_ids as string[])[0]);
+    const groupId = /aws_security_group\.([^.]+)\.id/.exec(groupRef)?.[1];
+    const egress = Object.values(json.resource.aws_vpc_security_group_egress_rule).filter((r) =>
+      String(r.security_group_id).includes(`.${groupId}.`),
+    );
+    expect(egress.map((r) => [r.from_port, r.to_port])).toEqual([
+      [443, 443],
+      [443, 443],
+    ]);
+    const ingress = Object.values(json.resource.aws_vpc_security_group_ingress_rule).filter((r) =>
+      String(r.security_group_id).includes(`.${groupId}.`),
+    );
+    expect(ingress).toEqual([]);
+    const policies = Object.values(json.resource.aws_iam_role_policy_attachment).map((a) => a.policy_arn);
+    expect(policies.filter((p) => String(p).endsWith('/AmazonSSMManagedInstanceCore'))).toHaveLength(3);
+    const role = Object.values(json.resource.aws_iam_role).find((r) => r.name === 'cyphr-staging-image-builder');
+    expect(role).toBeDefined();
+  });
+
+  it('distribution: AMI named with the version and the build date, tagged; the image tests it', () => {
+    expect(one(json, 'aws_imagebuilder_distribution_configuration')).toMatchObject({
+      distribution: [
+        {
+          region: 'eu-central-1',
+          ami_distribution_configuration: {
+            name: 'cyphr-staging-0.1.0-abc123def456-{{ imagebuilder:buildDate }}',
+            ami_tags: { BundleVersion: bundle.version, BundleSha256: bundle.sha256 },
+          },
+        },
+      ],
+    });
+    expect(one(json, 'aws_imagebuilder_image')).toMatchObject({
+      image_tests_configuration: { image_tests_enabled: true },
+      lifecycle: { create_before_destroy: true },
+    });
+    const logs = Object.values(json.resource.aws_cloudwatch_log_group).find(
+      (g) => g.name === '/aws/imagebuilder/cyphr-staging',
+    );
+    expect(logs).toMatchObject({ retention_in_days: staging.logRetentionDays, kms_key_id: expect.any(String) });
+  });
+
+  it('both launch templates run the image’s AMI; the groups roll on a new launch template version', () => {
+    const image = addressOf(json, 'aws_imagebuilder_image');
+    for (const lt of Object.values(json.resource.aws_launch_template)) {
+      expect(lt).toMatchObject({
+        image_id: `\${tolist(${image}.output_resources[0].amis).0.image}`,
+        update_default_version: true,
+      });
+    }
+    for (const group of Object.values(json.resource.aws_autoscaling_group)) {
+      expect(group).toMatchObject({
+        launch_template: { version: expect.stringMatching(/\.latest_version\}$/) },
+        health_check_grace_period: 180,
+        instance_refresh: {
+          strategy: 'Rolling',
+          preferences: {
+            min_healthy_percentage: 100,
+            max_healthy_percentage: 110,
+            instance_warmup: '180',
+            auto_rollback: true,
+          },
+        },
+      });
+    }
+    expect(json.output.ami_id.value).toMatch(/^\$\{aws_launch_template\.api_launch-template_\w+\.image_id\}$/);
+  });
+});
+
+describe('image versions', () => {
+  const versionsFor = (bundle: Bundle) => {
+    const json = synth(staging, bundle);
+    return {
+      component: one(json, 'aws_imagebuilder_component'),
+      recipe: one(json, 'aws_imagebuilder_image_recipe'),
+      object: one(json, 'aws_s3_object'),
+    };
+  };
+
+  it('a new bundle makes a new component and recipe version; the same bytes keep them', () => {
+    const first = versionsFor(fakeBundle('0.1.0+aaaaaaaaaaaa', 'one'));
+    const same = versionsFor(fakeBundle('0.1.0+aaaaaaaaaaaa', 'one'));
+    const next = versionsFor(fakeBundle('0.1.0+bbbbbbbbbbbb', 'three'));
+    expect(same.component.version).toBe(first.component.version);
+    expect(next.component.version).not.toBe(first.component.version);
+    expect(next.recipe.version).toBe(next.component.version);
+    expect(next.object.key).not.toBe(first.object.key);
+    expect(next.object.source_hash).not.toBe(first.object.source_hash);
+  });
+
+  it('versions are semantic, within Image Builder’s 2^30 per field', () => {
+    const version = buildVersion('3.14.1+x', 'anything');
+    expect(version).toMatch(/^3\.14\.\d+$/);
+    expect(Number(version.split('.')[2])).toBeLessThan(2 ** 30);
+    expect(buildVersion('0.1.0', 'a')).not.toBe(buildVersion('0.1.0', 'b'));
+  });
+
+  it('AMI names drop what EC2 refuses', () => {
+    expect(amiSafe('0.1.0+93f09221083b-dirty')).toBe('0.1.0-93f09221083b-dirty');
+  });
+
+  it('refuses a document with Terraform template syntax', () => {
+    expect(() =>
+      componentDocument({
+        bucket: 'b',
+        key: 'k',
+        accountId: '1',
+        fileName: 'cyphr-0.1.0.tar.gz',
+        version: '${oops}',
+        sha256: '0'.repeat(64),
+        nodeMajor: 22,
+      }),
+    ).toThrow(/must not contain/);
+  });
+});
+
+describe('image from an existing AMI', () => {
+  it('creates no Image Builder resources, no artifacts bucket, and points both launch templates at the AMI', () => {
+    const environment = { ...staging, image: { amiId: 'ami-0fedcba9876543210' } };
+    const json = synth(environment, { missing: true, reason: 'not needed' });
+    const types = Object.keys(json.resource);
+    expect(types.filter((t) => t.startsWith('aws_imagebuilder_'))).toEqual([]);
+    expect(json.resource.aws_s3_object).toBeUndefined();
+    expect(Object.values(json.resource.aws_s3_bucket).map((b) => b.bucket)).not.toContain(
+      'cyphr-staging-artifacts-111111111111',
+    );
+    for (const lt of Object.values(json.resource.aws_launch_template))
+      expect(lt.image_id).toBe('ami-0fedcba9876543210');
+    expect(json.output.artifacts_bucket).toBeUndefined();
+  });
+});
+
+describe('bundle discovery', () => {
+  it('reads dist/LATEST and the .sha256 next to the archive', () => {
+    const root = mkdtempSync(join(work, 'repo-'));
+    const bundle = fakeBundle('1.2.3+feedfacecafe', 'x');
+    writeFileSync(join(root, 'package.json'), '{}');
+    expect(findBundle(root, { CYPHR_BUNDLE: bundle.path })).toEqual(bundle);
+    expect(findBundle(root, {})).toEqual({
+      missing: true,
+      reason: expect.stringContaining('dist/LATEST does not exist'),
+    });
+  });
+
+  it('without a bundle: placeholder source that fails apply, warning, and the stack still synthesizes', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const stack = new CyphrStack(Testing.app(), 'test', {
+      environment: staging,
+      tier: TIERS.small,
+      bundle: { missing: true, reason: 'dist/LATEST does not exist (spec)' },
+    });
+    const json = JSON.parse(Testing.synth(stack, true)) as Synthesized;
+    expect(one(json, 'aws_s3_object')).toMatchObject({
+      source: 'assets/no-bundle-run-npm-run-package-then-synth/cyphr-0.1.0+unbuilt.tar.gz',
+      key: 'bundles/cyphr-0.1.0+unbuilt.tar.gz',
+    });
+    const warnings = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === AnnotationMetadataEntryType.WARN));
+    expect(warnings.map((w) => String(w.data)).filter((w) => w.includes('bundle'))).toEqual([
+      expect.stringContaining('no Cyphr bundle: dist/LATEST does not exist (spec)'),
+    ]);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('npm run package'));
+    warn.mockRestore();
+  });
+});
