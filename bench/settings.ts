@@ -50,8 +50,8 @@ export const SETTINGS: Record<BenchMode, BenchSettings> = {
   tiny: {
     mode: 'tiny',
     users: 10,
-    phaseSeconds: 1.5,
-    warmupSeconds: 0.5,
+    phaseSeconds: 1,
+    warmupSeconds: 0.3,
     sendFixedRate: 50,
     sendConnections: 4,
     e2eRates: [50, 100],

@@ -68,19 +68,23 @@ export class BenchProcess {
   }
 }
 
-function spawnNode(name: string, entry: string, env: Record<string, string>): BenchProcess {
-  const child = spawn('bash', ['-c', 'ulimit -n 65536 2>/dev/null || true; exec "$0" "$@"', process.execPath, entry], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      NODE_NO_WARNINGS: '1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...env,
+function spawnNode(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): BenchProcess {
+  const child = spawn(
+    'bash',
+    ['-c', 'ulimit -n 65536 2>/dev/null || true; exec "$0" "$@"', process.execPath, ...nodeArgs, entry],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        NODE_NO_WARNINGS: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   return new BenchProcess(name, child);
 }
 
@@ -92,13 +96,18 @@ export interface ApiProcess extends BenchProcess {
   port: number;
 }
 
-export async function startApi(env: Record<string, string> = {}): Promise<ApiProcess> {
+export async function startApi(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ApiProcess> {
   const port = await freePort();
-  const api = spawnNode('api', join(BUILD, 'server', 'main.js'), {
-    PORT: String(port),
-    RATE_LIMITS: BENCH_RATE_LIMITS,
-    ...env,
-  }) as ApiProcess;
+  const api = spawnNode(
+    'api',
+    join(BUILD, 'server', 'main.js'),
+    {
+      PORT: String(port),
+      RATE_LIMITS: BENCH_RATE_LIMITS,
+      ...env,
+    },
+    nodeArgs,
+  ) as ApiProcess;
   api.port = port;
   api.url = `http://127.0.0.1:${port}`;
   await api.waitUntil(async () => (await fetch(`${api.url}/health`)).ok);
