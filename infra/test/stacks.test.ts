@@ -89,6 +89,32 @@ describe.each(cases)('$stack plans offline', ({ environment, tierName, stack }) 
     });
   });
 
+  it('bakes the AMI with Image Builder; both launch templates wait for its AMI id; the groups roll', () => {
+    const counts = plan().countByType();
+    for (const type of [
+      'aws_s3_object',
+      'aws_imagebuilder_component',
+      'aws_imagebuilder_image_recipe',
+      'aws_imagebuilder_infrastructure_configuration',
+      'aws_imagebuilder_distribution_configuration',
+      'aws_imagebuilder_image',
+    ])
+      expect(counts[type]).toBe(1);
+    expect(plan().resources('aws_s3_object')[0].change.after).toMatchObject({
+      key: expect.stringMatching(/^bundles\/cyphr-.+\.tar\.gz$/),
+      source_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      server_side_encryption: 'aws:kms',
+    });
+    for (const lt of plan().resources('aws_launch_template')) {
+      expect(lt.change.after_unknown).toMatchObject({ image_id: true });
+      expect(lt.change.after).toMatchObject({ update_default_version: true });
+    }
+    for (const group of plan().resources('aws_autoscaling_group'))
+      expect(group.change.after).toMatchObject({
+        instance_refresh: [{ strategy: 'Rolling', preferences: [{ min_healthy_percentage: 100, auto_rollback: true }] }],
+      });
+  });
+
   it('plans the primary as the environment wants it', () => {
     expect(afterOf('aws_db_instance', 'identifier', `cyphr-${environment.name}-db`)).toMatchObject({
       instance_class: tier.database.instanceClass,
