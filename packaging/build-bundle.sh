@@ -13,12 +13,13 @@ commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 version="$(node -p 'require("./package.json").version')+$commit"
 epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 name="cyphr-$version"
-stage="dist/.stage"
+# A private staging folder: two builds at once (tests, a developer) must not share one.
+stage="dist/.stage-$$"
 out="dist/$name.tar.gz"
 
 rm -rf "$stage" && mkdir -p "$stage"
 echo "package: compiling server, worker and common"
-npx tsc -p packaging/tsconfig.bundle.json
+npx tsc -p packaging/tsconfig.bundle.json --outDir "$stage/app"
 [[ -f "$stage/app/server/main.js" && -f "$stage/app/worker/main.js" && -f "$stage/app/common/database/migrate.js" ]] \
   || { echo "package: the compiled entry points are missing" >&2; exit 1; }
 
@@ -43,10 +44,14 @@ node -e '
   require("fs").writeFileSync(process.argv[3], JSON.stringify(m, null, 2) + "\n");' "$version" "$commit" "$stage/manifest.json"
 
 mkdir -p dist
-rm -f dist/cyphr-*.tar.gz dist/cyphr-*.tar.gz.sha256
 tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner --mode='u+rw,go+r,go-w' \
-  --transform "s,^dist/.stage,$name," -cf - "$stage" | gzip -n -9 >"$out"
+  --transform "s,^${stage#./},$name," -cf - "$stage" | gzip -n -9 >"$out.partial"
+mv "$out.partial" "$out"
 (cd dist && sha256sum "$name.tar.gz" >"$name.tar.gz.sha256")
 rm -rf "$stage"
-echo "$out" >dist/LATEST
+# Readers (synth) follow dist/LATEST: point it at the new archive atomically, then drop the older ones.
+echo "$out" >"dist/LATEST.$$" && mv "dist/LATEST.$$" dist/LATEST
+for old in dist/cyphr-*.tar.gz; do
+  [[ "$old" == "$out" ]] || rm -f "$old" "$old.sha256"
+done
 echo "package: $out ($(du -h "$out" | cut -f1), sha256 $(cut -c1-16 "$out.sha256")…) in $((SECONDS - started)) s"

@@ -48,6 +48,8 @@ const SERVICE_LINKED = [
   'elasticache.amazonaws.com',
   'backup.amazonaws.com',
   'wafv2.amazonaws.com',
+  // EC2 Image Builder's service-linked role, made on the first image build in an account (infra/constructs/image.ts).
+  'imagebuilder.amazonaws.com',
 ];
 
 export interface CiDeployRoleProps {

@@ -2,7 +2,7 @@
 // both are validated and planned offline by the real terraform. The two plans must be identical:
 // same resource addresses and actions, same planned values, same unknown-until-apply attributes,
 // same outputs. The edge must be in every plan.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -71,6 +71,12 @@ describe('HCL output', () => {
 });
 
 describe.each(stacks)('%s', (stack) => {
+  it('carries the stack’s assets (the bundle archive) next to the HCL', () => {
+    const jsonAssets = join(jsonOut, 'stacks', stack, 'assets');
+    const hclAssets = join(hclOut, 'stacks', stack, 'assets');
+    expect(existsSync(hclAssets)).toBe(existsSync(jsonAssets));
+  });
+
   it('validates and plans in JSON and HCL', () => {
     expect(json.get(stack)?.validate.valid).toBe(true);
     expect(hcl.get(stack)?.validate.valid).toBe(true);

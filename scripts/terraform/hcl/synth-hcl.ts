@@ -2,7 +2,7 @@
 // HCL into cdktf.out.hcl/stacks/<stack>/cdk.tf, formats it with `terraform fmt` and checks it.
 //   ts-node scripts/terraform/hcl/synth-hcl.ts [json-out=cdktf.out] [hcl-out=cdktf.out.hcl]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderHcl } from './render';
 import { loadProviderShapes, type ProviderShapes } from './schema';
@@ -27,6 +27,9 @@ export function synthHcl(jsonOut: string, hclOut: string, shapes: ProviderShapes
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'cdk.tf');
     writeFileSync(file, renderHcl(doc, shapes));
+    // Files the stack references by relative path (the bundle archive, as a TerraformAsset) travel with it.
+    const assets = join(stacksDir, name, 'assets');
+    if (existsSync(assets)) cpSync(assets, join(dir, 'assets'), { recursive: true });
     return { name, dir, file };
   });
   if (written.length) {
