@@ -1,14 +1,11 @@
 // Private, encrypted S3 bucket receiving the ALB's access logs.
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { elbLogDeliveryPrincipal } from '../config/elb-accounts';
 import { partitionOf } from './iam';
+import { PrivateBucket } from './private-bucket';
 
 export interface AccessLogBucketProps {
   /** Globally unique bucket name. */
@@ -23,33 +20,16 @@ export interface AccessLogBucketProps {
   forceDestroy?: boolean;
 }
 
-export class AccessLogBucket extends Construct {
-  readonly bucket: S3Bucket;
+export class AccessLogBucket extends PrivateBucket {
   readonly prefix: string;
   /** Depend on this before pointing the ALB at the bucket (ELB checks it can write). */
   readonly policy: S3BucketPolicy;
 
   constructor(scope: Construct, id: string, props: AccessLogBucketProps) {
-    super(scope, id);
+    // ALB log delivery supports only SSE-S3 (AES256), not KMS.
+    super(scope, id, { bucketName: props.bucketName, forceDestroy: props.forceDestroy });
     this.prefix = props.prefix ?? 'alb';
     const partition = partitionOf(props.region);
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName, forceDestroy: props.forceDestroy ?? false });
-    new S3BucketPublicAccessBlock(this, 'public-access-block', {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', {
-      bucket: this.bucket.id,
-      rule: { objectOwnership: 'BucketOwnerEnforced' },
-    });
-    // ALB log delivery supports only SSE-S3 (AES256), not KMS.
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket: this.bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
-    });
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: this.bucket.id,
       rule: [

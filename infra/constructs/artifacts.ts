@@ -2,14 +2,11 @@
 // versioned, every public access block on, TLS only.
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import type { ServiceRole } from './iam';
+import { PrivateBucket } from './private-bucket';
 
 export interface ArtifactsBucketProps {
   bucketName: string;
@@ -21,36 +18,14 @@ export interface ArtifactsBucketProps {
   forceDestroy?: boolean;
 }
 
-export class ArtifactsBucket extends Construct {
-  readonly bucket: S3Bucket;
+export class ArtifactsBucket extends PrivateBucket {
   readonly kmsKeyArn: string;
   /** Depend on it before uploading (the TLS-only policy and encryption are in place). */
   readonly policy: S3BucketPolicy;
 
   constructor(scope: Construct, id: string, props: ArtifactsBucketProps) {
-    super(scope, id);
+    super(scope, id, { bucketName: props.bucketName, kmsKeyArn: props.kmsKeyArn, forceDestroy: props.forceDestroy });
     this.kmsKeyArn = props.kmsKeyArn;
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName, forceDestroy: props.forceDestroy ?? false });
-    new S3BucketPublicAccessBlock(this, 'public-access-block', {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', {
-      bucket: this.bucket.id,
-      rule: { objectOwnership: 'BucketOwnerEnforced' },
-    });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket: this.bucket.id,
-      rule: [
-        {
-          applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: props.kmsKeyArn },
-          bucketKeyEnabled: true,
-        },
-      ],
-    });
     new S3BucketVersioningA(this, 'versioning', {
       bucket: this.bucket.id,
       versioningConfiguration: { status: 'Enabled' },
@@ -69,24 +44,8 @@ export class ArtifactsBucket extends Construct {
     });
     this.policy = new S3BucketPolicy(this, 'policy', {
       bucket: this.bucket.id,
-      policy: Fn.jsonencode({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyWithoutTls',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      }),
+      policy: Fn.jsonencode({ Version: '2012-10-17', Statement: [this.denyInsecureTransport()] }),
     });
-  }
-
-  get arn(): string {
-    return this.bucket.arn;
   }
 
   /**

@@ -1,66 +1,14 @@
 // The edge's two buckets: static assets (private, read only by CloudFront through Origin Access
 // Control) and the edge log bucket (CloudFront standard logs and S3 server access logs).
 // The plan's `--acl public-read` is replaced on purpose: nothing in either bucket is public.
+// Both use SSE-S3: CloudFront standard logging cannot write to SSE-KMS buckets, and OAC reads of SSE-KMS
+// objects would need the data key's policy to trust CloudFront (static assets are public content anyway).
 import { Construct } from 'constructs';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-
-export interface PrivateBucketProps {
-  bucketName: string;
-  /** BucketOwnerEnforced (ACLs off), or BucketOwnerPreferred where a service still writes with ACLs. @default BucketOwnerEnforced */
-  objectOwnership?: 'BucketOwnerEnforced' | 'BucketOwnerPreferred';
-  /** Let `terraform destroy` empty the bucket. @default false */
-  forceDestroy?: boolean;
-}
-
-/** A bucket with every public access block on and SSE-S3 (bucket key) encryption. */
-export class PrivateBucket extends Construct {
-  readonly bucket: S3Bucket;
-
-  constructor(scope: Construct, id: string, props: PrivateBucketProps) {
-    super(scope, id);
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName, forceDestroy: props.forceDestroy ?? false });
-    new S3BucketPublicAccessBlock(this, 'public-access-block', {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', {
-      bucket: this.bucket.id,
-      rule: { objectOwnership: props.objectOwnership ?? 'BucketOwnerEnforced' },
-    });
-    // SSE-S3: CloudFront standard logging cannot write to SSE-KMS buckets, and OAC reads of SSE-KMS
-    // objects would need the data key's policy to trust CloudFront. Static assets are public content.
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket: this.bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }],
-    });
-  }
-
-  get arn(): string {
-    return this.bucket.arn;
-  }
-
-  /** Bucket policy statement refusing any request not made over TLS. */
-  denyInsecureTransport(): Record<string, unknown> {
-    return {
-      Sid: 'DenyWithoutTls',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    };
-  }
-}
+import { PrivateBucket } from '../constructs/private-bucket';
 
 export interface EdgeLogBucketProps {
   bucketName: string;
