@@ -17,7 +17,7 @@ const table = (header: string[], rows: Array<Array<string | number>>) =>
 export function renderMarkdown(r: BenchReport): string {
   const m = r.measurements;
   const lines: string[] = [];
-  const push = (...text: string[]) => lines.push(...text, '');
+  const push = (...text: string[]) => lines.push(text.join('\n\n'), ''); // blank lines keep tables apart
   push(
     `# Cyphr benchmark report (${r.mode})`,
     `${r.startedAt} → ${r.finishedAt} (${Math.round(r.seconds)} s), commit ${r.machine.commit}. ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}. ` +
