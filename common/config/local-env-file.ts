@@ -1,15 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-
-/** The repository root: the nearest folder above this file with a package.json (works from build/ too). */
-function projectRoot(from = __dirname): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
+import { join } from 'node:path';
+import { repositoryRoot } from '../repository-root';
 
 /** Where `npm run services:up` writes the local connection settings. */
-export const LOCAL_ENV_FILE = join(projectRoot(), '.local', 'services.env');
+export const LOCAL_ENV_FILE = join(repositoryRoot(), '.local', 'services.env');
 
 /** Parses KEY=value lines (no shell expansion); blank lines and # comments are skipped. */
 export function parseEnvFile(text: string): Record<string, string> {

@@ -2,7 +2,8 @@
 // .sha256 and dist/LATEST (the archive's path, relative to the repository). Synth reads them here; no
 // AWS call, no hashing of the archive (the .sha256 file is the bundle's own, written next to it).
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { repositoryRoot } from '../../common/repository-root';
 
 export interface Bundle {
   /** Absolute path of the archive. */
@@ -24,14 +25,6 @@ export interface MissingBundle {
 
 const ARCHIVE = /^cyphr-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)\.tar\.gz$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-
-/** The repository root: the nearest folder above `from` holding package.json (works from infra/ and build/infra/). */
-export function repositoryRoot(from: string = __dirname): string {
-  for (let dir = resolve(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return resolve(from);
-  }
-}
 
 /** Reads the archive named by `<root>/dist/LATEST` (or by $CYPHR_BUNDLE) and its .sha256. */
 export function findBundle(
