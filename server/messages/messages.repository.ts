@@ -1,28 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MessageView } from '../../common/contracts/realtime-events';
+import { MessageRow, messageView } from '../../common/database/message-row';
 import { DatabaseService } from '../infrastructure/database.service';
-
-interface MessageRow {
-  id: string;
-  seq: string;
-  conversation_id: string;
-  sender_id: string;
-  client_message_id: string;
-  ciphertext: string;
-  sent_at: Date;
-  stored_at: Date;
-}
-
-const toView = (row: MessageRow): MessageView => ({
-  id: row.id,
-  seq: row.seq,
-  conversationId: row.conversation_id,
-  senderId: row.sender_id,
-  clientMessageId: row.client_message_id,
-  ciphertext: row.ciphertext,
-  sentAt: row.sent_at.toISOString(),
-  storedAt: row.stored_at.toISOString(),
-});
 
 /** Stored messages (the worker writes them) and read positions. */
 @Injectable()
@@ -39,7 +18,7 @@ export class MessagesRepository {
        LIMIT $3`,
       [conversationId, beforeSeq ?? null, limit],
     );
-    return rows.map(toView);
+    return rows.map(messageView);
   }
 
   /**

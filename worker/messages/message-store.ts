@@ -1,20 +1,13 @@
 import { DataSource } from 'typeorm';
 import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { MessageView } from '../../common/contracts/realtime-events';
+import { MessageRow, messageView } from '../../common/database/message-row';
 
 export type StoreResult =
   { status: 'stored' | 'duplicate'; message: MessageView } | { status: 'failed'; error: Error; permanent: boolean };
 
-interface Row {
+interface Row extends MessageRow {
   inserted: boolean;
-  id: string;
-  seq: string;
-  conversation_id: string;
-  sender_id: string;
-  client_message_id: string;
-  ciphertext: string;
-  sent_at: Date;
-  stored_at: Date;
 }
 
 /**
@@ -40,19 +33,6 @@ const INSERT_BATCH = `
 
 const keyOf = (senderId: string, clientMessageId: string) =>
   `${senderId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
-
-function toView(row: Row): MessageView {
-  return {
-    id: row.id,
-    seq: String(row.seq),
-    conversationId: row.conversation_id,
-    senderId: row.sender_id,
-    clientMessageId: row.client_message_id,
-    ciphertext: row.ciphertext,
-    sentAt: new Date(row.sent_at).toISOString(),
-    storedAt: new Date(row.stored_at).toISOString(),
-  };
-}
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation) fail the same way every time. */
 export function isPermanentDatabaseError(error: unknown): boolean {
@@ -114,7 +94,7 @@ export class MessageStore {
       }
       const first = row.inserted && !reported.has(key);
       reported.add(key);
-      return { status: first ? 'stored' : 'duplicate', message: toView(row) };
+      return { status: first ? 'stored' : 'duplicate', message: messageView(row) };
     });
   }
 }
