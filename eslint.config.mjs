@@ -13,7 +13,8 @@ export default tseslint.config(
           paths: [
             {
               name: '@cdktf/provider-aws',
-              message: 'Import provider classes by deep path, e.g. @cdktf/provider-aws/lib/vpc (the root import costs ~10 s and ~800 MB per compile).',
+              message:
+                'Import provider classes by deep path, e.g. @cdktf/provider-aws/lib/vpc (the root import costs ~10 s and ~800 MB per compile).',
             },
           ],
         },

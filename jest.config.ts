@@ -29,7 +29,10 @@ const config: Config = {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{server,worker,common,scripts,packaging,bench}/**/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{server,worker,common,scripts,packaging,bench}/**/test/**/*.test.ts',
+        '<rootDir>/test/**/*.test.ts',
+      ],
       setupFiles: ['<rootDir>/scripts/testing/load-services-env.ts'],
     },
     {

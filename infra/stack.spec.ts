@@ -143,7 +143,9 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       const lt = byName('aws_launch_template', 'name', `${prefix}-${role}`);
       expect(lt).toMatchObject({
         // The AMI Image Builder bakes from the bundle (environment.image builds it in both environments).
-        image_id: expect.stringMatching(/^\$\{tolist\(aws_imagebuilder_image\.\w+\.output_resources\[0\]\.amis\)\.0\.image\}$/),
+        image_id: expect.stringMatching(
+          /^\$\{tolist\(aws_imagebuilder_image\.\w+\.output_resources\[0\]\.amis\)\.0\.image\}$/,
+        ),
         instance_type: tier[role as 'api' | 'worker'].instanceType,
         metadata_options: { http_tokens: 'required', http_put_response_hop_limit: 1 },
         monitoring: { enabled: true },

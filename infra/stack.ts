@@ -207,7 +207,16 @@ export class CyphrStack extends TerraformStack {
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
-    this.edgeAndOperations = addEdgeAndOperations(this, { environment: env, tier, loadBalancer, api, worker, database, cache, queues });
+    this.edgeAndOperations = addEdgeAndOperations(this, {
+      environment: env,
+      tier,
+      loadBalancer,
+      api,
+      worker,
+      database,
+      cache,
+      queues,
+    });
   }
 
   /** Who may use what, as intents. */

@@ -25,7 +25,11 @@ import { UsersModule } from './users/users.module';
 @Module({})
 class ServerConfigModule {
   static register(config: ServerConfig): DynamicModule {
-    return { module: ServerConfigModule, providers: [{ provide: ServerConfig, useValue: config }], exports: [ServerConfig] };
+    return {
+      module: ServerConfigModule,
+      providers: [{ provide: ServerConfig, useValue: config }],
+      exports: [ServerConfig],
+    };
   }
 }
 
@@ -49,7 +53,12 @@ export class AppModule {
             redact: ['req.headers.authorization', 'req.headers.cookie'],
             autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has(req.url ?? '') },
             serializers: {
-              req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+              req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+                remoteAddress: req.remoteAddress,
+              }),
             },
           },
         }),

@@ -38,7 +38,9 @@ export interface ServerApp {
 function openApiDocument(app: NestExpressApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Cyphr messenger API')
-    .setDescription('End-to-end encrypted messaging: the server stores and relays ciphertext only. Errors are {statusCode, error, message}.')
+    .setDescription(
+      'End-to-end encrypted messaging: the server stores and relays ciphertext only. Errors are {statusCode, error, message}.',
+    )
     .setVersion('1')
     .addBearerAuth()
     .build();
@@ -57,7 +59,11 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   const secrets = await resolveSecrets(env);
   const config = buildServerConfig(env, secrets, overrides);
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bodyParser: false, bufferLogs: true, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    bodyParser: false,
+    bufferLogs: true,
+    abortOnError: false,
+  });
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');

@@ -12,7 +12,12 @@ export interface DatabaseOptionsOverrides {
   applicationName?: string;
 }
 
-function credentials(env: EnvironmentVariables, secrets: ResolvedSecrets, urls: string[], hosts: string[]): PostgresConnectionCredentialsOptions[] {
+function credentials(
+  env: EnvironmentVariables,
+  secrets: ResolvedSecrets,
+  urls: string[],
+  hosts: string[],
+): PostgresConnectionCredentialsOptions[] {
   const ssl = env.DATABASE_SSL === 'true' ? { rejectUnauthorized: true } : false;
   if (urls.length > 0) return urls.map((url) => ({ url, ssl }));
   return hosts.map((host) => ({
@@ -29,8 +34,17 @@ function credentials(env: EnvironmentVariables, secrets: ResolvedSecrets, urls: 
  * TypeORM options with replication: writes and transactions go to `master`, `find` reads to a slave.
  * No replicas configured → the primary serves reads too. Schema changes only through migrations.
  */
-export function buildDataSourceOptions(env: EnvironmentVariables, secrets: ResolvedSecrets, overrides: DatabaseOptionsOverrides = {}): DataSourceOptions {
-  const [master] = credentials(env, secrets, env.DATABASE_URL ? [env.DATABASE_URL] : [], env.DATABASE_HOST ? [env.DATABASE_HOST] : []);
+export function buildDataSourceOptions(
+  env: EnvironmentVariables,
+  secrets: ResolvedSecrets,
+  overrides: DatabaseOptionsOverrides = {},
+): DataSourceOptions {
+  const [master] = credentials(
+    env,
+    secrets,
+    env.DATABASE_URL ? [env.DATABASE_URL] : [],
+    env.DATABASE_HOST ? [env.DATABASE_HOST] : [],
+  );
   const slaves = credentials(env, secrets, splitList(env.DATABASE_REPLICA_URLS), splitList(env.DATABASE_REPLICA_HOSTS));
   return {
     type: 'postgres',

@@ -33,7 +33,14 @@ describe('validateEnvironment', () => {
   });
 
   it('names every missing or bad variable', () => {
-    const attempt = () => validateEnvironment(EnvironmentVariables, { ...local, REDIS_URL: 'http://nope', PORT: '99999', JWT_SECRET: 'short', AWS_REGION: '' });
+    const attempt = () =>
+      validateEnvironment(EnvironmentVariables, {
+        ...local,
+        REDIS_URL: 'http://nope',
+        PORT: '99999',
+        JWT_SECRET: 'short',
+        AWS_REGION: '',
+      });
     expect(attempt).toThrow(EnvironmentError);
     try {
       attempt();
@@ -49,7 +56,9 @@ describe('validateEnvironment', () => {
   it('requires a database: a URL or a host with its secret', () => {
     const { DATABASE_URL: _url, ...rest } = local;
     expect(() => validateEnvironment(EnvironmentVariables, rest)).toThrow(/DATABASE_URL is required/);
-    expect(() => validateEnvironment(EnvironmentVariables, { ...rest, DATABASE_HOST: 'db' })).toThrow(/DATABASE_SECRET_ARN is required/);
+    expect(() => validateEnvironment(EnvironmentVariables, { ...rest, DATABASE_HOST: 'db' })).toThrow(
+      /DATABASE_SECRET_ARN is required/,
+    );
   });
 });
 

@@ -27,26 +27,37 @@ const toInt = ({ value }: { value: unknown }) => (value === undefined || value =
  */
 export class EnvironmentVariables {
   /** HTTP port of the API. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   PORT: number = 3001;
 
   /** Primary PostgreSQL, as a URL with credentials (local runs). Either this or DATABASE_HOST + DATABASE_SECRET_ARN. */
   @Transform(emptyToUndefined)
   @ValidateIf((env: EnvironmentVariables) => !env.DATABASE_HOST)
   @IsNotEmpty({ message: 'DATABASE_URL is required (or DATABASE_HOST with DATABASE_SECRET_ARN)' })
-  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true }, { message: 'DATABASE_URL must be a postgres:// URL' })
+  @IsUrl(
+    { protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true },
+    { message: 'DATABASE_URL must be a postgres:// URL' },
+  )
   DATABASE_URL?: string;
 
   /** Comma-separated replica URLs; empty means reads use the primary. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DATABASE_REPLICA_URLS?: string;
 
   /** On AWS: primary host name; credentials come from DATABASE_SECRET_ARN (the RDS-managed master secret). */
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   DATABASE_HOST?: string;
 
   /** On AWS: comma-separated replica host names. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DATABASE_REPLICA_HOSTS?: string;
 
   @Transform(emptyToUndefined)
@@ -54,16 +65,21 @@ export class EnvironmentVariables {
   @IsNotEmpty({ message: 'DATABASE_SECRET_ARN is required when DATABASE_HOST is set' })
   DATABASE_SECRET_ARN?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DATABASE_NAME: string = 'cyphr';
 
   /** Require TLS to PostgreSQL (RDS: on). */
-  @IsOptional() @IsIn(['true', 'false'])
+  @IsOptional()
+  @IsIn(['true', 'false'])
   DATABASE_SSL: 'true' | 'false' = 'false';
 
   /** Redis, redis:// or rediss:// (TLS, as ElastiCache in-transit encryption requires). */
   @IsNotEmpty({ message: 'REDIS_URL is required' })
-  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true }, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsUrl(
+    { protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true },
+    { message: 'REDIS_URL must be a redis:// or rediss:// URL' },
+  )
   REDIS_URL: string;
 
   /**
@@ -71,27 +87,41 @@ export class EnvironmentVariables {
    * apps use a cluster client with sharded pub/sub; infra sets it for tiers with several shards.
    * @default false (one Redis node, or a primary with replicas)
    */
-  @IsOptional() @IsIn(['true', 'false'])
+  @IsOptional()
+  @IsIn(['true', 'false'])
   REDIS_CLUSTER: 'true' | 'false' = 'false';
 
   /** On AWS: the ElastiCache auth token's secret. */
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   REDIS_AUTH_SECRET_ARN?: string;
 
-  @IsNotEmpty({ message: 'AWS_REGION is required' }) @IsString()
+  @IsNotEmpty({ message: 'AWS_REGION is required' })
+  @IsString()
   AWS_REGION: string;
 
   /** SQS endpoint override for a local SQS-compatible server; empty on AWS. */
-  @Transform(emptyToUndefined) @IsOptional()
-  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'SQS_ENDPOINT must be an http(s) URL' })
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    { message: 'SQS_ENDPOINT must be an http(s) URL' },
+  )
   SQS_ENDPOINT?: string;
 
   @IsNotEmpty({ message: 'SQS_MESSAGES_QUEUE_URL is required' })
-  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'SQS_MESSAGES_QUEUE_URL must be an http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    { message: 'SQS_MESSAGES_QUEUE_URL must be an http(s) URL' },
+  )
   SQS_MESSAGES_QUEUE_URL: string;
 
   @IsNotEmpty({ message: 'SQS_NOTIFICATIONS_QUEUE_URL is required' })
-  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true }, { message: 'SQS_NOTIFICATIONS_QUEUE_URL must be an http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
+    { message: 'SQS_NOTIFICATIONS_QUEUE_URL must be an http(s) URL' },
+  )
   SQS_NOTIFICATIONS_QUEUE_URL: string;
 
   /** Local runs: the JWT signing key itself (at least 32 characters). On AWS use JWT_SECRET_ARN. */
@@ -101,10 +131,13 @@ export class EnvironmentVariables {
   @IsString()
   JWT_SECRET?: string;
 
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   JWT_SECRET_ARN?: string;
 
-  @IsOptional() @IsIn(LOG_LEVELS as unknown as string[])
+  @IsOptional()
+  @IsIn(LOG_LEVELS as unknown as string[])
   LOG_LEVEL: LogLevel = 'info';
 
   /**
@@ -112,11 +145,15 @@ export class EnvironmentVariables {
    * Express `trust proxy` syntax: a hop count (`2` behind CloudFront → ALB) or address ranges.
    * @default loopback, linklocal, uniquelocal (an ALB or local proxy in private address space)
    */
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   TRUST_PROXY?: string;
 
   /** API only: rate limit overrides, `name=limit/windowSeconds,...` (server/rate-limits/rate-limit-rules.ts). */
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   RATE_LIMITS?: string;
 }
 
@@ -129,7 +166,11 @@ export class EnvironmentError extends Error {
 }
 
 function flatten(errors: ValidationError[]): string[] {
-  return errors.flatMap((error) => Object.values(error.constraints ?? {}).map((text) => (text.startsWith(error.property) ? text : `${error.property}: ${text}`)));
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((text) =>
+      text.startsWith(error.property) ? text : `${error.property}: ${text}`,
+    ),
+  );
 }
 
 /** Validates a raw environment into a typed object of `type`, collecting every problem before failing. */

@@ -25,12 +25,16 @@ export function secretsManagerReader(region: string): SecretReader {
  * Local runs keep secrets in the environment; on AWS the environment carries only ARNs and the
  * values are fetched here. Secrets given directly win over ARNs.
  */
-export async function resolveSecrets(env: EnvironmentVariables, read: SecretReader = secretsManagerReader(env.AWS_REGION)): Promise<ResolvedSecrets> {
+export async function resolveSecrets(
+  env: EnvironmentVariables,
+  read: SecretReader = secretsManagerReader(env.AWS_REGION),
+): Promise<ResolvedSecrets> {
   const secrets: ResolvedSecrets = { jwtSecret: env.JWT_SECRET };
   if (!secrets.jwtSecret && env.JWT_SECRET_ARN) secrets.jwtSecret = await read(env.JWT_SECRET_ARN);
   if (env.DATABASE_SECRET_ARN && !env.DATABASE_URL) {
     const parsed = JSON.parse(await read(env.DATABASE_SECRET_ARN)) as { username?: string; password?: string };
-    if (!parsed.username || !parsed.password) throw new Error(`Secret ${env.DATABASE_SECRET_ARN} lacks username or password`);
+    if (!parsed.username || !parsed.password)
+      throw new Error(`Secret ${env.DATABASE_SECRET_ARN} lacks username or password`);
     secrets.database = { username: parsed.username, password: parsed.password };
   }
   if (env.REDIS_AUTH_SECRET_ARN) secrets.redisAuthToken = await read(env.REDIS_AUTH_SECRET_ARN);

@@ -15,6 +15,8 @@ describe('messageIdFor', () => {
   });
 
   it('is a version-5 RFC 4122 uuid', () => {
-    expect(messageIdFor(sender, clientId)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(messageIdFor(sender, clientId)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { MAX_CIPHERTEXT_BASE64_LENGTH, parseMessageQueueBody, parseNotificationQueueBody, QueueBodyError } from './queue-messages';
+import {
+  MAX_CIPHERTEXT_BASE64_LENGTH,
+  parseMessageQueueBody,
+  parseNotificationQueueBody,
+  QueueBodyError,
+} from './queue-messages';
 
 const validMessage = () => ({
   v: 1,
@@ -23,8 +28,16 @@ describe('parseMessageQueueBody', () => {
     ['a JSON array', '[]', /not a JSON object/],
     ['an unknown version', JSON.stringify({ ...validMessage(), v: 2 }), /unknown body version 2/],
     ['a missing field', JSON.stringify({ ...validMessage(), senderId: undefined }), /senderId must be a uuid/],
-    ['non-base64 ciphertext', JSON.stringify({ ...validMessage(), ciphertext: 'not base64!' }), /ciphertext must be non-empty base64/],
-    ['oversize ciphertext', JSON.stringify({ ...validMessage(), ciphertext: 'A'.repeat(MAX_CIPHERTEXT_BASE64_LENGTH + 4) }), /larger than 64 KiB/],
+    [
+      'non-base64 ciphertext',
+      JSON.stringify({ ...validMessage(), ciphertext: 'not base64!' }),
+      /ciphertext must be non-empty base64/,
+    ],
+    [
+      'oversize ciphertext',
+      JSON.stringify({ ...validMessage(), ciphertext: 'A'.repeat(MAX_CIPHERTEXT_BASE64_LENGTH + 4) }),
+      /larger than 64 KiB/,
+    ],
     ['no members', JSON.stringify({ ...validMessage(), memberIds: [] }), /memberIds/],
   ])('rejects %s with a reason', (_case, body, reason) => {
     expect(() => parseMessageQueueBody(body)).toThrow(QueueBodyError);
@@ -39,8 +52,17 @@ describe('parseMessageQueueBody', () => {
 
 describe('parseNotificationQueueBody', () => {
   it('accepts a notification and rejects one with content fields missing', () => {
-    const body = { v: 1, kind: 'message', userId: randomUUID(), conversationId: randomUUID(), messageId: randomUUID(), createdAt: new Date().toISOString() };
+    const body = {
+      v: 1,
+      kind: 'message',
+      userId: randomUUID(),
+      conversationId: randomUUID(),
+      messageId: randomUUID(),
+      createdAt: new Date().toISOString(),
+    };
     expect(parseNotificationQueueBody(JSON.stringify(body))).toEqual(body);
-    expect(() => parseNotificationQueueBody(JSON.stringify({ ...body, kind: 'call' }))).toThrow(/kind must be "message"/);
+    expect(() => parseNotificationQueueBody(JSON.stringify({ ...body, kind: 'call' }))).toThrow(
+      /kind must be "message"/,
+    );
   });
 });

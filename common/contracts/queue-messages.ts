@@ -43,14 +43,16 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 type Check = [condition: boolean, problem: string];
 
 function parseObject(body: string): Record<string, unknown> {
-  if (Buffer.byteLength(body, 'utf8') > MAX_QUEUE_BODY_BYTES) throw new QueueBodyError(`body is larger than ${MAX_QUEUE_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(body, 'utf8') > MAX_QUEUE_BODY_BYTES)
+    throw new QueueBodyError(`body is larger than ${MAX_QUEUE_BODY_BYTES} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
     throw new QueueBodyError('body is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new QueueBodyError('body is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new QueueBodyError('body is not a JSON object');
   const record = value as Record<string, unknown>;
   if (record.v !== 1) throw new QueueBodyError(`unknown body version ${JSON.stringify(record.v)}`);
   return record;
@@ -71,10 +73,19 @@ export function parseMessageQueueBody(body: string): MessageQueueBodyV1 {
     [isUuid(m.conversationId), 'conversationId must be a uuid'],
     [isUuid(m.senderId), 'senderId must be a uuid'],
     [isUuid(m.clientMessageId), 'clientMessageId must be a uuid'],
-    [typeof m.ciphertext === 'string' && m.ciphertext.length > 0 && BASE64.test(m.ciphertext), 'ciphertext must be non-empty base64'],
-    [typeof m.ciphertext !== 'string' || m.ciphertext.length <= MAX_CIPHERTEXT_BASE64_LENGTH, 'ciphertext is larger than 64 KiB'],
+    [
+      typeof m.ciphertext === 'string' && m.ciphertext.length > 0 && BASE64.test(m.ciphertext),
+      'ciphertext must be non-empty base64',
+    ],
+    [
+      typeof m.ciphertext !== 'string' || m.ciphertext.length <= MAX_CIPHERTEXT_BASE64_LENGTH,
+      'ciphertext is larger than 64 KiB',
+    ],
     [isIsoDate(m.sentAt), 'sentAt must be an ISO-8601 time'],
-    [Array.isArray(m.memberIds) && m.memberIds.length > 0 && m.memberIds.every(isUuid), 'memberIds must be a non-empty list of uuids'],
+    [
+      Array.isArray(m.memberIds) && m.memberIds.length > 0 && m.memberIds.every(isUuid),
+      'memberIds must be a non-empty list of uuids',
+    ],
   ]);
   return m as unknown as MessageQueueBodyV1;
 }

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   loadLocalEnvFile();
   const env = validateEnvironment(EnvironmentVariables, process.env);
   const secrets = await resolveSecrets(env);
-  const dataSource = new DataSource({ ...buildDataSourceOptions(env, secrets, { poolSize: 2, applicationName: 'cyphr-migrate' }) });
+  const dataSource = new DataSource({
+    ...buildDataSourceOptions(env, secrets, { poolSize: 2, applicationName: 'cyphr-migrate' }),
+  });
   await dataSource.initialize();
   try {
     const applied = await runMigrations(dataSource);

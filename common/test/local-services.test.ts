@@ -46,7 +46,10 @@ describe('local services', () => {
     });
 
     it('has the replica in recovery and the primary not', async () => {
-      const [p, r] = await Promise.all([primary.query('SELECT pg_is_in_recovery() AS r'), replica.query('SELECT pg_is_in_recovery() AS r')]);
+      const [p, r] = await Promise.all([
+        primary.query('SELECT pg_is_in_recovery() AS r'),
+        replica.query('SELECT pg_is_in_recovery() AS r'),
+      ]);
       expect(p.rows[0].r).toBe(false);
       expect(r.rows[0].r).toBe(true);
     });
@@ -99,17 +102,25 @@ describe('local services', () => {
       const { Attributes } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: env.SQS_MESSAGES_QUEUE_URL, AttributeNames: ['RedrivePolicy'] }),
       );
-      expect(JSON.parse(Attributes!.RedrivePolicy!)).toMatchObject({ maxReceiveCount: 5, deadLetterTargetArn: expect.stringContaining('cyphr-dlq') });
+      expect(JSON.parse(Attributes!.RedrivePolicy!)).toMatchObject({
+        maxReceiveCount: 5,
+        deadLetterTargetArn: expect.stringContaining('cyphr-dlq'),
+      });
     });
 
     it('moves a message that is never deleted into the DLQ after maxReceiveCount receives', async () => {
       const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `harness-dlq-${suffix}` }));
       created.push(dlq.QueueUrl!);
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+      );
       const source = await sqs.send(
         new CreateQueueCommand({
           QueueName: `harness-src-${suffix}`,
-          Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 2 }) },
+          Attributes: {
+            VisibilityTimeout: '1',
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 2 }),
+          },
         }),
       );
       created.push(source.QueueUrl!);
@@ -118,7 +129,9 @@ describe('local services', () => {
 
       let receives = 0;
       const deadLettered = await eventually(async () => {
-        const fromSource = await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.QueueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 1 }));
+        const fromSource = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: source.QueueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 1 }),
+        );
         receives += fromSource.Messages?.length ?? 0;
         const fromDlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.QueueUrl, WaitTimeSeconds: 0 }));
         return fromDlq.Messages?.[0];

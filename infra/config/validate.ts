@@ -60,7 +60,8 @@ const RULES: Rule[] = [
   },
   {
     field: 'image',
-    condition: (e) => typeof e.image !== 'object' || e.image === null || ('amiId' in e.image) === ('parentImageArn' in e.image),
+    condition: (e) =>
+      typeof e.image !== 'object' || e.image === null || 'amiId' in e.image === 'parentImageArn' in e.image,
     message: () => 'must be { amiId } (an existing AMI) or { parentImageArn, ... } (built by EC2 Image Builder)',
   },
   {
@@ -73,21 +74,28 @@ const RULES: Rule[] = [
     condition: (e) =>
       !!e.image &&
       'parentImageArn' in e.image &&
-      !new RegExp(`^arn:aws[a-z-]*:imagebuilder:${e.region}:(aws|\\d{12}):image/[a-z0-9-]+/(\\d+|x)\\.(\\d+|x)\\.(\\d+|x)(/\\d+)?$`).test(
-        e.image.parentImageArn ?? '',
-      ),
+      !new RegExp(
+        `^arn:aws[a-z-]*:imagebuilder:${e.region}:(aws|\\d{12}):image/[a-z0-9-]+/(\\d+|x)\\.(\\d+|x)\\.(\\d+|x)(/\\d+)?$`,
+      ).test(e.image.parentImageArn ?? ''),
     message: (e) =>
       `"${(e.image as { parentImageArn?: string }).parentImageArn}" is not an Image Builder image ARN in ${e.region} (e.g. arn:aws:imagebuilder:${e.region}:aws:image/amazon-linux-2023-x86/x.x.x)`,
   },
   {
     field: 'image.nodeMajor',
-    condition: (e) => !!e.image && 'parentImageArn' in e.image && e.image.nodeMajor !== undefined && ![20, 22].includes(e.image.nodeMajor),
+    condition: (e) =>
+      !!e.image &&
+      'parentImageArn' in e.image &&
+      e.image.nodeMajor !== undefined &&
+      ![20, 22].includes(e.image.nodeMajor),
     message: (e) => `must be 20 or 22 (package.json engines), got ${(e.image as { nodeMajor?: number }).nodeMajor}`,
   },
   {
     field: 'image.buildInstanceType',
     condition: (e) =>
-      !!e.image && 'parentImageArn' in e.image && e.image.buildInstanceType !== undefined && !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(e.image.buildInstanceType),
+      !!e.image &&
+      'parentImageArn' in e.image &&
+      e.image.buildInstanceType !== undefined &&
+      !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(e.image.buildInstanceType),
     message: (e) => `"${(e.image as { buildInstanceType?: string }).buildInstanceType}" is not an EC2 instance type`,
   },
   {
@@ -134,17 +142,27 @@ const RULES: Rule[] = [
   // Edge and operations (issue 4).
   {
     field: 'edge.rateLimitPer5Minutes',
-    condition: (e) => e.edge?.rateLimitPer5Minutes !== undefined && !(Number.isInteger(e.edge.rateLimitPer5Minutes) && e.edge.rateLimitPer5Minutes >= 10 && e.edge.rateLimitPer5Minutes <= 2_000_000_000),
+    condition: (e) =>
+      e.edge?.rateLimitPer5Minutes !== undefined &&
+      !(
+        Number.isInteger(e.edge.rateLimitPer5Minutes) &&
+        e.edge.rateLimitPer5Minutes >= 10 &&
+        e.edge.rateLimitPer5Minutes <= 2_000_000_000
+      ),
     message: (e) => `must be an integer from 10 to 2000000000 (WAF's limits), got ${e.edge?.rateLimitPer5Minutes}`,
   },
   {
     field: 'edge.originSecretGeneration',
-    condition: (e) => e.edge?.originSecretGeneration !== undefined && !(Number.isInteger(e.edge.originSecretGeneration) && e.edge.originSecretGeneration >= 1),
+    condition: (e) =>
+      e.edge?.originSecretGeneration !== undefined &&
+      !(Number.isInteger(e.edge.originSecretGeneration) && e.edge.originSecretGeneration >= 1),
     message: (e) => `must be a positive integer, got ${e.edge?.originSecretGeneration}`,
   },
   {
     field: 'backup.retentionDays',
-    condition: (e) => e.backup?.retentionDays !== undefined && !(Number.isInteger(e.backup.retentionDays) && e.backup.retentionDays >= 1 && e.backup.retentionDays <= 36500),
+    condition: (e) =>
+      e.backup?.retentionDays !== undefined &&
+      !(Number.isInteger(e.backup.retentionDays) && e.backup.retentionDays >= 1 && e.backup.retentionDays <= 36500),
     message: (e) => `must be 1-36500 days, got ${e.backup?.retentionDays}`,
   },
   {
@@ -159,7 +177,11 @@ const RULES: Rule[] = [
   },
   {
     field: 'ci.existingOidcProviderArn',
-    condition: (e) => !!e.ci?.existingOidcProviderArn && !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(e.ci.existingOidcProviderArn),
+    condition: (e) =>
+      !!e.ci?.existingOidcProviderArn &&
+      !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(
+        e.ci.existingOidcProviderArn,
+      ),
     message: (e) => `"${e.ci?.existingOidcProviderArn}" is not the ARN of a GitHub OIDC provider`,
   },
   {

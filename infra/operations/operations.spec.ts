@@ -7,7 +7,7 @@ import { DatabaseBackup, EVERY_6_HOURS } from './backup';
 import { CiDeployRole, deployPolicy, type CiDeployRoleProps } from './ci-deploy-role';
 import { configureStateBackend } from './state-backend';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 function synth(build: (stack: TerraformStack) => void) {
   const stack = new TerraformStack(Testing.app(), 'ops-test');
@@ -45,7 +45,9 @@ const TARGETS: MonitoringProps = {
 
 describe('Monitoring', () => {
   const { all, one } = synth((s) => new Monitoring(s, 'monitoring', { ...TARGETS, alarmEmail: 'ops@example.com' }));
-  const alarms: Record<string, Json> = Object.fromEntries(all('aws_cloudwatch_metric_alarm').map((a) => [a.alarm_name, a]));
+  const alarms: Record<string, Json> = Object.fromEntries(
+    all('aws_cloudwatch_metric_alarm').map((a) => [a.alarm_name, a]),
+  );
 
   it('draws CyphrMetrics-<environment> with every layer the plan watches', () => {
     const dashboard = one('aws_cloudwatch_dashboard');

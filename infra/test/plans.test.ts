@@ -133,7 +133,9 @@ describe.each(cases)('$stack plans offline', ({ environment, tierName, stack }) 
     }
     for (const group of plan().resources('aws_autoscaling_group'))
       expect(group.change.after).toMatchObject({
-        instance_refresh: [{ strategy: 'Rolling', preferences: [{ min_healthy_percentage: 100, auto_rollback: true }] }],
+        instance_refresh: [
+          { strategy: 'Rolling', preferences: [{ min_healthy_percentage: 100, auto_rollback: true }] },
+        ],
       });
   });
 

@@ -36,10 +36,17 @@ const bootToHealthyMs: number[] = [];
 async function createQueues(): Promise<{ messages: string; notifications: string }> {
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `boot-dlq-${suffix}` }));
   queueUrls.push(dlq.QueueUrl!);
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const redrive = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 });
   const make = async (name: string) => {
-    const created = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${suffix}`, Attributes: { VisibilityTimeout: '5', RedrivePolicy: redrive } }));
+    const created = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${name}-${suffix}`,
+        Attributes: { VisibilityTimeout: '5', RedrivePolicy: redrive },
+      }),
+    );
     queueUrls.push(created.QueueUrl!);
     return created.QueueUrl!;
   };
@@ -50,7 +57,11 @@ async function createQueues(): Promise<{ messages: string; notifications: string
 function writeEnvironmentFile(queues: { messages: string; notifications: string }): Record<string, string> {
   const keys = ['DATABASE_URL', 'DATABASE_REPLICA_URLS', 'REDIS_URL', 'AWS_REGION', 'SQS_ENDPOINT', 'JWT_SECRET'];
   const lines = keys.map((key) => `${key}=${process.env[key] ?? ''}`);
-  lines.push(`SQS_MESSAGES_QUEUE_URL=${queues.messages}`, `SQS_NOTIFICATIONS_QUEUE_URL=${queues.notifications}`, 'LOG_LEVEL=warn');
+  lines.push(
+    `SQS_MESSAGES_QUEUE_URL=${queues.messages}`,
+    `SQS_NOTIFICATIONS_QUEUE_URL=${queues.notifications}`,
+    'LOG_LEVEL=warn',
+  );
   // Every test client comes from 127.0.0.1; suites re-run within the hour, so the per-address limits are raised.
   lines.push('RATE_LIMITS=registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60');
   writeFileSync(join(etc, 'cyphr.env'), `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -63,29 +74,48 @@ function installedEntry(name: 'server' | 'worker'): string {
 
 async function startApi(index: number, port: number): Promise<ManagedProcess> {
   const started = Date.now();
-  const api = new ManagedProcess(`api-${index}`, process.execPath, [installedEntry('server')], { ...settings, PATH: process.env.PATH!, PORT: String(port), CYPHR_ROLE: 'api' }, work).start();
-  await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined), 30_000, `api-${index} healthy`);
+  const api = new ManagedProcess(
+    `api-${index}`,
+    process.execPath,
+    [installedEntry('server')],
+    { ...settings, PATH: process.env.PATH!, PORT: String(port), CYPHR_ROLE: 'api' },
+    work,
+  ).start();
+  await eventually(
+    async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined),
+    30_000,
+    `api-${index} healthy`,
+  );
   bootToHealthyMs.push(Date.now() - started);
   return api;
 }
 
 function startWorker(): ManagedProcess {
-  return new ManagedProcess('worker', process.execPath, [installedEntry('worker')], {
-    ...settings,
-    PATH: process.env.PATH!,
-    CYPHR_ROLE: 'worker',
-    WORKER_METRICS_PORT: '0',
-    WORKER_WAIT_TIME_SECONDS: '1',
-    WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
-    WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
-  }, work).start();
+  return new ManagedProcess(
+    'worker',
+    process.execPath,
+    [installedEntry('worker')],
+    {
+      ...settings,
+      PATH: process.env.PATH!,
+      CYPHR_ROLE: 'worker',
+      WORKER_METRICS_PORT: '0',
+      WORKER_WAIT_TIME_SECONDS: '1',
+      WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
+      WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+    },
+    work,
+  ).start();
 }
 
 async function primaryCount(conversationId: string): Promise<{ rows: number; distinct: number }> {
   const db = new Client({ connectionString: settings.DATABASE_URL });
   await db.connect();
   try {
-    const { rows } = await db.query('SELECT count(*)::int AS rows, count(DISTINCT client_message_id)::int AS distinct FROM messages WHERE conversation_id = $1', [conversationId]);
+    const { rows } = await db.query(
+      'SELECT count(*)::int AS rows, count(DISTINCT client_message_id)::int AS distinct FROM messages WHERE conversation_id = $1',
+      [conversationId],
+    );
     return rows[0];
   } finally {
     await db.end();
@@ -112,11 +142,27 @@ beforeAll(async () => {
   execFileSync('mkdir', ['-p', unpacked, etc]);
   execFileSync('tar', ['-xzf', join(ROOT, archive), '-C', unpacked]);
   const [bundleDir] = readdirSync(unpacked);
-  execFileSync('bash', [join(unpacked, bundleDir, 'install.sh'), '--prefix', prefix, '--etc', etc, '--systemd-dir', join(work, 'systemd'), '--no-system-user'], { stdio: 'pipe' });
+  execFileSync(
+    'bash',
+    [
+      join(unpacked, bundleDir, 'install.sh'),
+      '--prefix',
+      prefix,
+      '--etc',
+      etc,
+      '--systemd-dir',
+      join(work, 'systemd'),
+      '--no-system-user',
+    ],
+    { stdio: 'pipe' },
+  );
 
   settings = writeEnvironmentFile(await createQueues());
   // cyphr-migrate.service: once, before the API takes traffic.
-  execFileSync(process.execPath, [join(prefix, 'current', 'app', 'common', 'database', 'migrate.js')], { env: { ...settings, PATH: process.env.PATH! }, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(prefix, 'current', 'app', 'common', 'database', 'migrate.js')], {
+    env: { ...settings, PATH: process.env.PATH! },
+    stdio: 'pipe',
+  });
 
   const [portA, portB, lbPort] = [await freePort(), await freePort(), await freePort()];
   apiPorts = [portA, portB];
@@ -127,7 +173,11 @@ beforeAll(async () => {
     { name: 'api-1', port: portB },
   ]);
   client = new CyphrClient(balancer.url);
-  await eventually(async () => ((await fetch(`${balancer.url}/health`)).ok ? true : undefined), 10_000, 'load balancer healthy');
+  await eventually(
+    async () => ((await fetch(`${balancer.url}/health`)).ok ? true : undefined),
+    10_000,
+    'load balancer healthy',
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -143,7 +193,15 @@ describe('the installed bundle', () => {
   it('lays out a release with hardened units pointing at it', () => {
     const unit = readFileSync(join(work, 'systemd', 'cyphr-api.service'), 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} --enable-source-maps ${prefix}/current/app/server/main.js`);
-    for (const setting of ['User=cyphr', 'NoNewPrivileges=true', 'ProtectSystem=strict', 'PrivateTmp=true', 'Restart=on-failure', 'TimeoutStopSec=30', 'EnvironmentFile=/etc/cyphr/cyphr.env']) {
+    for (const setting of [
+      'User=cyphr',
+      'NoNewPrivileges=true',
+      'ProtectSystem=strict',
+      'PrivateTmp=true',
+      'Restart=on-failure',
+      'TimeoutStopSec=30',
+      'EnvironmentFile=/etc/cyphr/cyphr.env',
+    ]) {
       expect(unit).toContain(setting);
     }
     expect(readFileSync(join(work, 'systemd', 'cyphr-worker.service'), 'utf8')).toMatch(/app\/worker\/main\.js/);
@@ -199,16 +257,26 @@ describe('through the load balancer', () => {
     for (let i = 0; i < 3; i++) sent.push((await client.send(alice, conversationId)).id);
     for (let i = 0; i < 2; i++) sent.push((await client.send(bob, conversationId)).id);
     for (const id of sent) {
-      await bobLive.next((event) => event.type === 'message' && (event as { message: { id: string } }).message.id === id);
-      await aliceLive.next((event) => event.type === 'message' && (event as { message: { id: string } }).message.id === id);
+      await bobLive.next(
+        (event) => event.type === 'message' && (event as { message: { id: string } }).message.id === id,
+      );
+      await aliceLive.next(
+        (event) => event.type === 'message' && (event as { message: { id: string } }).message.id === id,
+      );
     }
-    const history = await eventually(async () => {
-      const items = await client.fullHistory(bob, conversationId);
-      return items.length >= sent.length ? items : undefined;
-    }, 10_000, 'history on the replica');
+    const history = await eventually(
+      async () => {
+        const items = await client.fullHistory(bob, conversationId);
+        return items.length >= sent.length ? items : undefined;
+      },
+      10_000,
+      'history on the replica',
+    );
     // SQS standard queues and parallel receive loops do not keep send order: history is in storage order (seq).
     expect(new Set(history.map((m) => m.id))).toEqual(new Set(sent));
-    expect(history.map((m) => BigInt(m.seq))).toEqual([...history.map((m) => BigInt(m.seq))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
+    expect(history.map((m) => BigInt(m.seq))).toEqual(
+      [...history.map((m) => BigInt(m.seq))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)),
+    );
     expect((await client.fullHistory(alice, conversationId)).map((m) => m.id)).toEqual(history.map((m) => m.id));
 
     await client.markRead(bob, conversationId, sent[sent.length - 1]);
@@ -224,10 +292,14 @@ describe('through the load balancer', () => {
     }
     expect(victim.running).toBe(false);
     expect(accepted.size).toBe(40);
-    const stored = await eventually(async () => {
-      const ids = new Set((await client.fullHistory(alice, conversationId)).map((m) => m.id));
-      return [...accepted].every((id) => ids.has(id)) ? ids : undefined;
-    }, 20_000, 'every accepted message in history');
+    const stored = await eventually(
+      async () => {
+        const ids = new Set((await client.fullHistory(alice, conversationId)).map((m) => m.id));
+        return [...accepted].every((id) => ids.has(id)) ? ids : undefined;
+      },
+      20_000,
+      'every accepted message in history',
+    );
     expect(stored.size).toBe(45);
     // Bring the process back for the next cases (the ALB would launch a replacement).
     apis[0] = await startApi(0, apiPorts[0]);
@@ -240,10 +312,14 @@ describe('through the load balancer', () => {
     await worker.stop('SIGKILL');
     ids.push(...(await Promise.all(sends.slice(30))));
     worker = startWorker();
-    const after = await eventually(async () => {
-      const counts = await primaryCount(conversationId);
-      return counts.rows >= before.rows + 60 ? counts : undefined;
-    }, 40_000, 'all 60 messages stored');
+    const after = await eventually(
+      async () => {
+        const counts = await primaryCount(conversationId);
+        return counts.rows >= before.rows + 60 ? counts : undefined;
+      },
+      40_000,
+      'all 60 messages stored',
+    );
     // A few extra seconds for any redelivery (visibility timeout 5 s) to show up as a duplicate, if one were made.
     await new Promise((r) => setTimeout(r, 6_000));
     const settled = await primaryCount(conversationId);
@@ -277,4 +353,3 @@ describe('through the load balancer', () => {
     expect(results.filter((r) => r.status === 0).map((r) => r.error)).toEqual([]);
   });
 });
-

@@ -20,11 +20,19 @@ export const LOCAL_MAX_RECEIVE_COUNT = 5;
 
 export async function createLocalQueues(client: SQSClient): Promise<Record<keyof typeof LOCAL_QUEUES, string>> {
   const dlq = await client.send(
-    new CreateQueueCommand({ QueueName: LOCAL_QUEUES.dlq, Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) } }),
+    new CreateQueueCommand({
+      QueueName: LOCAL_QUEUES.dlq,
+      Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
+    }),
   );
   const dlqUrl = dlq.QueueUrl!;
-  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
-  const redrive = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: LOCAL_MAX_RECEIVE_COUNT });
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const redrive = JSON.stringify({
+    deadLetterTargetArn: Attributes!.QueueArn,
+    maxReceiveCount: LOCAL_MAX_RECEIVE_COUNT,
+  });
   const urls = { dlq: dlqUrl, messages: '', notifications: '' };
   for (const key of ['messages', 'notifications'] as const) {
     const attributes = {
@@ -44,7 +52,11 @@ export async function createLocalQueues(client: SQSClient): Promise<Record<keyof
 async function main(): Promise<void> {
   const endpoint = process.argv[2];
   if (!endpoint) throw new Error('usage: create-queues.ts <endpoint>');
-  const client = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new SQSClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const urls = await createLocalQueues(client);
   console.log(`SQS_DLQ_URL=${urls.dlq}`);
   console.log(`SQS_MESSAGES_QUEUE_URL=${urls.messages}`);

@@ -39,11 +39,21 @@ export const randomKey = (bytes = 32) => randomBytes(bytes).toString('base64');
 export class CyphrClient {
   constructor(readonly baseUrl: string) {}
 
-  async request<T>(method: string, path: string, body?: unknown, token?: string, expect = [200, 201, 202, 204]): Promise<{ status: number; body: T; headers: Headers }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+    expect = [200, 201, 202, 204],
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await response.text();
     const parsed = text ? (JSON.parse(text) as T) : (undefined as T);
     if (!expect.includes(response.status)) throw new ApiError(response.status, parsed, `${method} ${path}`);
@@ -51,7 +61,11 @@ export class CyphrClient {
   }
 
   async register(username = `user_${randomUUID().slice(0, 12)}`, password = `pw-${randomUUID()}`): Promise<Session> {
-    const { body } = await this.request<{ user: { id: string }; accessToken: string }>('POST', '/v1/auth/register', { username, password, identityKey: randomKey() });
+    const { body } = await this.request<{ user: { id: string }; accessToken: string }>('POST', '/v1/auth/register', {
+      username,
+      password,
+      identityKey: randomKey(),
+    });
     return { userId: body.user.id, username, password, token: body.accessToken };
   }
 
@@ -61,14 +75,35 @@ export class CyphrClient {
   }
 
   /** Sends an opaque ciphertext; resolves with the server's message id once the message is durable in SQS. */
-  async send(sender: Session, conversationId: string, ciphertext = randomKey(48), clientMessageId: string = randomUUID()): Promise<{ id: string; clientMessageId: string }> {
-    const { body } = await this.request<{ id: string; status: string }>('POST', `/v1/conversations/${conversationId}/messages`, { clientMessageId, ciphertext }, sender.token, [202]);
+  async send(
+    sender: Session,
+    conversationId: string,
+    ciphertext = randomKey(48),
+    clientMessageId: string = randomUUID(),
+  ): Promise<{ id: string; clientMessageId: string }> {
+    const { body } = await this.request<{ id: string; status: string }>(
+      'POST',
+      `/v1/conversations/${conversationId}/messages`,
+      { clientMessageId, ciphertext },
+      sender.token,
+      [202],
+    );
     return { id: body.id, clientMessageId };
   }
 
-  async history(reader: Session, conversationId: string, before?: string, limit = 100): Promise<{ items: StoredMessage[]; nextCursor: string | null }> {
+  async history(
+    reader: Session,
+    conversationId: string,
+    before?: string,
+    limit = 100,
+  ): Promise<{ items: StoredMessage[]; nextCursor: string | null }> {
     const query = new URLSearchParams({ limit: String(limit), ...(before ? { before } : {}) });
-    const { body } = await this.request<{ items: StoredMessage[]; nextCursor: string | null }>('GET', `/v1/conversations/${conversationId}/messages?${query}`, undefined, reader.token);
+    const { body } = await this.request<{ items: StoredMessage[]; nextCursor: string | null }>(
+      'GET',
+      `/v1/conversations/${conversationId}/messages?${query}`,
+      undefined,
+      reader.token,
+    );
     return body;
   }
 
@@ -122,7 +157,9 @@ export class LiveConnection {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_request, response) => reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)));
+      ws.once('unexpected-response', (_request, response) =>
+        reject(new Error(`WebSocket refused: HTTP ${response.statusCode}`)),
+      );
     });
     const ready = await connection.next((event) => event.type === 'ready', 10_000);
     connection.instanceId = (ready as { instanceId: string }).instanceId;
@@ -134,14 +171,21 @@ export class LiveConnection {
     const seen = this.events.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching WebSocket event within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching WebSocket event within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (event) => (clearTimeout(timer), resolve(event)) });
     });
   }
 
   /** Message events received so far, by message id. */
   messageIds(): Set<string> {
-    return new Set(this.events.flatMap((event) => (event.type === 'message' ? [(event as { message: StoredMessage }).message.id] : [])));
+    return new Set(
+      this.events.flatMap((event) =>
+        event.type === 'message' ? [(event as { message: StoredMessage }).message.id] : [],
+      ),
+    );
   }
 
   close(): void {

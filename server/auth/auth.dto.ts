@@ -6,18 +6,22 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 
 export class LoginDto {
   @ApiProperty({ example: 'alice', pattern: USERNAME_PATTERN.source })
-  @IsString() @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 letters, digits, "_", "." or "-"' })
+  @IsString()
+  @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 letters, digits, "_", "." or "-"' })
   username: string;
 
   @ApiProperty({ minLength: 8, maxLength: 128 })
-  @IsString() @Length(8, 128)
+  @IsString()
+  @Length(8, 128)
   password: string;
 }
 
 export class RegisterDto extends LoginDto {
   /** Long-term public identity key, base64 (e.g. a 32-byte Curve25519 key → 44 characters). */
   @ApiProperty({ description: 'Public identity key, base64' })
-  @IsString() @Length(32, 256) @IsBase64()
+  @IsString()
+  @Length(32, 256)
+  @IsBase64()
   identityKey: string;
 }
 

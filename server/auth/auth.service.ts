@@ -42,7 +42,9 @@ export class AuthService {
   async login(input: LoginDto): Promise<{ user: UserProfile; accessToken: string }> {
     await this.limiter.consume('loginUsername', input.username.toLowerCase());
     const credentials = await this.users.findCredentials(input.username);
-    const valid = credentials ? await this.hasher.verify(credentials.passwordHash, input.password) : await this.hasher.verifyNothing(input.password);
+    const valid = credentials
+      ? await this.hasher.verify(credentials.passwordHash, input.password)
+      : await this.hasher.verifyNothing(input.password);
     if (!credentials || !valid) throw new UnauthorizedException('invalid username or password');
     return { user: credentials.profile, accessToken: await this.startSession(credentials.profile.id) };
   }
@@ -60,7 +62,8 @@ export class AuthService {
     } catch {
       throw new UnauthorizedException('invalid or expired access token');
     }
-    if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string') throw new UnauthorizedException('invalid access token');
+    if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string')
+      throw new UnauthorizedException('invalid access token');
     if (!(await this.sessions.isLive(claims.sub, claims.jti))) throw new UnauthorizedException('session has ended');
     return { id: claims.sub, sessionId: claims.jti };
   }

@@ -26,9 +26,17 @@ export class SessionsRepository {
   ) {}
 
   async create(userId: string, sessionId: string, expiresAt: Date): Promise<void> {
-    await this.db.primary('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [sessionId, userId, expiresAt]);
+    await this.db.primary('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
+      sessionId,
+      userId,
+      expiresAt,
+    ]);
     await this.redis.attempt('cache session', (redis) =>
-      redis.transaction(RedisKeys.token(userId)).hSet(sessionId, String(expiresAt.getTime())).expire(RedisTtlSeconds.token).exec(),
+      redis
+        .transaction(RedisKeys.token(userId))
+        .hSet(sessionId, String(expiresAt.getTime()))
+        .expire(RedisTtlSeconds.token)
+        .exec(),
     );
   }
 
@@ -51,14 +59,21 @@ export class SessionsRepository {
     if (rows.length === 0) return false;
     if (cached === null) {
       await this.redis.attempt('refill session', (redis) =>
-        redis.transaction(RedisKeys.token(userId)).hSetNX(sessionId, String(rows[0].expires_at.getTime())).expire(RedisTtlSeconds.token).exec(),
+        redis
+          .transaction(RedisKeys.token(userId))
+          .hSetNX(sessionId, String(rows[0].expires_at.getTime()))
+          .expire(RedisTtlSeconds.token)
+          .exec(),
       );
     }
     return true;
   }
 
   async revoke(userId: string, sessionId: string): Promise<void> {
-    await this.db.primary('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL', [sessionId, userId]);
+    await this.db.primary(
+      'UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL',
+      [sessionId, userId],
+    );
     await this.redis.attempt('revoke session', (redis) =>
       redis.transaction(RedisKeys.token(userId)).hSet(sessionId, REVOKED).expire(RedisTtlSeconds.token).exec(),
     );

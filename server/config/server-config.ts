@@ -23,7 +23,13 @@ export class ServerConfig {
   redis: RedisSettings;
   /** Upper bound for one Redis command before the caller falls back to the database. */
   redisCommandTimeoutMs: number;
-  sqs: { region: string; endpoint?: string; messagesQueueUrl: string; notificationsQueueUrl: string; maxBatchDelayMs: number };
+  sqs: {
+    region: string;
+    endpoint?: string;
+    messagesQueueUrl: string;
+    notificationsQueueUrl: string;
+    maxBatchDelayMs: number;
+  };
   jwt: { secret: string; ttlSeconds: number };
   /** Largest accepted JSON body; a 64 KiB ciphertext is ~87 KiB of base64. */
   bodyLimitBytes: number;
@@ -44,7 +50,11 @@ export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'datab
   maxBatchDelayMs?: number;
 }
 
-export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSecrets, overrides: ServerConfigOverrides = {}): ServerConfig {
+export function buildServerConfig(
+  env: EnvironmentVariables,
+  secrets: ResolvedSecrets,
+  overrides: ServerConfigOverrides = {},
+): ServerConfig {
   if (!secrets.jwtSecret) throw new Error('JWT secret is not set (JWT_SECRET or JWT_SECRET_ARN)');
   const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const { applicationName, poolSize, maxBatchDelayMs, ...rest } = overrides;
@@ -53,7 +63,10 @@ export function buildServerConfig(env: EnvironmentVariables, secrets: ResolvedSe
     host: '0.0.0.0',
     logLevel: env.LOG_LEVEL,
     instanceId,
-    database: buildDataSourceOptions(env, secrets, { applicationName: applicationName ?? 'cyphr-server', poolSize: poolSize ?? 10 }),
+    database: buildDataSourceOptions(env, secrets, {
+      applicationName: applicationName ?? 'cyphr-server',
+      poolSize: poolSize ?? 10,
+    }),
     redis: redisSettings(env, secrets, `cyphr-server-${instanceId}`),
     redisCommandTimeoutMs: 500,
     sqs: {

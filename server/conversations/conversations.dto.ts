@@ -1,17 +1,36 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 
 export const MAX_MEMBERS = 100;
 
 export class CreateConversationDto {
   /** The other members; the creator is always a member. */
   @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: MAX_MEMBERS - 1 })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_MEMBERS - 1) @ArrayUnique() @IsUUID('all', { each: true, message: 'memberIds must contain uuids' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_MEMBERS - 1)
+  @ArrayUnique()
+  @IsUUID('all', { each: true, message: 'memberIds must contain uuids' })
   memberIds: string[];
 
   @ApiProperty({ required: false, maxLength: 128 })
-  @IsOptional() @IsString() @Length(1, 128)
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
   title?: string;
 }
 
@@ -23,11 +42,18 @@ export class ConversationIdParams {
 
 export class PageQuery {
   @ApiProperty({ required: false, description: 'nextCursor of the previous page' })
-  @IsOptional() @IsString() @Length(1, 200) @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not valid' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is not valid' })
   cursor?: string;
 
   @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   limit?: number;
 }
 

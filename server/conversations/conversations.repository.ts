@@ -41,8 +41,17 @@ export class ConversationsRepository {
         'INSERT INTO conversations (title, created_by) VALUES ($1, $2) RETURNING id, title, created_by, created_at',
         [title, creatorId],
       );
-      await query('INSERT INTO conversation_members (conversation_id, user_id) SELECT $1, unnest($2::uuid[])', [rows[0].id, memberIds]);
-      return { id: rows[0].id, title: rows[0].title, createdBy: rows[0].created_by, createdAt: rows[0].created_at.toISOString(), memberIds };
+      await query('INSERT INTO conversation_members (conversation_id, user_id) SELECT $1, unnest($2::uuid[])', [
+        rows[0].id,
+        memberIds,
+      ]);
+      return {
+        id: rows[0].id,
+        title: rows[0].title,
+        createdBy: rows[0].created_by,
+        createdAt: rows[0].created_at.toISOString(),
+        memberIds,
+      };
     });
     await this.cacheMembers(view.id, memberIds);
     return view;
@@ -64,7 +73,11 @@ export class ConversationsRepository {
   }
 
   /** A page of the user's conversations, newest joined first; the cursor is (joined_at, id) of the last row. */
-  async listForUser(userId: string, after: { joinedAt: string; id: string } | undefined, limit: number): Promise<{ view: ConversationView; joinedAt: string }[]> {
+  async listForUser(
+    userId: string,
+    after: { joinedAt: string; id: string } | undefined,
+    limit: number,
+  ): Promise<{ view: ConversationView; joinedAt: string }[]> {
     const { rows } = await this.db.primary<ConversationRow>(
       `SELECT c.id, c.title, c.created_by, c.created_at, m.joined_at::text AS joined_at_text,
               ARRAY(SELECT user_id FROM conversation_members o WHERE o.conversation_id = c.id ORDER BY o.joined_at, o.user_id)::text[] AS member_ids
@@ -79,12 +92,17 @@ export class ConversationsRepository {
   }
 
   private async loadMembers(conversationId: string): Promise<string[]> {
-    const { rows } = await this.db.primary<{ user_id: string }>('SELECT user_id FROM conversation_members WHERE conversation_id = $1', [conversationId]);
+    const { rows } = await this.db.primary<{ user_id: string }>(
+      'SELECT user_id FROM conversation_members WHERE conversation_id = $1',
+      [conversationId],
+    );
     return rows.map((row) => row.user_id);
   }
 
   private async cacheMembers(conversationId: string, memberIds: string[]): Promise<void> {
     const key = RedisKeys.members(conversationId);
-    await this.redis.attempt('cache members', (redis) => redis.transaction(key).del().sAdd(memberIds).expire(RedisTtlSeconds.members).exec());
+    await this.redis.attempt('cache members', (redis) =>
+      redis.transaction(key).del().sAdd(memberIds).expire(RedisTtlSeconds.members).exec(),
+    );
   }
 }

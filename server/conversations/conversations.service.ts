@@ -12,7 +12,8 @@ function encodeCursor(position: { joinedAt: string; id: string }): string {
 function decodeCursor(cursor: string): { joinedAt: string; id: string } {
   try {
     const [joinedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof joinedAt === 'string' && !Number.isNaN(Date.parse(joinedAt)) && typeof id === 'string' && UUID.test(id)) return { joinedAt, id };
+    if (typeof joinedAt === 'string' && !Number.isNaN(Date.parse(joinedAt)) && typeof id === 'string' && UUID.test(id))
+      return { joinedAt, id };
   } catch {
     // fall through
   }
@@ -27,9 +28,13 @@ export class ConversationsService {
   ) {}
 
   async create(creatorId: string, input: CreateConversationDto): Promise<ConversationView> {
-    const memberIds = [creatorId, ...input.memberIds.map((id) => id.toLowerCase()).filter((id) => id !== creatorId.toLowerCase())];
+    const memberIds = [
+      creatorId,
+      ...input.memberIds.map((id) => id.toLowerCase()).filter((id) => id !== creatorId.toLowerCase()),
+    ];
     if (memberIds.length < 2) throw new BadRequestException('memberIds must name at least one other user');
-    if (memberIds.length > MAX_MEMBERS) throw new BadRequestException(`a conversation has at most ${MAX_MEMBERS} members`);
+    if (memberIds.length > MAX_MEMBERS)
+      throw new BadRequestException(`a conversation has at most ${MAX_MEMBERS} members`);
     const existing = await this.users.existing(memberIds);
     const unknown = memberIds.filter((id) => !existing.has(id));
     if (unknown.length > 0) throw new BadRequestException(`unknown users: ${unknown.join(', ')}`);
@@ -41,7 +46,10 @@ export class ConversationsService {
     const rows = await this.conversations.listForUser(userId, after, limit + 1);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    return { items: page.map((row) => row.view), nextCursor: rows.length > limit && last ? encodeCursor({ joinedAt: last.joinedAt, id: last.view.id }) : null };
+    return {
+      items: page.map((row) => row.view),
+      nextCursor: rows.length > limit && last ? encodeCursor({ joinedAt: last.joinedAt, id: last.view.id }) : null,
+    };
   }
 
   /**

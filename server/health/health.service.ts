@@ -26,7 +26,10 @@ async function timed(check: () => Promise<string | undefined>): Promise<CheckRes
   try {
     const detail = await Promise.race([
       check(),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS))),
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)),
+      ),
     ]);
     return { status: 'up', latencyMs: Date.now() - started, ...(detail ? { detail } : {}) };
   } catch (error) {
@@ -79,7 +82,12 @@ export class HealthService {
         return undefined;
       }),
     ]);
-    const status = primary.status === 'down' || sqs.status === 'down' ? 'down' : replica.status === 'down' || redis.status === 'down' ? 'degraded' : 'ok';
+    const status =
+      primary.status === 'down' || sqs.status === 'down'
+        ? 'down'
+        : replica.status === 'down' || redis.status === 'down'
+          ? 'degraded'
+          : 'ok';
     return { status, instanceId: this.config.instanceId, checks: { primary, replica, redis, sqs } };
   }
 

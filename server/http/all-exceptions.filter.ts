@@ -12,9 +12,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<HttpResponse>();
     const body = this.toBody(exception);
-    if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (body.statusCode >= 500)
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     if (response.headersSent) return;
-    if (exception instanceof RateLimitedException) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    if (exception instanceof RateLimitedException)
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response.status(body.statusCode).json(body);
   }
 
@@ -24,11 +26,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const payload = exception.getResponse();
       if (typeof payload === 'string') return errorBody(status, payload);
       const { message, error } = payload as { message?: unknown; error?: unknown };
-      const text = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
+      const text = Array.isArray(message)
+        ? message.join('; ')
+        : typeof message === 'string'
+          ? message
+          : exception.message;
       return errorBody(status, text, typeof error === 'string' ? error : undefined);
     }
     if (exception instanceof QueueSendError) {
-      return errorBody(HttpStatus.SERVICE_UNAVAILABLE, 'The message queue is unavailable; retry with the same clientMessageId');
+      return errorBody(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'The message queue is unavailable; retry with the same clientMessageId',
+      );
     }
     return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');
   }

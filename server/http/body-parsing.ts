@@ -21,17 +21,19 @@ export function useJsonBodies(app: NestExpressApplication, limitBytes: number): 
     next();
   });
   app.useBodyParser('json', { limit: limitBytes, strict: true });
-  app.use((error: { type?: string; status?: number; message?: string }, _req: HttpRequest, res: HttpResponse, next: Next) => {
-    if (!error) return next();
-    switch (error.type) {
-      case 'entity.too.large':
-        return void res.status(413).json(errorBody(413, `Request body exceeds ${limitBytes} bytes`));
-      case 'entity.parse.failed':
-        return void res.status(400).json(errorBody(400, 'Malformed JSON body'));
-      default: {
-        const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
-        return void res.status(status).json(errorBody(status, error.message ?? 'Unreadable request body'));
+  app.use(
+    (error: { type?: string; status?: number; message?: string }, _req: HttpRequest, res: HttpResponse, next: Next) => {
+      if (!error) return next();
+      switch (error.type) {
+        case 'entity.too.large':
+          return void res.status(413).json(errorBody(413, `Request body exceeds ${limitBytes} bytes`));
+        case 'entity.parse.failed':
+          return void res.status(400).json(errorBody(400, 'Malformed JSON body'));
+        default: {
+          const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+          return void res.status(status).json(errorBody(status, error.message ?? 'Unreadable request body'));
+        }
       }
-    }
-  });
+    },
+  );
 }

@@ -12,7 +12,10 @@ export class MessageQueueService implements OnApplicationShutdown {
   readonly client: SQSClient;
   private readonly batcher: SqsBatcher;
 
-  constructor(@Inject(ServerConfig) private readonly config: ServerConfig, metrics: MetricsService) {
+  constructor(
+    @Inject(ServerConfig) private readonly config: ServerConfig,
+    metrics: MetricsService,
+  ) {
     this.client = createSqsClient({ AWS_REGION: config.sqs.region, SQS_ENDPOINT: config.sqs.endpoint });
     this.batcher = new SqsBatcher({
       client: this.client,
@@ -32,7 +35,9 @@ export class MessageQueueService implements OnApplicationShutdown {
 
   /** Readiness: the queue exists and answers. */
   async ping(): Promise<void> {
-    await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.config.sqs.messagesQueueUrl, AttributeNames: ['QueueArn'] }));
+    await this.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.config.sqs.messagesQueueUrl, AttributeNames: ['QueueArn'] }),
+    );
   }
 
   /** Called by graceful shutdown before anything else closes: nothing accepted is left unsent. */

@@ -26,7 +26,10 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(ServerConfig) private readonly config: ServerConfig) {
     this.client = createRedisConnection(config.redis);
     this.subscriber = this.client.duplicate('subscriber');
-    for (const [name, connection] of [['client', this.client], ['subscriber', this.subscriber]] as const) {
+    for (const [name, connection] of [
+      ['client', this.client],
+      ['subscriber', this.subscriber],
+    ] as const) {
       connection.onError((error: Error) => this.logError(name, error));
       connection.onReady(() => this.logger.log(`redis ${name} ready (${connection.mode})`));
     }
@@ -34,7 +37,9 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /** Connects both clients; waits briefly so a healthy start is fully ready, but never blocks start-up on Redis. */
   async onModuleInit(): Promise<void> {
-    const connecting = Promise.all([this.client.connect(), this.subscriber.connect()]).catch((error: unknown) => this.logError('connect', error as Error));
+    const connecting = Promise.all([this.client.connect(), this.subscriber.connect()]).catch((error: unknown) =>
+      this.logError('connect', error as Error),
+    );
     await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     if (!this.isReady) this.logger.warn('Redis not reachable at start-up; serving from the database until it is');
   }
@@ -48,7 +53,10 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     if (!this.client.isReady) throw new RedisUnavailableError(what);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisUnavailableError(`${what}: no answer in ${this.config.redisCommandTimeoutMs} ms`)), this.config.redisCommandTimeoutMs);
+      timer = setTimeout(
+        () => reject(new RedisUnavailableError(`${what}: no answer in ${this.config.redisCommandTimeoutMs} ms`)),
+        this.config.redisCommandTimeoutMs,
+      );
     });
     try {
       return await Promise.race([command(this.client), deadline]);

@@ -3,7 +3,9 @@ import { QueueSendError, SqsBatcher } from './sqs-batcher';
 
 type Entry = { Id: string; MessageBody: string };
 
-function fakeClient(answer: (entries: Entry[]) => { Successful?: { Id: string }[]; Failed?: { Id: string; Code?: string }[] } | Error) {
+function fakeClient(
+  answer: (entries: Entry[]) => { Successful?: { Id: string }[]; Failed?: { Id: string; Code?: string }[] } | Error,
+) {
   const calls: Entry[][] = [];
   const client = {
     send: jest.fn(async (command: SendMessageBatchCommand) => {
@@ -44,7 +46,10 @@ describe('SqsBatcher', () => {
   });
 
   it('rejects only the entries SQS failed', async () => {
-    const { client } = fakeClient((entries) => ({ Successful: [{ Id: entries[0].Id }], Failed: [{ Id: entries[1].Id, Code: 'InternalError' }] }));
+    const { client } = fakeClient((entries) => ({
+      Successful: [{ Id: entries[0].Id }],
+      Failed: [{ Id: entries[1].Id, Code: 'InternalError' }],
+    }));
     const batcher = new SqsBatcher({ client, queueUrl: 'q', maxDelayMs: 5 });
     const results = await Promise.allSettled([batcher.send('a'), batcher.send('b')]);
     expect(results[0].status).toBe('fulfilled');

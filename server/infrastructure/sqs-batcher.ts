@@ -46,7 +46,8 @@ export class SqsBatcher {
   send(body: string): Promise<void> {
     if (this.closed) return Promise.reject(new QueueSendError('queue producer is shutting down'));
     const bytes = Buffer.byteLength(body, 'utf8');
-    if (bytes > SQS_MAX_BATCH_BYTES) return Promise.reject(new QueueSendError(`message of ${bytes} bytes exceeds the SQS limit`));
+    if (bytes > SQS_MAX_BATCH_BYTES)
+      return Promise.reject(new QueueSendError(`message of ${bytes} bytes exceeds the SQS limit`));
     return new Promise<void>((resolve, reject) => {
       if (this.pendingBytes + bytes > SQS_MAX_BATCH_BYTES) this.dispatch();
       this.pending.push({ id: String(this.sequence++ % 1_000_000), body, bytes, resolve, reject });
@@ -84,13 +85,21 @@ export class SqsBatcher {
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const result = await this.options.client.send(
-        new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: batch.map((entry) => ({ Id: entry.id, MessageBody: entry.body })) }),
+        new SendMessageBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: batch.map((entry) => ({ Id: entry.id, MessageBody: entry.body })),
+        }),
       );
       const ok = new Set((result.Successful ?? []).map((entry) => entry.Id));
-      const failures = new Map((result.Failed ?? []).map((entry) => [entry.Id, `${entry.Code ?? 'error'}: ${entry.Message ?? ''}`]));
+      const failures = new Map(
+        (result.Failed ?? []).map((entry) => [entry.Id, `${entry.Code ?? 'error'}: ${entry.Message ?? ''}`]),
+      );
       for (const entry of batch) {
         if (ok.has(entry.id)) entry.resolve();
-        else entry.reject(new QueueSendError(`SQS refused the message (${failures.get(entry.id) ?? 'no answer for this entry'})`));
+        else
+          entry.reject(
+            new QueueSendError(`SQS refused the message (${failures.get(entry.id) ?? 'no answer for this entry'})`),
+          );
       }
       this.options.onBatch?.(batch.length, seconds(), ok.size === batch.length ? 'ok' : 'partial');
     } catch (error) {

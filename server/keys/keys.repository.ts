@@ -7,9 +7,15 @@ import { KeyBundle, PreKeyDto, SignedPreKeyDto } from './keys.dto';
 export class KeysRepository {
   constructor(private readonly db: DatabaseService) {}
 
-  async upload(userId: string, identityKey: string | undefined, signed: SignedPreKeyDto, preKeys: PreKeyDto[]): Promise<number> {
+  async upload(
+    userId: string,
+    identityKey: string | undefined,
+    signed: SignedPreKeyDto,
+    preKeys: PreKeyDto[],
+  ): Promise<number> {
     return this.db.transaction(async (query) => {
-      if (identityKey) await query('UPDATE users SET identity_key = $2, updated_at = now() WHERE id = $1', [userId, identityKey]);
+      if (identityKey)
+        await query('UPDATE users SET identity_key = $2, updated_at = now() WHERE id = $1', [userId, identityKey]);
       await query(
         `INSERT INTO key_bundles (user_id, signed_prekey_id, signed_prekey, signed_prekey_signature) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id) DO UPDATE SET signed_prekey_id = excluded.signed_prekey_id, signed_prekey = excluded.signed_prekey,
@@ -25,13 +31,18 @@ export class KeysRepository {
           [userId, preKeys.map((key) => key.keyId), preKeys.map((key) => key.publicKey)],
         );
       }
-      const { rows } = await query<{ count: string }>('SELECT count(*) FROM one_time_prekeys WHERE user_id = $1', [userId]);
+      const { rows } = await query<{ count: string }>('SELECT count(*) FROM one_time_prekeys WHERE user_id = $1', [
+        userId,
+      ]);
       return Number(rows[0].count);
     });
   }
 
   async countPreKeys(userId: string): Promise<number> {
-    const { rows } = await this.db.primary<{ count: string }>('SELECT count(*) FROM one_time_prekeys WHERE user_id = $1', [userId]);
+    const { rows } = await this.db.primary<{ count: string }>(
+      'SELECT count(*) FROM one_time_prekeys WHERE user_id = $1',
+      [userId],
+    );
     return Number(rows[0].count);
   }
 
@@ -64,7 +75,11 @@ export class KeysRepository {
     return {
       userId,
       identityKey: row.identity_key,
-      signedPreKey: { keyId: row.signed_prekey_id, publicKey: row.signed_prekey, signature: row.signed_prekey_signature },
+      signedPreKey: {
+        keyId: row.signed_prekey_id,
+        publicKey: row.signed_prekey,
+        signature: row.signed_prekey_signature,
+      },
       oneTimePreKey: row.otk_id === null ? null : { keyId: row.otk_id, publicKey: row.otk_public_key! },
     };
   }

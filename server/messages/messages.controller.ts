@@ -16,20 +16,36 @@ export class MessagesController {
   @Post('messages')
   @HttpCode(HttpStatus.ACCEPTED)
   @RateLimit('send')
-  @ApiResponse({ status: 202, type: SendAccepted, description: 'Durable in the queue; stored and delivered by the worker' })
-  send(@CurrentUser() user: AuthenticatedUser, @Param() params: ConversationIdParams, @Body() body: SendMessageDto): Promise<SendAccepted> {
+  @ApiResponse({
+    status: 202,
+    type: SendAccepted,
+    description: 'Durable in the queue; stored and delivered by the worker',
+  })
+  send(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param() params: ConversationIdParams,
+    @Body() body: SendMessageDto,
+  ): Promise<SendAccepted> {
     return this.messages.send(user.id, params.id, body);
   }
 
   @Get('messages')
   @ApiResponse({ status: 200, type: HistoryPage })
-  history(@CurrentUser() user: AuthenticatedUser, @Param() params: ConversationIdParams, @Query() query: HistoryQuery): Promise<HistoryPage> {
+  history(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param() params: ConversationIdParams,
+    @Query() query: HistoryQuery,
+  ): Promise<HistoryPage> {
     return this.messages.history(user.id, params.id, query.before, query.limit);
   }
 
   @Post('read')
   @HttpCode(HttpStatus.NO_CONTENT)
-  markRead(@CurrentUser() user: AuthenticatedUser, @Param() params: ConversationIdParams, @Body() body: ReadReceiptDto): Promise<void> {
+  markRead(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param() params: ConversationIdParams,
+    @Body() body: ReadReceiptDto,
+  ): Promise<void> {
     return this.messages.markRead(user.id, params.id, body.upToMessageId);
   }
 }

@@ -1,6 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBase64, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsBase64,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
 
 export class SendMessageDto {
@@ -9,8 +20,14 @@ export class SendMessageDto {
   @IsUUID('all', { message: 'clientMessageId must be a uuid' })
   clientMessageId: string;
 
-  @ApiProperty({ description: 'End-to-end encrypted payload, base64, at most 64 KiB decoded', maxLength: MAX_CIPHERTEXT_BASE64_LENGTH })
-  @IsString() @IsNotEmpty() @MaxLength(MAX_CIPHERTEXT_BASE64_LENGTH, { message: 'ciphertext must be at most 64 KiB' }) @IsBase64(undefined, { message: 'ciphertext must be base64' })
+  @ApiProperty({
+    description: 'End-to-end encrypted payload, base64, at most 64 KiB decoded',
+    maxLength: MAX_CIPHERTEXT_BASE64_LENGTH,
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MAX_CIPHERTEXT_BASE64_LENGTH, { message: 'ciphertext must be at most 64 KiB' })
+  @IsBase64(undefined, { message: 'ciphertext must be base64' })
   ciphertext: string;
 }
 
@@ -22,11 +39,17 @@ export class SendAccepted {
 
 export class HistoryQuery {
   @ApiProperty({ required: false, description: 'nextCursor of the previous page' })
-  @IsOptional() @IsString() @Matches(/^[1-9][0-9]{0,18}$/, { message: 'before must be a cursor returned by this API' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[1-9][0-9]{0,18}$/, { message: 'before must be a cursor returned by this API' })
   before?: string;
 
   @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   limit?: number;
 }
 

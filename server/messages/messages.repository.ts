@@ -25,7 +25,11 @@ export class MessagesRepository {
    * Moves the member's read position forward to `messageId` (never backwards). Primary: the message may have
    * been stored a moment ago. Answers `missing` when the message is not in this conversation.
    */
-  async markRead(conversationId: string, userId: string, messageId: string): Promise<{ outcome: 'advanced'; readAt: Date } | { outcome: 'unchanged' } | { outcome: 'missing' }> {
+  async markRead(
+    conversationId: string,
+    userId: string,
+    messageId: string,
+  ): Promise<{ outcome: 'advanced'; readAt: Date } | { outcome: 'unchanged' } | { outcome: 'missing' }> {
     const { rows } = await this.db.primary<{ found: boolean; read_at: Date | null }>(
       `WITH target AS (SELECT seq FROM messages WHERE id = $3 AND conversation_id = $1),
        moved AS (

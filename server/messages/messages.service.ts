@@ -25,7 +25,16 @@ export class MessagesService {
     const memberIds = await this.conversations.requireMember(conversationId, senderId);
     const clientMessageId = input.clientMessageId.toLowerCase();
     const id = messageIdFor(senderId, clientMessageId);
-    const body: MessageQueueBodyV1 = { v: 1, id, conversationId, senderId, clientMessageId, ciphertext: input.ciphertext, sentAt: new Date().toISOString(), memberIds };
+    const body: MessageQueueBodyV1 = {
+      v: 1,
+      id,
+      conversationId,
+      senderId,
+      clientMessageId,
+      ciphertext: input.ciphertext,
+      sentAt: new Date().toISOString(),
+      memberIds,
+    };
     await this.queue.enqueueMessage(body);
     return { id, conversationId, status: 'queued' };
   }
@@ -43,6 +52,12 @@ export class MessagesService {
     const result = await this.messages.markRead(conversationId, userId, upToMessageId.toLowerCase());
     if (result.outcome === 'missing') throw new NotFoundException('message not found in this conversation');
     if (result.outcome === 'unchanged') return;
-    await this.realtime.publish(memberIds, { type: 'receipt', conversationId, userId, upToMessageId: upToMessageId.toLowerCase(), readAt: result.readAt.toISOString() });
+    await this.realtime.publish(memberIds, {
+      type: 'receipt',
+      conversationId,
+      userId,
+      upToMessageId: upToMessageId.toLowerCase(),
+      readAt: result.readAt.toISOString(),
+    });
   }
 }

@@ -33,10 +33,16 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
  * (name=limit/windowSeconds, comma-separated; unnamed limits keep their defaults). A clinic behind one
  * NAT registering its staff, or a load test from one address, needs this.
  */
-export function withRateLimitOverrides(spec: string | undefined, base: RateLimitRules = DEFAULT_RATE_LIMITS): RateLimitRules {
+export function withRateLimitOverrides(
+  spec: string | undefined,
+  base: RateLimitRules = DEFAULT_RATE_LIMITS,
+): RateLimitRules {
   const rules = { ...base };
   const problems: string[] = [];
-  for (const entry of (spec ?? '').split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of (spec ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([A-Za-z]+)=(\d+)\/(\d+)$/.exec(entry);
     if (!match) {
       problems.push(`"${entry}" is not name=limit/windowSeconds`);

@@ -20,7 +20,8 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<HttpRequest>();
-    const extra = this.reflector.getAllAndOverride<RateLimitName[]>(RATE_LIMITS, [context.getHandler(), context.getClass()]) ?? [];
+    const extra =
+      this.reflector.getAllAndOverride<RateLimitName[]>(RATE_LIMITS, [context.getHandler(), context.getClass()]) ?? [];
     const ip = request.ip ?? 'unknown';
     const checks: [RateLimitName, string][] = [['ip', ip]];
     if (request.user) checks.push(['user', request.user.id]);

@@ -6,7 +6,10 @@ import { RateLimitName } from './rate-limit-rules';
 
 export class RateLimitedException extends HttpException {
   constructor(readonly retryAfterSeconds: number) {
-    super({ message: `Too many requests; retry in ${retryAfterSeconds} s`, error: 'Too Many Requests' }, HttpStatus.TOO_MANY_REQUESTS);
+    super(
+      { message: `Too many requests; retry in ${retryAfterSeconds} s`, error: 'Too Many Requests' },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }
 
@@ -35,7 +38,13 @@ export class RateLimiter {
     const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * windowSeconds * 1000 - now) / 1000));
     let count: number;
     try {
-      const [hits] = (await this.redis.run('rate limit', (redis) => redis.transaction(key).incr().expire(windowSeconds + 1).exec())) as [number];
+      const [hits] = (await this.redis.run('rate limit', (redis) =>
+        redis
+          .transaction(key)
+          .incr()
+          .expire(windowSeconds + 1)
+          .exec(),
+      )) as [number];
       count = Number(hits);
     } catch {
       count = this.countLocally(key, now + windowSeconds * 1000, now);

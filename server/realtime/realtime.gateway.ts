@@ -29,7 +29,9 @@ function protocolToken(header: string | undefined): string | undefined {
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -41,7 +43,11 @@ function refuse(socket: Duplex, status: number, message: string): void {
 @Injectable()
 export class RealtimeGateway implements OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeGateway.name);
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024, handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false) });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4 * 1024,
+    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+  });
   private readonly sockets = new Map<string, Set<WebSocket>>();
   /** Per user: the subscription being made or made; sockets wait on it before saying "ready". */
   private readonly subscriptions = new Map<string, Promise<boolean>>();
@@ -81,7 +87,10 @@ export class RealtimeGateway implements OnApplicationShutdown {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'Not Found');
     if (this.closing) return refuse(socket, 503, 'server is shutting down; reconnect');
-    const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? protocolToken(request.headers['sec-websocket-protocol']);
+    const token =
+      bearerToken(request.headers.authorization) ??
+      url.searchParams.get('token') ??
+      protocolToken(request.headers['sec-websocket-protocol']);
     let userId: string;
     try {
       userId = (await this.auth.authenticate(token ?? undefined)).id;
@@ -108,7 +117,15 @@ export class RealtimeGateway implements OnApplicationShutdown {
     const subscribed = await this.subscriptions.get(userId);
     if (first) await this.announce(userId);
     if (ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify({ type: 'ready', userId, instanceId: this.config.instanceId, heartbeatMs: PRESENCE_HEARTBEAT_MS, realtime: subscribed ? 'live' : 'degraded' }));
+      ws.send(
+        JSON.stringify({
+          type: 'ready',
+          userId,
+          instanceId: this.config.instanceId,
+          heartbeatMs: PRESENCE_HEARTBEAT_MS,
+          realtime: subscribed ? 'live' : 'degraded',
+        }),
+      );
     }
   }
 
@@ -136,8 +153,11 @@ export class RealtimeGateway implements OnApplicationShutdown {
     // The user may have reconnected here while we were unsubscribing.
     if (this.sockets.has(userId)) return void this.subscriptions.set(userId, this.subscribe(userId));
     const key = RedisKeys.presence(userId);
-    const result = await this.redis.attempt('presence leave', (redis) => redis.transaction(key).hDel(this.config.instanceId).hGetAll().exec());
-    if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>)) await this.publishPresence(userId, false);
+    const result = await this.redis.attempt('presence leave', (redis) =>
+      redis.transaction(key).hDel(this.config.instanceId).hGetAll().exec(),
+    );
+    if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>))
+      await this.publishPresence(userId, false);
   }
 
   private async subscribe(userId: string): Promise<boolean> {
@@ -163,7 +183,12 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private async announce(userId: string): Promise<void> {
     const key = RedisKeys.presence(userId);
     const result = await this.redis.attempt('presence join', (redis) =>
-      redis.transaction(key).hGetAll().hSet(this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS)).pExpire(PRESENCE_TTL_MS).exec(),
+      redis
+        .transaction(key)
+        .hGetAll()
+        .hSet(this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS))
+        .pExpire(PRESENCE_TTL_MS)
+        .exec(),
     );
     if (!result) return;
     const before = { ...(result[0] as unknown as Record<string, string>) };
@@ -179,7 +204,10 @@ export class RealtimeGateway implements OnApplicationShutdown {
          WHERE mine.user_id = $1 AND other.user_id <> $1`,
         [userId],
       );
-      await this.publisher.publish(rows.map((row) => row.user_id), { type: 'presence', userId, online, at: new Date().toISOString() });
+      await this.publisher.publish(
+        rows.map((row) => row.user_id),
+        { type: 'presence', userId, online, at: new Date().toISOString() },
+      );
     } catch (error) {
       this.logger.warn(`presence of ${userId} not published: ${(error as Error).message}`);
     }
@@ -199,7 +227,15 @@ export class RealtimeGateway implements OnApplicationShutdown {
     const deadline = String(Date.now() + PRESENCE_TTL_MS);
     // One small transaction per user (their keys are in different slots), all pipelined in one tick.
     await this.redis.attempt('presence refresh', (redis) =>
-      Promise.all(users.map((userId) => redis.transaction(RedisKeys.presence(userId)).hSet(this.config.instanceId, deadline).pExpire(PRESENCE_TTL_MS).exec())),
+      Promise.all(
+        users.map((userId) =>
+          redis
+            .transaction(RedisKeys.presence(userId))
+            .hSet(this.config.instanceId, deadline)
+            .pExpire(PRESENCE_TTL_MS)
+            .exec(),
+        ),
+      ),
     );
   }
 
@@ -222,7 +258,9 @@ export class RealtimeGateway implements OnApplicationShutdown {
     for (const ws of this.wss.clients) ws.close(CLOSE_RESTARTING, 'server restarting; reconnect');
     const users = [...this.sockets.keys()];
     if (users.length > 0) {
-      await this.redis.attempt('presence shutdown', (redis) => Promise.all(users.map((userId) => redis.hDel(RedisKeys.presence(userId), this.config.instanceId))));
+      await this.redis.attempt('presence shutdown', (redis) =>
+        Promise.all(users.map((userId) => redis.hDel(RedisKeys.presence(userId), this.config.instanceId))),
+      );
     }
     const deadline = Date.now() + graceMs;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -5,7 +5,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadLocalEnvFile } from '../../common/config/local-env-file';
-import { call, conversationOf, privateQueue, register, replicaCaughtUp, startServer, storeMessage } from '../test/helpers';
+import {
+  call,
+  conversationOf,
+  privateQueue,
+  register,
+  replicaCaughtUp,
+  startServer,
+  storeMessage,
+} from '../test/helpers';
 
 function summary(label: string, samples: number[]): string {
   const sorted = [...samples].sort((x, y) => x - y);
@@ -30,11 +38,17 @@ async function main(): Promise<void> {
   try {
     const [alice, bob] = await Promise.all([register(server.url, 'alice'), register(server.url, 'bob')]);
     const conversationId = await conversationOf(server.url, alice, [bob]);
-    for (let i = 0; i < 100; i++) await storeMessage(conversationId, i % 2 ? alice.id : bob.id, randomBytes(256).toString('base64'));
+    for (let i = 0; i < 100; i++)
+      await storeMessage(conversationId, i % 2 ? alice.id : bob.id, randomBytes(256).toString('base64'));
     await replicaCaughtUp();
     const ciphertext = randomBytes(512).toString('base64');
-    const send = () => call(server.url, 'POST', `/v1/conversations/${conversationId}/messages`, { token: alice.token, body: { clientMessageId: randomUUID(), ciphertext } });
-    const history = () => call(server.url, 'GET', `/v1/conversations/${conversationId}/messages?limit=50`, { token: bob.token });
+    const send = () =>
+      call(server.url, 'POST', `/v1/conversations/${conversationId}/messages`, {
+        token: alice.token,
+        body: { clientMessageId: randomUUID(), ciphertext },
+      });
+    const history = () =>
+      call(server.url, 'GET', `/v1/conversations/${conversationId}/messages?limit=50`, { token: bob.token });
     for (let i = 0; i < 10; i++) await Promise.all([send(), history()]); // warm-up: pools, caches, JIT
     const sends: number[] = [];
     const reads: number[] = [];

@@ -19,7 +19,9 @@ let migrated: Promise<void> | undefined;
 /** Applies pending migrations once per test file (the runner takes an advisory lock, so files may race). */
 export function migrate(): Promise<void> {
   migrated ??= (async () => {
-    const dataSource = new DataSource(buildDataSourceOptions(env(), {}, { poolSize: 2, applicationName: 'cyphr-server-test-migrate' }));
+    const dataSource = new DataSource(
+      buildDataSourceOptions(env(), {}, { poolSize: 2, applicationName: 'cyphr-server-test-migrate' }),
+    );
     await dataSource.initialize();
     try {
       await runMigrations(dataSource);
@@ -98,21 +100,29 @@ export interface TestUser {
 export async function register(base: string, prefix = 'u'): Promise<TestUser> {
   const username = `${prefix}_${tag()}`;
   const password = `pw-${tag()}`;
-  const answer = await call(base, 'POST', '/v1/auth/register', { body: { username, password, identityKey: publicKey() } });
+  const answer = await call(base, 'POST', '/v1/auth/register', {
+    body: { username, password, identityKey: publicKey() },
+  });
   if (answer.status !== 201) throw new Error(`register failed: ${answer.status} ${JSON.stringify(answer.body)}`);
   return { id: answer.body.user.id, username, password, token: answer.body.accessToken };
 }
 
 export async function conversationOf(base: string, owner: TestUser, others: TestUser[]): Promise<string> {
-  const answer = await call(base, 'POST', '/v1/conversations', { token: owner.token, body: { memberIds: others.map((user) => user.id) } });
-  if (answer.status !== 201) throw new Error(`create conversation failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+  const answer = await call(base, 'POST', '/v1/conversations', {
+    token: owner.token,
+    body: { memberIds: others.map((user) => user.id) },
+  });
+  if (answer.status !== 201)
+    throw new Error(`create conversation failed: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body.id;
 }
 
 /** Direct SQL on the primary or the replica, for fixtures (messages the worker would have stored) and checks. */
 export async function sql<T = any>(side: 'primary' | 'replica', text: string, params: unknown[] = []): Promise<T[]> {
   const e = env();
-  const client = new Client({ connectionString: side === 'primary' ? e.DATABASE_URL : e.DATABASE_REPLICA_URLS!.split(',')[0] });
+  const client = new Client({
+    connectionString: side === 'primary' ? e.DATABASE_URL : e.DATABASE_REPLICA_URLS!.split(',')[0],
+  });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
@@ -122,7 +132,11 @@ export async function sql<T = any>(side: 'primary' | 'replica', text: string, pa
 }
 
 /** Stores a message as the worker would; returns its id and seq. */
-export async function storeMessage(conversationId: string, senderId: string, ciphertext = randomBytes(24).toString('base64')): Promise<{ id: string; seq: string }> {
+export async function storeMessage(
+  conversationId: string,
+  senderId: string,
+  ciphertext = randomBytes(24).toString('base64'),
+): Promise<{ id: string; seq: string }> {
   const [row] = await sql<{ id: string; seq: string }>(
     'primary',
     `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
@@ -137,7 +151,11 @@ export async function replicaCaughtUp(timeoutMs = 10_000): Promise<void> {
   const [{ lsn }] = await sql<{ lsn: string }>('primary', 'SELECT pg_current_wal_lsn()::text AS lsn');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const [{ caught }] = await sql<{ caught: boolean }>('replica', 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught', [lsn]);
+    const [{ caught }] = await sql<{ caught: boolean }>(
+      'replica',
+      'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught',
+      [lsn],
+    );
     if (caught) return;
     await sleep(20);
   }
@@ -146,7 +164,11 @@ export async function replicaCaughtUp(timeoutMs = 10_000): Promise<void> {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -192,7 +214,13 @@ export class TestSocket {
     const seen = this.events.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.type))}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.type))}`),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (event) => (clearTimeout(timer), resolve(event)) });
     });
   }
@@ -242,7 +270,12 @@ export class CuttableProxy {
 }
 
 /** A throwaway messages queue on the local SQS server, so a test can read exactly what its instances sent. */
-export async function privateQueue(): Promise<{ url: string; sqs: SQSClient; receiveAll(waitMs?: number): Promise<any[]>; remove(): Promise<void> }> {
+export async function privateQueue(): Promise<{
+  url: string;
+  sqs: SQSClient;
+  receiveAll(waitMs?: number): Promise<any[]>;
+  remove(): Promise<void>;
+}> {
   const e = env();
   const sqs = createSqsClient(e);
   const url = (await sqs.send(new CreateQueueCommand({ QueueName: `st-${tag()}-messages` }))).QueueUrl!;
@@ -253,7 +286,14 @@ export async function privateQueue(): Promise<{ url: string; sqs: SQSClient; rec
       const bodies: any[] = [];
       const deadline = Date.now() + waitMs;
       while (Date.now() < deadline) {
-        const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }));
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            VisibilityTimeout: 60,
+          }),
+        );
         bodies.push(...(Messages ?? []).map((message) => JSON.parse(message.Body!)));
         if (!Messages?.length) await sleep(50);
       }

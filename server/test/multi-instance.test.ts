@@ -51,14 +51,36 @@ describe('two instances', () => {
     const stored = await storeMessage(conversationId, alice.id);
     const event: RealtimeEvent = {
       type: 'message',
-      message: { id: stored.id, seq: stored.seq, conversationId, senderId: alice.id, clientMessageId: randomUUID(), ciphertext: 'AAAA', sentAt: new Date().toISOString(), storedAt: new Date().toISOString() },
+      message: {
+        id: stored.id,
+        seq: stored.seq,
+        conversationId,
+        senderId: alice.id,
+        clientMessageId: randomUUID(),
+        ciphertext: 'AAAA',
+        sentAt: new Date().toISOString(),
+        storedAt: new Date().toISOString(),
+      },
     };
     await redis.publish(RedisChannels.user(bob.id), JSON.stringify(event));
     expect(await bobOnB.next((e) => e.type === 'message')).toEqual(event);
 
     // Bob reads it through instance B; Alice, on A, gets the receipt in real time.
-    expect((await call(b.url, 'POST', `/v1/conversations/${conversationId}/read`, { token: bob.token, body: { upToMessageId: stored.id } })).status).toBe(204);
-    expect(await aliceOnA.next((e) => e.type === 'receipt')).toEqual({ type: 'receipt', conversationId, userId: bob.id, upToMessageId: stored.id, readAt: expect.any(String) });
+    expect(
+      (
+        await call(b.url, 'POST', `/v1/conversations/${conversationId}/read`, {
+          token: bob.token,
+          body: { upToMessageId: stored.id },
+        })
+      ).status,
+    ).toBe(204);
+    expect(await aliceOnA.next((e) => e.type === 'receipt')).toEqual({
+      type: 'receipt',
+      conversationId,
+      userId: bob.id,
+      upToMessageId: stored.id,
+      readAt: expect.any(String),
+    });
 
     bobOnB.close();
     aliceOnA.close();
@@ -72,11 +94,15 @@ describe('two instances', () => {
 
     const bobOnB = await TestSocket.open(b.url, bob.token);
     expect(await isOnline(redis, bob.id)).toBe(true);
-    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && e.online)).toMatchObject({ online: true });
+    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && e.online)).toMatchObject({
+      online: true,
+    });
 
     bobOnB.close();
     await eventually(async () => !(await isOnline(redis, bob.id)), 5_000, 'bob offline');
-    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toMatchObject({ online: false });
+    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toMatchObject({
+      online: false,
+    });
     aliceOnA.close();
   });
 
@@ -101,7 +127,9 @@ describe('two instances', () => {
     const c = await startServer();
     const user = await register(c.url);
     const socket = await TestSocket.open(c.url, user.token);
-    const inFlight = call(c.url, 'POST', '/v1/auth/login', { body: { username: user.username, password: user.password } });
+    const inFlight = call(c.url, 'POST', '/v1/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
     await new Promise((resolve) => setTimeout(resolve, 5)); // the login is being hashed when SIGTERM arrives
     const started = Date.now();
     await c.shutdown();

@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerApp } from '../bootstrap';
-import { call, conversationOf, CuttableProxy, env, eventually, privateQueue, register, startServer, TestSocket } from './helpers';
+import {
+  call,
+  conversationOf,
+  CuttableProxy,
+  env,
+  eventually,
+  privateQueue,
+  register,
+  startServer,
+  TestSocket,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -37,22 +47,36 @@ describe('Redis outage', () => {
 
     const ready = await call(server.url, 'GET', '/health/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'degraded', checks: { redis: { status: 'down' }, primary: { status: 'up' }, sqs: { status: 'up' } } });
+    expect(ready.body).toMatchObject({
+      status: 'degraded',
+      checks: { redis: { status: 'down' }, primary: { status: 'up' }, sqs: { status: 'up' } },
+    });
     expect((await call(server.url, 'GET', '/health')).status).toBe(200);
 
     // Sessions, profiles, membership and rate limits all fall back; nothing is a 500.
     expect((await call(server.url, 'GET', '/v1/users/me', { token: alice.token })).status).toBe(200);
     expect((await call(server.url, 'GET', `/v1/users/${bob.id}`, { token: alice.token })).status).toBe(200);
-    const login = await call(server.url, 'POST', '/v1/auth/login', { body: { username: bob.username, password: bob.password } });
+    const login = await call(server.url, 'POST', '/v1/auth/login', {
+      body: { username: bob.username, password: bob.password },
+    });
     expect(login.status).toBe(200);
-    const sent = await call(server.url, 'POST', `/v1/conversations/${conversationId}/messages`, { token: alice.token, body: { clientMessageId: randomUUID(), ciphertext: 'AAAA' } });
+    const sent = await call(server.url, 'POST', `/v1/conversations/${conversationId}/messages`, {
+      token: alice.token,
+      body: { clientMessageId: randomUUID(), ciphertext: 'AAAA' },
+    });
     expect(sent.status).toBe(202);
-    expect((await call(server.url, 'GET', `/v1/conversations/${conversationId}/messages`, { token: bob.token })).status).toBe(200);
+    expect(
+      (await call(server.url, 'GET', `/v1/conversations/${conversationId}/messages`, { token: bob.token })).status,
+    ).toBe(200);
     expect((await call(server.url, 'POST', '/v1/auth/logout', { token: login.body.accessToken })).status).toBe(204);
     expect((await call(server.url, 'GET', '/v1/users/me', { token: login.body.accessToken })).status).toBe(401);
 
     await proxy.restore();
-    await eventually(async () => (await call(server.url, 'GET', '/health/ready')).body.status === 'ok', 15_000, 'readiness ok again');
+    await eventually(
+      async () => (await call(server.url, 'GET', '/health/ready')).body.status === 'ok',
+      15_000,
+      'readiness ok again',
+    );
     const socket = await TestSocket.open(server.url, alice.token);
     expect(socket.events[0]).toMatchObject({ type: 'ready', realtime: 'live' });
     socket.close();

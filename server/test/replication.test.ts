@@ -21,10 +21,15 @@ describe('replication routing', () => {
   afterAll(() => server?.shutdown());
 
   const statements = (side: 'primary' | 'replica') =>
-    sql<{ query: string }>(side, 'SELECT query FROM pg_stat_activity WHERE application_name = $1', [applicationName]).then((rows) => rows.map((row) => row.query));
+    sql<{ query: string }>(side, 'SELECT query FROM pg_stat_activity WHERE application_name = $1', [
+      applicationName,
+    ]).then((rows) => rows.map((row) => row.query));
 
   it('reads history from the replica and writes on the primary', async () => {
-    const [[replica], [primary]] = await Promise.all([sql('replica', 'SELECT pg_is_in_recovery() AS r'), sql('primary', 'SELECT pg_is_in_recovery() AS r')]);
+    const [[replica], [primary]] = await Promise.all([
+      sql('replica', 'SELECT pg_is_in_recovery() AS r'),
+      sql('primary', 'SELECT pg_is_in_recovery() AS r'),
+    ]);
     expect(replica.r).toBe(true);
     expect(primary.r).toBe(false);
 
@@ -39,7 +44,9 @@ describe('replication routing', () => {
 
     const onReplica = await statements('replica');
     const onPrimary = await statements('primary');
-    expect(onReplica.some((query) => query.includes('FROM messages') && query.includes('ORDER BY seq DESC'))).toBe(true);
+    expect(onReplica.some((query) => query.includes('FROM messages') && query.includes('ORDER BY seq DESC'))).toBe(
+      true,
+    );
     expect(onPrimary.some((query) => query.includes('ORDER BY seq DESC'))).toBe(false);
     // The conversation was created by this instance: only the primary has seen its INSERTs.
     expect(onReplica.some((query) => /INSERT|UPDATE|DELETE/i.test(query))).toBe(false);
@@ -50,6 +57,8 @@ describe('replication routing', () => {
     const conversationId = await conversationOf(server.url, alice, [bob]);
     const list = await call(server.url, 'GET', '/v1/conversations', { token: alice.token });
     expect(list.body.items.map((item: { id: string }) => item.id)).toContain(conversationId);
-    expect((await statements('primary')).some((query) => query.includes('FROM conversation_members m JOIN conversations'))).toBe(true);
+    expect(
+      (await statements('primary')).some((query) => query.includes('FROM conversation_members m JOIN conversations')),
+    ).toBe(true);
   });
 });

@@ -9,7 +9,10 @@ export class UserIdParams {
 
 export class UpdateProfileDto {
   @ApiProperty({ nullable: true, required: false, maxLength: 64 })
-  @IsOptional() @ValidateIf((_, value) => value !== null) @IsString() @Length(1, 64)
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsString()
+  @Length(1, 64)
   displayName?: string | null;
 }
 

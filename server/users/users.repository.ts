@@ -62,7 +62,9 @@ export class UsersRepository {
   }
 
   async findPasswordHash(userId: string): Promise<string | undefined> {
-    const { rows } = await this.db.primary<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [userId]);
+    const { rows } = await this.db.primary<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [
+      userId,
+    ]);
     return rows[0]?.password_hash;
   }
 
@@ -78,11 +80,16 @@ export class UsersRepository {
     if (cached) return JSON.parse(cached) as UserProfile;
 
     const query = `SELECT ${PROFILE_COLUMNS} FROM users WHERE id = $1`;
-    const row = (await this.db.replica<UserRow>(query, [userId])).rows[0] ?? (await this.db.primary<UserRow>(query, [userId])).rows[0];
+    const row =
+      (await this.db.replica<UserRow>(query, [userId])).rows[0] ??
+      (await this.db.primary<UserRow>(query, [userId])).rows[0];
     if (!row) return undefined;
     const profile = toProfile(row);
     // NX: a value written by `refresh` (fresh from the primary) is never overwritten by a lagging replica's read.
-    if (cached === null) await this.redis.attempt('cache profile', (redis) => redis.set(key, JSON.stringify(profile), { EX: RedisTtlSeconds.user, NX: true }));
+    if (cached === null)
+      await this.redis.attempt('cache profile', (redis) =>
+        redis.set(key, JSON.stringify(profile), { EX: RedisTtlSeconds.user, NX: true }),
+      );
     return profile;
   }
 
@@ -92,14 +99,20 @@ export class UsersRepository {
     return new Set(rows.map((row) => row.id));
   }
 
-  async update(userId: string, changes: { displayName?: string | null; identityKey?: string; passwordHash?: string }): Promise<void> {
+  async update(
+    userId: string,
+    changes: { displayName?: string | null; identityKey?: string; passwordHash?: string },
+  ): Promise<void> {
     const columns: [string, unknown][] = [];
     if (changes.displayName !== undefined) columns.push(['display_name', changes.displayName]);
     if (changes.identityKey !== undefined) columns.push(['identity_key', changes.identityKey]);
     if (changes.passwordHash !== undefined) columns.push(['password_hash', changes.passwordHash]);
     if (columns.length === 0) return;
     const assignments = columns.map(([column], index) => `${column} = $${index + 2}`).join(', ');
-    await this.db.primary(`UPDATE users SET ${assignments}, updated_at = now() WHERE id = $1`, [userId, ...columns.map(([, value]) => value)]);
+    await this.db.primary(`UPDATE users SET ${assignments}, updated_at = now() WHERE id = $1`, [
+      userId,
+      ...columns.map(([, value]) => value),
+    ]);
     await this.invalidate(userId);
   }
 

@@ -25,7 +25,8 @@ export class UsersService {
   /** Changing the password ends every session of the user, on every instance. */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
     const hash = await this.users.findPasswordHash(userId);
-    if (!hash || !(await this.hasher.verify(hash, currentPassword))) throw new UnauthorizedException('current password is wrong');
+    if (!hash || !(await this.hasher.verify(hash, currentPassword)))
+      throw new UnauthorizedException('current password is wrong');
     await this.users.update(userId, { passwordHash: await this.hasher.hash(newPassword) });
     await this.sessions.revokeAll(userId);
   }

@@ -6,6 +6,22 @@ import { OneTimePreKeyEntity } from './one-time-prekey.entity';
 import { SessionEntity } from './session.entity';
 import { UserEntity } from './user.entity';
 
-export { ConversationMemberEntity, ConversationEntity, KeyBundleEntity, MessageEntity, OneTimePreKeyEntity, SessionEntity, UserEntity };
+export {
+  ConversationMemberEntity,
+  ConversationEntity,
+  KeyBundleEntity,
+  MessageEntity,
+  OneTimePreKeyEntity,
+  SessionEntity,
+  UserEntity,
+};
 
-export const ENTITIES = [UserEntity, SessionEntity, KeyBundleEntity, OneTimePreKeyEntity, ConversationEntity, ConversationMemberEntity, MessageEntity];
+export const ENTITIES = [
+  UserEntity,
+  SessionEntity,
+  KeyBundleEntity,
+  OneTimePreKeyEntity,
+  ConversationEntity,
+  ConversationMemberEntity,
+  MessageEntity,
+];

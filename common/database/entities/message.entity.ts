@@ -12,7 +12,14 @@ export class MessageEntity {
   @PrimaryColumn('uuid')
   id: string;
 
-  @Column({ type: 'bigint', generated: 'identity', generatedIdentity: 'ALWAYS', insert: false, update: false, unique: true })
+  @Column({
+    type: 'bigint',
+    generated: 'identity',
+    generatedIdentity: 'ALWAYS',
+    insert: false,
+    update: false,
+    unique: true,
+  })
   seq: string;
 
   @Column({ name: 'conversation_id', type: 'uuid' })

@@ -81,7 +81,15 @@ export class InitialSchema1764000000000 implements MigrationInterface {
   }
 
   async down(db: QueryRunner): Promise<void> {
-    for (const table of ['messages', 'conversation_members', 'conversations', 'one_time_prekeys', 'key_bundles', 'sessions', 'users']) {
+    for (const table of [
+      'messages',
+      'conversation_members',
+      'conversations',
+      'one_time_prekeys',
+      'key_bundles',
+      'sessions',
+      'users',
+    ]) {
       await db.query(`DROP TABLE IF EXISTS ${table}`);
     }
   }

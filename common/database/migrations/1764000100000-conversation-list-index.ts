@@ -8,7 +8,9 @@ export class ConversationListIndex1764000100000 implements MigrationInterface {
   name = 'ConversationListIndex1764000100000';
 
   async up(db: QueryRunner): Promise<void> {
-    await db.query(`CREATE INDEX IF NOT EXISTS conversation_members_user_joined_idx ON conversation_members (user_id, joined_at DESC, conversation_id DESC)`);
+    await db.query(
+      `CREATE INDEX IF NOT EXISTS conversation_members_user_joined_idx ON conversation_members (user_id, joined_at DESC, conversation_id DESC)`,
+    );
   }
 
   async down(db: QueryRunner): Promise<void> {

@@ -19,7 +19,8 @@ const HAPROXY_CANDIDATES = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/us
 
 export function haproxyBinary(): string {
   const found = HAPROXY_CANDIDATES.find((path) => existsSync(path));
-  if (!found) throw new Error('haproxy not found: install it (apt-get install haproxy; .ci/run does) to run the boot tests');
+  if (!found)
+    throw new Error('haproxy not found: install it (apt-get install haproxy; .ci/run does) to run the boot tests');
   return found;
 }
 
