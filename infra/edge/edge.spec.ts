@@ -11,7 +11,7 @@ import { checkPolicies } from '../policies/aspect';
 import { POLICY_RULES } from '../policies/rules';
 import { edgePolicyRules } from '../policies/edge-rules';
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 function edgeStack(options: { domain?: EdgeDomain; protocol?: 'HTTP' | 'HTTPS'; generation?: number } = {}) {
   const stack = new TerraformStack(Testing.app(), 'edge-test');

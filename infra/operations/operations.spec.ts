@@ -7,7 +7,7 @@ import { DatabaseBackup, EVERY_6_HOURS } from './backup';
 import { CiDeployRole, deployPolicy, type CiDeployRoleProps } from './ci-deploy-role';
 import { configureStateBackend } from './state-backend';
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 function synth(build: (stack: TerraformStack) => void) {
   const stack = new TerraformStack(Testing.app(), 'ops-test');

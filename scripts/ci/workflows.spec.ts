@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 const DIR = join(__dirname, '..', '..', '.github', 'workflows');
 const text = (name: string) => readFileSync(join(DIR, name), 'utf8');
