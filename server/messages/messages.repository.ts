@@ -8,13 +8,16 @@ import { DatabaseService } from '../infrastructure/database.service';
 export class MessagesRepository {
   constructor(private readonly db: DatabaseService) {}
 
-  /** History, newest first, from a read replica: served by messages_conversation_seq_idx. */
+  /**
+   * History, newest first, from a read replica: served by messages_conversation_seq_idx. ORDER BY names
+   * `messages.seq`: a bare `seq` would mean the text alias of the select list, and sort "9" above "10".
+   */
   async history(conversationId: string, beforeSeq: string | undefined, limit: number): Promise<MessageView[]> {
     const { rows } = await this.db.replica<MessageRow>(
       `SELECT id, seq::text AS seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
        FROM messages
        WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
-       ORDER BY seq DESC
+       ORDER BY messages.seq DESC
        LIMIT $3`,
       [conversationId, beforeSeq ?? null, limit],
     );

@@ -136,12 +136,18 @@ export async function storeMessage(
   conversationId: string,
   senderId: string,
   ciphertext = randomBytes(24).toString('base64'),
+  /** An explicit seq (the identity is GENERATED ALWAYS, so this overrides it), e.g. to test cursor order. */
+  seq?: bigint,
 ): Promise<{ id: string; seq: string }> {
   const [row] = await sql<{ id: string; seq: string }>(
     'primary',
-    `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-     VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`,
-    [conversationId, senderId, ciphertext],
+    seq === undefined
+      ? `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+         VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`
+      : `INSERT INTO messages (id, seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+         OVERRIDING SYSTEM VALUE
+         VALUES (gen_random_uuid(), $4, $1, $2, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`,
+    seq === undefined ? [conversationId, senderId, ciphertext] : [conversationId, senderId, ciphertext, seq.toString()],
   );
   return row;
 }
