@@ -30,7 +30,7 @@ export class DataKey extends Construct {
       description: `${props.namePrefix} data at rest`,
       enableKeyRotation: true,
       deletionWindowInDays: props.deletionWindowDays ?? 30,
-      policy: JSON.stringify(keyPolicy(props.accountId, props.region)),
+      policy: JSON.stringify(logsKeyPolicy(props.accountId, props.region)),
     });
     new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}-data`, targetKeyId: this.key.keyId });
   }
@@ -80,8 +80,11 @@ export class Security extends Construct {
   }
 }
 
-/** Account root administers the key through IAM; CloudWatch Logs may use it for this account's log groups. */
-function keyPolicy(accountId: string, region: string): Record<string, unknown> {
+/**
+ * Policy of a key that encrypts log groups: the account root administers it through IAM, and CloudWatch
+ * Logs in `region` may use it for this account's log groups there. (The data key here; WAF's us-east-1 key.)
+ */
+export function logsKeyPolicy(accountId: string, region: string): Record<string, unknown> {
   const partition = partitionOf(region);
   return {
     Version: '2012-10-17',

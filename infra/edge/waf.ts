@@ -8,7 +8,7 @@ import { Wafv2WebAclLoggingConfiguration } from '@cdktf/provider-aws/lib/wafv2-w
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchLogResourcePolicy } from '@cdktf/provider-aws/lib/cloudwatch-log-resource-policy';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
-import { partitionOf } from '../constructs/iam';
+import { logsKeyPolicy } from '../constructs/security';
 
 /** Managed rule groups, in evaluation order. */
 export const MANAGED_RULE_GROUPS = [
@@ -59,7 +59,7 @@ export class EdgeWaf extends Construct {
       description: `${props.namePrefix} edge logs (us-east-1)`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: JSON.stringify(logsKeyPolicy(props.accountId)),
+      policy: JSON.stringify(logsKeyPolicy(props.accountId, US_EAST_1)),
     });
     // WAF requires the aws-waf-logs- prefix.
     this.logGroup = new CloudwatchLogGroup(this, 'logs', {
@@ -134,30 +134,3 @@ function rateRule(limit: number, priority: number): Wafv2WebAclRule {
   };
 }
 
-function logsKeyPolicy(accountId: string): Record<string, unknown> {
-  const partition = partitionOf(US_EAST_1);
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AccountAdministersThroughIam',
-        Effect: 'Allow',
-        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
-        Action: 'kms:*',
-        Resource: '*',
-      },
-      {
-        Sid: 'CloudWatchLogsEncryptsEdgeLogGroups',
-        Effect: 'Allow',
-        Principal: { Service: `logs.${US_EAST_1}.amazonaws.com` },
-        Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        Resource: '*',
-        Condition: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${US_EAST_1}:${accountId}:log-group:*`,
-          },
-        },
-      },
-    ],
-  };
-}
