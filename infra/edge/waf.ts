@@ -133,4 +133,3 @@ function rateRule(limit: number, priority: number): Wafv2WebAclRule {
     visibilityConfig: visibility('RateLimitPerIp'),
   };
 }
-
