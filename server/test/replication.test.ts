@@ -44,10 +44,10 @@ describe('replication routing', () => {
 
     const onReplica = await statements('replica');
     const onPrimary = await statements('primary');
-    expect(onReplica.some((query) => query.includes('FROM messages') && query.includes('ORDER BY seq DESC'))).toBe(
-      true,
-    );
-    expect(onPrimary.some((query) => query.includes('ORDER BY seq DESC'))).toBe(false);
+    expect(
+      onReplica.some((query) => query.includes('FROM messages') && query.includes('ORDER BY messages.seq DESC')),
+    ).toBe(true);
+    expect(onPrimary.some((query) => query.includes('ORDER BY messages.seq DESC'))).toBe(false);
     // The conversation was created by this instance: only the primary has seen its INSERTs.
     expect(onReplica.some((query) => /INSERT|UPDATE|DELETE/i.test(query))).toBe(false);
   });
