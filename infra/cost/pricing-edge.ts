@@ -40,14 +40,18 @@ export function edgeLines({ resources, users, usage }: PricingInput): CostLine[]
       monthly: millions * PRICES.waf.perMillionRequests,
       basis: 'usage',
     });
-    const logged = all(resources, 'aws_wafv2_web_acl_logging_configuration').some(([, config]) =>
+    const logging = all(resources, 'aws_wafv2_web_acl_logging_configuration').find(([, config]) =>
       String(config.resource_arn).includes(name),
     );
-    if (logged) {
-      const logGb = gb(volumes.requests * usage.wafLogBytesPerRequest);
+    if (logging) {
+      // A filter that drops by default keeps only what WAF blocked or counted.
+      const filter = logging[1].logging_filter as { default_behavior?: string } | undefined;
+      const filtered = filter?.default_behavior === 'DROP';
+      const share = filtered ? usage.wafLoggedShare : 1;
+      const logGb = gb(volumes.requests * share * usage.wafLogBytesPerRequest);
       lines.push({
         category: 'CloudWatch',
-        item: 'WAF logs (every request; no logging filter)',
+        item: filtered ? `WAF logs (blocked or counted: ${share * 100} % of requests)` : 'WAF logs (every request)',
         quantity: `${logGb.toFixed(1)} GB ingested`,
         monthly: logGb * PRICES.cloudwatch.logsIngestPerGb,
         basis: 'usage',

@@ -22,8 +22,10 @@ export interface UsageAssumptions {
   workerPollingLoops: number;
   /** Bytes of application log per API request (pino-http at the default LOG_LEVEL=info). */
   appLogBytesPerRequest: number;
-  /** Bytes of WAF log per request (every request is logged: the logging configuration has no filter). */
+  /** Bytes of WAF log per logged request. */
   wafLogBytesPerRequest: number;
+  /** Share of requests WAF blocks or counts, which is all its filtered logging keeps. */
+  wafLoggedShare: number;
   /** VPC flow logs (ALL traffic, 60 s aggregation), GB per instance per month. */
   flowLogGbPerInstanceMonth: number;
   /** PostgreSQL logs per database instance per month, GB. */
@@ -59,6 +61,7 @@ export const DEFAULT_USAGE: UsageAssumptions = {
   workerPollingLoops: 10,
   appLogBytesPerRequest: 400,
   wafLogBytesPerRequest: 1500,
+  wafLoggedShare: 0.02,
   flowLogGbPerInstanceMonth: 2,
   rdsLogGbPerInstanceMonth: 0.5,
   enhancedMonitoringGbPerInstanceMonth: 0.66,

@@ -216,7 +216,7 @@ describe('Edge', () => {
         statement: { rate_based_statement: { limit: 2000, aggregate_key_type: 'IP' } },
       });
     });
-    it('logs to an encrypted us-east-1 log group with retention, redacting credentials', () => {
+    it('logs what it blocked or counted to an encrypted us-east-1 log group with retention, redacting credentials', () => {
       expect(one('aws_cloudwatch_log_group')).toMatchObject({
         name: 'aws-waf-logs-cyphr-test-edge',
         retention_in_days: 30,
@@ -227,6 +227,16 @@ describe('Edge', () => {
         { single_header: { name: 'authorization' } },
         { single_header: { name: 'cookie' } },
       ]);
+      expect(one('aws_wafv2_web_acl_logging_configuration').logging_filter).toEqual({
+        default_behavior: 'DROP',
+        filter: [
+          {
+            behavior: 'KEEP',
+            requirement: 'MEETS_ANY',
+            condition: [{ action_condition: { action: 'BLOCK' } }, { action_condition: { action: 'COUNT' } }],
+          },
+        ],
+      });
     });
   });
 
