@@ -1,7 +1,9 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../scripts/testing/waiting';
+
+export { freePort };
 
 /**
  * The API and the worker run as separate processes, as in production (one `node app/server/main.js` and one
@@ -16,14 +18,6 @@ export async function buildProcesses(): Promise<number> {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
   await promisify(execFile)(tsc, ['-p', join(ROOT, 'bench', 'tsconfig.build.json'), '--noCheck'], { cwd: ROOT });
   return (Date.now() - started) / 1000;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export class BenchProcess {

@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { createClient } from 'redis';
 import { createSqsClient } from '../aws/sqs-client';
 import { splitList } from '../config/environment';
+import { eventually } from '../../scripts/testing/waiting';
 
 // Proves the local topology the other suites rely on: a streaming replica, Redis, and an SQS server with redrive.
 const env = process.env;
@@ -18,16 +19,6 @@ async function connect(url: string): Promise<Client> {
   const client = new Client({ connectionString: url });
   await client.connect();
   return client;
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('local services', () => {

@@ -10,7 +10,7 @@ import { parseEnvFile } from '../../common/config/local-env-file';
 import { ApiError, CyphrClient, LiveConnection, Session } from '../../scripts/testing/api-client';
 import { LoadBalancer, startLoadBalancer } from './support/haproxy';
 import { ManagedProcess } from './support/processes';
-import { eventually, freePort } from './support/wait';
+import { eventually, freePort } from '../../scripts/testing/waiting';
 
 /**
  * Proof by booting: `npm run package` builds the archive; install.sh installs it into a temporary prefix
@@ -18,6 +18,10 @@ import { eventually, freePort } from './support/wait';
  * release against the local services, behind HAProxy standing in for the ALB (/health checks, round robin).
  */
 const ROOT = resolve(__dirname, '..', '..');
+
+/** `eventually`, where a probe that throws (a process not listening yet, a 502 while a backend is down) means "not yet". */
+const untilReady = <T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> =>
+  eventually(() => probe().catch(() => undefined), timeoutMs, what, 100);
 const work = mkdtempSync(join(tmpdir(), 'cyphr-boot-'));
 const prefix = join(work, 'opt');
 const etc = join(work, 'etc');
@@ -81,7 +85,7 @@ async function startApi(index: number, port: number): Promise<ManagedProcess> {
     { ...settings, PATH: process.env.PATH!, PORT: String(port), CYPHR_ROLE: 'api' },
     work,
   ).start();
-  await eventually(
+  await untilReady(
     async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined),
     30_000,
     `api-${index} healthy`,
@@ -173,7 +177,7 @@ beforeAll(async () => {
     { name: 'api-1', port: portB },
   ]);
   client = new CyphrClient(balancer.url);
-  await eventually(
+  await untilReady(
     async () => ((await fetch(`${balancer.url}/health`)).ok ? true : undefined),
     10_000,
     'load balancer healthy',
@@ -264,7 +268,7 @@ describe('through the load balancer', () => {
         (event) => event.type === 'message' && (event as { message: { id: string } }).message.id === id,
       );
     }
-    const history = await eventually(
+    const history = await untilReady(
       async () => {
         const items = await client.fullHistory(bob, conversationId);
         return items.length >= sent.length ? items : undefined;
@@ -292,7 +296,7 @@ describe('through the load balancer', () => {
     }
     expect(victim.running).toBe(false);
     expect(accepted.size).toBe(40);
-    const stored = await eventually(
+    const stored = await untilReady(
       async () => {
         const ids = new Set((await client.fullHistory(alice, conversationId)).map((m) => m.id));
         return [...accepted].every((id) => ids.has(id)) ? ids : undefined;
@@ -312,7 +316,7 @@ describe('through the load balancer', () => {
     await worker.stop('SIGKILL');
     ids.push(...(await Promise.all(sends.slice(30))));
     worker = startWorker();
-    const after = await eventually(
+    const after = await untilReady(
       async () => {
         const counts = await primaryCount(conversationId);
         return counts.rows >= before.rows + 60 ? counts : undefined;

@@ -168,21 +168,9 @@ export async function replicaCaughtUp(timeoutMs = 10_000): Promise<void> {
   throw new Error('replica did not catch up');
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { eventually, sleep } from '../../scripts/testing/waiting';
 
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { eventually, sleep };
 
 /** A WebSocket client that records every event and resolves once the server said "ready". */
 export class TestSocket {

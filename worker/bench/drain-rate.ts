@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadLocalEnvFile } from '../../common/config/local-env-file';
 import { createLogger } from '../observability/logger';
@@ -19,6 +18,7 @@ import {
   sendBodies,
   testSqs,
 } from '../test/helpers';
+import { freePort } from '../../scripts/testing/waiting';
 
 /**
  * Drain rate: pre-fill a private queue with N messages, start one worker process, time until every
@@ -60,14 +60,6 @@ const snapshot = () =>
     keyof typeof GROUPS,
     number
   >;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Mean of a Prometheus histogram from the worker's /metrics, in milliseconds. */
 async function meanMs(port: number, name: string, labels = ''): Promise<number> {

@@ -16,6 +16,7 @@ import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { messageIdFor } from '../../common/contracts/message-id';
 import { runMigrations } from '../../common/database/migrate';
 import { WorkerEnvironment } from '../config/worker-environment';
+import { eventually as waitUntil } from '../../scripts/testing/waiting';
 
 /** Shared by the worker's integration suites: throwaway queues, fixture rows, waiting. */
 
@@ -219,16 +220,11 @@ export async function receiveAll(sqs: SQSClient, queueUrl: string, waitSeconds =
   }
 }
 
-export async function eventually<T>(
+/** The shared `eventually`, with the worker suites' longer default (queues redeliver after visibility timeouts). */
+export function eventually<T>(
   probe: () => Promise<T | undefined | false>,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitUntil(probe, timeoutMs, what, 100);
 }

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForPort } from './wait';
+import { waitForPort } from '../../../scripts/testing/waiting';
 
 export interface Backend {
   name: string;

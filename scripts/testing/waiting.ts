@@ -1,4 +1,7 @@
+// Waiting helpers shared by the test suites, the boot test and the benchmarks (loopback only).
 import { createServer, connect } from 'node:net';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once something accepts TCP on 127.0.0.1:port; `failure` can abort early with a reason. */
 export async function waitForPort(port: number, timeoutMs: number, failure?: () => string | undefined): Promise<void> {
@@ -15,18 +18,23 @@ export async function waitForPort(port: number, timeoutMs: number, failure?: () 
     });
     if (open) return;
     if (Date.now() > deadline) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
-/** Polls `probe` until it returns a value (not undefined) or the time runs out. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+/** Polls `probe` until it returns something other than undefined, null or false, or the time runs out. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(intervalMs);
   }
 }
 
