@@ -8,6 +8,9 @@ import { createSqsClient } from '../../common/aws/sqs-client';
 import { buildDataSourceOptions } from '../../common/config/database-options';
 import { EnvironmentVariables, validateEnvironment } from '../../common/config/environment';
 import { runMigrations } from '../../common/database/migrate';
+import type { RealtimeEvent } from '../../common/contracts/realtime-events';
+import { isOnline, type PresenceRedis } from '../../common/redis/presence';
+import { eventually, sleep } from '../../scripts/testing/waiting';
 import { createServerApp, ServerApp, ServerAppOptions } from '../bootstrap';
 import { DEFAULT_RATE_LIMITS, RateLimitRules } from '../rate-limits/rate-limit-rules';
 
@@ -168,8 +171,6 @@ export async function replicaCaughtUp(timeoutMs = 10_000): Promise<void> {
   throw new Error('replica did not catch up');
 }
 
-import { eventually, sleep } from '../../scripts/testing/waiting';
-
 export { eventually, sleep };
 
 /** A WebSocket client that records every event and resolves once the server said "ready". */
@@ -298,4 +299,56 @@ export async function privateQueue(): Promise<{
       sqs.destroy();
     },
   };
+}
+
+/** Stores a message as the worker would and builds the `message` event the worker then publishes for it. */
+export async function storedMessageEvent(
+  conversationId: string,
+  senderId: string,
+): Promise<{ id: string; event: RealtimeEvent }> {
+  const stored = await storeMessage(conversationId, senderId);
+  const now = new Date().toISOString();
+  const event: RealtimeEvent = {
+    type: 'message',
+    message: {
+      id: stored.id,
+      seq: stored.seq,
+      conversationId,
+      senderId,
+      clientMessageId: randomUUID(),
+      ciphertext: 'AAAA',
+      sentAt: now,
+      storedAt: now,
+    },
+  };
+  return { id: stored.id, event };
+}
+
+/**
+ * Bob connects to instance B and leaves again while Alice watches from instance A: presence in `redis` follows,
+ * and Alice is told both times. Shared by the single-node and the cluster suites.
+ */
+export async function expectPresenceComesAndGoes(
+  a: ServerApp,
+  b: ServerApp,
+  redis: PresenceRedis,
+  aliceAuth: 'header' | 'query' | 'protocol' = 'header',
+): Promise<void> {
+  const [alice, bob] = await Promise.all([register(a.url, 'alice'), register(a.url, 'bob')]);
+  await conversationOf(a.url, alice, [bob]);
+  const aliceOnA = await TestSocket.open(a.url, alice.token, aliceAuth);
+  expect(await isOnline(redis, bob.id)).toBe(false);
+
+  const bobOnB = await TestSocket.open(b.url, bob.token);
+  expect(await isOnline(redis, bob.id)).toBe(true);
+  expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && e.online)).toMatchObject({
+    online: true,
+  });
+
+  bobOnB.close();
+  await eventually(async () => !(await isOnline(redis, bob.id)), 5_000, 'bob offline');
+  expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toMatchObject({
+    online: false,
+  });
+  aliceOnA.close();
 }

@@ -1,11 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import { RealtimeEvent } from '../../common/contracts/realtime-events';
 import { RedisChannels, RedisKeys } from '../../common/redis/keys';
-import { isOnline } from '../../common/redis/presence';
 import type { ServerApp } from '../bootstrap';
 import { CLOSE_RESTARTING } from '../realtime/realtime.gateway';
-import { call, conversationOf, env, eventually, register, startServer, storeMessage, TestSocket } from './helpers';
+import {
+  call,
+  conversationOf,
+  env,
+  expectPresenceComesAndGoes,
+  register,
+  startServer,
+  storedMessageEvent,
+  TestSocket,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -48,20 +55,7 @@ describe('two instances', () => {
     const aliceOnA = await TestSocket.open(a.url, alice.token, 'query');
 
     // What the worker does after storing a message sent through instance A.
-    const stored = await storeMessage(conversationId, alice.id);
-    const event: RealtimeEvent = {
-      type: 'message',
-      message: {
-        id: stored.id,
-        seq: stored.seq,
-        conversationId,
-        senderId: alice.id,
-        clientMessageId: randomUUID(),
-        ciphertext: 'AAAA',
-        sentAt: new Date().toISOString(),
-        storedAt: new Date().toISOString(),
-      },
-    };
+    const { id: storedId, event } = await storedMessageEvent(conversationId, alice.id);
     await redis.publish(RedisChannels.user(bob.id), JSON.stringify(event));
     expect(await bobOnB.next((e) => e.type === 'message')).toEqual(event);
 
@@ -70,7 +64,7 @@ describe('two instances', () => {
       (
         await call(b.url, 'POST', `/v1/conversations/${conversationId}/read`, {
           token: bob.token,
-          body: { upToMessageId: stored.id },
+          body: { upToMessageId: storedId },
         })
       ).status,
     ).toBe(204);
@@ -78,7 +72,7 @@ describe('two instances', () => {
       type: 'receipt',
       conversationId,
       userId: bob.id,
-      upToMessageId: stored.id,
+      upToMessageId: storedId,
       readAt: expect.any(String),
     });
 
@@ -87,23 +81,7 @@ describe('two instances', () => {
   });
 
   it('keeps presence in Redis and tells contacts when a user comes and goes', async () => {
-    const [alice, bob] = await Promise.all([register(a.url, 'alice'), register(a.url, 'bob')]);
-    await conversationOf(a.url, alice, [bob]);
-    const aliceOnA = await TestSocket.open(a.url, alice.token, 'protocol');
-    expect(await isOnline(redis, bob.id)).toBe(false);
-
-    const bobOnB = await TestSocket.open(b.url, bob.token);
-    expect(await isOnline(redis, bob.id)).toBe(true);
-    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && e.online)).toMatchObject({
-      online: true,
-    });
-
-    bobOnB.close();
-    await eventually(async () => !(await isOnline(redis, bob.id)), 5_000, 'bob offline');
-    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toMatchObject({
-      online: false,
-    });
-    aliceOnA.close();
+    await expectPresenceComesAndGoes(a, b, redis, 'protocol');
   });
 
   it('refuses WebSocket upgrades without a live token', async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { RealtimeEvent } from '../../common/contracts/realtime-events';
 import { redisSettings } from '../../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../../common/redis/connection';
 import { RedisChannels, RedisKeys } from '../../common/redis/keys';
@@ -15,7 +14,8 @@ import {
   register,
   RELAXED_LIMITS,
   startServer,
-  storeMessage,
+  storedMessageEvent,
+  expectPresenceComesAndGoes,
   TestSocket,
 } from './helpers';
 
@@ -135,20 +135,7 @@ describe('two instances on a Redis Cluster', () => {
     expect(holders).toHaveLength(1);
 
     // What the worker does after storing a message (SPUBLISH in cluster mode).
-    const stored = await storeMessage(conversationId, alice.id);
-    const event: RealtimeEvent = {
-      type: 'message',
-      message: {
-        id: stored.id,
-        seq: stored.seq,
-        conversationId,
-        senderId: alice.id,
-        clientMessageId: randomUUID(),
-        ciphertext: 'AAAA',
-        sentAt: new Date().toISOString(),
-        storedAt: new Date().toISOString(),
-      },
-    };
+    const { id: storedId, event } = await storedMessageEvent(conversationId, alice.id);
     expect(await redis.publish(channel, JSON.stringify(event))).toBe(1);
     expect(await bobOnB.next((e) => e.type === 'message')).toEqual(event);
 
@@ -157,7 +144,7 @@ describe('two instances on a Redis Cluster', () => {
       (
         await call(b.url, 'POST', `/v1/conversations/${conversationId}/read`, {
           token: bob.token,
-          body: { upToMessageId: stored.id },
+          body: { upToMessageId: storedId },
         })
       ).status,
     ).toBe(204);
@@ -177,23 +164,7 @@ describe('two instances on a Redis Cluster', () => {
   });
 
   it('keeps presence in the cluster and tells contacts when a user comes and goes', async () => {
-    const [alice, bob] = await Promise.all([register(a.url, 'alice'), register(a.url, 'bob')]);
-    await conversationOf(a.url, alice, [bob]);
-    const aliceOnA = await TestSocket.open(a.url, alice.token);
-    expect(await isOnline(redis, bob.id)).toBe(false);
-
-    const bobOnB = await TestSocket.open(b.url, bob.token);
-    expect(await isOnline(redis, bob.id)).toBe(true);
-    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && e.online)).toMatchObject({
-      online: true,
-    });
-
-    bobOnB.close();
-    await eventually(async () => !(await isOnline(redis, bob.id)), 5_000, 'bob offline');
-    expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toMatchObject({
-      online: false,
-    });
-    aliceOnA.close();
+    await expectPresenceComesAndGoes(a, b, redis);
   });
 
   it('refreshes and drops the presence of many users spread over the shards', async () => {
