@@ -11,19 +11,17 @@ import {
   TestUser,
 } from '../../server/test/helpers';
 import type { ServerApp } from '../../server/bootstrap';
-import { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 import { createLogger } from '../observability/logger';
 import { createWorker, Worker } from '../worker';
-import { createTestQueues, eventually, queueEnv, TestQueues, testSqs, workerEnv } from './helpers';
-
-class RecordingPushProvider implements PushProvider {
-  readonly name = 'recording';
-  readonly sent: PushNotification[] = [];
-  async send(notification: PushNotification): Promise<PushOutcome> {
-    this.sent.push(notification);
-    return 'delivered';
-  }
-}
+import {
+  createTestQueues,
+  eventually,
+  queueEnv,
+  RecordingPushProvider,
+  TestQueues,
+  testSqs,
+  workerEnv,
+} from './helpers';
 
 /**
  * The whole path: HTTP send on API instance A → SQS → worker → PostgreSQL → Redis → WebSocket on API

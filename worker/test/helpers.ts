@@ -17,6 +17,7 @@ import { messageIdFor } from '../../common/contracts/message-id';
 import { runMigrations } from '../../common/database/migrate';
 import { WorkerEnvironment } from '../config/worker-environment';
 import { eventually as waitUntil } from '../../scripts/testing/waiting';
+import type { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 
 /** Shared by the worker's integration suites: throwaway queues, fixture rows, waiting. */
 
@@ -227,4 +228,14 @@ export function eventually<T>(
   what = 'condition',
 ): Promise<T> {
   return waitUntil(probe, timeoutMs, what, 100);
+}
+
+/** A push provider that records what it was asked to send (and never contacts anything). */
+export class RecordingPushProvider implements PushProvider {
+  readonly name = 'recording';
+  readonly sent: PushNotification[] = [];
+  async send(notification: PushNotification): Promise<PushOutcome> {
+    this.sent.push(notification);
+    return 'delivered';
+  }
 }

@@ -5,7 +5,6 @@ import { RealtimeEvent } from '../../common/contracts/realtime-events';
 import { redisSettings } from '../../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../../common/redis/connection';
 import { RedisChannels, RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
-import { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 import { createLogger } from '../observability/logger';
 import { CyphrAttributes } from '../queue/attributes';
 import { createWorker, Worker } from '../worker';
@@ -20,20 +19,12 @@ import {
   queueDepth,
   queueEnv,
   receiveAll,
+  RecordingPushProvider,
   sendBodies,
   TestQueues,
   testSqs,
   workerEnv,
 } from './helpers';
-
-class RecordingPushProvider implements PushProvider {
-  readonly name = 'recording';
-  readonly sent: PushNotification[] = [];
-  async send(notification: PushNotification): Promise<PushOutcome> {
-    this.sent.push(notification);
-    return 'delivered';
-  }
-}
 
 async function metric(worker: Worker, name: string, labels: Record<string, string> = {}): Promise<number> {
   const found = (await worker.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];

@@ -6,7 +6,6 @@ import { redisSettings } from '../../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../../common/redis/connection';
 import { RedisChannels, RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
 import { RedisClusterHandle, startRedisCluster } from '../../scripts/testing/redis-cluster';
-import { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 import { createLogger } from '../observability/logger';
 import { createWorker, Worker } from '../worker';
 import {
@@ -16,6 +15,7 @@ import {
   messageBody,
   openDatabase,
   queueEnv,
+  RecordingPushProvider,
   sendBodies,
   TestQueues,
   testSqs,
@@ -23,15 +23,6 @@ import {
 } from './helpers';
 
 jest.setTimeout(60_000);
-
-class RecordingPushProvider implements PushProvider {
-  readonly name = 'recording';
-  readonly sent: PushNotification[] = [];
-  async send(notification: PushNotification): Promise<PushOutcome> {
-    this.sent.push(notification);
-    return 'delivered';
-  }
-}
 
 const AUTH_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:cyphr-test-redis-auth';
 
