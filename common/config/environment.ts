@@ -34,7 +34,7 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT: number = 3001;
 
-  /** Primary PostgreSQL, as a URL with credentials (local runs). Either this or DATABASE_HOST + DATABASE_SECRET_ARN. */
+  /** Primary PostgreSQL, as a URL with credentials (local runs). Either this or DATABASE_HOST (with DATABASE_AUTH). */
   @Transform(emptyToUndefined)
   @ValidateIf((env: EnvironmentVariables) => !env.DATABASE_HOST)
   @IsNotEmpty({ message: 'DATABASE_URL is required (or DATABASE_HOST with DATABASE_SECRET_ARN)' })
@@ -60,10 +60,58 @@ export class EnvironmentVariables {
   @IsString()
   DATABASE_REPLICA_HOSTS?: string;
 
+  /** On AWS with DATABASE_AUTH=password (break-glass only): a secret holding {username, password}. */
   @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => !!env.DATABASE_HOST)
-  @IsNotEmpty({ message: 'DATABASE_SECRET_ARN is required when DATABASE_HOST is set' })
+  @ValidateIf((env: EnvironmentVariables) => !!env.DATABASE_HOST && env.DATABASE_AUTH === 'password')
+  @IsNotEmpty({ message: 'DATABASE_SECRET_ARN is required when DATABASE_HOST is set and DATABASE_AUTH=password' })
   DATABASE_SECRET_ARN?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  DATABASE_PORT: number = 5432;
+
+  /**
+   * How a process proves who it is to PostgreSQL on DATABASE_HOST: `iam` signs a 15-minute RDS IAM token
+   * for DATABASE_USER per new connection (the AWS path); `password` reads DATABASE_SECRET_ARN.
+   * @default password
+   */
+  @IsOptional()
+  @IsIn(['password', 'iam'])
+  DATABASE_AUTH: 'password' | 'iam' = 'password';
+
+  /** The process's own least-privilege database role (cyphr_api, cyphr_worker); required with DATABASE_AUTH=iam. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.DATABASE_AUTH === 'iam')
+  @IsNotEmpty({ message: 'DATABASE_USER is required when DATABASE_AUTH=iam' })
+  @IsString()
+  DATABASE_USER?: string;
+
+  /**
+   * PEM bundle of the CAs PostgreSQL's certificate must chain to (verify-full). The bundle ships the RDS CAs;
+   * user data points here at them. @default the RDS CA bundle shipped with the application
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  DATABASE_CA_FILE?: string;
+
+  /** Worker/migrate: the schema owner role the migration logs in as (IAM). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  DATABASE_MIGRATION_USER?: string;
+
+  /**
+   * Worker/migrate: the RDS master credentials' secret ({username, password}), read only to create the IAM
+   * roles on a database that does not have them yet; no long-running process uses it.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  DATABASE_MASTER_SECRET_ARN?: string;
 
   @IsOptional()
   @IsString()
@@ -91,11 +139,33 @@ export class EnvironmentVariables {
   @IsIn(['true', 'false'])
   REDIS_CLUSTER: 'true' | 'false' = 'false';
 
-  /** On AWS: the ElastiCache auth token's secret. */
+  /** A password from a secret (REDIS_AUTH=password): the ElastiCache auth token's secret. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
   REDIS_AUTH_SECRET_ARN?: string;
+
+  /**
+   * `iam`: ElastiCache IAM authentication, the process signs a 15-minute token for REDIS_USER (the AWS path);
+   * `password`: the URL's credentials or REDIS_AUTH_SECRET_ARN. @default password
+   */
+  @IsOptional()
+  @IsIn(['password', 'iam'])
+  REDIS_AUTH: 'password' | 'iam' = 'password';
+
+  /** ElastiCache user id the process authenticates as (cyphr-<env>-api, cyphr-<env>-worker); required with REDIS_AUTH=iam. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_AUTH === 'iam')
+  @IsNotEmpty({ message: 'REDIS_USER is required when REDIS_AUTH=iam' })
+  @IsString()
+  REDIS_USER?: string;
+
+  /** The replication group id the IAM token is signed for; required with REDIS_AUTH=iam. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_AUTH === 'iam')
+  @IsNotEmpty({ message: 'REDIS_IAM_CACHE_NAME is required when REDIS_AUTH=iam' })
+  @IsString()
+  REDIS_IAM_CACHE_NAME?: string;
 
   @IsNotEmpty({ message: 'AWS_REGION is required' })
   @IsString()
@@ -131,10 +201,21 @@ export class EnvironmentVariables {
   @IsString()
   JWT_SECRET?: string;
 
+  /**
+   * On AWS: the secret holding the signing keyring, JSON `{"keys":[{"kid","secret"}]}` (first signs, every key
+   * verifies), re-read every JWT_KEYS_REFRESH_SECONDS and on an unknown key id.
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
   JWT_SECRET_ARN?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  JWT_KEYS_REFRESH_SECONDS: number = 300;
 
   @IsOptional()
   @IsIn(LOG_LEVELS as unknown as string[])
