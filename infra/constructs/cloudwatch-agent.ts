@@ -47,6 +47,9 @@ export function agentConfig(environment: string): Record<string, unknown> {
             timezone: 'UTC',
           })),
         },
+      },
+      // The agent's schema puts the Prometheus scraper under logs.metrics_collected: its output is EMF log events.
+      metrics_collected: {
         prometheus: {
           log_group_name: appLogGroupName(environment, METRICS_LOG_STREAM),
           prometheus_config_path: PROMETHEUS_CONFIG,

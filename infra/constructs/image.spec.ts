@@ -144,11 +144,11 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         }),
       ),
     );
-    expect(config.logs.logs_collected.prometheus).toMatchObject({
+    expect(config.logs.metrics_collected.prometheus).toMatchObject({
       log_group_name: '/cyphr/staging/metrics',
       emf_processor: { metric_namespace: 'Cyphr/staging' },
     });
-    const selectors = config.logs.logs_collected.prometheus.emf_processor.metric_declaration.flatMap(
+    const selectors = config.logs.metrics_collected.prometheus.emf_processor.metric_declaration.flatMap(
       (d: { metric_selectors: string[] }) => d.metric_selectors,
     );
     expect(selectors).toEqual(
