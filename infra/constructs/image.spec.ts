@@ -135,7 +135,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       if (!match) throw new Error(`${path} is not written`);
       return Buffer.from(match[1], 'base64').toString('utf8');
     };
-    const config = JSON.parse(written('/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json'));
+    const config = JSON.parse(written('/opt/aws/amazon-cloudwatch-agent/etc/cyphr-agent.json'));
     expect(config.logs.logs_collected.files.collect_list).toEqual(
       ['api', 'worker', 'migrate'].map((stream) =>
         expect.objectContaining({
@@ -159,7 +159,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     expect(scrape).toContain("targets: ['127.0.0.1:9464']");
     expect(written('/etc/logrotate.d/cyphr')).toContain('copytruncate');
     expect(data).toContain(
-      '"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"',
+      '"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/cyphr-agent.json"',
     );
   });
 
