@@ -21,6 +21,8 @@ import { LoadBalancer } from './constructs/load-balancer';
 import type { AppSettings } from './constructs/user-data';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
+import { applyPolicyRules } from './policies/apply-rules';
+import { AppLogGroups } from './constructs/logs';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { edgeOriginName, isExistingImage } from './config/environments';
 
@@ -69,7 +71,7 @@ export class CyphrStack extends TerraformStack {
       logs,
     });
     this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
-    new Endpoints(this, 'endpoints', {
+    const endpoints = new Endpoints(this, 'endpoints', {
       namePrefix,
       region: env.region,
       vpcId: this.network.vpc.id,
@@ -134,6 +136,7 @@ export class CyphrStack extends TerraformStack {
     });
 
     // Compute: the AMI (existing, or baked from the bundle by EC2 Image Builder), then the fleets.
+    const appLogs = new AppLogGroups(this, 'app-logs', { environment: env.name, logs });
     const image = env.image;
     if (!props.imageId && !isExistingImage(image)) {
       this.image = new Image(this, 'image', {
@@ -149,6 +152,8 @@ export class CyphrStack extends TerraformStack {
         vpcId: this.network.vpc.id,
         subnetId: this.network.subnetIds('app')[0],
         endpoints: this.security.endpoints,
+        networkPath: [...this.network.appSubnetEgress(0), ...endpoints.all],
+        environment: env.name,
         kmsKeyArn: key.arn,
         logs,
         forceDestroy: !env.deletionProtection,
@@ -180,7 +185,7 @@ export class CyphrStack extends TerraformStack {
         subnetIds: this.network.subnetIds('app'),
         securityGroupId,
         settings,
-        logs,
+        appLogs,
         targetGroupArn,
         rootVolumeGb: tier.rootVolumeGb,
       });
@@ -205,6 +210,7 @@ export class CyphrStack extends TerraformStack {
     this.outputs();
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
+    Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: applyPolicyRules(this) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
     this.edgeAndOperations = addEdgeAndOperations(this, {
