@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ServerConfig } from '../config/server-config';
-import { DEFAULT_KID, JwtKeyring, KeyringError, parseKeyring, tokenKid, UNKNOWN_KID_REFRESH_MS } from './jwt-keyring';
+import { DEFAULT_KID, formatKeyring, KeyringError } from '../../common/config/jwt-keys';
+import { JwtKeyring, loadKeyring as parseKeyring, tokenKid, UNKNOWN_KID_REFRESH_MS } from './jwt-keyring';
 
 const secret = (bytes = 64) => randomBytes(bytes).toString('base64url');
 const ring = (...keys: Array<{ kid: string; secret: string }>) => JSON.stringify({ keys });
@@ -24,6 +25,11 @@ describe('parseKeyring', () => {
     const [key] = parseKeyring('x'.repeat(40));
     expect(key.kid).toBe(DEFAULT_KID);
     expect(key.key.export().toString()).toBe('x'.repeat(40));
+  });
+
+  it('formats what it parses', () => {
+    const value = ring({ kid: 'a', secret: secret() }, { kid: 'b', secret: secret(48) });
+    expect(formatKeyring(parseKeyring(value).map(({ kid, key }) => ({ kid, secret: key.export() })))).toBe(value);
   });
 
   it.each([

@@ -1,12 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey, KeyObject } from 'node:crypto';
+import { DEFAULT_KID, KeyringError, parseKeyring } from '../../common/config/jwt-keys';
 import { ServerConfig } from '../config/server-config';
 
-/** HS256 wants at least the hash's size in key material (RFC 7518 §3.2). */
-export const MIN_KEY_BYTES = 32;
-/** The key id of a plain (non-JSON) secret: JWT_SECRET locally, or a legacy single-key secret. */
-export const DEFAULT_KID = 'default';
 /** An unknown kid re-reads the keyring at most this often, so forged kids cannot hammer Secrets Manager. */
 export const UNKNOWN_KID_REFRESH_MS = 5_000;
 
@@ -19,47 +16,9 @@ export interface JwtKey {
   key: KeyObject;
 }
 
-export class KeyringError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyringError';
-  }
-}
-
-/**
- * Parses a keyring value: JSON `{"keys":[{"kid","secret"}]}` with base64url secrets (first signs, every key
- * verifies), or a plain string taken as one key `default` (its UTF-8 bytes, as the single-key secret always was).
- * Every key must carry at least 32 bytes; kids must be unique.
- */
-export function parseKeyring(value: string, source = 'JWT keyring'): JwtKey[] {
-  const trimmed = value.trim();
-  if (!trimmed.startsWith('{')) {
-    const bytes = Buffer.from(value, 'utf8');
-    if (bytes.length < MIN_KEY_BYTES) throw new KeyringError(`${source}: the secret must be at least 32 bytes`);
-    return [{ kid: DEFAULT_KID, key: createSecretKey(bytes) }];
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(trimmed);
-  } catch {
-    throw new KeyringError(`${source}: not valid JSON`);
-  }
-  const keys = (parsed as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new KeyringError(`${source}: "keys" must be a non-empty array`);
-  const seen = new Set<string>();
-  return keys.map((entry: unknown, index) => {
-    const { kid, secret } = (entry ?? {}) as { kid?: unknown; secret?: unknown };
-    if (typeof kid !== 'string' || !/^[\w.-]{1,64}$/.test(kid))
-      throw new KeyringError(`${source}: keys[${index}].kid must be 1-64 characters of [A-Za-z0-9_.-]`);
-    if (seen.has(kid)) throw new KeyringError(`${source}: kid ${kid} appears twice`);
-    seen.add(kid);
-    if (typeof secret !== 'string' || !/^[A-Za-z0-9_-]+={0,2}$/.test(secret))
-      throw new KeyringError(`${source}: keys[${index}].secret must be base64url`);
-    const bytes = Buffer.from(secret, 'base64url');
-    if (bytes.length < MIN_KEY_BYTES)
-      throw new KeyringError(`${source}: key ${kid} has ${bytes.length} bytes; at least 32 are required`);
-    return { kid, key: createSecretKey(bytes) };
-  });
+/** The stored keyring (common/config/jwt-keys.ts) as verification keys. */
+export function loadKeyring(value: string, source?: string): JwtKey[] {
+  return parseKeyring(value, source).map(({ kid, secret }) => ({ kid, key: createSecretKey(secret) }));
 }
 
 /** The kid in a token's header without verifying anything; undefined when absent or not a JWT. */
@@ -97,7 +56,7 @@ export class JwtKeyring implements OnApplicationShutdown {
   ) {
     const { source, refreshSeconds } = config.jwt;
     this.reload = source.reload;
-    this.keys = parseKeyring(source.value);
+    this.keys = loadKeyring(source.value);
     this.byKid = new Map(this.keys.map((key) => [key.kid, key.key]));
     this.lastReload = Date.now();
     if (this.reload) {
@@ -138,7 +97,7 @@ export class JwtKeyring implements OnApplicationShutdown {
     return (this.reloading ??= (async () => {
       this.lastReload = Date.now();
       try {
-        const keys = parseKeyring(await this.reload!(), 'JWT keyring (JWT_SECRET_ARN)');
+        const keys = loadKeyring(await this.reload!(), 'JWT keyring (JWT_SECRET_ARN)');
         const before = this.signingKid;
         this.keys = keys;
         this.byKid = new Map(keys.map((key) => [key.kid, key.key]));
