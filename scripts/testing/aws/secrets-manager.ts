@@ -97,7 +97,8 @@ export class SecretsManagerStandIn {
 
   private find(secretId: string): StoredSecret {
     const secret = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.name === secretId);
-    if (!secret) throw new ServiceError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
+    if (!secret)
+      throw new ServiceError('ResourceNotFoundException', `Secrets Manager can't find the specified secret.`);
     return secret;
   }
 
