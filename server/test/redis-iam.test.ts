@@ -234,6 +234,27 @@ describe('Redis with ElastiCache IAM authentication', () => {
       expect(await tryAuth(API_USER, await sign(API_ROLE, API_USER))).toBe('PONG');
     });
 
+    it('a bad token in HELLO 3 AUTH (RESP3 clients) too, while a good one works', async () => {
+      const hello = async (password: string) => {
+        const client = createClient({
+          url: proxy.url,
+          username: API_USER,
+          password,
+          RESP: 3,
+          socket: { tls: true, ca: certs.ca, reconnectStrategy: false },
+        });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          return await client.ping();
+        } finally {
+          if (client.isOpen) client.destroy();
+        }
+      };
+      await expect(hello(await sign(WORKER_ROLE, API_USER))).rejects.toThrow(/WRONGPASS/);
+      expect(await hello(await sign(API_ROLE, API_USER))).toBe('PONG');
+    });
+
     it('a server whose certificate does not chain to a trusted CA', async () => {
       await expect(tryAuth(API_USER, await sign(API_ROLE, API_USER), 'default CAs')).rejects.toThrow(/certificate/i);
     });
