@@ -63,7 +63,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         {
           apply_server_side_encryption_by_default: {
             sse_algorithm: 'aws:kms',
-            kms_master_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data-key_\w+\.arn\}$/),
+            kms_master_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data_key\.arn\}$/),
           },
           bucket_key_enabled: true,
         },
@@ -85,7 +85,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       source: `assets/image_bundle-asset_63FDC58D/${bundle.sha256}/cyphr-${bundle.version}.tar.gz`,
       source_hash: bundle.sha256,
       server_side_encryption: 'aws:kms',
-      kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data-key_\w+\.arn\}$/),
+      kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data_key\.arn\}$/),
     });
   });
 
@@ -196,7 +196,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
   it('infrastructure: private app subnet, HTTPS-only group, IMDSv2, terminated on failure; least-privilege profile', () => {
     const infra = one(json, 'aws_imagebuilder_infrastructure_configuration');
     expect(infra).toMatchObject({
-      subnet_id: expect.stringMatching(/^\$\{aws_subnet\.network_app-0_\w+\.id\}$/),
+      subnet_id: expect.stringMatching(/^\$\{aws_subnet\.network_app_0\.id\}$/),
       terminate_instance_on_failure: true,
       instance_metadata_options: { http_tokens: 'required', http_put_response_hop_limit: 1 },
       instance_types: ['t3.small'],
@@ -265,7 +265,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         },
       });
     }
-    expect(json.output.ami_id.value).toMatch(/^\$\{aws_launch_template\.api_launch-template_\w+\.image_id\}$/);
+    expect(json.output.ami_id.value).toMatch(/^\$\{aws_launch_template\.api_launch_template\.image_id\}$/);
   });
 });
 
