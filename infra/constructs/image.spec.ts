@@ -167,10 +167,10 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     const image = one(json, 'aws_imagebuilder_image') as { depends_on: string[] };
     expect(image.depends_on).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^aws_route\.network_app-0-default-route-0/),
-        expect.stringMatching(/^aws_route_table_association\.network_app-0-rta/),
-        expect.stringMatching(/^aws_vpc_endpoint\.endpoints_s3/),
-        expect.stringMatching(/^aws_vpc_endpoint\.endpoints_ssm_/),
+        'aws_route.network_app_0_default_route_0',
+        'aws_route_table_association.network_app_0_rta',
+        'aws_vpc_endpoint.endpoints_s3',
+        'aws_vpc_endpoint.endpoints_ssm',
       ]),
     );
   });
