@@ -1,7 +1,7 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { messageIdFor } from '../../common/contracts/message-id';
 import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
-import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationsService, isDataException } from '../conversations/conversations.service';
 import { MessageQueueService } from '../infrastructure/message-queue.service';
 import { RealtimePublisher } from '../realtime/realtime-publisher.service';
 import { HistoryPage, SendAccepted, SendMessageDto } from './messages.dto';
@@ -41,7 +41,11 @@ export class MessagesService {
 
   async history(userId: string, conversationId: string, before: string | undefined, limit = 50): Promise<HistoryPage> {
     await this.conversations.requireMember(conversationId, userId);
-    const rows = await this.messages.history(conversationId, before, limit + 1);
+    const rows = await this.messages.history(conversationId, before, limit + 1).catch((error: unknown) => {
+      if (before !== undefined && isDataException(error))
+        throw new BadRequestException('before must be a cursor returned by this API');
+      throw error;
+    });
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null };
   }
