@@ -26,16 +26,31 @@ interface Login {
 }
 
 /** How a process logs in to one host: an IAM token signed per connection, or the secret's password. */
-function login(env: EnvironmentVariables, secrets: ResolvedSecrets, host: string, username?: string): Login {
+function login(
+  env: EnvironmentVariables,
+  secrets: ResolvedSecrets,
+  host: string,
+  port: number,
+  username?: string,
+): Login {
   if (env.DATABASE_AUTH === 'iam') {
     const user = username ?? env.DATABASE_USER;
     if (!user) throw new Error('DATABASE_AUTH=iam needs DATABASE_USER');
     return {
       username: user,
-      password: rdsIamPassword({ hostname: host, port: env.DATABASE_PORT, username: user, region: env.AWS_REGION }),
+      password: rdsIamPassword({ hostname: host, port, username: user, region: env.AWS_REGION }),
     };
   }
   return { username: username ?? secrets.database?.username, password: secrets.database?.password };
+}
+
+/**
+ * `host` or `host:port`: on AWS every endpoint listens on DATABASE_PORT; a local replica runs beside its
+ * primary on another port, so a replica entry may carry its own.
+ */
+function endpoint(entry: string, defaultPort: number): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(entry);
+  return match ? { host: match[1], port: Number(match[2]) } : { host: entry, port: defaultPort };
 }
 
 function credentials(
@@ -50,13 +65,16 @@ function credentials(
   if (urls.length > 0) {
     return urls.map((url) => ({ url, ssl: tls ? verifyFullTls(ca(), new URL(url).hostname) : false }));
   }
-  return hosts.map((host) => ({
-    host,
-    port: env.DATABASE_PORT,
-    database: env.DATABASE_NAME,
-    ...login(env, secrets, host, overrides.username),
-    ssl: tls ? verifyFullTls(ca(), host) : false,
-  }));
+  return hosts.map((entry) => {
+    const { host, port } = endpoint(entry, env.DATABASE_PORT);
+    return {
+      host,
+      port,
+      database: env.DATABASE_NAME,
+      ...login(env, secrets, host, port, overrides.username),
+      ssl: tls ? verifyFullTls(ca(), host) : false,
+    };
+  });
 }
 
 /**
