@@ -17,6 +17,9 @@ import { InstanceMetadataStandIn } from '../../scripts/testing/aws/instance-meta
 import { RdsIamLdapStandIn, rdsIamTokenVerifier } from '../../scripts/testing/aws/rds-iam-ldap';
 import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager';
 import { eventually, sleep } from '../../scripts/testing/waiting';
+import { createServerApp } from '../../server/bootstrap';
+import { MessageStore } from '../../worker/messages/message-store';
+import { call, conversationOf, publicKey, register, RELAXED_LIMITS, signature } from '../../server/test/helpers';
 
 // PostgreSQL reached the way production reaches RDS: verify-full TLS against the database's CA, logins by IAM
 // tokens the process signs per connection with its instance role's credentials (IMDS stand-in), checked by the
@@ -322,6 +325,78 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
     });
   });
 
+  it('the API serves its routes as cyphr_api: every grant its SQL needs is there', async () => {
+    onInstance(apiMetadata);
+    const server = await createServerApp({
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      instanceId: 'iam-test',
+      applicationName: 'cyphr-iam-test-api',
+      poolSize: 2,
+      rateLimits: RELAXED_LIMITS,
+      shutdownTimeoutMs: 5_000,
+      env: {
+        DATABASE_URL: '',
+        DATABASE_REPLICA_URLS: '',
+        DATABASE_HOST: host,
+        DATABASE_PORT: String(primaryPort),
+        DATABASE_REPLICA_HOSTS: `${host}:${replicaPort}`,
+        DATABASE_NAME: database,
+        DATABASE_AUTH: 'iam',
+        DATABASE_USER: DATABASE_ROLES.api,
+        DATABASE_SSL: 'true',
+        DATABASE_CA_FILE: caFile,
+      },
+    });
+    const base = server.url;
+    try {
+      const [alice, bob] = [await register(base, 'alice'), await register(base, 'bob')];
+      const ok = (status: number) => expect([200, 201, 204]).toContain(status);
+      ok(
+        (await call(base, 'POST', '/v1/auth/login', { body: { username: bob.username, password: bob.password } }))
+          .status,
+      );
+      ok((await call(base, 'PATCH', '/v1/users/me', { token: bob.token, body: { displayName: 'Bob' } })).status);
+      ok(
+        (
+          await call(base, 'PUT', '/v1/keys', {
+            token: bob.token,
+            body: {
+              signedPreKey: { keyId: 1, publicKey: publicKey(), signature: signature() },
+              oneTimePreKeys: [{ keyId: 1, publicKey: publicKey() }],
+            },
+          })
+        ).status,
+      );
+      const bundle = await call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token });
+      expect(bundle.status).toBe(200);
+      expect(JSON.stringify(bundle.body)).toContain('oneTimePreKey');
+      const conversationId = await conversationOf(base, alice, [bob]);
+      ok((await call(base, 'GET', '/v1/conversations', { token: bob.token })).status);
+      const [{ id: messageId }] = (
+        await asMaster(
+          database,
+          `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+           VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), 'c', now()) RETURNING id`,
+          [conversationId, alice.id],
+        )
+      ).rows;
+      ok((await call(base, 'GET', `/v1/conversations/${conversationId}/messages`, { token: bob.token })).status);
+      ok(
+        (
+          await call(base, 'POST', `/v1/conversations/${conversationId}/read`, {
+            token: bob.token,
+            body: { upToMessageId: messageId },
+          })
+        ).status,
+      );
+      ok((await call(base, 'POST', '/v1/auth/logout', { token: bob.token })).status);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
   it('the worker stores messages and reads them back, and nothing else', async () => {
     onInstance(workerMetadata);
     const worker = await open(
@@ -332,12 +407,20 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       const [{ id: conversationId }] = (
         await asMaster(database, `INSERT INTO conversations (created_by) VALUES ($1) RETURNING id`, [userId])
       ).rows;
-      await worker.query(
-        `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-         VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), 'c', now()) ON CONFLICT DO NOTHING`,
-        [conversationId, userId],
-      );
-      expect(await worker.query(`SELECT count(*)::int AS n FROM messages`)).toEqual([{ n: 1 }]);
+      // The worker's own store: one idempotent batch insert that reads back what was already there.
+      const messages = new MessageStore(worker);
+      const body = {
+        v: 1 as const,
+        id: randomUUID(),
+        conversationId,
+        senderId: userId,
+        clientMessageId: randomUUID(),
+        ciphertext: 'Y2lwaGVy',
+        sentAt: new Date().toISOString(),
+        memberIds: [userId],
+      };
+      expect((await messages.storeBatch([body])).map((r) => r.status)).toEqual(['stored']);
+      expect((await messages.storeBatch([body])).map((r) => r.status)).toEqual(['duplicate']); // a redelivery
       await expect(worker.query(`SELECT * FROM users`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`DELETE FROM messages`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`CREATE TABLE worker_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });
