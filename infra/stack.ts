@@ -1,7 +1,8 @@
 // One stack per environment, composed in the order traffic flows: load balancer -> compute -> data,
 // on top of the network, with security (keys, traffic matrix) beside it.
-import { Construct } from 'constructs';
-import { Aspects, TerraformOutput, TerraformStack } from 'cdktf';
+import { Construct, type Node } from 'constructs';
+import { Aspects, TerraformOutput, TerraformStack, type TerraformElement } from 'cdktf';
+import { AddressBook, elementOf } from './addresses';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { EnvironmentConfig } from './config/environments';
 import type { TierSpec } from './config/tiers';
@@ -21,6 +22,8 @@ import { LoadBalancer } from './constructs/load-balancer';
 import type { AppSettings } from './constructs/user-data';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
+import { applyPolicyRules } from './policies/apply-rules';
+import { AppLogGroups } from './constructs/logs';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { edgeOriginName, isExistingImage } from './config/environments';
 
@@ -69,7 +72,7 @@ export class CyphrStack extends TerraformStack {
       logs,
     });
     this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
-    new Endpoints(this, 'endpoints', {
+    const endpoints = new Endpoints(this, 'endpoints', {
       namePrefix,
       region: env.region,
       vpcId: this.network.vpc.id,
@@ -134,6 +137,7 @@ export class CyphrStack extends TerraformStack {
     });
 
     // Compute: the AMI (existing, or baked from the bundle by EC2 Image Builder), then the fleets.
+    const appLogs = new AppLogGroups(this, 'app-logs', { environment: env.name, logs });
     const image = env.image;
     if (!props.imageId && !isExistingImage(image)) {
       this.image = new Image(this, 'image', {
@@ -149,6 +153,8 @@ export class CyphrStack extends TerraformStack {
         vpcId: this.network.vpc.id,
         subnetId: this.network.subnetIds('app')[0],
         endpoints: this.security.endpoints,
+        networkPath: [...this.network.appSubnetEgress(0), ...endpoints.all],
+        environment: env.name,
         kmsKeyArn: key.arn,
         logs,
         forceDestroy: !env.deletionProtection,
@@ -180,7 +186,7 @@ export class CyphrStack extends TerraformStack {
         subnetIds: this.network.subnetIds('app'),
         securityGroupId,
         settings,
-        logs,
+        appLogs,
         targetGroupArn,
         rootVolumeGb: tier.rootVolumeGb,
       });
@@ -205,6 +211,7 @@ export class CyphrStack extends TerraformStack {
     this.outputs();
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
+    Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: applyPolicyRules(this) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
     this.edgeAndOperations = addEdgeAndOperations(this, {
@@ -217,6 +224,16 @@ export class CyphrStack extends TerraformStack {
       cache,
       queues,
     });
+  }
+
+  private addressBook?: AddressBook;
+
+  /** Readable Terraform addresses from construct paths, unique or synth fails (infra/addresses.ts). */
+  protected override allocateLogicalId(target: TerraformElement | Node): string {
+    const element = elementOf(target);
+    if (!element) return super.allocateLogicalId(target);
+    this.addressBook ??= new AddressBook(this);
+    return this.addressBook.allocate(element);
   }
 
   /** Who may use what, as intents. */
