@@ -178,18 +178,42 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
     expect(secretsManager.calls.length).toBe(reads);
   });
 
-  it('creates roles that do not exist yet, as rds_iam members owning a fresh database', async () => {
+  it('creates missing roles as an RDS-like master (no superuser), hands it the schema, and leaves the master a password login', async () => {
     const fresh = `cyphr_boot_${randomUUID().slice(0, 8)}`;
     const suffix = randomUUID().slice(0, 6);
     const roles = { migrate: `t${suffix}_migrate`, api: `t${suffix}_api`, worker: `t${suffix}_worker` };
+    // RDS's master user: CREATEROLE and CREATEDB, not a superuser, owner of the database RDS made for it.
+    const rdsMaster = { username: `t${suffix}_admin`, password: randomUUID() };
     store.allow(WORKER_ROLE, 'rds-db', roles.migrate);
-    await asMaster('postgres', `CREATE DATABASE ${fresh}`);
+    await asMaster(
+      'postgres',
+      `CREATE ROLE ${rdsMaster.username} LOGIN CREATEROLE CREATEDB PASSWORD '${rdsMaster.password}'`,
+    );
+    await asMaster('postgres', `CREATE DATABASE ${fresh} OWNER ${rdsMaster.username}`);
+    const asRdsMaster = async (sql: string) => {
+      const client = new Client({
+        host,
+        port: primaryPort,
+        database: fresh,
+        user: rdsMaster.username,
+        password: rdsMaster.password,
+        ssl: { rejectUnauthorized: true, ca: readFileSync(caFile, 'utf8') },
+      });
+      await client.connect();
+      try {
+        return await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    };
     try {
+      await asRdsMaster(`CREATE TABLE legacy (id int); INSERT INTO legacy VALUES (1)`);
+      const arn = await secretsManager.create(`cyphr-test/db-master-${fresh}`, JSON.stringify(rdsMaster));
       onInstance(workerMetadata);
       const env = awsEnvironment(fresh, {
         DATABASE_USER: roles.worker,
         DATABASE_MIGRATION_USER: roles.migrate,
-        DATABASE_MASTER_SECRET_ARN: masterSecretArn,
+        DATABASE_MASTER_SECRET_ARN: arn,
       });
       const result = await migrate(env, { roles, log: () => undefined });
       expect(result.bootstrap?.createdRoles).toEqual([roles.migrate, roles.api, roles.worker]);
@@ -198,26 +222,27 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
         'postgres',
         `SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
          WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam') AND r.rolname = ANY($1) ORDER BY 1`,
-        [Object.values(roles)],
+        [[...Object.values(roles), rdsMaster.username]],
       );
       expect(members.rows.map((row) => row.rolname)).toEqual(Object.values(roles).sort());
-      const owner = await asMaster(
-        'postgres',
-        `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`,
-        [fresh],
+      const owners = await asMaster(
+        fresh,
+        `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()
+         UNION SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname IN ('legacy', 'users', 'cyphr_migrations')`,
       );
-      expect(owner.rows).toEqual([{ owner: roles.migrate }]);
-      // The master holds no membership in the migration role afterwards (on RDS it would lose its password login).
+      expect(owners.rows).toEqual([{ owner: roles.migrate }]);
+      // The master kept no membership in the migration role: through it, it would count as an rds_iam member
+      // and lose its password login. It still logs in with its password.
       const held = await asMaster(
         'postgres',
-        `SELECT 1 FROM pg_auth_members WHERE member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
-           AND roleid = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
-        [roles.migrate],
+        `SELECT 1 FROM pg_auth_members WHERE member = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+        [rdsMaster.username],
       );
       expect(held.rowCount).toBe(0);
+      await expect(asRdsMaster(`SELECT 1`)).resolves.toBeDefined();
     } finally {
       await asMaster('postgres', `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
-      for (const role of Object.values(roles))
+      for (const role of [...Object.values(roles), rdsMaster.username])
         await asMaster('postgres', `DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
     }
   });
