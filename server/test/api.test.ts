@@ -219,7 +219,7 @@ describe('API v1', () => {
       const bob = await register(base, 'bob');
       const alice = await register(base, 'alice');
       const ids = Array.from({ length: 20 }, (_, i) => i + 1);
-      expect((await upload(bob, ids)).body).toEqual({ oneTimePreKeyCount: 20 });
+      expect((await upload(bob, ids)).body).toEqual({ oneTimePreKeyCount: 20, hasLastResortKey: false });
       const fetches = await Promise.all(
         Array.from({ length: 25 }, () => call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token })),
       );
@@ -235,7 +235,10 @@ describe('API v1', () => {
         identityKey: expect.any(String),
         signedPreKey: { keyId: 1, publicKey: expect.any(String), signature: expect.any(String) },
       });
-      expect((await call(base, 'GET', '/v1/keys', { token: bob.token })).body).toEqual({ oneTimePreKeyCount: 0 });
+      expect((await call(base, 'GET', '/v1/keys', { token: bob.token })).body).toEqual({
+        oneTimePreKeyCount: 0,
+        hasLastResortKey: false,
+      });
     });
 
     it('refuses bad uploads and unknown bundles', async () => {
