@@ -35,8 +35,16 @@ function IsBigintSeq(options: ValidationOptions): PropertyDecorator {
 }
 
 export class SendMessageDto {
-  /** The client's own id for this message; resending with the same one never makes a second message. */
-  @ApiProperty({ format: 'uuid' })
+  /**
+   * The client's own id for this message: an idempotency key within this conversation. Resending with the same
+   * one to the same conversation never makes a second message (the answer carries the same id); the same one in
+   * another conversation is a separate message.
+   */
+  @ApiProperty({
+    format: 'uuid',
+    description:
+      'Idempotency key per (sender, conversation): a resend with the same value to the same conversation is stored once and answers the same id; in another conversation it is a new message',
+  })
   @IsUUID('all', { message: 'clientMessageId must be a uuid' })
   clientMessageId: string;
 

@@ -17,14 +17,14 @@ export class MessagesService {
   ) {}
 
   /**
-   * Accepts a message once SQS holds it. The id is derived from (sender, clientMessageId), so a retry
-   * answers the same id; the copy it enqueues is dropped by the worker's unique key. The ciphertext is
-   * passed through untouched.
+   * Accepts a message once SQS holds it. The id is derived from (sender, conversation, clientMessageId), so a
+   * retry answers the same id and the copy it enqueues is dropped by the worker's unique key; the same client
+   * id in another conversation is a different message. The ciphertext is passed through untouched.
    */
   async send(senderId: string, conversationId: string, input: SendMessageDto): Promise<SendAccepted> {
     const memberIds = await this.conversations.requireMember(conversationId, senderId);
     const clientMessageId = input.clientMessageId.toLowerCase();
-    const id = messageIdFor(senderId, clientMessageId);
+    const id = messageIdFor(senderId, conversationId, clientMessageId);
     const body: MessageQueueBodyV1 = {
       v: 1,
       id,

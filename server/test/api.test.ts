@@ -366,7 +366,11 @@ describe('API v1', () => {
         body: { clientMessageId, ciphertext },
       });
       expect(first.status).toBe(202);
-      expect(first.body).toEqual({ id: messageIdFor(alice.id, clientMessageId), conversationId, status: 'queued' });
+      expect(first.body).toEqual({
+        id: messageIdFor(alice.id, conversationId, clientMessageId),
+        conversationId,
+        status: 'queued',
+      });
       const again = await call(base, 'POST', `/v1/conversations/${conversationId}/messages`, {
         token: alice.token,
         body: { clientMessageId, ciphertext },
