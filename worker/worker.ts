@@ -76,6 +76,15 @@ async function connectRedis(
   return redis;
 }
 
+/**
+ * The primary answers and takes writes: a node still in recovery (a standby, or a demoted primary after a
+ * failover) answers SELECT but would fail every insert, and resuming against it would only pause again.
+ */
+async function probePrimary(dataSource: DataSource): Promise<void> {
+  const [row] = (await dataSource.query('SELECT pg_is_in_recovery() AS standby')) as Array<{ standby: boolean }>;
+  if (row?.standby) throw new Error('the database host is a standby (in recovery), not a writable primary');
+}
+
 /** Wires the worker from a validated environment. Nothing is received until start(). */
 export async function createWorker(
   env: WorkerSettings,
@@ -134,7 +143,7 @@ export async function createWorker(
   // Every message needs the primary: while it is unreachable, receiving would only burn receive counts.
   const primary = new DependencyGate({
     dependency: 'primary',
-    probe: () => dataSource.query('SELECT 1'),
+    probe: () => probePrimary(dataSource),
     maxProbeIntervalMs: env.WORKER_PRIMARY_PROBE_MAX_SECONDS * 1000,
     logger,
     metrics,

@@ -4,7 +4,7 @@ import { WorkerMetrics } from '../observability/metrics';
 export interface DependencyGateOptions {
   /** What the consumers wait for ("primary"): logs, the metric label, readiness. */
   dependency: string;
-  /** Resolves when the dependency answers (`SELECT 1` on the primary). */
+  /** Resolves when the dependency answers (the primary: a query that also checks it takes writes). */
   probe: () => Promise<unknown>;
   /** Probes start 1 s after the pause and back off, doubling, up to this. */
   maxProbeIntervalMs: number;
