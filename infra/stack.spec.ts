@@ -228,11 +228,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     };
     const sids = (role: string) => statements(role).map((s) => s.sid);
     expect(sids('api')).toEqual(
-      expect.arrayContaining([
-        'SendMessagesQueue',
-        'ReadJwtSigningKeySecret',
-        'ReadRedisAuthTokenSecret',
-      ]),
+      expect.arrayContaining(['SendMessagesQueue', 'ReadJwtSigningKeySecret', 'ReadRedisAuthTokenSecret']),
     );
     expect(sids('api')).not.toContain('ConsumeMessagesQueue');
     // Only the migration reads the master secret, and it runs on worker instances.
