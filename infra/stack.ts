@@ -23,6 +23,7 @@ import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { edgeOriginName, isExistingImage } from './config/environments';
+import { DATABASE_ROLES } from '../common/database/roles';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -82,6 +83,7 @@ export class CyphrStack extends TerraformStack {
     this.database = new Database(this, 'database', {
       namePrefix,
       region: env.region,
+      accountId: env.accountId,
       subnetIds: this.network.subnetIds('data'),
       availabilityZones: env.availabilityZones,
       securityGroupId: this.security.database.securityGroupId,
@@ -93,10 +95,13 @@ export class CyphrStack extends TerraformStack {
       multiAz: env.multiAzDatabase ?? env.production,
       deletionProtection: env.deletionProtection,
       backupRetentionDays: env.backupRetentionDays,
+      secretRecoveryWindowDays: env.secretRecoveryWindowDays,
       logs,
     });
     this.cache = new Cache(this, 'cache', {
       namePrefix,
+      region: env.region,
+      accountId: env.accountId,
       subnetIds: this.network.subnetIds('data'),
       securityGroupId: this.security.cache.securityGroupId,
       key,
@@ -111,7 +116,7 @@ export class CyphrStack extends TerraformStack {
       namePrefix,
       region: env.region,
       key,
-      recoveryWindowDays: env.production ? 30 : 7,
+      recoveryWindowDays: env.secretRecoveryWindowDays,
     });
 
     // Load balancer.
@@ -162,9 +167,7 @@ export class CyphrStack extends TerraformStack {
       DATABASE_REPLICA_HOSTS: this.database.replicaAddresses.join(','),
       DATABASE_NAME: 'cyphr',
       DATABASE_SSL: 'true',
-      DATABASE_SECRET_ARN: this.database.masterSecretArn,
       REDIS_URL: this.cache.url,
-      REDIS_AUTH_SECRET_ARN: this.secrets.redisAuthToken.arn,
       // Cluster mode (several shards): REDIS_URL is the configuration endpoint; the apps use a cluster client.
       ...(this.cache.clusterMode ? { REDIS_CLUSTER: 'true' } : {}),
       SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
@@ -187,7 +190,7 @@ export class CyphrStack extends TerraformStack {
     this.api = fleet(
       'api',
       // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
-      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn, TRUST_PROXY: '2' },
+      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKeys.arn, TRUST_PROXY: '2' },
       this.security.api.securityGroupId,
       this.loadBalancer.targetGroup.arn,
     );
@@ -221,9 +224,9 @@ export class CyphrStack extends TerraformStack {
 
   /** Who may use what, as intents. */
   private grantAccess(): void {
-    const { api, worker, queues, secrets, database } = this;
+    const { api, worker, queues, secrets, database, cache } = this;
     queues.messages.grantSendMessages(api.role);
-    secrets.jwtSigningKey.grantRead(api.role);
+    secrets.jwtSigningKeys.grantRead(api.role);
     queues.messages.grantConsumeMessages(worker.role);
     queues.notifications.grantSendMessages(worker.role);
     queues.notifications.grantConsumeMessages(worker.role);
@@ -232,10 +235,15 @@ export class CyphrStack extends TerraformStack {
     queues.deadLetter.grantSendMessages(worker.role);
     queues.deadLetter.grantConsumeMessages(worker.role);
     queues.messages.grantSendMessages(worker.role);
-    for (const fleet of [api, worker]) {
-      database.grantReadMasterSecret(fleet.role);
-      secrets.redisAuthToken.grantRead(fleet.role);
-    }
+    // Databases and Redis: IAM authentication, each process as its own user.
+    database.grantConnect(api.role, DATABASE_ROLES.api);
+    database.grantConnect(worker.role, DATABASE_ROLES.worker);
+    // The migration runs on worker instances as the schema owner; the master secret only lets it create
+    // the roles on a new database (their IAM login fails until they exist).
+    database.grantConnect(worker.role, DATABASE_ROLES.migrate);
+    database.masterSecret.grantRead(worker.role);
+    cache.grantConnect(api.role, cache.iamUserId('api'));
+    cache.grantConnect(worker.role, cache.iamUserId('worker'));
   }
 
   private outputs(): void {
@@ -252,9 +260,16 @@ export class CyphrStack extends TerraformStack {
       'PostgreSQL read replicas host:port',
     );
     out('redis_endpoint', this.cache.endpoint, 'Redis primary (or configuration) endpoint');
-    out('db_master_secret_arn', this.database.masterSecretArn, 'RDS-managed master credentials');
-    out('jwt_secret_arn', this.secrets.jwtSigningKey.arn, 'JWT signing key secret (value put after apply)');
-    out('redis_auth_secret_arn', this.secrets.redisAuthToken.arn, 'Redis AUTH token secret (value put after apply)');
+    out(
+      'db_master_secret_arn',
+      this.database.masterSecret.arn,
+      'PostgreSQL master credentials (written by Terraform, write-only; bootstrap and break-glass only)',
+    );
+    out(
+      'jwt_secret_arn',
+      this.secrets.jwtSigningKeys.arn,
+      'JWT signing keyring (first key written by Terraform, write-only; rotate with npm run rotate-jwt-key)',
+    );
     out('api_asg_name', this.api.group.name, 'API auto scaling group');
     out('worker_asg_name', this.worker.group.name, 'Worker auto scaling group');
     out('ami_id', this.api.launchTemplate.imageId, 'AMI of both launch templates');
