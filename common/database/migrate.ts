@@ -52,9 +52,7 @@ export async function migrate(env: MigrateSettings, deps: MigrateDependencies = 
   const log = deps.log ?? ((line: string) => console.log(line));
   const iam = env.DATABASE_AUTH === 'iam';
   // The database login is the only secret the migration may need (none with IAM).
-  const secrets = iam
-    ? {}
-    : await resolveSecrets(env, read);
+  const secrets = iam ? {} : await resolveSecrets(env, read);
   const ca = env.DATABASE_SSL === 'true' ? loadDatabaseCa(env.DATABASE_CA_FILE) : undefined;
   const roles = deps.roles ?? DATABASE_ROLES;
   const open = async () => {
