@@ -3,7 +3,7 @@ import type { DatabaseSettings } from './environment';
 
 /** Credentials a process needs, resolved once at start-up. Never logged, never written to disk. */
 export interface ResolvedSecrets {
-  /** User name and password for PostgreSQL when the URL does not carry them (AWS: the RDS-managed secret). */
+  /** User name and password for PostgreSQL when the URL does not carry them (a password secret, DATABASE_AUTH=password; the AWS path signs IAM tokens instead). */
   database?: { username: string; password: string };
   /** The API's JWT keyring (see server/auth/jwt-keyring.ts); absent for the worker and the migration. */
   jwtKeys?: ReloadableSecret;
