@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../config/database-options';
-import { EnvironmentVariables, validateEnvironment } from '../config/environment';
+import { validateEnvironment } from '../config/environment';
 import { loadLocalEnvFile } from '../config/local-env-file';
+import { MigrateSettings } from '../config/migrate-settings';
 import { readDatabaseLogin, resolveSecrets, SecretReader, secretsManagerReader } from '../config/secrets';
 import { bootstrapRoles, BootstrapReport, isLoginRefused, RoleNames } from './bootstrap';
 import { DATABASE_ROLES } from './roles';
@@ -46,17 +47,12 @@ export interface MigrateResult {
  * so the login is refused: then, and only then, the master secret is read and the roles are created
  * (bootstrap.ts), and the login is tried once more.
  */
-export async function migrate(env: EnvironmentVariables, deps: MigrateDependencies = {}): Promise<MigrateResult> {
+export async function migrate(env: MigrateSettings, deps: MigrateDependencies = {}): Promise<MigrateResult> {
   const read = deps.readSecret ?? secretsManagerReader(env.AWS_REGION);
   const log = deps.log ?? ((line: string) => console.log(line));
   const iam = env.DATABASE_AUTH === 'iam';
   // The database login is the only secret the migration may need (none with IAM).
-  const secrets = iam
-    ? {}
-    : await resolveSecrets(
-        { ...env, JWT_SECRET: 'unused', JWT_SECRET_ARN: undefined, REDIS_AUTH_SECRET_ARN: undefined },
-        read,
-      );
+  const secrets = iam ? {} : await resolveSecrets(env, read);
   const ca = env.DATABASE_SSL === 'true' ? loadDatabaseCa(env.DATABASE_CA_FILE) : undefined;
   const roles = deps.roles ?? DATABASE_ROLES;
   const open = async () => {
@@ -119,7 +115,8 @@ async function ownsDatabase(dataSource: DataSource): Promise<boolean> {
 
 async function main(): Promise<void> {
   loadLocalEnvFile();
-  const env = validateEnvironment(EnvironmentVariables, process.env);
+  // The worker's env file: the migration runs on worker instances, before the worker (cyphr-migrate.service).
+  const env = validateEnvironment(MigrateSettings, process.env);
   const { applied } = await migrate(env);
   console.log(applied.length === 0 ? 'migrate: schema is up to date' : `migrate: applied ${applied.join(', ')}`);
 }
