@@ -38,23 +38,26 @@ let client: CyphrClient;
 const bootToHealthyMs: number[] = [];
 
 async function createQueues(): Promise<{ messages: string; notifications: string }> {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `boot-dlq-${suffix}` }));
-  queueUrls.push(dlq.QueueUrl!);
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const redrive = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 });
-  const make = async (name: string) => {
-    const created = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `${name}-${suffix}`,
-        Attributes: { VisibilityTimeout: '5', RedrivePolicy: redrive },
-      }),
-    );
+  // The stack's shape: the messages queue is FIFO (grouped by conversation) with a FIFO DLQ of its own.
+  const fifo = { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' };
+  const make = async (name: string, attributes: Record<string, string>) => {
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     queueUrls.push(created.QueueUrl!);
     return created.QueueUrl!;
   };
-  return { messages: await make('boot-messages'), notifications: await make('boot-notifications') };
+  const redriveTo = async (dlqUrl: string) => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const redrive = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 });
+    return { VisibilityTimeout: '5', RedrivePolicy: redrive };
+  };
+  const messagesDlq = await make(`boot-messages-dlq-${suffix}.fifo`, fifo);
+  const dlq = await make(`boot-dlq-${suffix}`, {});
+  return {
+    messages: await make(`boot-messages-${suffix}.fifo`, { ...fifo, ...(await redriveTo(messagesDlq)) }),
+    notifications: await make(`boot-notifications-${suffix}`, await redriveTo(dlq)),
+  };
 }
 
 /** The env file user data writes (non-secret settings plus, locally, the dev credentials), read as systemd would. */
