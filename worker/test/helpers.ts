@@ -59,9 +59,9 @@ export const FIFO_QUEUE_ATTRIBUTES = {
  */
 export async function createTestQueues(
   sqs: SQSClient,
-  options: { visibilityTimeout?: number; maxReceiveCount?: number; fifo?: boolean } = {},
+  options: { visibilityTimeout?: number; maxReceiveCount?: number; fifo?: boolean; prefix?: string } = {},
 ): Promise<TestQueues> {
-  const prefix = `wt-${randomUUID().slice(0, 8)}`;
+  const prefix = options.prefix ?? `wt-${randomUUID().slice(0, 8)}`;
   const fifo = options.fifo ?? true;
   const create = async (name: string, attributes: Record<string, string> = {}) =>
     (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;

@@ -44,8 +44,9 @@ class PrivateSqsServer {
   }
 }
 
-/** The stack's shape (FIFO messages queue), with its default visibility timeout. */
-const createQueues = (sqs: SQSClient) => createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+/** The stack's shape (FIFO messages queue), under fixed names: created again, they have the same URLs. */
+const createQueues = (sqs: SQSClient) =>
+  createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5, prefix: 'outage' });
 
 describe('worker during an SQS outage (private SQS server)', () => {
   let server: PrivateSqsServer;
