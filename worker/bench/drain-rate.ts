@@ -8,7 +8,6 @@ import { WorkerMetrics } from '../observability/metrics';
 import { MessageStore } from '../messages/message-store';
 import { ConsumerPool } from '../queue/consumer-pool';
 import {
-  countStored,
   createConversation,
   createTestQueues,
   eventually,
