@@ -236,6 +236,15 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   RATE_LIMITS?: string;
+
+  /**
+   * API only: WebSocket limit overrides, `name=value,...`, e.g. `maxSocketsPerUser=20,maxBufferedBytes=262144`
+   * (server/config/server-config.ts, RealtimeLimits).
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  REALTIME_LIMITS?: string;
 }
 
 /** Thrown at start-up; its message names every bad variable. */

@@ -8,7 +8,16 @@ export interface RateLimitRule {
   windowSeconds: number;
 }
 
-export const RATE_LIMIT_NAMES = ['ip', 'user', 'loginIp', 'loginUsername', 'registerIp', 'send', 'keyFetch'] as const;
+export const RATE_LIMIT_NAMES = [
+  'ip',
+  'user',
+  'loginIp',
+  'loginUsername',
+  'registerIp',
+  'send',
+  'keyFetch',
+  'upgrade',
+] as const;
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
 export type RateLimitRules = Record<RateLimitName, RateLimitRule>;
 
@@ -26,6 +35,8 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
   send: { limit: 300, windowSeconds: 60 },
   /** Key bundle fetches per user: each consumes someone's one-time prekey, so draining must be slow. */
   keyFetch: { limit: 60, windowSeconds: 60 },
+  /** WebSocket upgrades per user (each also counts against `ip`): reconnect loops cost a login check each. */
+  upgrade: { limit: 30, windowSeconds: 60 },
 };
 
 /**
