@@ -261,10 +261,15 @@ export class RealtimeGateway implements OnApplicationShutdown {
     for (const ws of userSockets) if (this.send(ws, message)) this.metrics.realtimeEvents.inc({ type });
   }
 
+  /** On the subscriber alone: the command connection may still be connecting when the subscriber is ready. */
   private async subscribeRevocations(): Promise<void> {
-    await this.redis.attempt('subscribe revocations', () =>
-      this.redis.subscriber.subscribe(RedisChannels.sessionRevocations, (message) => this.revoked(message)),
-    );
+    const subscriber = this.redis.subscriber;
+    if (!subscriber.isReady || subscriber.subscribedChannels().has(RedisChannels.sessionRevocations)) return;
+    try {
+      await subscriber.subscribe(RedisChannels.sessionRevocations, (message) => this.revoked(message));
+    } catch (error) {
+      this.logger.warn(`session revocations not subscribed yet: ${(error as Error).message}`);
+    }
   }
 
   private revoked(message: string): void {
@@ -285,19 +290,19 @@ export class RealtimeGateway implements OnApplicationShutdown {
     );
   }
 
+  /** One pass at a time; a session whose check fails (database down too) keeps its sockets until the next. */
   private recheckSessions(): Promise<void> {
-    return (this.rechecking ??= (async () => {
-      try {
-        for (const { userId, sessionId } of this.sessions.sessions()) {
-          const live = await this.sessionStore.isLive(userId, sessionId).catch(() => true);
-          if (live) continue;
-          for (const ws of this.sessions.socketsOf(sessionId))
-            this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
-        }
-      } finally {
-        this.rechecking = undefined;
+    if (this.rechecking) return this.rechecking;
+    const pass = (async () => {
+      for (const { userId, sessionId } of this.sessions.sessions()) {
+        const live = await this.sessionStore.isLive(userId, sessionId).catch(() => true);
+        if (live) continue;
+        for (const ws of this.sessions.socketsOf(sessionId))
+          this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
       }
-    })());
+    })();
+    this.rechecking = pass.finally(() => (this.rechecking = undefined));
+    return this.rechecking;
   }
 
   /** Marks this instance as holding the user; tells their contacts when they were offline until now. */
@@ -335,7 +340,10 @@ export class RealtimeGateway implements OnApplicationShutdown {
   }
 
   private async beat(): Promise<void> {
-    if (!this.revocationsHeard) void this.recheckSessions();
+    if (!this.revocationsHeard) {
+      void this.subscribeRevocations();
+      void this.recheckSessions();
+    }
     for (const ws of this.wss.clients) {
       if (!this.alive.has(ws)) {
         this.metrics.websocketClosures.inc({ reason: 'no-pong' });
@@ -364,7 +372,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
 
   private async resubscribeMissing(): Promise<void> {
     const channels = this.redis.subscriber.subscribedChannels();
-    if (!channels.has(RedisChannels.sessionRevocations)) await this.subscribeRevocations();
+    await this.subscribeRevocations();
     for (const userId of this.sockets.keys()) {
       if (channels.has(RedisChannels.user(userId))) continue;
       this.subscriptions.set(userId, this.subscribe(userId));

@@ -6,7 +6,17 @@ import { RealtimeCloseCodes } from '../../common/contracts/realtime-events';
 import { RedisChannels } from '../../common/redis/keys';
 import type { ServerApp } from '../bootstrap';
 import { RealtimeGateway } from '../realtime/realtime.gateway';
-import { call, env, register, RELAXED_LIMITS, sleep, startServer, TestSocket, TestUser } from './helpers';
+import {
+  call,
+  CuttableProxy,
+  env,
+  register,
+  RELAXED_LIMITS,
+  sleep,
+  startServer,
+  TestSocket,
+  TestUser,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -358,5 +368,43 @@ describe('realtime sessions and limits', () => {
     // Neither the whole token nor its signature, anywhere.
     expect(text).not.toContain(user.token);
     expect(text).not.toContain(user.token.split('.')[2]);
+  });
+});
+
+describe('revocations while an instance has lost Redis', () => {
+  let a: ServerApp;
+  let e: ServerApp;
+  let proxy: CuttableProxy;
+
+  beforeAll(async () => {
+    const redisUrl = new URL(env().REDIS_URL);
+    proxy = new CuttableProxy({ host: redisUrl.hostname, port: Number(redisUrl.port) });
+    await proxy.start();
+    const throughProxy = new URL(redisUrl);
+    throughProxy.port = String(proxy.port);
+    const realtime = { heartbeatMs: HEARTBEAT_MS };
+    [a, e] = await Promise.all([
+      startServer({ realtime }),
+      startServer({ realtime, env: { REDIS_URL: throughProxy.toString() } }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.shutdown(), e?.shutdown()]);
+    await proxy?.cut();
+  });
+
+  it('an instance that cannot hear revocations re-checks its sockets’ sessions against the database', async () => {
+    const user = await register(a.url, 'out');
+    const keeper = await register(a.url, 'keep');
+    const [revoked, kept] = [await TestSocket.open(e.url, user.token), await TestSocket.open(e.url, keeper.token)];
+    await proxy.cut();
+    const started = Date.now();
+    expect((await call(a.url, 'POST', '/v1/auth/logout', { token: user.token })).status).toBe(204);
+    expect(await revoked.closed).toBe(RealtimeCloseCodes.sessionRevoked);
+    expect(Date.now() - started).toBeLessThan(2 * HEARTBEAT_MS + 1_000);
+    expect(kept.closeCode).toBeUndefined();
+    await proxy.restore();
+    kept.close();
   });
 });
