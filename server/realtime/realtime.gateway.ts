@@ -138,6 +138,9 @@ export class RealtimeGateway implements OnApplicationShutdown {
   }
 
   private async connected(ws: WebSocket, user: { id: string; sessionId: string }, expiresAt: Date): Promise<void> {
+    // Authenticated just before its session was revoked: the revocation went by before this socket existed.
+    if (this.sessions.wasRevoked(user.sessionId))
+      return this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
     const userId = user.id;
     this.metrics.websocketConnections.inc();
     this.alive.add(ws);
@@ -275,6 +278,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private revoked(message: string): void {
     const revocation = parseSessionRevocation(message);
     if (!revocation) return void this.logger.warn('ignored a malformed session revocation');
+    this.sessions.markRevoked(revocation.sessionIds);
     for (const sessionId of revocation.sessionIds) {
       for (const ws of this.sessions.socketsOf(sessionId)) {
         if (this.sessions.get(ws)?.userId === revocation.userId)

@@ -2,6 +2,11 @@ import type { WebSocket } from 'ws';
 
 /** setTimeout's longest delay (about 24.8 days); a longer wait is re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * How long a revocation is remembered: an upgrade authenticated just before its session was revoked becomes a
+ * socket only after the revocation went by (rate limiting, subscribing happen in between).
+ */
+export const REVOCATION_MEMORY_MS = 30_000;
 
 interface SocketSession {
   userId: string;
@@ -17,6 +22,8 @@ interface SocketSession {
 export class SocketSessions {
   private readonly bySocket = new Map<WebSocket, SocketSession>();
   private readonly bySession = new Map<string, Set<WebSocket>>();
+  /** Session id → when its revocation was heard, oldest first (a Map keeps insertion order). */
+  private readonly revoked = new Map<string, number>();
 
   constructor(private readonly expired: (ws: WebSocket) => void) {}
 
@@ -61,6 +68,22 @@ export class SocketSessions {
       const { userId, sessionId } = this.bySocket.get(sockets.values().next().value!)!;
       return { userId, sessionId };
     });
+  }
+
+  /** Remembers revoked sessions for REVOCATION_MEMORY_MS, so a socket of one that arrives late is caught. */
+  markRevoked(sessionIds: string[], now = Date.now()): void {
+    for (const [sessionId, at] of this.revoked) {
+      if (now - at < REVOCATION_MEMORY_MS) break;
+      this.revoked.delete(sessionId);
+    }
+    for (const sessionId of sessionIds) {
+      this.revoked.delete(sessionId);
+      this.revoked.set(sessionId, now);
+    }
+  }
+
+  wasRevoked(sessionId: string): boolean {
+    return this.revoked.has(sessionId);
   }
 
   private arm(ws: WebSocket, expiresAt: number): NodeJS.Timeout {
