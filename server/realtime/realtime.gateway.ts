@@ -3,17 +3,15 @@ import { IncomingMessage, Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { parseSessionRevocation, RealtimeCloseCodes } from '../../common/contracts/realtime-events';
-import { RedisChannels, RedisKeys } from '../../common/redis/keys';
-import { isOnlineFromHash, PRESENCE_TTL_MS } from '../../common/redis/presence';
+import { RedisChannels } from '../../common/redis/keys';
 import { AuthService } from '../auth/auth.service';
 import { SessionsRepository } from '../auth/sessions.repository';
 import { ServerConfig } from '../config/server-config';
 import { redactUrl } from '../http/logging';
-import { DatabaseService } from '../infrastructure/database.service';
 import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RateLimitedException, RateLimiter } from '../rate-limits/rate-limiter.service';
-import { RealtimePublisher } from './realtime-publisher.service';
+import { PresenceService } from './presence.service';
 import { SocketSessions } from './socket-sessions';
 import { clientAddress, PROTOCOL, refuse, TrustProxy, UpgradeRefused, upgradeToken } from './upgrade-request';
 
@@ -47,6 +45,8 @@ export class RealtimeGateway implements OnApplicationShutdown {
   /** Per user: the subscription being made or made; sockets wait on it before saying "ready". */
   private readonly subscriptions = new Map<string, Promise<boolean>>();
   private readonly alive = new WeakSet<WebSocket>();
+  /** Sockets with an `auth` frame being checked: one at a time, so a client cannot queue verifications. */
+  private readonly reauthenticating = new WeakSet<WebSocket>();
   private readonly sessions = new SocketSessions((ws) =>
     this.end(ws, RealtimeCloseCodes.tokenExpired, 'token expired'),
   );
@@ -62,8 +62,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     private readonly sessionStore: SessionsRepository,
     private readonly limiter: RateLimiter,
     private readonly redis: RedisService,
-    private readonly db: DatabaseService,
-    private readonly publisher: RealtimePublisher,
+    private readonly presence: PresenceService,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -157,7 +156,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
 
     if (first) this.subscriptions.set(userId, this.subscribe(userId));
     const subscribed = await this.subscriptions.get(userId);
-    if (first) await this.announce(userId);
+    if (first) await this.presence.join(userId);
     this.send(
       ws,
       JSON.stringify({
@@ -195,11 +194,16 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private async reauthenticate(ws: WebSocket, token: string): Promise<void> {
     const current = this.sessions.get(ws);
     if (!current) return;
+    if (this.reauthenticating.has(ws))
+      return void this.send(ws, JSON.stringify({ type: 'error', message: 'auth: one at a time' }));
+    this.reauthenticating.add(ws);
     let renewed: Awaited<ReturnType<AuthService['authenticateUntil']>>;
     try {
       renewed = await this.auth.authenticateUntil(token);
     } catch (error) {
       return void this.send(ws, JSON.stringify({ type: 'error', message: `auth: ${(error as Error).message}` }));
+    } finally {
+      this.reauthenticating.delete(ws);
     }
     if (renewed.user.id !== current.userId || renewed.user.sessionId !== current.sessionId)
       return void this.send(ws, JSON.stringify({ type: 'error', message: 'auth: the token is for another session' }));
@@ -242,12 +246,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     await this.redis.attempt('unsubscribe', (_) => this.redis.subscriber.unsubscribe(RedisChannels.user(userId)));
     // The user may have reconnected here while we were unsubscribing.
     if (this.sockets.has(userId)) return void this.subscriptions.set(userId, this.subscribe(userId));
-    const key = RedisKeys.presence(userId);
-    const result = await this.redis.attempt('presence leave', (redis) =>
-      redis.transaction(key).hDel(this.config.instanceId).hGetAll().exec(),
-    );
-    if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>))
-      await this.publishPresence(userId, false);
+    await this.presence.leave(userId);
   }
 
   private async subscribe(userId: string): Promise<boolean> {
@@ -309,40 +308,6 @@ export class RealtimeGateway implements OnApplicationShutdown {
     return this.rechecking;
   }
 
-  /** Marks this instance as holding the user; tells their contacts when they were offline until now. */
-  private async announce(userId: string): Promise<void> {
-    const key = RedisKeys.presence(userId);
-    const result = await this.redis.attempt('presence join', (redis) =>
-      redis
-        .transaction(key)
-        .hGetAll()
-        .hSet(this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS))
-        .pExpire(PRESENCE_TTL_MS)
-        .exec(),
-    );
-    if (!result) return;
-    const before = { ...(result[0] as unknown as Record<string, string>) };
-    delete before[this.config.instanceId];
-    if (!isOnlineFromHash(before)) await this.publishPresence(userId, true);
-  }
-
-  private async publishPresence(userId: string, online: boolean): Promise<void> {
-    try {
-      const { rows } = await this.db.replica<{ user_id: string }>(
-        `SELECT DISTINCT other.user_id FROM conversation_members mine
-         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
-         WHERE mine.user_id = $1 AND other.user_id <> $1`,
-        [userId],
-      );
-      await this.publisher.publish(
-        rows.map((row) => row.user_id),
-        { type: 'presence', userId, online, at: new Date().toISOString() },
-      );
-    } catch (error) {
-      this.logger.warn(`presence of ${userId} not published: ${(error as Error).message}`);
-    }
-  }
-
   private async beat(): Promise<void> {
     if (!this.revocationsHeard) {
       void this.subscribeRevocations();
@@ -357,21 +322,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
       this.alive.delete(ws);
       ws.ping();
     }
-    const users = [...this.sockets.keys()];
-    if (users.length === 0) return;
-    const deadline = String(Date.now() + PRESENCE_TTL_MS);
-    // One small transaction per user (their keys are in different slots), all pipelined in one tick.
-    await this.redis.attempt('presence refresh', (redis) =>
-      Promise.all(
-        users.map((userId) =>
-          redis
-            .transaction(RedisKeys.presence(userId))
-            .hSet(this.config.instanceId, deadline)
-            .pExpire(PRESENCE_TTL_MS)
-            .exec(),
-        ),
-      ),
-    );
+    await this.presence.refresh([...this.sockets.keys()]);
   }
 
   private async resubscribeMissing(): Promise<void> {
@@ -392,12 +343,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const ws of this.wss.clients) ws.close(CLOSE_RESTARTING, 'server restarting; reconnect');
-    const users = [...this.sockets.keys()];
-    if (users.length > 0) {
-      await this.redis.attempt('presence shutdown', (redis) =>
-        Promise.all(users.map((userId) => redis.hDel(RedisKeys.presence(userId), this.config.instanceId))),
-      );
-    }
+    await this.presence.dropAll([...this.sockets.keys()]);
     const deadline = Date.now() + graceMs;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
     for (const ws of this.wss.clients) ws.terminate();
