@@ -10,6 +10,7 @@ import { ServerConfig } from '../config/server-config';
 import { redactUrl } from '../http/logging';
 import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { clientAddressKey } from '../rate-limits/client-address';
 import { RateLimitedException, RateLimiter } from '../rate-limits/rate-limiter.service';
 import { PresenceService } from './presence.service';
 import { SocketSessions } from './socket-sessions';
@@ -99,7 +100,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
       const token = upgradeToken(request, url);
       if (this.wss.clients.size + this.pendingUpgrades > limits.maxSocketsPerProcess)
         throw new UpgradeRefused(503, 'process-cap', 'this instance holds all the sockets it may; reconnect later');
-      await this.rateLimit('ip', address);
+      await this.rateLimit('ip', clientAddressKey(address)); // IPv6 per /64, as every request
       let user: { id: string; sessionId: string };
       let expiresAt: Date;
       try {

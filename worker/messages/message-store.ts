@@ -18,7 +18,8 @@ interface Row extends MessageRow {
 /**
  * One statement, one implicit transaction, one round trip: insert what is new (ON CONFLICT DO NOTHING
  * on every unique key), and return both the rows inserted now and those stored earlier under the same
- * (sender_id, client_message_id). The second SELECT reads the snapshot from before the insert, so a row
+ * (sender_id, conversation_id, client_message_id): the idempotency key, a client id being scoped to its
+ * conversation. The second SELECT reads the snapshot from before the insert, so a row
  * is never reported twice. WITH ORDINALITY keeps seq in the order the batch arrived.
  */
 const INSERT_BATCH = `
@@ -34,10 +35,10 @@ const INSERT_BATCH = `
   SELECT true AS inserted, i.* FROM inserted i
   UNION ALL
   SELECT false, m.id, m.seq, m.conversation_id, m.sender_id, m.client_message_id, m.ciphertext, m.sent_at, m.stored_at
-    FROM messages m JOIN input USING (sender_id, client_message_id)`;
+    FROM messages m JOIN input USING (sender_id, conversation_id, client_message_id)`;
 
-const keyOf = (senderId: string, clientMessageId: string) =>
-  `${senderId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
+const keyOf = (senderId: string, conversationId: string, clientMessageId: string) =>
+  `${senderId.toLowerCase()}|${conversationId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation) fail the same way every time. */
 export function isPermanentDatabaseError(error: unknown): boolean {
@@ -121,7 +122,11 @@ export class MessageStore {
   }
 
   private async insert(bodies: MessageQueueBodyV1[]): Promise<StoreResult[]> {
-    const unique = [...new Map(bodies.map((body) => [keyOf(body.senderId, body.clientMessageId), body])).values()];
+    const unique = [
+      ...new Map(
+        bodies.map((body) => [keyOf(body.senderId, body.conversationId, body.clientMessageId), body]),
+      ).values(),
+    ];
     const rows: Row[] = await this.dataSource.query(INSERT_BATCH, [
       unique.map((body) => body.id),
       unique.map((body) => body.conversationId),
@@ -130,16 +135,18 @@ export class MessageStore {
       unique.map((body) => body.ciphertext),
       unique.map((body) => body.sentAt),
     ]);
-    const byKey = new Map(rows.map((row) => [keyOf(row.sender_id, row.client_message_id), row]));
+    const byKey = new Map(rows.map((row) => [keyOf(row.sender_id, row.conversation_id, row.client_message_id), row]));
     const reported = new Set<string>();
     return bodies.map((body): StoreResult => {
-      const key = keyOf(body.senderId, body.clientMessageId);
+      const key = keyOf(body.senderId, body.conversationId, body.clientMessageId);
       const row = byKey.get(key);
       if (!row) {
         // Skipped by ON CONFLICT yet not found by its key: its id is taken by a different message, or a
         // concurrent worker inserted it after this statement's snapshot. Retrying settles which.
         return failed(
-          new Error(`message ${body.id} conflicts with a row that is not its own (sender, clientMessageId)`),
+          new Error(
+            `message ${body.id} conflicts with a row that is not its own (sender, conversation, clientMessageId)`,
+          ),
           false,
         );
       }

@@ -140,7 +140,7 @@ export function messageBody(
   const clientMessageId = overrides.clientMessageId ?? randomUUID();
   return {
     v: 1,
-    id: messageIdFor(senderId, clientMessageId),
+    id: messageIdFor(senderId, overrides.conversationId ?? conversation.id, clientMessageId),
     conversationId: conversation.id,
     senderId,
     clientMessageId,
