@@ -25,7 +25,7 @@ import { imagePolicyRules } from './policies/image-rules';
 import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
-import { edgeOriginName, isExistingImage } from './config/environments';
+import { albOrigin, edgeOriginName, isExistingImage } from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -71,7 +71,11 @@ export class CyphrStack extends TerraformStack {
       natGatewayPerAz: env.natGatewayPerAz,
       logs,
     });
-    this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
+    this.security = new Security(this, 'security', {
+      namePrefix,
+      vpcId: this.network.vpc.id,
+      albOrigin: albOrigin(env),
+    });
     const endpoints = new Endpoints(this, 'endpoints', {
       namePrefix,
       region: env.region,

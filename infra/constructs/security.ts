@@ -40,6 +40,11 @@ export interface SecurityProps {
   /** Prefix of every name, e.g. cyphr-staging. */
   namePrefix: string;
   vpcId: string;
+  /**
+   * Where the ALB is reached from: CloudFront's origin-facing managed prefix list (config/cloudfront-prefix-lists.ts)
+   * on the one port its origin uses (443 with a domain). One port only: the list weighs ~55 rules of the group's 60.
+   */
+  albOrigin: { prefixListId: string; port: number };
 }
 
 /** The security groups and, in one method, every connection allowed between them. */
@@ -56,19 +61,19 @@ export class Security extends Construct {
     super(scope, id);
     const group = (gid: string, description: string, defaultPort?: number) =>
       new Connections(this, gid, { vpcId: props.vpcId, name: `${props.namePrefix}-${gid}`, description, defaultPort });
-    this.alb = group('alb', 'Cyphr ALB: HTTPS (and HTTP redirect) from the internet');
+    this.alb = group('alb', 'Cyphr ALB: from CloudFront only');
     this.api = group('api', 'Cyphr API instances', API_PORT);
     this.worker = group('worker', 'Cyphr worker instances');
     this.database = group('database', 'Cyphr PostgreSQL', POSTGRES_PORT);
     this.cache = group('cache', 'Cyphr Redis', REDIS_PORT);
     this.endpoints = group('endpoints', 'Cyphr interface VPC endpoints', HTTPS_PORT);
-    this.allowTraffic();
+    this.allowTraffic(props.albOrigin);
   }
 
   /** Everything that may talk to anything. Nothing else is open, inbound or outbound. */
-  private allowTraffic(): void {
-    this.alb.allowFromInternet(HTTPS_PORT, 'HTTPS from clients');
-    this.alb.allowFromInternet(HTTP_PORT, 'HTTP, redirected to HTTPS when a certificate exists');
+  private allowTraffic(albOrigin: SecurityProps['albOrigin']): void {
+    // Clients reach CloudFront (WAF in front); the ALB accepts CloudFront's origin-facing addresses, nobody else.
+    this.alb.allowFromPrefixList(albOrigin.prefixListId, 'cloudfront', albOrigin.port, 'CloudFront origin requests');
     this.api.allowDefaultPortFrom(this.alb, 'ALB to the API');
     for (const app of [this.api, this.worker]) {
       const role = app.node.id;

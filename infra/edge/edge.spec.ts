@@ -145,7 +145,8 @@ describe('Edge', () => {
       for (const behaviour of cdn.ordered_cache_behavior) {
         expect(behaviour).toMatchObject({
           target_origin_id: 'alb',
-          viewer_protocol_policy: 'redirect-to-https',
+          viewer_protocol_policy: 'https-only',
+          response_headers_policy_id: expect.stringContaining('aws_cloudfront_response_headers_policy.'),
           cache_policy_id: MANAGED_POLICY_IDS.cachingDisabled,
           origin_request_policy_id: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
           allowed_methods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],

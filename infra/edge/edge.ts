@@ -6,7 +6,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
 import { suppressPolicy } from '../policies/suppressions';
 import { EDGE_LOG_PREFIXES, EdgeLogBucket, StaticAssetsBucket } from './buckets';
-import { EdgeDistribution } from './distribution';
+import { DEFAULT_API_PATHS, EdgeDistribution } from './distribution';
 import { aliasRecords, ValidatedCertificate } from './dns';
 import { OriginVerification } from './origin-verification';
 import { EdgeWaf } from './waf';
@@ -80,6 +80,7 @@ export class Edge extends Construct {
       listeners: props.alb.forwardingListeners,
       targetGroupArn: props.alb.targetGroupArn,
       generation: props.originSecretGeneration,
+      paths: props.apiPaths ?? DEFAULT_API_PATHS,
     });
     const domain = props.domain;
     if (domain) {
