@@ -64,6 +64,7 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     logRetentionDays: env.logRetentionDays,
     forceDestroy: !env.deletionProtection,
     rateLimitPer5Minutes: env.edge?.rateLimitPer5Minutes,
+    authRateLimitPer5Minutes: env.edge?.authRateLimitPer5Minutes,
     priceClass: env.edge?.priceClass,
     originSecretGeneration: env.edge?.originSecretGeneration,
   });

@@ -227,6 +227,8 @@ describe('Edge', () => {
       expect(one('aws_wafv2_web_acl_logging_configuration').redacted_fields).toEqual([
         { single_header: { name: 'authorization' } },
         { single_header: { name: 'cookie' } },
+        { single_header: { name: 'sec-websocket-protocol' } },
+        { query_string: {} },
       ]);
       expect(one('aws_wafv2_web_acl_logging_configuration').logging_filter).toEqual({
         default_behavior: 'DROP',

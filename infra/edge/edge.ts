@@ -39,6 +39,8 @@ export interface EdgeProps {
   apiPaths?: string[];
   /** @default 2000 */
   rateLimitPer5Minutes?: number;
+  /** @default 100 */
+  authRateLimitPer5Minutes?: number;
   /** @default PriceClass_100 */
   priceClass?: string;
   /** Bump to rotate the origin header secret. @default 1 */
@@ -74,6 +76,7 @@ export class Edge extends Construct {
       accountId,
       provider: props.usEast1,
       rateLimitPer5Minutes: props.rateLimitPer5Minutes,
+      authRateLimitPer5Minutes: props.authRateLimitPer5Minutes,
       logRetentionDays: props.logRetentionDays,
     });
     this.originVerification = new OriginVerification(this, 'origin-verification', {
