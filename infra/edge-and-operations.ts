@@ -15,6 +15,7 @@ import { Edge } from './edge/edge';
 import { Monitoring } from './operations/monitoring';
 import { DatabaseBackup } from './operations/backup';
 import { CiDeployRole } from './operations/ci-deploy-role';
+import { PermissionsBoundary } from './operations/permissions-boundary';
 import { configureStateBackend, stateKey } from './operations/state-backend';
 import { PolicyAspect } from './policies/aspect';
 import { edgePolicyRules } from './policies/edge-rules';
@@ -35,6 +36,7 @@ export interface EdgeAndOperations {
   monitoring: Monitoring;
   backup: DatabaseBackup;
   ciDeployRole?: CiDeployRole;
+  boundary: PermissionsBoundary;
 }
 
 /** Provider alias for what CloudFront needs in us-east-1 (certificate, WAF, WAF logs). */
@@ -107,8 +109,18 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     retentionDays: env.backup?.retentionDays,
     protectRecoveryPoints: env.deletionProtection,
     forceDestroy: !env.deletionProtection,
+    protectKey: env.deletionProtection,
+    vaultLock: env.backup?.vaultLock ?? env.production,
+    copyToVaultArn: env.backup?.copyToVaultArn,
   });
 
+  // Every role of the stack carries it, with or without a deploy role.
+  const boundary = new PermissionsBoundary(stack, 'permissions-boundary', {
+    namePrefix,
+    accountId: env.accountId,
+    region: env.region,
+  });
+  boundary.applyToStack();
   const backend = configureStateBackend(stack, env.stateBackend);
   const ciDeployRole = env.ci
     ? new CiDeployRole(stack, 'ci-deploy', {
@@ -123,6 +135,7 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
             ? { bucket: env.stateBackend.bucket, key: stateKey(stack, env.stateBackend) }
             : undefined,
         hostedZoneId: env.domain?.hostedZoneId,
+        boundary,
       })
     : undefined;
 
@@ -145,5 +158,5 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     );
 
   Aspects.of(stack).add(new PolicyAspect({ production: env.production, rules: edgePolicyRules(stack) }));
-  return { edge, monitoring, backup, ciDeployRole };
+  return { edge, monitoring, backup, ciDeployRole, boundary };
 }

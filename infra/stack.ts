@@ -25,7 +25,7 @@ import { imagePolicyRules } from './policies/image-rules';
 import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
-import { albOrigin, edgeOriginName, isExistingImage } from './config/environments';
+import { albOrigin, backupCopyAccount, edgeOriginName, isExistingImage } from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -62,7 +62,13 @@ export class CyphrStack extends TerraformStack {
     });
 
     // Key, network and security under everything.
-    const key = new DataKey(this, 'data-key', { namePrefix, accountId: env.accountId, region: env.region }).key;
+    const key = new DataKey(this, 'data-key', {
+      namePrefix,
+      accountId: env.accountId,
+      region: env.region,
+      protectFromDeletion: env.deletionProtection,
+      backupCopyAccountId: backupCopyAccount(env),
+    }).key;
     const logs = { kmsKeyArn: key.arn, retentionDays: env.logRetentionDays };
     this.network = new Network(this, 'network', {
       namePrefix,
@@ -113,7 +119,7 @@ export class CyphrStack extends TerraformStack {
       snapshotRetentionDays: env.production ? 7 : 1,
       logs,
     });
-    this.queues = new Queues(this, 'queues', { namePrefix, key });
+    this.queues = new Queues(this, 'queues', { namePrefix, region: env.region, key });
     this.secrets = new AppSecrets(this, 'secrets', {
       namePrefix,
       region: env.region,

@@ -147,6 +147,12 @@ export function albOrigin(env: EnvironmentConfig): { prefixListId: string; port:
   return { prefixListId, port: env.domain ? 443 : 80 };
 }
 
+/** The account receiving backup copies, when it is not the environment's own. */
+export function backupCopyAccount(env: EnvironmentConfig): string | undefined {
+  const account = /^arn:[^:]+:backup:[^:]+:(\d{12}):/.exec(env.backup?.copyToVaultArn ?? '')?.[1];
+  return account && account !== env.accountId ? account : undefined;
+}
+
 export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
   staging: {
     name: 'staging',

@@ -24,16 +24,16 @@ describe.each(Object.values(ENVIRONMENTS).filter((e) => e.ci))('$name deploy rol
     const stack = new CyphrStack(Testing.app(), 'test', { environment, tier: TIERS[environment.tier] });
     resources = JSON.parse(Testing.synth(stack, true)).resource;
     deploy = JSON.parse(resources.aws_iam_role_policy.ci_deploy_policy.policy);
-    boundary = JSON.parse(resources.aws_iam_policy.ci_deploy_boundary_policy.policy);
+    boundary = JSON.parse(resources.aws_iam_policy.permissions_boundary_policy.policy);
   });
 
   const decide = (request: Request) => evaluate(request, [deploy]).decision;
 
   it('carries a boundary policy named as the deploy policy expects, on every other role of the stack', () => {
-    expect(resources.aws_iam_policy.ci_deploy_boundary_policy.name).toBe(`${prefix}-boundary`);
+    expect(resources.aws_iam_policy.permissions_boundary_policy.name).toBe(`${prefix}-boundary`);
     for (const [address, r] of Object.entries(resources.aws_iam_role)) {
       if (address === 'ci_deploy_role') expect(r.permissions_boundary).toBeUndefined();
-      else expect(r.permissions_boundary).toBe('${aws_iam_policy.ci_deploy_boundary_policy.arn}');
+      else expect(r.permissions_boundary).toBe('${aws_iam_policy.permissions_boundary_policy.arn}');
     }
   });
 

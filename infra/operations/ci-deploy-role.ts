@@ -124,6 +124,8 @@ export interface CiDeployRoleProps {
   hostedZoneId?: string;
   /** Seconds a session lasts; must cover an apply that bakes an AMI. @default DEPLOY_SESSION_SECONDS */
   maxSessionSeconds?: number;
+  /** The stack's permissions boundary, which every role this one creates must carry. @default made here */
+  boundary?: PermissionsBoundary;
 }
 
 export class CiDeployRole extends Construct {
@@ -172,8 +174,8 @@ export class CiDeployRole extends Construct {
       role: this.role.id,
       policy: JSON.stringify(deployPolicy(props, name)),
     });
-    this.boundary = new PermissionsBoundary(this, 'boundary', props);
-    this.boundary.applyToStack(this, [this.role]);
+    this.boundary = props.boundary ?? new PermissionsBoundary(this, 'boundary', props);
+    this.boundary.applyToStack([this.role]);
   }
 
   get arn(): string {

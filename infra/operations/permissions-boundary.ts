@@ -1,7 +1,8 @@
-// The ceiling of every role the stack creates. The deploy role may create and change roles only when
-// they carry this boundary (ci-deploy-role.ts), so a role it makes can never do more than this
-// document allows, whatever inline policy it is given: no IAM, no role chaining, none of the
-// destructive or exfiltrating actions the deploy role itself is denied.
+// The ceiling of every role the stack creates (set on each by an aspect). The deploy role may create
+// and change roles only when they carry this boundary (ci-deploy-role.ts), so a role it makes can
+// never do more than this document allows, whatever inline policy it is given: no IAM, no role
+// chaining, parameters only under the stack's path, none of the destructive or exfiltrating actions
+// the deploy role itself is denied.
 import { Construct, type IConstruct } from 'constructs';
 import { Aspects, TerraformStack, type IAspect } from 'cdktf';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
@@ -71,6 +72,17 @@ export function boundaryPolicy(props: PermissionsBoundaryProps): Record<string, 
         Effect: 'Deny',
         Action: ['iam:Create*', 'iam:Put*', 'iam:Attach*', 'iam:Update*', 'iam:Delete*', 'sts:AssumeRole*'],
         Resource: '*',
+      },
+      // AmazonSSMManagedInstanceCore reads any parameter; the stack's roles read only the stack's path
+      // (and AWS's public parameters, e.g. AMI ids).
+      {
+        Sid: 'ReadOnlyStackParameters',
+        Effect: 'Deny',
+        Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'],
+        NotResource: [
+          `arn:${partition}:ssm:*:${props.accountId}:parameter/${props.namePrefix}/*`,
+          `arn:${partition}:ssm:*::parameter/aws/service/*`,
+        ],
       },
       ...sharedDenies(props),
     ],
@@ -191,19 +203,25 @@ export class PermissionsBoundary extends Construct {
   }
 
   /** Sets the boundary on every role of the stack except `exempt` (the deploy role, which an administrator's apply makes). */
-  applyToStack(scope: Construct, exempt: IamRole[]): void {
+  applyToStack(exempt: IamRole[] = []): void {
+    this.exempt.push(...exempt);
+    if (this.applied) return;
+    this.applied = true;
     // The policy's own ARN attribute (equal to `arn`), so every role waits for the boundary to exist.
-    Aspects.of(TerraformStack.of(scope)).add(new BoundaryAspect(this.policy.arn, new Set(exempt)));
+    Aspects.of(TerraformStack.of(this)).add(new BoundaryAspect(this.policy.arn, this.exempt));
   }
+
+  private readonly exempt: IamRole[] = [];
+  private applied = false;
 }
 
 class BoundaryAspect implements IAspect {
   constructor(
     private readonly arn: string,
-    private readonly exempt: Set<IConstruct>,
+    private readonly exempt: readonly IConstruct[],
   ) {}
 
   visit(node: IConstruct): void {
-    if (node instanceof IamRole && !this.exempt.has(node)) node.permissionsBoundary = this.arn;
+    if (node instanceof IamRole && !this.exempt.includes(node)) node.permissionsBoundary = this.arn;
   }
 }
