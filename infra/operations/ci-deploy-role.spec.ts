@@ -207,6 +207,13 @@ describe.each(Object.values(ENVIRONMENTS).filter((e) => e.ci))('$name deploy rol
     ] as [string, Request][])('cannot %s', (_, request) => {
       expect(evaluate(request, [everything], boundary).decision).not.toBe('allowed');
     });
+    it('cannot read a secret from outside the VPC, even when trusted by someone outside', () => {
+      const read = { action: 'secretsmanager:GetSecretValue', resource: secret('jwt-signing-keys') };
+      expect(evaluate({ ...read, context: inRegion }, [everything], boundary).decision).toBe('explicitly denied');
+      expect(
+        evaluate({ ...read, context: { ...inRegion, 'aws:SourceVpce': 'vpce-0123' } }, [everything], boundary).decision,
+      ).toBe('allowed');
+    });
     it('still does what the stack’s roles do', () => {
       expect(
         evaluate({ action: 'sqs:ReceiveMessage', resource: '*', context: inRegion }, [everything], boundary),

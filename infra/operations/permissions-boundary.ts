@@ -73,6 +73,16 @@ export function boundaryPolicy(props: PermissionsBoundaryProps): Record<string, 
         Action: ['iam:Create*', 'iam:Put*', 'iam:Attach*', 'iam:Update*', 'iam:Delete*', 'sts:AssumeRole*'],
         Resource: '*',
       },
+      // The deploy role can create a bounded role with any trust policy (IAM offers no condition on a trust
+      // document). Such a role, assumed from outside, still cannot read a secret: reads must come through the
+      // VPC's Secrets Manager endpoint, where the instances read theirs.
+      {
+        Sid: 'SecretsOnlyThroughTheVpcEndpoint',
+        Effect: 'Deny',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:BatchGetSecretValue'],
+        Resource: '*',
+        Condition: { Null: { 'aws:SourceVpce': 'true' } },
+      },
       // AmazonSSMManagedInstanceCore reads any parameter; the stack's roles read only the stack's path
       // (and AWS's public parameters, e.g. AMI ids).
       {
