@@ -83,7 +83,8 @@ describe.each(Object.values(ENVIRONMENTS).filter((e) => e.ci))('$name deploy rol
     ['create a user', { action: 'iam:CreateUser', resource: `arn:aws:iam::${account}:user/x` }],
     ['run a command on an instance', { action: 'ssm:SendCommand', resource: '*', context: inRegion }],
     ['open a session on an instance', { action: 'ssm:StartSession', resource: '*', context: inRegion }],
-    ['read a secret', { action: 'secretsmanager:GetSecretValue', resource: secret('jwt-signing-keys') }],
+    ['read a secret Terraform does not write', { action: 'secretsmanager:GetSecretValue', resource: secret('other') }],
+    ['batch-read secrets', { action: 'secretsmanager:BatchGetSecretValue', resource: '*' }],
     [
       'replace a secret with UpdateSecret',
       { action: 'secretsmanager:UpdateSecret', resource: secret('jwt-signing-keys') },

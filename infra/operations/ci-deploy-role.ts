@@ -5,7 +5,8 @@
 // in its regions, by name where AWS names resources after the stack; roles only with the stack's
 // permissions boundary; the Terraform state objects of this environment. Explicit denies close the
 // escalation and destruction paths: commands on instances, secret values and policies, key policies,
-// grants and deletion, snapshot sharing, backup deletion, its own permissions. An administrator's apply
+// grants and deletion, snapshot sharing, backup deletion, its own permissions; secret values except the two
+// Terraform writes itself. An administrator's apply
 // creates this role and the boundary, and makes the changes the denies exclude (README: Security).
 import { Construct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
@@ -57,7 +58,10 @@ export const DEPLOY_SERVICES = [
   'wafv2',
 ];
 
-/** Secrets whose value Terraform writes at apply (`secret_string_wo` through PutSecretValue): the only value writes allowed. */
+/**
+ * Secrets whose value Terraform writes at apply (`secret_string_wo` through PutSecretValue) and refreshes (provider
+ * 5.x: GetSecretValue): the only secret values the deploy role may write or read.
+ */
 export const TERRAFORM_WRITTEN_SECRETS = ['db-master', 'jwt-signing-keys'];
 
 /** Services the stack's roles are handed to (iam:PassedToService); a role passed anywhere else is refused. */
@@ -190,6 +194,9 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
   const arn = (service: string, resource: string) =>
     `arn:${partition}:${service}:${props.region}:${props.accountId}:${resource}`;
   const boundary = boundaryArn(props);
+  const terraformWritten = TERRAFORM_WRITTEN_SECRETS.map((n) =>
+    arn('secretsmanager', `secret:${props.namePrefix}/${n}-*`),
+  );
   const statements: Record<string, unknown>[] = [
     {
       Sid: 'ManageStackServicesInItsRegions',
@@ -321,19 +328,22 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
       Resource: '*',
       Condition: { StringNotEquals: { 'iam:PassedToService': PASSED_TO_SERVICES } },
     },
+    // Terraform writes these values at apply (secret_string_wo, through PutSecretValue), and provider 5.x refreshes
+    // a write-only version with GetSecretValue (6.x lists version ids instead). IAM cannot tell Terraform's calls
+    // from a session's own, so these two stay readable and writable by a deploy session (README: Security, residual
+    // risks). No other secret is.
     {
-      Sid: 'NeverReadSecretValues',
+      Sid: 'ReadOnlyTerraformWrittenSecrets',
       Effect: 'Deny',
-      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:BatchGetSecretValue'],
-      Resource: '*',
+      Action: 'secretsmanager:GetSecretValue',
+      NotResource: terraformWritten,
     },
-    // Terraform writes these values at apply (secret_string_wo); IAM cannot tell the first write from a later one,
-    // so these two stay writable by a deploy session (README: Security, residual risks). No other secret is.
+    { Sid: 'NeverBatchReadSecrets', Effect: 'Deny', Action: 'secretsmanager:BatchGetSecretValue', Resource: '*' },
     {
       Sid: 'WriteOnlyTerraformWrittenSecrets',
       Effect: 'Deny',
       Action: 'secretsmanager:PutSecretValue',
-      NotResource: TERRAFORM_WRITTEN_SECRETS.map((n) => arn('secretsmanager', `secret:${props.namePrefix}/${n}-*`)),
+      NotResource: terraformWritten,
     },
     {
       Sid: 'NoKeysThatLockOutTheAccount',

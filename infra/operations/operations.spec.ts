@@ -219,9 +219,13 @@ describe('CiDeployRole', () => {
       Effect: 'Deny',
       Resource: 'arn:aws:iam::123456789012:role/cyphr-test-ci-deploy',
     });
-    expect(sid('NeverReadSecretValues')).toMatchObject({
+    expect(sid('ReadOnlyTerraformWrittenSecrets')).toMatchObject({
       Effect: 'Deny',
-      Action: expect.arrayContaining(['secretsmanager:GetSecretValue']),
+      Action: 'secretsmanager:GetSecretValue',
+      NotResource: [
+        'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cyphr-test/db-master-*',
+        'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cyphr-test/jwt-signing-keys-*',
+      ],
     });
     expect(sid('ReadWriteStateAndLock').Resource).toEqual([
       'arn:aws:s3:::state-bucket/cyphr/cyphr-test.tfstate',
