@@ -51,8 +51,6 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     allowedAccountIds: [env.accountId],
     defaultTags: [{ tags: { Project: 'cyphr', Environment: env.name, ManagedBy: 'cdktf' } }],
   });
-  const listeners = parts.loadBalancer.listeners;
-  const https = listeners.filter((l) => l.protocolInput === 'HTTPS');
   const edge = new Edge(stack, 'edge', {
     namePrefix,
     accountId: env.accountId,
@@ -60,7 +58,7 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     alb: {
       dnsName: parts.loadBalancer.dnsName,
       targetGroupArn: parts.loadBalancer.targetGroup.arn,
-      forwardingListeners: https.length ? https : listeners,
+      forwardingListeners: parts.loadBalancer.forwardingListeners,
     },
     domain: env.domain && { ...env.domain, originName: edgeOriginName(env.domain).name },
     logRetentionDays: env.logRetentionDays,

@@ -231,3 +231,21 @@ describe('backup copy to another account', () => {
     expect(sids[1].Condition).toEqual({ Bool: { 'kms:GrantIsForAWSResource': 'true' } });
   });
 });
+
+describe('a throwaway environment without a domain (edge.plainHttpOrigin)', () => {
+  const environment: EnvironmentConfig = {
+    ...ENVIRONMENTS.staging,
+    domain: undefined,
+    edge: { plainHttpOrigin: true },
+  };
+  const s = synth(environment);
+
+  it('still admits only CloudFront, on the HTTP listener it forwards from, with the same paths', () => {
+    const rules = s.all('aws_vpc_security_group_ingress_rule').filter((r) => r.prefix_list_id);
+    expect(rules.map((r) => [r.prefix_list_id, r.from_port])).toEqual([[albOrigin(environment).prefixListId, 80]]);
+    expect(s.one('aws_lb_listener_rule').listener_arn).toContain('aws_lb_listener.load_balancer_http');
+    expect(s.one('aws_cloudfront_distribution').origin[0].custom_origin_config.origin_protocol_policy).toBe(
+      'http-only',
+    );
+  });
+});
