@@ -19,11 +19,13 @@ import { findBundle, packageVersion, type Bundle, type MissingBundle } from './c
 import { cpuScaling, queueBacklogScaling } from './constructs/scaling';
 import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
-import type { AppSettings } from './constructs/user-data';
+import type { ApiEnvFile, AppRole, AppSettings, SharedEnvFile, WorkerEnvFile } from './constructs/user-data';
+import { DATABASE_ROLES } from '../common/database/roles';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
 import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
+import { dataPolicyRules } from './policies/data-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { albOrigin, backupCopyAccount, edgeOriginName, isExistingImage } from './config/environments';
 
@@ -95,6 +97,7 @@ export class CyphrStack extends TerraformStack {
     this.database = new Database(this, 'database', {
       namePrefix,
       region: env.region,
+      accountId: env.accountId,
       subnetIds: this.network.subnetIds('data'),
       availabilityZones: env.availabilityZones,
       securityGroupId: this.security.database.securityGroupId,
@@ -106,10 +109,13 @@ export class CyphrStack extends TerraformStack {
       multiAz: env.multiAzDatabase ?? env.production,
       deletionProtection: env.deletionProtection,
       backupRetentionDays: env.backupRetentionDays,
+      secretRecoveryWindowDays: env.secretRecoveryWindowDays,
       logs,
     });
     this.cache = new Cache(this, 'cache', {
       namePrefix,
+      region: env.region,
+      accountId: env.accountId,
       subnetIds: this.network.subnetIds('data'),
       securityGroupId: this.security.cache.securityGroupId,
       key,
@@ -124,7 +130,7 @@ export class CyphrStack extends TerraformStack {
       namePrefix,
       region: env.region,
       key,
-      recoveryWindowDays: env.production ? 30 : 7,
+      recoveryWindowDays: env.secretRecoveryWindowDays,
     });
 
     // Load balancer.
@@ -171,22 +177,8 @@ export class CyphrStack extends TerraformStack {
       });
     }
     const imageId = props.imageId ?? this.image?.amiId ?? (isExistingImage(image) ? image.amiId : '');
-    const shared: AppSettings = {
-      AWS_REGION: env.region,
-      LOG_LEVEL: env.logLevel ?? 'info',
-      DATABASE_HOST: this.database.primary.address,
-      DATABASE_REPLICA_HOSTS: this.database.replicaAddresses.join(','),
-      DATABASE_NAME: 'cyphr',
-      DATABASE_SSL: 'true',
-      DATABASE_SECRET_ARN: this.database.masterSecretArn,
-      REDIS_URL: this.cache.url,
-      REDIS_AUTH_SECRET_ARN: this.secrets.redisAuthToken.arn,
-      // Cluster mode (several shards): REDIS_URL is the configuration endpoint; the apps use a cluster client.
-      ...(this.cache.clusterMode ? { REDIS_CLUSTER: 'true' } : {}),
-      SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
-      SQS_NOTIFICATIONS_QUEUE_URL: this.queues.notifications.url,
-    };
-    const fleet = (role: 'api' | 'worker', settings: AppSettings, securityGroupId: string, targetGroupArn?: string) =>
+    const settings = this.settings(env);
+    const fleet = (role: AppRole, settings: AppSettings, securityGroupId: string, targetGroupArn?: string) =>
       new AppFleet(this, role, {
         namePrefix,
         role,
@@ -200,14 +192,8 @@ export class CyphrStack extends TerraformStack {
         targetGroupArn,
         rootVolumeGb: tier.rootVolumeGb,
       });
-    this.api = fleet(
-      'api',
-      // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
-      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn, TRUST_PROXY: '2' },
-      this.security.api.securityGroupId,
-      this.loadBalancer.targetGroup.arn,
-    );
-    this.worker = fleet('worker', shared, this.security.worker.securityGroupId);
+    this.api = fleet('api', settings.api, this.security.api.securityGroupId, this.loadBalancer.targetGroup.arn);
+    this.worker = fleet('worker', settings.worker, this.security.worker.securityGroupId);
     this.grantAccess();
     cpuScaling(this, this.api.group, namePrefix);
     queueBacklogScaling(
@@ -222,6 +208,7 @@ export class CyphrStack extends TerraformStack {
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: applyPolicyRules(this) }));
+    Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: dataPolicyRules(this, env.region) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
     this.edgeAndOperations = addEdgeAndOperations(this, {
@@ -248,9 +235,9 @@ export class CyphrStack extends TerraformStack {
 
   /** Who may use what, as intents. */
   private grantAccess(): void {
-    const { api, worker, queues, secrets, database } = this;
+    const { api, worker, queues, secrets, database, cache } = this;
     queues.messages.grantSendMessages(api.role);
-    secrets.jwtSigningKey.grantRead(api.role);
+    secrets.jwtSigningKeys.grantRead(api.role);
     queues.messages.grantConsumeMessages(worker.role);
     queues.notifications.grantSendMessages(worker.role);
     queues.notifications.grantConsumeMessages(worker.role);
@@ -259,10 +246,60 @@ export class CyphrStack extends TerraformStack {
     queues.deadLetter.grantSendMessages(worker.role);
     queues.deadLetter.grantConsumeMessages(worker.role);
     queues.messages.grantSendMessages(worker.role);
-    for (const fleet of [api, worker]) {
-      database.grantReadMasterSecret(fleet.role);
-      secrets.redisAuthToken.grantRead(fleet.role);
-    }
+    // Databases and Redis: IAM authentication, each process as its own user.
+    database.grantConnect(api.role, DATABASE_ROLES.api);
+    database.grantConnect(worker.role, DATABASE_ROLES.worker);
+    // The migration runs on worker instances as the schema owner; the master secret only lets it create
+    // the roles on a new database (their IAM login fails until they exist).
+    database.grantConnect(worker.role, DATABASE_ROLES.migrate);
+    database.masterSecret.grantRead(worker.role);
+    cache.grantConnect(api.role, cache.iamUserId('api'));
+    cache.grantConnect(worker.role, cache.iamUserId('worker'));
+  }
+
+  /**
+   * Each role's env file, typed by the class its process validates with (constructs/user-data.ts);
+   * infra/user-data.spec.ts runs those validators on every synthesized environment and tier.
+   */
+  private settings(env: EnvironmentConfig): { api: ApiEnvFile; worker: WorkerEnvFile } {
+    const shared = {
+      AWS_REGION: env.region,
+      LOG_LEVEL: env.logLevel ?? 'info',
+      DATABASE_HOST: this.database.primary.address,
+      DATABASE_PORT: this.database.primaryPort,
+      DATABASE_REPLICA_HOSTS: this.database.replicaEndpoints.join(','),
+      DATABASE_NAME: 'cyphr',
+      DATABASE_SSL: 'true',
+      // The RDS CA bundle the application ships (packaging writes it into the release).
+      DATABASE_CA_FILE: '/opt/cyphr/current/certs/rds-ca.pem',
+      DATABASE_AUTH: 'iam',
+      REDIS_URL: this.cache.url,
+      REDIS_AUTH: 'iam',
+      REDIS_IAM_CACHE_NAME: this.cache.replicationGroupId,
+      // Cluster mode (several shards): REDIS_URL is the configuration endpoint; the apps use a cluster client.
+      ...(this.cache.clusterMode ? { REDIS_CLUSTER: 'true' } : {}),
+      SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
+      SQS_NOTIFICATIONS_QUEUE_URL: this.queues.notifications.url,
+    } satisfies SharedEnvFile;
+    return {
+      api: {
+        PORT: String(API_PORT),
+        ...shared,
+        DATABASE_USER: DATABASE_ROLES.api,
+        REDIS_USER: this.cache.iamUserId('api'),
+        JWT_SECRET_ARN: this.secrets.jwtSigningKeys.arn,
+        // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
+        TRUST_PROXY: '2',
+      },
+      worker: {
+        ...shared,
+        DATABASE_USER: DATABASE_ROLES.worker,
+        REDIS_USER: this.cache.iamUserId('worker'),
+        DATABASE_MIGRATION_USER: DATABASE_ROLES.migrate,
+        DATABASE_MASTER_SECRET_ARN: this.database.masterSecret.arn,
+        WORKER_VISIBILITY_TIMEOUT_SECONDS: String(this.queues.messages.visibilityTimeoutSeconds),
+      },
+    };
   }
 
   private outputs(): void {
@@ -279,9 +316,16 @@ export class CyphrStack extends TerraformStack {
       'PostgreSQL read replicas host:port',
     );
     out('redis_endpoint', this.cache.endpoint, 'Redis primary (or configuration) endpoint');
-    out('db_master_secret_arn', this.database.masterSecretArn, 'RDS-managed master credentials');
-    out('jwt_secret_arn', this.secrets.jwtSigningKey.arn, 'JWT signing key secret (value put after apply)');
-    out('redis_auth_secret_arn', this.secrets.redisAuthToken.arn, 'Redis AUTH token secret (value put after apply)');
+    out(
+      'db_master_secret_arn',
+      this.database.masterSecret.arn,
+      'PostgreSQL master credentials (written by Terraform, write-only; bootstrap and break-glass only)',
+    );
+    out(
+      'jwt_secret_arn',
+      this.secrets.jwtSigningKeys.arn,
+      'JWT signing keyring (first key written by Terraform, write-only; rotate with npm run rotate-jwt-key)',
+    );
     out('api_asg_name', this.api.group.name, 'API auto scaling group');
     out('worker_asg_name', this.worker.group.name, 'Worker auto scaling group');
     out('ami_id', this.api.launchTemplate.imageId, 'AMI of both launch templates');

@@ -16,7 +16,7 @@ import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { KeysModule } from './keys/keys.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsController } from './metrics/metrics.controller';
-import { RateLimitGuard } from './rate-limits/rate-limit.guard';
+import { ClientRateLimitGuard, UserRateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UsersModule } from './users/users.module';
 
@@ -76,9 +76,10 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
-        // Order matters: authenticate first, so rate limits can count per user.
+        // Order matters: per-address limits before authentication (so 401s are counted), per-user ones after it.
+        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         { provide: APP_GUARD, useExisting: AuthGuard },
-        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: UserRateLimitGuard },
       ],
     };
   }

@@ -1,9 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { EnvironmentVariables } from './environment';
+import type { DatabaseSettings } from './environment';
 
 /** Credentials a process needs, resolved once at start-up. Never logged, never written to disk. */
 export interface ResolvedSecrets {
-  /** User name and password for PostgreSQL when the URL does not carry them (AWS: the RDS-managed secret). */
+  /** User name and password for PostgreSQL when the URL does not carry them (a password secret, DATABASE_AUTH=password; the AWS path signs IAM tokens instead). */
   database?: { username: string; password: string };
   /** The API's JWT keyring (see server/auth/jwt-keyring.ts); absent for the worker and the migration. */
   jwtKeys?: ReloadableSecret;
@@ -15,6 +15,16 @@ export interface ReloadableSecret {
   value: string;
   reload?: () => Promise<string>;
 }
+
+/** The secret references a role's settings may carry; each role class declares the ones it has. */
+export type SecretReferences = Pick<
+  DatabaseSettings,
+  'AWS_REGION' | 'DATABASE_URL' | 'DATABASE_SECRET_ARN' | 'DATABASE_AUTH'
+> & {
+  JWT_SECRET?: string;
+  JWT_SECRET_ARN?: string;
+  REDIS_AUTH_SECRET_ARN?: string;
+};
 
 export type SecretReader = (arn: string) => Promise<string>;
 
@@ -28,20 +38,28 @@ export function secretsManagerReader(region: string): SecretReader {
   };
 }
 
+/** A secret holding `{"username", "password"}` (an RDS master secret's shape). */
+export async function readDatabaseLogin(
+  arn: string,
+  read: SecretReader,
+): Promise<{ username: string; password: string }> {
+  const parsed = JSON.parse(await read(arn)) as { username?: string; password?: string };
+  if (!parsed.username || !parsed.password) throw new Error(`Secret ${arn} lacks username or password`);
+  return { username: parsed.username, password: parsed.password };
+}
+
 /**
  * Local runs keep secrets in the environment; on AWS the environment carries only ARNs and the
  * values are fetched here. Secrets given directly win over ARNs.
  */
 export async function resolveSecrets(
-  env: EnvironmentVariables,
+  env: SecretReferences,
   read: SecretReader = secretsManagerReader(env.AWS_REGION),
 ): Promise<ResolvedSecrets> {
   const secrets: ResolvedSecrets = { jwtKeys: await resolveJwtKeys(env, read) };
-  if (env.DATABASE_SECRET_ARN && !env.DATABASE_URL) {
-    const parsed = JSON.parse(await read(env.DATABASE_SECRET_ARN)) as { username?: string; password?: string };
-    if (!parsed.username || !parsed.password)
-      throw new Error(`Secret ${env.DATABASE_SECRET_ARN} lacks username or password`);
-    secrets.database = { username: parsed.username, password: parsed.password };
+  // With IAM logins there is no database password to fetch: each connection signs its own token.
+  if (env.DATABASE_SECRET_ARN && !env.DATABASE_URL && env.DATABASE_AUTH !== 'iam') {
+    secrets.database = await readDatabaseLogin(env.DATABASE_SECRET_ARN, read);
   }
   if (env.REDIS_AUTH_SECRET_ARN) secrets.redisAuthToken = await read(env.REDIS_AUTH_SECRET_ARN);
   return secrets;
@@ -52,7 +70,7 @@ export async function resolveSecrets(
  * the keyring asks (its refresh timer, or a token naming a key it does not know yet).
  */
 export async function resolveJwtKeys(
-  env: Pick<EnvironmentVariables, 'JWT_SECRET' | 'JWT_SECRET_ARN'>,
+  env: Pick<SecretReferences, 'JWT_SECRET' | 'JWT_SECRET_ARN'>,
   read: SecretReader,
 ): Promise<ReloadableSecret | undefined> {
   if (env.JWT_SECRET) return { value: env.JWT_SECRET };

@@ -1,5 +1,5 @@
 import type { RedisClientOptions, RedisClusterOptions } from 'redis';
-import { EnvironmentVariables } from '../config/environment';
+import type { SharedSettings } from '../config/environment';
 import { ResolvedSecrets } from '../config/secrets';
 import { ElastiCacheIamOptions, elastiCacheTokenSigner } from './iam-token';
 
@@ -73,9 +73,9 @@ const CONNECT_TIMEOUT_MS = 2_000;
 export const reconnectDelayMs = (retries: number): number => Math.min(100 * 2 ** retries, 2_000);
 
 export function redisSettings(
-  env: Pick<EnvironmentVariables, 'REDIS_URL'> &
+  env: Pick<SharedSettings, 'REDIS_URL'> &
     Partial<
-      Pick<EnvironmentVariables, 'REDIS_CLUSTER' | 'REDIS_AUTH' | 'REDIS_USER' | 'REDIS_IAM_CACHE_NAME' | 'AWS_REGION'>
+      Pick<SharedSettings, 'REDIS_CLUSTER' | 'REDIS_AUTH' | 'REDIS_USER' | 'REDIS_IAM_CACHE_NAME' | 'AWS_REGION'>
     >,
   secrets: ResolvedSecrets,
   name: string,

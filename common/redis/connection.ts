@@ -26,6 +26,7 @@ export const IAM_REAUTH_INTERVAL_MS = 10 * 60 * 60 * 1000;
 export interface RedisTransaction {
   del(): this;
   incr(): this;
+  decr(): this;
   expire(seconds: number): this;
   pExpire(milliseconds: number): this;
   hSet(field: string, value: string): this;
@@ -105,6 +106,7 @@ class Transaction implements RedisTransaction {
 
   del = () => this.add('del');
   incr = () => this.add('incr');
+  decr = () => this.add('decr');
   expire = (seconds: number) => this.add('expire', seconds);
   pExpire = (milliseconds: number) => this.add('pExpire', milliseconds);
   hSet(fieldOrFields: string | Record<string, string>, value?: string): this {

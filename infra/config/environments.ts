@@ -34,6 +34,9 @@ export interface EnvironmentConfig {
   backupRetentionDays: number;
   /** CloudWatch log retention, one of the values CloudWatch accepts. */
   logRetentionDays: number;
+  /** Days a deleted Secrets Manager secret can be restored: 0 (deleted at once, so a destroyed stack can be
+   * created again under the same names) or 7-30. @default 30 */
+  secretRecoveryWindowDays?: number;
   /** The AMI both roles run: baked from the bundle by EC2 Image Builder, or an existing one. */
   image: ImageConfig;
   /**
@@ -166,6 +169,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     deletionProtection: false,
     backupRetentionDays: 7,
     logRetentionDays: 30,
+    secretRecoveryWindowDays: 0,
     image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
     // A zone of its own in the staging account (delegated from the production zone): HTTPS to the origin here too.
     domain: { name: 'api.staging.cyphr.example.com', hostedZoneId: 'Z0STAGINGEXAMPLEZONE' },
@@ -184,6 +188,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     multiAzDatabase: true,
     backupRetentionDays: 30,
     logRetentionDays: 365,
+    secretRecoveryWindowDays: 30,
     image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
     domain: { name: 'api.cyphr.example.com', hostedZoneId: 'Z0123456789EXAMPLEZONE' },
     alarmEmail: 'ops@cyphr.example.com',

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../http/http-types';
+import { ClientAddress } from '../rate-limits/client-address';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
 import { CurrentUser, Public } from './auth.decorators';
 import { LoginDto, RegisterDto, SessionResponse } from './auth.dto';
@@ -24,8 +25,9 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiResponse({ status: 200, type: SessionResponse })
-  login(@Body() body: LoginDto): Promise<SessionResponse> {
-    return this.auth.login(body);
+  @ApiResponse({ status: 429, description: 'Too many failed logins for this username from this client' })
+  login(@Body() body: LoginDto, @ClientAddress() clientAddress: string): Promise<SessionResponse> {
+    return this.auth.login(body, clientAddress);
   }
 
   /** Ends this session on every instance; other devices stay logged in. */

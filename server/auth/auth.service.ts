@@ -41,13 +41,33 @@ export class AuthService {
     return { user, accessToken: await this.startSession(user.id) };
   }
 
-  async login(input: LoginDto): Promise<{ user: UserProfile; accessToken: string }> {
-    await this.limiter.consume('loginUsername', input.username.toLowerCase());
+  /**
+   * Only failed attempts count, per (username, client address) and per username (see DEFAULT_RATE_LIMITS):
+   * a stranger's guesses refuse the stranger, never the owner's own client. Each attempt holds its place in
+   * the counters while the password is checked, so concurrent guesses cannot overshoot, and gives it back
+   * when the password was right. A refused attempt never reaches the password check.
+   */
+  async login(input: LoginDto, clientAddress: string): Promise<{ user: UserProfile; accessToken: string }> {
+    const username = input.username.toLowerCase();
+    const client = `${username}|${clientAddress}`;
+    const reservations = [await this.limiter.reserve('loginFailures', client)];
+    if (await this.limiter.isOver('loginUsernameFailures', username))
+      reservations.push(await this.limiter.reserve('loginFailuresUnderAttack', client));
+    const refused = reservations.find((reservation) => reservation.over);
+    if (refused) {
+      await Promise.all(reservations.map((reservation) => reservation.release()));
+      throw refused.refuse();
+    }
+
     const credentials = await this.users.findCredentials(input.username);
     const valid = credentials
       ? await this.hasher.verify(credentials.passwordHash, input.password)
       : await this.hasher.verifyNothing(input.password);
-    if (!credentials || !valid) throw new UnauthorizedException('invalid username or password');
+    if (!credentials || !valid) {
+      await this.limiter.reserve('loginUsernameFailures', username);
+      throw new UnauthorizedException('invalid username or password');
+    }
+    await Promise.all(reservations.map((reservation) => reservation.release()));
     return { user: credentials.profile, accessToken: await this.startSession(credentials.profile.id) };
   }
 

@@ -15,6 +15,7 @@ export class KeysController {
 
   @Put('keys')
   @ApiResponse({ status: 200, type: PreKeyCount })
+  @ApiResponse({ status: 403, description: 'identityKey would change the stored key and password is missing or wrong' })
   upload(@CurrentUser() user: AuthenticatedUser, @Body() body: UploadKeysDto): Promise<PreKeyCount> {
     return this.keys.upload(user.id, body);
   }
@@ -26,11 +27,12 @@ export class KeysController {
     return this.keys.count(user.id);
   }
 
-  /** Consumes one of the user's one-time prekeys. */
+  /** Consumes one of the user's one-time prekeys, or answers the last-resort key (see KeysService.fetchBundle). */
   @Get('users/:id/keys')
   @RateLimit('keyFetch')
   @ApiResponse({ status: 200, type: KeyBundle })
-  bundle(@Param() params: UserIdParams): Promise<KeyBundle> {
-    return this.keys.fetchBundle(params.id);
+  @ApiResponse({ status: 429, description: "Too many fetches by this user, or of this user's keys by this user" })
+  bundle(@CurrentUser() user: AuthenticatedUser, @Param() params: UserIdParams): Promise<KeyBundle> {
+    return this.keys.fetchBundle(user.id, params.id);
   }
 }

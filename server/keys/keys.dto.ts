@@ -40,13 +40,32 @@ export class SignedPreKeyDto extends PreKeyDto {
 }
 
 export class UploadKeysDto {
-  /** Replaces the identity key (a reinstalled device); omitted = unchanged. */
-  @ApiProperty({ required: false, description: 'Public identity key, base64' })
+  /**
+   * Replaces the identity key (a reinstalled device); omitted or unchanged = no change. A different key needs
+   * `password`, and everyone who shares a conversation with the user is told (`identity-changed` event).
+   */
+  @ApiProperty({
+    required: false,
+    description:
+      'Public identity key, base64. Changing it requires `password` (403 otherwise) and sends an `identity-changed` event to every contact',
+  })
   @IsOptional()
   @IsString()
   @Length(32, 256)
   @IsBase64()
   identityKey?: string;
+
+  /** Re-authentication: the account password, required only when `identityKey` changes the stored key. */
+  @ApiProperty({
+    required: false,
+    minLength: 8,
+    maxLength: 128,
+    description: 'The account password; required when identityKey replaces the stored identity key',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(8, 128)
+  password?: string;
 
   @ApiProperty({ type: SignedPreKeyDto })
   @IsDefined()
@@ -61,6 +80,21 @@ export class UploadKeysDto {
   @ValidateNested({ each: true })
   @Type(() => PreKeyDto)
   oneTimePreKeys: PreKeyDto[];
+
+  /**
+   * The key handed out when no one-time prekey is left; never consumed. Replaces the stored one; omitted =
+   * unchanged. Signed by the identity key like the signed prekey, so a fetcher can check it.
+   */
+  @ApiProperty({
+    type: SignedPreKeyDto,
+    required: false,
+    description: 'Last-resort prekey: handed out instead of a one-time prekey when none is left, never consumed',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SignedPreKeyDto)
+  lastResortKey?: SignedPreKeyDto;
 }
 
 export class KeyBundle {
@@ -70,11 +104,23 @@ export class KeyBundle {
   @ApiProperty({
     type: PreKeyDto,
     nullable: true,
-    description: 'null when the user has run out; then X3DH proceeds without one',
+    description: 'A one-time prekey, consumed by this fetch; null when none is left or none may be handed out now',
   })
   oneTimePreKey: { keyId: number; publicKey: string } | null;
+
+  @ApiProperty({
+    type: SignedPreKeyDto,
+    nullable: true,
+    description:
+      "When oneTimePreKey is null: the user's last-resort prekey (never consumed), to use in its place; null if the user never uploaded one",
+  })
+  lastResortKey: { keyId: number; publicKey: string; signature: string } | null;
+
+  @ApiProperty({ description: 'true when lastResortKey stands in for the one-time prekey' })
+  lastResort: boolean;
 }
 
 export class PreKeyCount {
   @ApiProperty() oneTimePreKeyCount: number;
+  @ApiProperty({ description: 'Whether a last-resort prekey is stored' }) hasLastResortKey: boolean;
 }

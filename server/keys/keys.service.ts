@@ -1,4 +1,8 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { PasswordHasher } from '../auth/password-hasher';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { RateLimiter } from '../rate-limits/rate-limiter.service';
+import { RealtimePublisher } from '../realtime/realtime-publisher.service';
 import { UsersRepository } from '../users/users.repository';
 import { KeyBundle, PreKeyCount, UploadKeysDto } from './keys.dto';
 import { KeysRepository } from './keys.repository';
@@ -8,21 +12,65 @@ export class KeysService {
   constructor(
     private readonly keys: KeysRepository,
     private readonly users: UsersRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly limiter: RateLimiter,
+    private readonly realtime: RealtimePublisher,
   ) {}
 
+  /**
+   * Replacing the identity key needs the password as well as the access token (a stolen token alone must
+   * not let anyone swap the key others encrypt to), and everyone who shares a conversation with the user
+   * hears of it. Uploading the key already stored is no change and needs nothing.
+   */
   async upload(userId: string, input: UploadKeysDto): Promise<PreKeyCount> {
-    const count = await this.keys.upload(userId, input.identityKey, input.signedPreKey, input.oneTimePreKeys);
-    if (input.identityKey) await this.users.invalidate(userId);
-    return { oneTimePreKeyCount: count };
+    const changing = input.identityKey !== undefined && input.identityKey !== (await this.keys.identityKey(userId));
+    if (changing) await this.reauthenticate(userId, input.password);
+    const stored = await this.keys.upload(userId, {
+      identityKey: changing ? input.identityKey : undefined,
+      signedPreKey: input.signedPreKey,
+      oneTimePreKeys: input.oneTimePreKeys,
+      lastResortKey: input.lastResortKey,
+    });
+    if (changing) {
+      await this.users.invalidate(userId);
+      const contacts = await this.conversations.contactsOf(userId);
+      await this.realtime.publish([userId, ...contacts], {
+        type: 'identity-changed',
+        userId,
+        identityKey: input.identityKey!,
+        changedAt: new Date().toISOString(),
+      });
+    }
+    return { oneTimePreKeyCount: stored.count, hasLastResortKey: stored.hasLastResortKey };
   }
 
   async count(userId: string): Promise<PreKeyCount> {
-    return { oneTimePreKeyCount: await this.keys.countPreKeys(userId) };
+    const stored = await this.keys.countPreKeys(userId);
+    return { oneTimePreKeyCount: stored.count, hasLastResortKey: stored.hasLastResortKey };
   }
 
-  async fetchBundle(userId: string): Promise<KeyBundle> {
-    const bundle = await this.keys.takeBundle(userId);
+  /**
+   * One requester may fetch one target's bundle `keyFetchPair` times per window (429 beyond). All requesters
+   * together get `keyFetchTarget` one-time prekeys of one target per window; beyond that, and whenever none is
+   * left, the bundle carries the target's last-resort key instead, so a session can still start.
+   */
+  async fetchBundle(requesterId: string, targetId: string): Promise<KeyBundle> {
+    await this.limiter.consume('keyFetchPair', `${requesterId}|${targetId}`);
+    const budget = await this.limiter.reserve('keyFetchTarget', targetId);
+    const bundle = await this.keys.takeBundle(targetId, !budget.over);
+    // Only one-time prekeys handed out count against the target's budget.
+    if (!budget.over && !bundle?.oneTimePreKey) await budget.release();
     if (!bundle) throw new NotFoundException('user not found or has not published keys');
     return bundle;
+  }
+
+  private async reauthenticate(userId: string, password: string | undefined): Promise<void> {
+    if (!password)
+      throw new ForbiddenException('changing the identity key requires the account password in "password"');
+    await this.limiter.consume('identityKeyChange', userId);
+    const hash = await this.users.findPasswordHash(userId);
+    if (!hash || !(await this.hasher.verify(hash, password)))
+      throw new ForbiddenException('password is wrong; the identity key was not changed');
   }
 }

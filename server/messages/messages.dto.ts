@@ -11,12 +11,40 @@ import {
   Max,
   MaxLength,
   Min,
+  registerDecorator,
+  ValidationOptions,
 } from 'class-validator';
 import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/** A decimal string within PostgreSQL's bigint, the type of messages.seq. */
+function IsBigintSeq(options: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isBigintSeq',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options,
+      // Anything but digits is @Matches' to refuse.
+      validator: {
+        validate: (value: unknown) =>
+          typeof value !== 'string' || !/^[0-9]+$/.test(value) || BigInt(value) <= MAX_BIGINT,
+      },
+    });
+}
+
 export class SendMessageDto {
-  /** The client's own id for this message; resending with the same one never makes a second message. */
-  @ApiProperty({ format: 'uuid' })
+  /**
+   * The client's own id for this message: an idempotency key within this conversation. Resending with the same
+   * one to the same conversation never makes a second message (the answer carries the same id); the same one in
+   * another conversation is a separate message.
+   */
+  @ApiProperty({
+    format: 'uuid',
+    description:
+      'Idempotency key per (sender, conversation): a resend with the same value to the same conversation is stored once and answers the same id; in another conversation it is a new message',
+  })
   @IsUUID('all', { message: 'clientMessageId must be a uuid' })
   clientMessageId: string;
 
@@ -42,6 +70,8 @@ export class HistoryQuery {
   @IsOptional()
   @IsString()
   @Matches(/^[1-9][0-9]{0,18}$/, { message: 'before must be a cursor returned by this API' })
+  // 19 digits reach past bigint (the database would refuse the query): a cursor names a seq that can exist.
+  @IsBigintSeq({ message: 'before must be a cursor returned by this API (beyond the largest message seq)' })
   before?: string;
 
   @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 50 })

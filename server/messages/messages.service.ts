@@ -1,7 +1,7 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { messageIdFor } from '../../common/contracts/message-id';
 import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
-import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationsService, isDataException } from '../conversations/conversations.service';
 import { MessageQueueService } from '../infrastructure/message-queue.service';
 import { RealtimePublisher } from '../realtime/realtime-publisher.service';
 import { HistoryPage, SendAccepted, SendMessageDto } from './messages.dto';
@@ -17,14 +17,14 @@ export class MessagesService {
   ) {}
 
   /**
-   * Accepts a message once SQS holds it. The id is derived from (sender, clientMessageId), so a retry
-   * answers the same id; the copy it enqueues is dropped by the worker's unique key. The ciphertext is
-   * passed through untouched.
+   * Accepts a message once SQS holds it. The id is derived from (sender, conversation, clientMessageId), so a
+   * retry answers the same id and the copy it enqueues is dropped by the worker's unique key; the same client
+   * id in another conversation is a different message. The ciphertext is passed through untouched.
    */
   async send(senderId: string, conversationId: string, input: SendMessageDto): Promise<SendAccepted> {
     const memberIds = await this.conversations.requireMember(conversationId, senderId);
     const clientMessageId = input.clientMessageId.toLowerCase();
-    const id = messageIdFor(senderId, clientMessageId);
+    const id = messageIdFor(senderId, conversationId, clientMessageId);
     const body: MessageQueueBodyV1 = {
       v: 1,
       id,
@@ -41,7 +41,11 @@ export class MessagesService {
 
   async history(userId: string, conversationId: string, before: string | undefined, limit = 50): Promise<HistoryPage> {
     await this.conversations.requireMember(conversationId, userId);
-    const rows = await this.messages.history(conversationId, before, limit + 1);
+    const rows = await this.messages.history(conversationId, before, limit + 1).catch((error: unknown) => {
+      if (before !== undefined && isDataException(error))
+        throw new BadRequestException('before must be a cursor returned by this API');
+      throw error;
+    });
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null };
   }

@@ -4,6 +4,14 @@ import { ServerConfig } from '../config/server-config';
 import { RedisService } from '../infrastructure/redis.service';
 import { RateLimitName } from './rate-limit-rules';
 
+export interface Reservation {
+  /** The hit took the count past the limit. */
+  over: boolean;
+  /** The 429 to throw for it. */
+  refuse(): RateLimitedException;
+  release(): Promise<void>;
+}
+
 export class RateLimitedException extends HttpException {
   constructor(readonly retryAfterSeconds: number) {
     super(
@@ -31,25 +39,77 @@ export class RateLimiter {
 
   /** Counts one hit on `rule` for `subject`; throws RateLimitedException (429) over the limit. */
   async consume(rule: RateLimitName, subject: string): Promise<void> {
+    const hit = await this.hit(rule, subject);
+    if (hit.count > hit.limit) throw new RateLimitedException(hit.retryAfterSeconds);
+  }
+
+  /**
+   * Counts a hit that may be taken back (`release`), e.g. a login attempt that only counts if it fails.
+   * Counting first and releasing later, rather than checking first and counting after, keeps concurrent
+   * attempts within the limit: each one holds its place while the password is checked.
+   */
+  async reserve(rule: RateLimitName, subject: string): Promise<Reservation> {
+    const hit = await this.hit(rule, subject);
+    return {
+      over: hit.count > hit.limit,
+      refuse: () => new RateLimitedException(hit.retryAfterSeconds),
+      release: () => this.release(hit.key, hit.expiresAt),
+    };
+  }
+
+  /** Whether `subject` is already over `rule` in the current window; counts nothing. */
+  async isOver(rule: RateLimitName, subject: string): Promise<boolean> {
+    const { key } = this.window(rule, subject);
+    try {
+      return (
+        Number(await this.redis.run('rate limit', (redis) => redis.get(key))) >= this.config.rateLimits[rule].limit
+      );
+    } catch {
+      return (this.local.get(key)?.count ?? 0) >= this.config.rateLimits[rule].limit;
+    }
+  }
+
+  private window(rule: RateLimitName, subject: string) {
     const { limit, windowSeconds } = this.config.rateLimits[rule];
     const now = Date.now();
     const window = Math.floor(now / (windowSeconds * 1000));
-    const key = RedisKeys.rateLimit(rule, `${subject}:${window}`);
-    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * windowSeconds * 1000 - now) / 1000));
+    return {
+      key: RedisKeys.rateLimit(rule, `${subject}:${window}`),
+      limit,
+      windowSeconds,
+      now,
+      expiresAt: now + windowSeconds * 1000,
+      retryAfterSeconds: Math.max(1, Math.ceil(((window + 1) * windowSeconds * 1000 - now) / 1000)),
+    };
+  }
+
+  private async hit(rule: RateLimitName, subject: string) {
+    const window = this.window(rule, subject);
     let count: number;
     try {
       const [hits] = (await this.redis.run('rate limit', (redis) =>
         redis
-          .transaction(key)
+          .transaction(window.key)
           .incr()
-          .expire(windowSeconds + 1)
+          .expire(window.windowSeconds + 1)
           .exec(),
       )) as [number];
       count = Number(hits);
     } catch {
-      count = this.countLocally(key, now + windowSeconds * 1000, now);
+      count = this.countLocally(window.key, window.expiresAt, window.now);
     }
-    if (count > limit) throw new RateLimitedException(retryAfterSeconds);
+    return { ...window, count };
+  }
+
+  /** Takes one hit back from the window it was counted in (the key names the window, so a late release is harmless). */
+  private async release(key: string, expiresAt: number): Promise<void> {
+    const seconds = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000) + 1);
+    try {
+      await this.redis.run('rate limit', (redis) => redis.transaction(key).decr().expire(seconds).exec());
+    } catch {
+      const entry = this.local.get(key);
+      if (entry) entry.count = Math.max(0, entry.count - 1);
+    }
   }
 
   private countLocally(key: string, expiresAt: number, now: number): number {

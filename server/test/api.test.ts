@@ -219,7 +219,7 @@ describe('API v1', () => {
       const bob = await register(base, 'bob');
       const alice = await register(base, 'alice');
       const ids = Array.from({ length: 20 }, (_, i) => i + 1);
-      expect((await upload(bob, ids)).body).toEqual({ oneTimePreKeyCount: 20 });
+      expect((await upload(bob, ids)).body).toEqual({ oneTimePreKeyCount: 20, hasLastResortKey: false });
       const fetches = await Promise.all(
         Array.from({ length: 25 }, () => call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token })),
       );
@@ -235,7 +235,10 @@ describe('API v1', () => {
         identityKey: expect.any(String),
         signedPreKey: { keyId: 1, publicKey: expect.any(String), signature: expect.any(String) },
       });
-      expect((await call(base, 'GET', '/v1/keys', { token: bob.token })).body).toEqual({ oneTimePreKeyCount: 0 });
+      expect((await call(base, 'GET', '/v1/keys', { token: bob.token })).body).toEqual({
+        oneTimePreKeyCount: 0,
+        hasLastResortKey: false,
+      });
     });
 
     it('refuses bad uploads and unknown bundles', async () => {
@@ -363,7 +366,11 @@ describe('API v1', () => {
         body: { clientMessageId, ciphertext },
       });
       expect(first.status).toBe(202);
-      expect(first.body).toEqual({ id: messageIdFor(alice.id, clientMessageId), conversationId, status: 'queued' });
+      expect(first.body).toEqual({
+        id: messageIdFor(alice.id, conversationId, clientMessageId),
+        conversationId,
+        status: 'queued',
+      });
       const again = await call(base, 'POST', `/v1/conversations/${conversationId}/messages`, {
         token: alice.token,
         body: { clientMessageId, ciphertext },

@@ -31,7 +31,7 @@ describe('two instances on a Redis Cluster', () => {
   let a: ServerApp;
   let b: ServerApp;
   let redis: RedisConnection;
-  const rateLimits = { ...RELAXED_LIMITS, loginUsername: { limit: 3, windowSeconds: 60 } };
+  const rateLimits = { ...RELAXED_LIMITS, loginFailures: { limit: 3, windowSeconds: 60 } };
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ password: `pw-${randomUUID()}` });

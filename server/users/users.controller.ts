@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Param, Patch, Put } from '
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentUser } from '../auth/auth.decorators';
 import type { AuthenticatedUser } from '../http/http-types';
+import { RateLimit } from '../rate-limits/rate-limit.guard';
 import { ChangePasswordDto, UpdateProfileDto, UserIdParams } from './users.dto';
 import { UserProfile } from './users.repository';
 import { UsersService } from './users.service';
@@ -24,8 +25,9 @@ export class UsersController {
     return this.users.updateProfile(user.id, body);
   }
 
-  /** Ends every session of the user, this one included. */
+  /** Ends every session of the user, this one included. Has its own limit: each call checks the current password. */
   @Put('me/password')
+  @RateLimit('passwordChange')
   @HttpCode(HttpStatus.NO_CONTENT)
   changePassword(@CurrentUser() user: AuthenticatedUser, @Body() body: ChangePasswordDto): Promise<void> {
     return this.users.changePassword(user.id, body.currentPassword, body.newPassword);

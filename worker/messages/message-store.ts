@@ -3,8 +3,13 @@ import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { MessageView } from '../../common/contracts/realtime-events';
 import { MessageRow, messageView } from '../../common/database/message-row';
 
+/**
+ * `permanent`: the message itself fails (a constraint); `unavailable`: the primary could not be reached, so
+ * every message would fail the same way and none is at fault.
+ */
 export type StoreResult =
-  { status: 'stored' | 'duplicate'; message: MessageView } | { status: 'failed'; error: Error; permanent: boolean };
+  | { status: 'stored' | 'duplicate'; message: MessageView }
+  | { status: 'failed'; error: Error; permanent: boolean; unavailable?: boolean };
 
 interface Row extends MessageRow {
   inserted: boolean;
@@ -13,7 +18,8 @@ interface Row extends MessageRow {
 /**
  * One statement, one implicit transaction, one round trip: insert what is new (ON CONFLICT DO NOTHING
  * on every unique key), and return both the rows inserted now and those stored earlier under the same
- * (sender_id, client_message_id). The second SELECT reads the snapshot from before the insert, so a row
+ * (sender_id, conversation_id, client_message_id): the idempotency key, a client id being scoped to its
+ * conversation. The second SELECT reads the snapshot from before the insert, so a row
  * is never reported twice. WITH ORDINALITY keeps seq in the order the batch arrived.
  */
 const INSERT_BATCH = `
@@ -29,10 +35,10 @@ const INSERT_BATCH = `
   SELECT true AS inserted, i.* FROM inserted i
   UNION ALL
   SELECT false, m.id, m.seq, m.conversation_id, m.sender_id, m.client_message_id, m.ciphertext, m.sent_at, m.stored_at
-    FROM messages m JOIN input USING (sender_id, client_message_id)`;
+    FROM messages m JOIN input USING (sender_id, conversation_id, client_message_id)`;
 
-const keyOf = (senderId: string, clientMessageId: string) =>
-  `${senderId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
+const keyOf = (senderId: string, conversationId: string, clientMessageId: string) =>
+  `${senderId.toLowerCase()}|${conversationId.toLowerCase()}|${clientMessageId.toLowerCase()}`;
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity violation) fail the same way every time. */
 export function isPermanentDatabaseError(error: unknown): boolean {
@@ -40,6 +46,52 @@ export function isPermanentDatabaseError(error: unknown): boolean {
     (error as { code?: unknown; driverError?: { code?: unknown } }).code ??
     (error as { driverError?: { code?: unknown } }).driverError?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** Connection-level failures: the socket could not be opened, was cut, or timed out. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * SQLSTATE class 08 (connection exception); 57P01-57P03 (the server is shutting down, crashed, or not yet
+ * accepting connections: a restart or a failover); 25006 (read-only transaction: a demoted primary after failover).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|25006)$/;
+
+/** What node-postgres and its pool say when the connection is lost or never made. */
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|connection timeout|not queryable|Connection ended/i;
+
+/**
+ * True when PostgreSQL itself could not be reached (connection refused, cut, timed out, the server shutting
+ * down), as opposed to a statement that failed. TypeORM wraps the driver's error; node's connect may report
+ * several addresses' failures at once (AggregateError).
+ */
+export function isPrimaryUnreachable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (candidate: unknown): boolean => {
+    if (!candidate || typeof candidate !== 'object' || seen.has(candidate)) return false;
+    seen.add(candidate);
+    const { code, message, driverError, cause, errors } = candidate as {
+      code?: unknown;
+      message?: unknown;
+      driverError?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+    };
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+    if (typeof message === 'string' && UNREACHABLE_MESSAGE.test(message)) return true;
+    return [driverError, cause, ...(Array.isArray(errors) ? errors : [])].some(visit);
+  };
+  return visit(error);
 }
 
 /** Writes messages to the primary, idempotently. */
@@ -70,7 +122,11 @@ export class MessageStore {
   }
 
   private async insert(bodies: MessageQueueBodyV1[]): Promise<StoreResult[]> {
-    const unique = [...new Map(bodies.map((body) => [keyOf(body.senderId, body.clientMessageId), body])).values()];
+    const unique = [
+      ...new Map(
+        bodies.map((body) => [keyOf(body.senderId, body.conversationId, body.clientMessageId), body]),
+      ).values(),
+    ];
     const rows: Row[] = await this.dataSource.query(INSERT_BATCH, [
       unique.map((body) => body.id),
       unique.map((body) => body.conversationId),
@@ -79,16 +135,18 @@ export class MessageStore {
       unique.map((body) => body.ciphertext),
       unique.map((body) => body.sentAt),
     ]);
-    const byKey = new Map(rows.map((row) => [keyOf(row.sender_id, row.client_message_id), row]));
+    const byKey = new Map(rows.map((row) => [keyOf(row.sender_id, row.conversation_id, row.client_message_id), row]));
     const reported = new Set<string>();
     return bodies.map((body): StoreResult => {
-      const key = keyOf(body.senderId, body.clientMessageId);
+      const key = keyOf(body.senderId, body.conversationId, body.clientMessageId);
       const row = byKey.get(key);
       if (!row) {
         // Skipped by ON CONFLICT yet not found by its key: its id is taken by a different message, or a
         // concurrent worker inserted it after this statement's snapshot. Retrying settles which.
         return failed(
-          new Error(`message ${body.id} conflicts with a row that is not its own (sender, clientMessageId)`),
+          new Error(
+            `message ${body.id} conflicts with a row that is not its own (sender, conversation, clientMessageId)`,
+          ),
           false,
         );
       }
@@ -100,5 +158,11 @@ export class MessageStore {
 }
 
 function failed(error: unknown, permanent = isPermanentDatabaseError(error)): StoreResult {
-  return { status: 'failed', error: error instanceof Error ? error : new Error(String(error)), permanent };
+  const unavailable = !permanent && isPrimaryUnreachable(error);
+  return {
+    status: 'failed',
+    error: error instanceof Error ? error : new Error(String(error)),
+    permanent,
+    ...(unavailable ? { unavailable } : {}),
+  };
 }

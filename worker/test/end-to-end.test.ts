@@ -68,7 +68,7 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
         body: { clientMessageId, ciphertext },
       });
       expect(sent.status).toBe(202);
-      const id = messageIdFor(alice.id, clientMessageId);
+      const id = messageIdFor(alice.id, conversationId, clientMessageId);
       expect(sent.body.id).toBe(id);
 
       const event = await bobSocket.next(
@@ -112,7 +112,7 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
       const path = `/v1/conversations/${conversationId}/messages`;
       await call(servers[0].url, 'POST', path, { token: alice.token, body });
       await call(servers[1].url, 'POST', path, { token: alice.token, body });
-      const id = messageIdFor(alice.id, clientMessageId);
+      const id = messageIdFor(alice.id, conversationId, clientMessageId);
       await bobSocket.next((candidate) => candidate.type === 'message' && candidate.message.id === id, 15_000);
       await replicaCaughtUp();
       const history = await call(servers[0].url, 'GET', `${path}?limit=50`, { token: bob.token });

@@ -15,6 +15,16 @@ export class KeyBundleEntity {
   @Column({ name: 'signed_prekey_signature', type: 'text' })
   signedPreKeySignature: string;
 
+  /** Handed out when no one-time prekey is left; never consumed. */
+  @Column({ name: 'last_resort_key_id', type: 'integer', nullable: true })
+  lastResortKeyId: number | null;
+
+  @Column({ name: 'last_resort_key', type: 'text', nullable: true })
+  lastResortKey: string | null;
+
+  @Column({ name: 'last_resort_key_signature', type: 'text', nullable: true })
+  lastResortKeySignature: string | null;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }

@@ -3,10 +3,13 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 /**
  * A stored message. `id` is assigned by the API when it accepts the send (deterministic from sender +
  * client message id, see contracts/message-id.ts); `seq` is assigned by the database at insert and is the
- * history cursor. The unique (sender_id, client_message_id) key makes redelivered queue messages no-ops.
+ * history cursor. The unique (sender_id, conversation_id, client_message_id) key makes redelivered queue messages
+ * no-ops; a client id is scoped to its conversation.
  */
 @Entity({ name: 'messages' })
-@Index('messages_sender_client_id_key', ['senderId', 'clientMessageId'], { unique: true })
+@Index('messages_sender_conversation_client_id_key', ['senderId', 'conversationId', 'clientMessageId'], {
+  unique: true,
+})
 @Index('messages_conversation_seq_idx', ['conversationId', 'seq'])
 export class MessageEntity {
   @PrimaryColumn('uuid')

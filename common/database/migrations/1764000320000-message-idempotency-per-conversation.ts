@@ -1,0 +1,44 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+const NEW_KEY = 'messages_sender_conversation_client_id_key';
+const OLD_KEY = 'messages_sender_client_id_key';
+
+/**
+ * A client message id is an idempotency key within one conversation: the worker's idempotent insert keys on
+ * (sender_id, conversation_id, client_message_id). Under the old (sender_id, client_message_id) key, a client id
+ * reused in another conversation was taken for a retry and the new message silently dropped.
+ *
+ * The new key is wider than the old, so every stored row already satisfies it. Built CONCURRENTLY (messages is the
+ * big, hot table: a plain CREATE INDEX would block the worker's inserts for the whole build), hence outside a
+ * transaction. An interrupted concurrent build leaves an INVALID index behind; it is dropped and rebuilt on the next run.
+ */
+export class MessageIdempotencyPerConversation1764000320000 implements MigrationInterface {
+  name = 'MessageIdempotencyPerConversation1764000320000';
+  transaction = false;
+
+  async up(db: QueryRunner): Promise<void> {
+    await this.dropIfInvalid(db, NEW_KEY);
+    await db.query(
+      `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${NEW_KEY} ON messages (sender_id, conversation_id, client_message_id)`,
+    );
+    await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${OLD_KEY}`);
+  }
+
+  /** Fails if a client id was meanwhile reused across conversations: such rows cannot go back under the old key. */
+  async down(db: QueryRunner): Promise<void> {
+    await this.dropIfInvalid(db, OLD_KEY);
+    await db.query(
+      `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${OLD_KEY} ON messages (sender_id, client_message_id)`,
+    );
+    await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${NEW_KEY}`);
+  }
+
+  private async dropIfInvalid(db: QueryRunner, index: string): Promise<void> {
+    const rows: Array<{ valid: boolean }> = await db.query(
+      `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace`,
+      [index],
+    );
+    if (rows[0] && !rows[0].valid) await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
+  }
+}

@@ -1,0 +1,161 @@
+import type { ServerApp } from '../bootstrap';
+import {
+  RELAXED_LIMITS,
+  call,
+  conversationOf,
+  publicKey,
+  register,
+  signature,
+  sleep,
+  startServer,
+  TestSocket,
+  TestUser,
+} from './helpers';
+
+jest.setTimeout(60_000);
+
+const signedKey = (keyId: number) => ({ keyId, publicKey: publicKey(), signature: signature() });
+
+describe('the key directory', () => {
+  let server: ServerApp;
+
+  beforeAll(async () => {
+    server = await startServer({
+      rateLimits: {
+        ...RELAXED_LIMITS,
+        keyFetchPair: { limit: 3, windowSeconds: 60 },
+        keyFetchTarget: { limit: 4, windowSeconds: 60 },
+        identityKeyChange: { limit: 3, windowSeconds: 60 },
+      },
+    });
+  });
+
+  afterAll(() => server?.shutdown());
+
+  const upload = (user: TestUser, body: Record<string, unknown>) =>
+    call(server.url, 'PUT', '/v1/keys', {
+      token: user.token,
+      body: { signedPreKey: signedKey(1), oneTimePreKeys: [], ...body },
+    });
+  const preKeys = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ keyId: i + 1, publicKey: publicKey() }));
+  const fetchBundle = (requester: TestUser, target: TestUser) =>
+    call(server.url, 'GET', `/v1/users/${target.id}/keys`, { token: requester.token });
+  const remaining = async (user: TestUser) =>
+    (await call(server.url, 'GET', '/v1/keys', { token: user.token })).body.oneTimePreKeyCount;
+
+  describe('one-time prekeys', () => {
+    it('limits fetches per (requester, target), so one requester cannot drain a target', async () => {
+      const [bob, alice] = await Promise.all([register(server.url, 'bob'), register(server.url, 'alice')]);
+      await upload(bob, { oneTimePreKeys: preKeys(10) });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await fetchBundle(alice, bob)).status);
+      // Per requester only (the old rule, 60 a minute), all ten were gone within seconds.
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      expect(await remaining(bob)).toBe(7);
+    });
+
+    it('hands out at most the per-target budget to all requesters together, then the last-resort key', async () => {
+      const bob = await register(server.url, 'bob');
+      const lastResortKey = signedKey(9999);
+      await upload(bob, { oneTimePreKeys: preKeys(10), lastResortKey });
+      const requesters = await Promise.all(Array.from({ length: 6 }, () => register(server.url, 'fetcher')));
+      const bundles = [];
+      for (const requester of requesters) bundles.push((await fetchBundle(requester, bob)).body);
+      expect(bundles.map((bundle) => bundle.lastResort)).toEqual([false, false, false, false, true, true]);
+      expect(bundles.slice(0, 4).every((bundle) => bundle.oneTimePreKey && bundle.lastResortKey === null)).toBe(true);
+      for (const bundle of bundles.slice(4)) expect(bundle).toMatchObject({ oneTimePreKey: null, lastResortKey });
+      expect(await remaining(bob)).toBe(6);
+    });
+
+    it('answers the last-resort key with a flag when none is left, and never consumes it', async () => {
+      const bob = await register(server.url, 'bob');
+      const lastResortKey = signedKey(4242);
+      expect((await upload(bob, { oneTimePreKeys: preKeys(1), lastResortKey })).body).toEqual({
+        oneTimePreKeyCount: 1,
+        hasLastResortKey: true,
+      });
+      const [alice, carol, dave] = await Promise.all(
+        ['alice', 'carol', 'dave'].map((name) => register(server.url, name)),
+      );
+
+      const first = (await fetchBundle(alice, bob)).body;
+      expect(first).toMatchObject({ oneTimePreKey: { keyId: 1 }, lastResortKey: null, lastResort: false });
+      // Before, these answered no prekey at all.
+      for (const requester of [carol, dave, carol])
+        expect((await fetchBundle(requester, bob)).body).toMatchObject({
+          oneTimePreKey: null,
+          lastResortKey,
+          lastResort: true,
+        });
+
+      // An upload without one keeps the stored last-resort key.
+      expect((await upload(bob, { oneTimePreKeys: [] })).body).toEqual({
+        oneTimePreKeyCount: 0,
+        hasLastResortKey: true,
+      });
+      expect((await fetchBundle(dave, bob)).body).toMatchObject({ lastResortKey, lastResort: true });
+    });
+
+    it('keeps the old answer for a user without a last-resort key', async () => {
+      const [bob, alice] = await Promise.all([register(server.url, 'bob'), register(server.url, 'alice')]);
+      await upload(bob, {});
+      expect((await fetchBundle(alice, bob)).body).toMatchObject({
+        oneTimePreKey: null,
+        lastResortKey: null,
+        lastResort: false,
+      });
+    });
+  });
+
+  describe('identity key', () => {
+    const identity = async (user: TestUser) =>
+      (await call(server.url, 'GET', `/v1/users/${user.id}`, { token: user.token })).body.identityKey;
+
+    it('refuses to replace the identity key without the password (403 with the reason)', async () => {
+      const bob = await register(server.url, 'bob');
+      const before = await identity(bob);
+      const missing = await upload(bob, { identityKey: publicKey() });
+      // With just the access token (the old rule), this replaced the key silently.
+      expect(missing.status).toBe(403);
+      expect(missing.body.message).toMatch(/requires the account password/);
+      const wrong = await upload(bob, { identityKey: publicKey(), password: 'not-the-password' });
+      expect(wrong.status).toBe(403);
+      expect(wrong.body.message).toMatch(/password is wrong/);
+      expect(await identity(bob)).toBe(before);
+      // The key already stored is no change: no password needed.
+      expect((await upload(bob, { identityKey: before })).status).toBe(200);
+    });
+
+    it('limits password checks for identity changes per user', async () => {
+      const bob = await register(server.url, 'bob');
+      const statuses = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push((await upload(bob, { identityKey: publicKey(), password: 'not-the-password' })).status);
+      expect(statuses).toEqual([403, 403, 403, 429]);
+    });
+
+    it('replaces it with the password and tells everyone who shares a conversation with the user', async () => {
+      const [bob, carol, erin, dave] = await Promise.all(
+        ['bob', 'carol', 'erin', 'dave'].map((name) => register(server.url, name)),
+      );
+      await conversationOf(server.url, bob, [carol]);
+      await conversationOf(server.url, erin, [bob, carol]);
+      const [carolSocket, erinSocket, daveSocket, bobOtherDevice] = await Promise.all(
+        [carol, erin, dave, bob].map((user) => TestSocket.open(server.url, user.token)),
+      );
+      try {
+        const identityKey = publicKey();
+        expect((await upload(bob, { identityKey, password: bob.password })).status).toBe(200);
+        expect(await identity(bob)).toBe(identityKey);
+        const expected = { type: 'identity-changed', userId: bob.id, identityKey, changedAt: expect.any(String) };
+        for (const socket of [carolSocket, erinSocket, bobOtherDevice])
+          expect(await socket.next((event) => event.type === 'identity-changed')).toEqual(expected);
+        await sleep(300);
+        expect(daveSocket.events.filter((event) => event.type === 'identity-changed')).toEqual([]);
+      } finally {
+        for (const socket of [carolSocket, erinSocket, daveSocket, bobOtherDevice]) socket.close();
+      }
+    });
+  });
+});
