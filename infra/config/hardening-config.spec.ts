@@ -60,6 +60,13 @@ describe('environment config: hardening rules', () => {
     expect(copy('vault')).toEqual([expect.stringContaining('is not a backup vault ARN')]);
   });
 
+  it('locks a vault only where the stack is deletion-protected', () => {
+    expect(problems({ ...staging, backup: { vaultLock: true } })).toEqual([
+      expect.stringContaining('backup.vaultLock: needs deletionProtection'),
+    ]);
+    expect(problems({ ...production, backup: { vaultLock: true } })).toEqual([]);
+  });
+
   it('bounds the auth rate limit like WAF does', () => {
     expect(problems({ ...staging, edge: { authRateLimitPer5Minutes: 5 } })).toEqual([
       expect.stringContaining('edge.authRateLimitPer5Minutes: must be an integer from 10'),

@@ -225,6 +225,12 @@ const RULES: Rule[] = [
     message: () => 'must be in another region or another account: a copy beside the original survives nothing',
   },
   {
+    field: 'backup.vaultLock',
+    condition: (e) => !!e.backup?.vaultLock && !e.deletionProtection,
+    message: () =>
+      'needs deletionProtection: a locked vault holding recovery points cannot be deleted, so the stack could never be destroyed',
+  },
+  {
     field: 'backup.retentionDays',
     condition: (e) =>
       e.backup?.retentionDays !== undefined &&

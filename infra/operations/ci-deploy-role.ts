@@ -345,6 +345,21 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
       Action: 'secretsmanager:PutSecretValue',
       NotResource: terraformWritten,
     },
+    // It manages queues, caches and databases, never what flows through them.
+    {
+      Sid: 'NoDataPlaneAccess',
+      Effect: 'Deny',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'sqs:DeleteMessage',
+        'sqs:PurgeQueue',
+        'sqs:ChangeMessageVisibility',
+        'elasticache:Connect',
+        'rds-db:connect',
+      ],
+      Resource: '*',
+    },
     {
       Sid: 'NoKeysThatLockOutTheAccount',
       Effect: 'Deny',
