@@ -113,10 +113,12 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
   });
 
   // Every role of the stack carries it, with or without a deploy role.
+  const copyRegion = /^arn:[^:]+:backup:([^:]+):/.exec(env.backup?.copyToVaultArn ?? '')?.[1];
   const boundary = new PermissionsBoundary(stack, 'permissions-boundary', {
     namePrefix,
     accountId: env.accountId,
     region: env.region,
+    backupCopy: copyRegion ? { region: copyRegion } : undefined,
   });
   boundary.applyToStack();
   const backend = configureStateBackend(stack, env.stateBackend);

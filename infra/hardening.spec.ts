@@ -221,6 +221,34 @@ describe('backup copy to another account', () => {
     ]);
   });
 
+  it('lets only AWS Backup’s role work in the copy’s region and share the snapshot it copies', () => {
+    const boundary: PolicyDocument = JSON.parse(
+      s.one('aws_iam_policy', (p) => p.name === 'cyphr-production-boundary').policy,
+    );
+    const everything: PolicyDocument = { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    const share = (principal: string) =>
+      evaluate(
+        {
+          action: 'rds:ModifyDBSnapshotAttribute',
+          resource: '*',
+          context: {
+            'aws:RequestedRegion': 'eu-central-1',
+            'aws:PrincipalArn': `arn:aws:iam::222222222222:role/${principal}`,
+          },
+        },
+        [everything],
+        boundary,
+      ).decision;
+    expect(share('cyphr-production-backup')).toBe('allowed');
+    expect(share('cyphr-production-api')).toBe('explicitly denied');
+    const copy = evaluate(
+      { action: 'rds:CopyDBSnapshot', resource: '*', context: { 'aws:RequestedRegion': 'eu-west-1' } },
+      [everything],
+      boundary,
+    );
+    expect(copy.decision).toBe('allowed');
+  });
+
   it('lets that account use the data key for the copy, grants only for AWS services', () => {
     const policy = JSON.parse(s.one('aws_kms_key', (k) => k.description === 'cyphr-production data at rest').policy);
     const sids = policy.Statement.filter((x: Json) => x.Principal?.AWS === 'arn:aws:iam::333333333333:root');

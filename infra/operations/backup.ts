@@ -13,6 +13,7 @@ import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { partitionOf, ServiceRole } from '../constructs/iam';
 import { denyKeyDestruction } from '../constructs/security';
+import { backupRoleName } from './permissions-boundary';
 
 /**
  * Days after the lock is applied during which it can still be removed (DeleteBackupVaultLockConfiguration, by an
@@ -105,7 +106,7 @@ export class DatabaseBackup extends Construct {
       });
     }
     this.role = new ServiceRole(this, 'role', {
-      name: `${props.namePrefix}-backup`,
+      name: backupRoleName(props.namePrefix),
       servicePrincipal: 'backup.amazonaws.com',
       description: 'AWS Backup takes and restores Cyphr backups',
     });

@@ -39,7 +39,15 @@ export interface PermissionsBoundaryProps {
   namePrefix: string;
   accountId: string;
   region: string;
+  /**
+   * Where AWS Backup copies recovery points (a vault in another region or account): the backup role works
+   * there, and may share the snapshot it copies with that account. @default none
+   */
+  backupCopy?: { region: string };
 }
+
+/** AWS Backup's role (operations/backup.ts): the one stack role that may share a snapshot, for a configured copy. */
+export const backupRoleName = (namePrefix: string) => `${namePrefix}-backup`;
 
 /** `arn:<partition>:iam::<account>:policy/<prefix>-boundary`, known at synth so policies that name it stay literal. */
 export function boundaryArn(props: PermissionsBoundaryProps): string {
@@ -57,7 +65,13 @@ export function boundaryPolicy(props: PermissionsBoundaryProps): Record<string, 
         Effect: 'Allow',
         Action: BOUNDARY_SERVICES.map((service) => `${service}:*`),
         Resource: '*',
-        Condition: { StringEquals: { 'aws:RequestedRegion': [...new Set([props.region, 'us-east-1'])] } },
+        Condition: {
+          StringEquals: {
+            'aws:RequestedRegion': [
+              ...new Set([props.region, 'us-east-1', ...(props.backupCopy ? [props.backupCopy.region] : [])]),
+            ],
+          },
+        },
       },
       // AWS Backup restores pass its own role to the restored resource; nothing else passes roles.
       {
@@ -94,7 +108,18 @@ export function boundaryPolicy(props: PermissionsBoundaryProps): Record<string, 
           `arn:${partition}:ssm:*::parameter/aws/service/*`,
         ],
       },
-      ...sharedDenies(props),
+      ...sharedDenies(props).map((statement) =>
+        statement.Sid === 'NoSnapshotOrImageSharing' && props.backupCopy
+          ? {
+              ...statement,
+              Condition: {
+                ArnNotLike: {
+                  'aws:PrincipalArn': `arn:${partition}:iam::${props.accountId}:role/${backupRoleName(props.namePrefix)}`,
+                },
+              },
+            }
+          : statement,
+      ),
     ],
   };
 }
