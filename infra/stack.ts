@@ -27,7 +27,7 @@ import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
 import { dataPolicyRules } from './policies/data-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
-import { edgeOriginName, isExistingImage } from './config/environments';
+import { albOrigin, backupCopyAccount, edgeOriginName, isExistingImage } from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -64,7 +64,13 @@ export class CyphrStack extends TerraformStack {
     });
 
     // Key, network and security under everything.
-    const key = new DataKey(this, 'data-key', { namePrefix, accountId: env.accountId, region: env.region }).key;
+    const key = new DataKey(this, 'data-key', {
+      namePrefix,
+      accountId: env.accountId,
+      region: env.region,
+      protectFromDeletion: env.deletionProtection,
+      backupCopyAccountId: backupCopyAccount(env),
+    }).key;
     const logs = { kmsKeyArn: key.arn, retentionDays: env.logRetentionDays };
     this.network = new Network(this, 'network', {
       namePrefix,
@@ -73,7 +79,11 @@ export class CyphrStack extends TerraformStack {
       natGatewayPerAz: env.natGatewayPerAz,
       logs,
     });
-    this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
+    this.security = new Security(this, 'security', {
+      namePrefix,
+      vpcId: this.network.vpc.id,
+      albOrigin: albOrigin(env),
+    });
     const endpoints = new Endpoints(this, 'endpoints', {
       namePrefix,
       region: env.region,
@@ -115,7 +125,7 @@ export class CyphrStack extends TerraformStack {
       snapshotRetentionDays: env.production ? 7 : 1,
       logs,
     });
-    this.queues = new Queues(this, 'queues', { namePrefix, key });
+    this.queues = new Queues(this, 'queues', { namePrefix, region: env.region, key });
     this.secrets = new AppSecrets(this, 'secrets', {
       namePrefix,
       region: env.region,

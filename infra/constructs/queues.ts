@@ -6,12 +6,14 @@ import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { WORKER_VISIBILITY_TIMEOUT_SECONDS } from '../../common/operations/timeouts';
-import { ServiceRole } from './iam';
+import { kmsViaService, ServiceRole } from './iam';
 
 export { WORKER_VISIBILITY_TIMEOUT_SECONDS };
 
 export interface QueueProps {
   name: string;
+  /** Region of the queue: its key may be used only through SQS there. */
+  region: string;
   /** KMS key for SSE-KMS. */
   key: KmsKey;
   /** @default WORKER_VISIBILITY_TIMEOUT_SECONDS */
@@ -38,10 +40,12 @@ export class Queue extends Construct {
   /** How long a received message stays hidden; the worker's env file carries the same number. */
   readonly visibilityTimeoutSeconds: number;
   private readonly key: KmsKey;
+  private readonly region: string;
 
   constructor(scope: Construct, id: string, props: QueueProps) {
     super(scope, id);
     this.key = props.key;
+    this.region = props.region;
     this.visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? WORKER_VISIBILITY_TIMEOUT_SECONDS;
     this.queue = new SqsQueue(this, 'queue', {
       name: props.name,
@@ -102,7 +106,12 @@ export class Queue extends Construct {
   }
 
   private grantKey(role: ServiceRole, verb: string, actions: string[]): void {
-    role.addToPolicy({ sid: `${verb}${this.sidName}Key`, actions, resources: [this.key.arn] });
+    role.addToPolicy({
+      sid: `${verb}${this.sidName}Key`,
+      actions,
+      resources: [this.key.arn],
+      conditions: [kmsViaService('sqs', this.region)],
+    });
   }
 
   private get sidName(): string {
@@ -112,6 +121,7 @@ export class Queue extends Construct {
 
 export interface QueuesProps {
   namePrefix: string;
+  region: string;
   key: KmsKey;
   /** Deliveries before a `messages` message goes to the DLQ. @default 5 */
   messagesMaxReceiveCount?: number;
@@ -130,16 +140,19 @@ export class Queues extends Construct {
     super(scope, id);
     this.deadLetter = new Queue(this, 'dlq', {
       name: `${props.namePrefix}-dlq`,
+      region: props.region,
       key: props.key,
       messageRetentionSeconds: props.deadLetterRetentionSeconds ?? 1_209_600,
     });
     this.messages = new Queue(this, 'messages', {
       name: `${props.namePrefix}-messages`,
+      region: props.region,
       key: props.key,
       deadLetter: { queue: this.deadLetter, maxReceiveCount: props.messagesMaxReceiveCount ?? 5 },
     });
     this.notifications = new Queue(this, 'notifications', {
       name: `${props.namePrefix}-notifications`,
+      region: props.region,
       key: props.key,
       deadLetter: { queue: this.deadLetter, maxReceiveCount: props.notificationsMaxReceiveCount ?? 5 },
     });
