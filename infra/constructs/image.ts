@@ -50,6 +50,8 @@ export interface ImageProps {
 }
 
 export const BUNDLE_PREFIX = 'bundles/';
+/** The Node.js major an image installs unless the environment says otherwise (the boot test runs the bundle on it). */
+export const DEFAULT_NODE_MAJOR = 22;
 const warnedMissing = new Set<string>();
 
 export class Image extends Construct {
@@ -69,7 +71,7 @@ export class Image extends Construct {
   constructor(scope: Construct, id: string, props: ImageProps) {
     super(scope, id);
     const { namePrefix } = props;
-    const nodeMajor = props.nodeMajor ?? 22;
+    const nodeMajor = props.nodeMajor ?? DEFAULT_NODE_MAJOR;
     const bucketName = `${namePrefix}-artifacts-${props.accountId}`;
     this.artifacts = new ArtifactsBucket(this, 'artifacts', {
       bucketName,
