@@ -5,8 +5,15 @@ import { EnvironmentVariables } from './environment';
 export interface ResolvedSecrets {
   /** User name and password for PostgreSQL when the URL does not carry them (AWS: the RDS-managed secret). */
   database?: { username: string; password: string };
-  jwtSecret?: string;
+  /** The API's JWT keyring (see server/auth/jwt-keyring.ts); absent for the worker and the migration. */
+  jwtKeys?: ReloadableSecret;
   redisAuthToken?: string;
+}
+
+/** A secret's value at start-up and, when it lives in Secrets Manager, how to read its current version again. */
+export interface ReloadableSecret {
+  value: string;
+  reload?: () => Promise<string>;
 }
 
 export type SecretReader = (arn: string) => Promise<string>;
@@ -29,8 +36,7 @@ export async function resolveSecrets(
   env: EnvironmentVariables,
   read: SecretReader = secretsManagerReader(env.AWS_REGION),
 ): Promise<ResolvedSecrets> {
-  const secrets: ResolvedSecrets = { jwtSecret: env.JWT_SECRET };
-  if (!secrets.jwtSecret && env.JWT_SECRET_ARN) secrets.jwtSecret = await read(env.JWT_SECRET_ARN);
+  const secrets: ResolvedSecrets = { jwtKeys: await resolveJwtKeys(env, read) };
   if (env.DATABASE_SECRET_ARN && !env.DATABASE_URL) {
     const parsed = JSON.parse(await read(env.DATABASE_SECRET_ARN)) as { username?: string; password?: string };
     if (!parsed.username || !parsed.password)
@@ -39,4 +45,19 @@ export async function resolveSecrets(
   }
   if (env.REDIS_AUTH_SECRET_ARN) secrets.redisAuthToken = await read(env.REDIS_AUTH_SECRET_ARN);
   return secrets;
+}
+
+/**
+ * JWT_SECRET (local runs) is the keyring itself and never changes; JWT_SECRET_ARN is read now and again whenever
+ * the keyring asks (its refresh timer, or a token naming a key it does not know yet).
+ */
+export async function resolveJwtKeys(
+  env: Pick<EnvironmentVariables, 'JWT_SECRET' | 'JWT_SECRET_ARN'>,
+  read: SecretReader,
+): Promise<ReloadableSecret | undefined> {
+  if (env.JWT_SECRET) return { value: env.JWT_SECRET };
+  const arn = env.JWT_SECRET_ARN;
+  if (!arn) return undefined;
+  const reload = () => read(arn);
+  return { value: await reload(), reload };
 }

@@ -6,6 +6,7 @@ import type { AuthenticatedUser } from '../http/http-types';
 import { RateLimiter } from '../rate-limits/rate-limiter.service';
 import { UserProfile, UsersRepository } from '../users/users.repository';
 import { LoginDto, RegisterDto } from './auth.dto';
+import { JwtKeyring } from './jwt-keyring';
 import { PasswordHasher } from './password-hasher';
 import { SessionsRepository } from './sessions.repository';
 
@@ -20,6 +21,7 @@ const UNIQUE_VIOLATION = '23505';
 export class AuthService {
   constructor(
     private readonly jwt: JwtService,
+    private readonly keyring: JwtKeyring,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsRepository,
     private readonly hasher: PasswordHasher,
@@ -58,7 +60,7 @@ export class AuthService {
     if (!token) throw new UnauthorizedException('missing access token');
     let claims: AccessTokenClaims;
     try {
-      claims = await this.jwt.verifyAsync<AccessTokenClaims>(token);
+      claims = await this.keyring.verify<AccessTokenClaims>(token);
     } catch {
       throw new UnauthorizedException('invalid or expired access token');
     }
@@ -70,7 +72,7 @@ export class AuthService {
 
   private async startSession(userId: string): Promise<string> {
     const sessionId = randomUUID();
-    const token = await this.jwt.signAsync({ sub: userId, jti: sessionId });
+    const token = await this.keyring.sign({ sub: userId, jti: sessionId });
     const { exp } = this.jwt.decode<{ exp: number }>(token);
     await this.sessions.create(userId, sessionId, new Date(exp * 1000));
     return token;

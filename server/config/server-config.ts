@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { DataSourceOptions } from 'typeorm';
 import { buildDataSourceOptions } from '../../common/config/database-options';
 import { EnvironmentVariables, LogLevel } from '../../common/config/environment';
-import { ResolvedSecrets } from '../../common/config/secrets';
+import { ReloadableSecret, ResolvedSecrets } from '../../common/config/secrets';
 import { RedisSettings, redisSettings } from '../../common/redis/client';
 import { RateLimitRules, withRateLimitOverrides } from '../rate-limits/rate-limit-rules';
 
@@ -30,7 +30,8 @@ export class ServerConfig {
     notificationsQueueUrl: string;
     maxBatchDelayMs: number;
   };
-  jwt: { secret: string; ttlSeconds: number };
+  /** The access-token keyring (server/auth/jwt-keyring.ts), how often to re-read it, and token lifetime. */
+  jwt: { source: ReloadableSecret; refreshSeconds: number; ttlSeconds: number };
   /** Largest accepted JSON body; a 64 KiB ciphertext is ~87 KiB of base64. */
   bodyLimitBytes: number;
   /** SIGTERM → exit within this long, whatever is still in flight. */
@@ -55,7 +56,7 @@ export function buildServerConfig(
   secrets: ResolvedSecrets,
   overrides: ServerConfigOverrides = {},
 ): ServerConfig {
-  if (!secrets.jwtSecret) throw new Error('JWT secret is not set (JWT_SECRET or JWT_SECRET_ARN)');
+  if (!secrets.jwtKeys) throw new Error('JWT secret is not set (JWT_SECRET or JWT_SECRET_ARN)');
   const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const { applicationName, poolSize, maxBatchDelayMs, ...rest } = overrides;
   return {
@@ -76,7 +77,7 @@ export function buildServerConfig(
       notificationsQueueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL,
       maxBatchDelayMs: maxBatchDelayMs ?? 5,
     },
-    jwt: { secret: secrets.jwtSecret, ttlSeconds: 3600 },
+    jwt: { source: secrets.jwtKeys, refreshSeconds: env.JWT_KEYS_REFRESH_SECONDS, ttlSeconds: 3600 },
     bodyLimitBytes: 128 * 1024,
     shutdownTimeoutMs: 10_000,
     drainLameDuckMs: 2_000,
