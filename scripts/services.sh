@@ -2,7 +2,8 @@
 # Local services for development and tests, on loopback only, state under .local/ (git-ignored):
 #   PostgreSQL primary + streaming replica, Redis, an SQS-compatible server (fauxqs) with Cyphr's queues.
 # Usage: scripts/services.sh up|down|status|purge     (npm run services:up / services:down)
-# Ports can be moved with CYPHR_PG_PORT, CYPHR_PG_REPLICA_PORT, CYPHR_REDIS_PORT, CYPHR_SQS_PORT.
+# Ports can be moved with CYPHR_PG_PORT, CYPHR_PG_REPLICA_PORT, CYPHR_REDIS_PORT, CYPHR_SQS_PORT, CYPHR_IAM_LDAP_PORT.
+# PostgreSQL serves TLS with a CA made for this checkout (.local/pg-ca/ca.pem, CYPHR_PG_CA_FILE in the env file).
 set -euo pipefail
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,7 +1,9 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionCredentialsOptions } from 'typeorm/driver/postgres/PostgresConnectionCredentialsOptions';
 import { ENTITIES } from '../database/entities';
+import { rdsIamPassword } from '../database/iam-auth';
 import { MIGRATIONS } from '../database/migrations';
+import { CaBundle, loadDatabaseCa, verifyFullTls } from '../database/tls';
 import { EnvironmentVariables, splitList } from './environment';
 import { ResolvedSecrets } from './secrets';
 
@@ -10,6 +12,30 @@ export interface DatabaseOptionsOverrides {
   poolSize?: number;
   /** Name shown in pg_stat_activity; helps tell server from worker. */
   applicationName?: string;
+  /** Log in as this role instead of DATABASE_USER (the migration logs in as DATABASE_MIGRATION_USER). */
+  username?: string;
+  /** Connect to the primary only (the migration). */
+  primaryOnly?: boolean;
+  /** The CA bundle, when the caller has read it already. @default read once from DATABASE_CA_FILE */
+  ca?: CaBundle;
+}
+
+interface Login {
+  username?: string;
+  password?: string | (() => Promise<string>);
+}
+
+/** How a process logs in to one host: an IAM token signed per connection, or the secret's password. */
+function login(env: EnvironmentVariables, secrets: ResolvedSecrets, host: string, username?: string): Login {
+  if (env.DATABASE_AUTH === 'iam') {
+    const user = username ?? env.DATABASE_USER;
+    if (!user) throw new Error('DATABASE_AUTH=iam needs DATABASE_USER');
+    return {
+      username: user,
+      password: rdsIamPassword({ hostname: host, port: env.DATABASE_PORT, username: user, region: env.AWS_REGION }),
+    };
+  }
+  return { username: username ?? secrets.database?.username, password: secrets.database?.password };
 }
 
 function credentials(
@@ -17,35 +43,52 @@ function credentials(
   secrets: ResolvedSecrets,
   urls: string[],
   hosts: string[],
+  overrides: DatabaseOptionsOverrides,
+  ca: () => CaBundle,
 ): PostgresConnectionCredentialsOptions[] {
-  const ssl = env.DATABASE_SSL === 'true' ? { rejectUnauthorized: true } : false;
-  if (urls.length > 0) return urls.map((url) => ({ url, ssl }));
+  const tls = env.DATABASE_SSL === 'true';
+  if (urls.length > 0) {
+    return urls.map((url) => ({ url, ssl: tls ? verifyFullTls(ca(), new URL(url).hostname) : false }));
+  }
   return hosts.map((host) => ({
     host,
-    port: 5432,
+    port: env.DATABASE_PORT,
     database: env.DATABASE_NAME,
-    username: secrets.database?.username,
-    password: secrets.database?.password,
-    ssl,
+    ...login(env, secrets, host, overrides.username),
+    ssl: tls ? verifyFullTls(ca(), host) : false,
   }));
 }
 
 /**
  * TypeORM options with replication: writes and transactions go to `master`, `find` reads to a slave.
  * No replicas configured → the primary serves reads too. Schema changes only through migrations.
+ * With DATABASE_SSL=true every connection is verify-full against DATABASE_CA_FILE (read here, once).
  */
 export function buildDataSourceOptions(
   env: EnvironmentVariables,
   secrets: ResolvedSecrets,
   overrides: DatabaseOptionsOverrides = {},
 ): DataSourceOptions {
+  let bundle = overrides.ca;
+  const ca = () => (bundle ??= loadDatabaseCa(env.DATABASE_CA_FILE));
   const [master] = credentials(
     env,
     secrets,
     env.DATABASE_URL ? [env.DATABASE_URL] : [],
     env.DATABASE_HOST ? [env.DATABASE_HOST] : [],
+    overrides,
+    ca,
   );
-  const slaves = credentials(env, secrets, splitList(env.DATABASE_REPLICA_URLS), splitList(env.DATABASE_REPLICA_HOSTS));
+  const slaves = overrides.primaryOnly
+    ? []
+    : credentials(
+        env,
+        secrets,
+        splitList(env.DATABASE_REPLICA_URLS),
+        splitList(env.DATABASE_REPLICA_HOSTS),
+        overrides,
+        ca,
+      );
   return {
     type: 'postgres',
     replication: { master, slaves: slaves.length > 0 ? slaves : [master] },

@@ -28,6 +28,16 @@ export function secretsManagerReader(region: string): SecretReader {
   };
 }
 
+/** A secret holding `{"username", "password"}` (an RDS master secret's shape). */
+export async function readDatabaseLogin(
+  arn: string,
+  read: SecretReader,
+): Promise<{ username: string; password: string }> {
+  const parsed = JSON.parse(await read(arn)) as { username?: string; password?: string };
+  if (!parsed.username || !parsed.password) throw new Error(`Secret ${arn} lacks username or password`);
+  return { username: parsed.username, password: parsed.password };
+}
+
 /**
  * Local runs keep secrets in the environment; on AWS the environment carries only ARNs and the
  * values are fetched here. Secrets given directly win over ARNs.
@@ -37,11 +47,9 @@ export async function resolveSecrets(
   read: SecretReader = secretsManagerReader(env.AWS_REGION),
 ): Promise<ResolvedSecrets> {
   const secrets: ResolvedSecrets = { jwtKeys: await resolveJwtKeys(env, read) };
-  if (env.DATABASE_SECRET_ARN && !env.DATABASE_URL) {
-    const parsed = JSON.parse(await read(env.DATABASE_SECRET_ARN)) as { username?: string; password?: string };
-    if (!parsed.username || !parsed.password)
-      throw new Error(`Secret ${env.DATABASE_SECRET_ARN} lacks username or password`);
-    secrets.database = { username: parsed.username, password: parsed.password };
+  // With IAM logins there is no database password to fetch: each connection signs its own token.
+  if (env.DATABASE_SECRET_ARN && !env.DATABASE_URL && env.DATABASE_AUTH !== 'iam') {
+    secrets.database = await readDatabaseLogin(env.DATABASE_SECRET_ARN, read);
   }
   if (env.REDIS_AUTH_SECRET_ARN) secrets.redisAuthToken = await read(env.REDIS_AUTH_SECRET_ARN);
   return secrets;
