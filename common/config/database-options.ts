@@ -2,7 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionCredentialsOptions } from 'typeorm/driver/postgres/PostgresConnectionCredentialsOptions';
 import { ENTITIES } from '../database/entities';
 import { MIGRATIONS } from '../database/migrations';
-import { EnvironmentVariables, splitList } from './environment';
+import { DatabaseSettings, splitList } from './environment';
 import { ResolvedSecrets } from './secrets';
 
 export interface DatabaseOptionsOverrides {
@@ -13,7 +13,7 @@ export interface DatabaseOptionsOverrides {
 }
 
 function credentials(
-  env: EnvironmentVariables,
+  env: DatabaseSettings,
   secrets: ResolvedSecrets,
   urls: string[],
   hosts: string[],
@@ -35,7 +35,7 @@ function credentials(
  * No replicas configured → the primary serves reads too. Schema changes only through migrations.
  */
 export function buildDataSourceOptions(
-  env: EnvironmentVariables,
+  env: DatabaseSettings,
   secrets: ResolvedSecrets,
   overrides: DatabaseOptionsOverrides = {},
 ): DataSourceOptions {

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { EnvironmentVariables } from './environment';
+import type { DatabaseSettings } from './environment';
 
 /** Credentials a process needs, resolved once at start-up. Never logged, never written to disk. */
 export interface ResolvedSecrets {
@@ -8,6 +8,13 @@ export interface ResolvedSecrets {
   jwtSecret?: string;
   redisAuthToken?: string;
 }
+
+/** The secret references a role's settings may carry; each role class declares the ones it has. */
+export type SecretReferences = Pick<DatabaseSettings, 'AWS_REGION' | 'DATABASE_URL' | 'DATABASE_SECRET_ARN'> & {
+  JWT_SECRET?: string;
+  JWT_SECRET_ARN?: string;
+  REDIS_AUTH_SECRET_ARN?: string;
+};
 
 export type SecretReader = (arn: string) => Promise<string>;
 
@@ -26,7 +33,7 @@ export function secretsManagerReader(region: string): SecretReader {
  * values are fetched here. Secrets given directly win over ARNs.
  */
 export async function resolveSecrets(
-  env: EnvironmentVariables,
+  env: SecretReferences,
   read: SecretReader = secretsManagerReader(env.AWS_REGION),
 ): Promise<ResolvedSecrets> {
   const secrets: ResolvedSecrets = { jwtSecret: env.JWT_SECRET };
