@@ -158,9 +158,9 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       for (const key of [
         'DATABASE_HOST',
         'DATABASE_REPLICA_HOSTS',
-        'DATABASE_SECRET_ARN',
+        'DATABASE_AUTH=iam',
         'REDIS_URL=rediss://',
-        'REDIS_AUTH_SECRET_ARN',
+        'REDIS_AUTH=iam',
         'AWS_REGION',
         'SQS_MESSAGES_QUEUE_URL',
         'SQS_NOTIFICATIONS_QUEUE_URL',
@@ -224,11 +224,13 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       expect.arrayContaining([
         'SendMessagesQueue',
         'ReadJwtSigningKeySecret',
-        'ReadDatabaseMasterSecret',
         'ReadRedisAuthTokenSecret',
       ]),
     );
     expect(sids('api')).not.toContain('ConsumeMessagesQueue');
+    // Only the migration reads the master secret, and it runs on worker instances.
+    expect(sids('api')).not.toContain('ReadDatabaseMasterSecret');
+    expect(sids('worker')).toContain('ReadDatabaseMasterSecret');
     expect(sids('worker')).toEqual(
       expect.arrayContaining(['ConsumeMessagesQueue', 'SendNotificationsQueue', 'SendDlqQueue', 'ConsumeDlqQueue']),
     );

@@ -18,7 +18,8 @@ import { findBundle, packageVersion, type Bundle, type MissingBundle } from './c
 import { cpuScaling, queueBacklogScaling } from './constructs/scaling';
 import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
-import type { AppSettings } from './constructs/user-data';
+import type { ApiEnvFile, AppRole, AppSettings, SharedEnvFile, WorkerEnvFile } from './constructs/user-data';
+import { DATABASE_ROLES } from '../common/database/roles';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
@@ -155,22 +156,8 @@ export class CyphrStack extends TerraformStack {
       });
     }
     const imageId = props.imageId ?? this.image?.amiId ?? (isExistingImage(image) ? image.amiId : '');
-    const shared: AppSettings = {
-      AWS_REGION: env.region,
-      LOG_LEVEL: env.logLevel ?? 'info',
-      DATABASE_HOST: this.database.primary.address,
-      DATABASE_REPLICA_HOSTS: this.database.replicaAddresses.join(','),
-      DATABASE_NAME: 'cyphr',
-      DATABASE_SSL: 'true',
-      DATABASE_SECRET_ARN: this.database.masterSecretArn,
-      REDIS_URL: this.cache.url,
-      REDIS_AUTH_SECRET_ARN: this.secrets.redisAuthToken.arn,
-      // Cluster mode (several shards): REDIS_URL is the configuration endpoint; the apps use a cluster client.
-      ...(this.cache.clusterMode ? { REDIS_CLUSTER: 'true' } : {}),
-      SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
-      SQS_NOTIFICATIONS_QUEUE_URL: this.queues.notifications.url,
-    };
-    const fleet = (role: 'api' | 'worker', settings: AppSettings, securityGroupId: string, targetGroupArn?: string) =>
+    const settings = this.settings(env, namePrefix);
+    const fleet = (role: AppRole, settings: AppSettings, securityGroupId: string, targetGroupArn?: string) =>
       new AppFleet(this, role, {
         namePrefix,
         role,
@@ -184,14 +171,8 @@ export class CyphrStack extends TerraformStack {
         targetGroupArn,
         rootVolumeGb: tier.rootVolumeGb,
       });
-    this.api = fleet(
-      'api',
-      // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
-      { PORT: String(API_PORT), ...shared, JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn, TRUST_PROXY: '2' },
-      this.security.api.securityGroupId,
-      this.loadBalancer.targetGroup.arn,
-    );
-    this.worker = fleet('worker', shared, this.security.worker.securityGroupId);
+    this.api = fleet('api', settings.api, this.security.api.securityGroupId, this.loadBalancer.targetGroup.arn);
+    this.worker = fleet('worker', settings.worker, this.security.worker.securityGroupId);
     this.grantAccess();
     cpuScaling(this, this.api.group, namePrefix);
     queueBacklogScaling(
@@ -232,10 +213,55 @@ export class CyphrStack extends TerraformStack {
     queues.deadLetter.grantSendMessages(worker.role);
     queues.deadLetter.grantConsumeMessages(worker.role);
     queues.messages.grantSendMessages(worker.role);
-    for (const fleet of [api, worker]) {
-      database.grantReadMasterSecret(fleet.role);
-      secrets.redisAuthToken.grantRead(fleet.role);
-    }
+    // The migration runs on worker instances only; it reads the master secret to create the IAM roles.
+    database.grantReadMasterSecret(worker.role);
+    for (const fleet of [api, worker]) secrets.redisAuthToken.grantRead(fleet.role);
+  }
+
+  /**
+   * Each role's env file, typed by the class its process validates with (constructs/user-data.ts);
+   * infra/user-data.spec.ts runs those validators on every synthesized environment and tier.
+   */
+  private settings(env: EnvironmentConfig, namePrefix: string): { api: ApiEnvFile; worker: WorkerEnvFile } {
+    const shared = {
+      AWS_REGION: env.region,
+      LOG_LEVEL: env.logLevel ?? 'info',
+      DATABASE_HOST: this.database.primary.address,
+      DATABASE_REPLICA_HOSTS: this.database.replicaAddresses.join(','),
+      DATABASE_NAME: 'cyphr',
+      DATABASE_SSL: 'true',
+      // The RDS CA bundle the application ships (packaging writes it into the release).
+      DATABASE_CA_FILE: '/opt/cyphr/current/certs/rds-ca.pem',
+      DATABASE_AUTH: 'iam',
+      REDIS_URL: this.cache.url,
+      REDIS_AUTH: 'iam',
+      // The replication group id (the cache construct names it `<prefix>-redis`).
+      REDIS_IAM_CACHE_NAME: `${namePrefix}-redis`,
+      // Cluster mode (several shards): REDIS_URL is the configuration endpoint; the apps use a cluster client.
+      ...(this.cache.clusterMode ? { REDIS_CLUSTER: 'true' } : {}),
+      SQS_MESSAGES_QUEUE_URL: this.queues.messages.url,
+      SQS_NOTIFICATIONS_QUEUE_URL: this.queues.notifications.url,
+    } satisfies SharedEnvFile;
+    return {
+      api: {
+        PORT: String(API_PORT),
+        ...shared,
+        DATABASE_USER: DATABASE_ROLES.api,
+        // ElastiCache user id == user name (the cache construct creates `<prefix>-<role>`).
+        REDIS_USER: `${namePrefix}-api`,
+        JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn,
+        // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
+        TRUST_PROXY: '2',
+      },
+      worker: {
+        ...shared,
+        DATABASE_USER: DATABASE_ROLES.worker,
+        REDIS_USER: `${namePrefix}-worker`,
+        DATABASE_MIGRATION_USER: DATABASE_ROLES.migrate,
+        DATABASE_MASTER_SECRET_ARN: this.database.masterSecretArn,
+        WORKER_VISIBILITY_TIMEOUT_SECONDS: String(this.queues.messages.visibilityTimeoutSeconds),
+      },
+    };
   }
 
   private outputs(): void {

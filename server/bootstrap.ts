@@ -5,10 +5,11 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { EnvironmentVariables, validateEnvironment } from '../common/config/environment';
+import { validateEnvironment } from '../common/config/environment';
 import { loadLocalEnvFile } from '../common/config/local-env-file';
 import { resolveSecrets } from '../common/config/secrets';
 import { AppModule } from './app.module';
+import { ApiSettings } from './config/api-settings';
 import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
 import { useJsonBodies } from './http/body-parsing';
 import { GracefulDrain } from './http/graceful-drain';
@@ -55,7 +56,7 @@ function openApiDocument(app: NestExpressApplication): OpenAPIObject {
 export async function createServerApp(options: ServerAppOptions = {}): Promise<ServerApp> {
   const { env: envOverrides, ...overrides } = options;
   loadLocalEnvFile();
-  const env = validateEnvironment(EnvironmentVariables, { ...process.env, ...envOverrides });
+  const env = validateEnvironment(ApiSettings, { ...process.env, ...envOverrides });
   const secrets = await resolveSecrets(env);
   const config = buildServerConfig(env, secrets, overrides);
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { validateEnvironment } from '../common/config/environment';
 import { loadLocalEnvFile } from '../common/config/local-env-file';
-import { WorkerEnvironment } from './config/worker-environment';
+import { WorkerSettings } from './config/worker-environment';
 import { createLogger } from './observability/logger';
 import { createWorker } from './worker';
 
@@ -12,7 +12,7 @@ import { createWorker } from './worker';
  */
 async function main(): Promise<void> {
   loadLocalEnvFile();
-  const env = validateEnvironment(WorkerEnvironment, process.env);
+  const env = validateEnvironment(WorkerSettings, process.env);
   const logger = createLogger(env.LOG_LEVEL);
   const worker = await createWorker(env, logger);
 

@@ -6,7 +6,7 @@ import { buildDataSourceOptions } from '../common/config/database-options';
 import { resolveSecrets, SecretReader } from '../common/config/secrets';
 import { redisSettings } from '../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../common/redis/connection';
-import { WorkerEnvironment } from './config/worker-environment';
+import { WorkerSettings } from './config/worker-environment';
 import { Fanout } from './messages/fanout';
 import { MessageBatchHandler } from './messages/message-batch-handler';
 import { MessageStore } from './messages/message-store';
@@ -35,7 +35,7 @@ export interface WorkerDependencies {
   metrics?: WorkerMetrics;
 }
 
-export function createPushProvider(env: WorkerEnvironment, logger: WorkerLogger): PushProvider {
+export function createPushProvider(env: WorkerSettings, logger: WorkerLogger): PushProvider {
   if (env.PUSH_PROVIDER === 'webhook') {
     return new WebhookPushProvider({
       url: env.PUSH_WEBHOOK_URL as string,
@@ -52,7 +52,7 @@ export function createPushProvider(env: WorkerEnvironment, logger: WorkerLogger)
  * Single node or cluster per REDIS_CLUSTER (common/redis/client.ts); fan-out is the same code either way.
  */
 async function connectRedis(
-  env: WorkerEnvironment,
+  env: WorkerSettings,
   secrets: Awaited<ReturnType<typeof resolveSecrets>>,
   logger: WorkerLogger,
 ): Promise<RedisConnection> {
@@ -75,7 +75,7 @@ async function connectRedis(
 
 /** Wires the worker from a validated environment. Nothing is received until start(). */
 export async function createWorker(
-  env: WorkerEnvironment,
+  env: WorkerSettings,
   logger: WorkerLogger,
   deps: WorkerDependencies = {},
 ): Promise<Worker> {

@@ -4,7 +4,7 @@ import { ENTITIES } from '../database/entities';
 import { rdsIamPassword } from '../database/iam-auth';
 import { MIGRATIONS } from '../database/migrations';
 import { CaBundle, loadDatabaseCa, verifyFullTls } from '../database/tls';
-import { EnvironmentVariables, splitList } from './environment';
+import { DatabaseSettings, splitList } from './environment';
 import { ResolvedSecrets } from './secrets';
 
 export interface DatabaseOptionsOverrides {
@@ -26,7 +26,7 @@ interface Login {
 }
 
 /** How a process logs in to one host: an IAM token signed per connection, or the secret's password. */
-function login(env: EnvironmentVariables, secrets: ResolvedSecrets, host: string, username?: string): Login {
+function login(env: DatabaseSettings, secrets: ResolvedSecrets, host: string, username?: string): Login {
   if (env.DATABASE_AUTH === 'iam') {
     const user = username ?? env.DATABASE_USER;
     if (!user) throw new Error('DATABASE_AUTH=iam needs DATABASE_USER');
@@ -39,7 +39,7 @@ function login(env: EnvironmentVariables, secrets: ResolvedSecrets, host: string
 }
 
 function credentials(
-  env: EnvironmentVariables,
+  env: DatabaseSettings,
   secrets: ResolvedSecrets,
   urls: string[],
   hosts: string[],
@@ -65,7 +65,7 @@ function credentials(
  * With DATABASE_SSL=true every connection is verify-full against DATABASE_CA_FILE (read here, once).
  */
 export function buildDataSourceOptions(
-  env: EnvironmentVariables,
+  env: DatabaseSettings,
   secrets: ResolvedSecrets,
   overrides: DatabaseOptionsOverrides = {},
 ): DataSourceOptions {

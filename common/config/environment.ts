@@ -20,24 +20,18 @@ const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? unde
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 
 /**
- * Every setting the server and the worker read from the process environment, validated once at start-up.
- * Locally these come from `.local/services.env` (written by `npm run services:up`); on AWS from the
- * non-secret env file that user data writes, with secrets fetched by ARN (see secrets.ts).
- * Credentials have no defaults.
+ * What every process that talks to PostgreSQL reads: the database, the region (Secrets Manager, IAM token
+ * signing) and the log level. The role classes extend it: ApiSettings (server/config/api-settings.ts),
+ * WorkerSettings (worker/config/worker-environment.ts) and MigrateSettings (common/config/migrate-settings.ts).
+ * Locally the values come from `.local/services.env` (written by `npm run services:up`); on AWS from the
+ * role's env file that user data writes (typed per role in infra/constructs/user-data.ts), with secrets
+ * fetched by ARN (see secrets.ts). Credentials have no defaults.
  */
-export class EnvironmentVariables {
-  /** HTTP port of the API. */
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
-  PORT: number = 3001;
-
+export class DatabaseSettings {
   /** Primary PostgreSQL, as a URL with credentials (local runs). Either this or DATABASE_HOST (with DATABASE_AUTH). */
   @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => !env.DATABASE_HOST)
-  @IsNotEmpty({ message: 'DATABASE_URL is required (or DATABASE_HOST with DATABASE_SECRET_ARN)' })
+  @ValidateIf((env: DatabaseSettings) => !env.DATABASE_HOST)
+  @IsNotEmpty({ message: 'DATABASE_URL is required (or DATABASE_HOST)' })
   @IsUrl(
     { protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true },
     { message: 'DATABASE_URL must be a postgres:// URL' },
@@ -49,7 +43,7 @@ export class EnvironmentVariables {
   @IsString()
   DATABASE_REPLICA_URLS?: string;
 
-  /** On AWS: primary host name; credentials come from DATABASE_SECRET_ARN (the RDS-managed master secret). */
+  /** On AWS: primary host name; the process logs in as DATABASE_USER the DATABASE_AUTH way. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
@@ -62,7 +56,7 @@ export class EnvironmentVariables {
 
   /** On AWS with DATABASE_AUTH=password (break-glass only): a secret holding {username, password}. */
   @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => !!env.DATABASE_HOST && env.DATABASE_AUTH === 'password')
+  @ValidateIf((env: DatabaseSettings) => !!env.DATABASE_HOST && env.DATABASE_AUTH === 'password')
   @IsNotEmpty({ message: 'DATABASE_SECRET_ARN is required when DATABASE_HOST is set and DATABASE_AUTH=password' })
   DATABASE_SECRET_ARN?: string;
 
@@ -84,7 +78,7 @@ export class EnvironmentVariables {
 
   /** The process's own least-privilege database role (cyphr_api, cyphr_worker); required with DATABASE_AUTH=iam. */
   @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => env.DATABASE_AUTH === 'iam')
+  @ValidateIf((env: DatabaseSettings) => env.DATABASE_AUTH === 'iam')
   @IsNotEmpty({ message: 'DATABASE_USER is required when DATABASE_AUTH=iam' })
   @IsString()
   DATABASE_USER?: string;
@@ -98,21 +92,6 @@ export class EnvironmentVariables {
   @IsString()
   DATABASE_CA_FILE?: string;
 
-  /** Worker/migrate: the schema owner role the migration logs in as (IAM). */
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  DATABASE_MIGRATION_USER?: string;
-
-  /**
-   * Worker/migrate: the RDS master credentials' secret ({username, password}), read only to create the IAM
-   * roles on a database that does not have them yet; no long-running process uses it.
-   */
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  DATABASE_MASTER_SECRET_ARN?: string;
-
   @IsOptional()
   @IsString()
   DATABASE_NAME: string = 'cyphr';
@@ -122,6 +101,17 @@ export class EnvironmentVariables {
   @IsIn(['true', 'false'])
   DATABASE_SSL: 'true' | 'false' = 'false';
 
+  @IsNotEmpty({ message: 'AWS_REGION is required' })
+  @IsString()
+  AWS_REGION: string;
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS as unknown as string[])
+  LOG_LEVEL: LogLevel = 'info';
+}
+
+/** The settings the API and the worker share: the database plus Redis and the queues. */
+export class SharedSettings extends DatabaseSettings {
   /** Redis, redis:// or rediss:// (TLS, as ElastiCache in-transit encryption requires). */
   @IsNotEmpty({ message: 'REDIS_URL is required' })
   @IsUrl(
@@ -155,21 +145,17 @@ export class EnvironmentVariables {
 
   /** ElastiCache user id the process authenticates as (cyphr-<env>-api, cyphr-<env>-worker); required with REDIS_AUTH=iam. */
   @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => env.REDIS_AUTH === 'iam')
+  @ValidateIf((env: SharedSettings) => env.REDIS_AUTH === 'iam')
   @IsNotEmpty({ message: 'REDIS_USER is required when REDIS_AUTH=iam' })
   @IsString()
   REDIS_USER?: string;
 
   /** The replication group id the IAM token is signed for; required with REDIS_AUTH=iam. */
   @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => env.REDIS_AUTH === 'iam')
+  @ValidateIf((env: SharedSettings) => env.REDIS_AUTH === 'iam')
   @IsNotEmpty({ message: 'REDIS_IAM_CACHE_NAME is required when REDIS_AUTH=iam' })
   @IsString()
   REDIS_IAM_CACHE_NAME?: string;
-
-  @IsNotEmpty({ message: 'AWS_REGION is required' })
-  @IsString()
-  AWS_REGION: string;
 
   /** SQS endpoint override for a local SQS-compatible server; empty on AWS. */
   @Transform(emptyToUndefined)
@@ -193,49 +179,6 @@ export class EnvironmentVariables {
     { message: 'SQS_NOTIFICATIONS_QUEUE_URL must be an http(s) URL' },
   )
   SQS_NOTIFICATIONS_QUEUE_URL: string;
-
-  /** Local runs: the JWT signing key itself (at least 32 characters). On AWS use JWT_SECRET_ARN. */
-  @Transform(emptyToUndefined)
-  @ValidateIf((env: EnvironmentVariables) => !env.JWT_SECRET_ARN)
-  @IsNotEmpty({ message: 'JWT_SECRET (or JWT_SECRET_ARN) is required' })
-  @IsString()
-  JWT_SECRET?: string;
-
-  /**
-   * On AWS: the secret holding the signing keyring, JSON `{"keys":[{"kid","secret"}]}` (first signs, every key
-   * verifies), re-read every JWT_KEYS_REFRESH_SECONDS and on an unknown key id.
-   */
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  JWT_SECRET_ARN?: string;
-
-  @IsOptional()
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(86_400)
-  JWT_KEYS_REFRESH_SECONDS: number = 300;
-
-  @IsOptional()
-  @IsIn(LOG_LEVELS as unknown as string[])
-  LOG_LEVEL: LogLevel = 'info';
-
-  /**
-   * API only: which proxies' X-Forwarded-For to believe for the client address (rate limits, logs), in
-   * Express `trust proxy` syntax: a hop count (`2` behind CloudFront → ALB) or address ranges.
-   * @default loopback, linklocal, uniquelocal (an ALB or local proxy in private address space)
-   */
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  TRUST_PROXY?: string;
-
-  /** API only: rate limit overrides, `name=limit/windowSeconds,...` (server/rate-limits/rate-limit-rules.ts). */
-  @Transform(emptyToUndefined)
-  @IsOptional()
-  @IsString()
-  RATE_LIMITS?: string;
 }
 
 /** Thrown at start-up; its message names every bad variable. */
@@ -259,10 +202,6 @@ export function validateEnvironment<T extends object>(type: new () => T, raw: Re
   const env = plainToInstance(type, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, skipMissingProperties: false });
   const problems = flatten(errors);
-  if (type.prototype instanceof EnvironmentVariables || (type as unknown) === EnvironmentVariables) {
-    const base = env as unknown as EnvironmentVariables;
-    if (base.JWT_SECRET && base.JWT_SECRET.length < 32) problems.push('JWT_SECRET must be at least 32 characters');
-  }
   if (problems.length > 0) throw new EnvironmentError(problems);
   return env;
 }

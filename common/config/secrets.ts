@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { EnvironmentVariables } from './environment';
+import type { DatabaseSettings } from './environment';
 
 /** Credentials a process needs, resolved once at start-up. Never logged, never written to disk. */
 export interface ResolvedSecrets {
@@ -15,6 +15,16 @@ export interface ReloadableSecret {
   value: string;
   reload?: () => Promise<string>;
 }
+
+/** The secret references a role's settings may carry; each role class declares the ones it has. */
+export type SecretReferences = Pick<
+  DatabaseSettings,
+  'AWS_REGION' | 'DATABASE_URL' | 'DATABASE_SECRET_ARN' | 'DATABASE_AUTH'
+> & {
+  JWT_SECRET?: string;
+  JWT_SECRET_ARN?: string;
+  REDIS_AUTH_SECRET_ARN?: string;
+};
 
 export type SecretReader = (arn: string) => Promise<string>;
 
@@ -43,7 +53,7 @@ export async function readDatabaseLogin(
  * values are fetched here. Secrets given directly win over ARNs.
  */
 export async function resolveSecrets(
-  env: EnvironmentVariables,
+  env: SecretReferences,
   read: SecretReader = secretsManagerReader(env.AWS_REGION),
 ): Promise<ResolvedSecrets> {
   const secrets: ResolvedSecrets = { jwtKeys: await resolveJwtKeys(env, read) };
@@ -60,7 +70,7 @@ export async function resolveSecrets(
  * the keyring asks (its refresh timer, or a token naming a key it does not know yet).
  */
 export async function resolveJwtKeys(
-  env: Pick<EnvironmentVariables, 'JWT_SECRET' | 'JWT_SECRET_ARN'>,
+  env: Pick<SecretReferences, 'JWT_SECRET' | 'JWT_SECRET_ARN'>,
   read: SecretReader,
 ): Promise<ReloadableSecret | undefined> {
   if (env.JWT_SECRET) return { value: env.JWT_SECRET };

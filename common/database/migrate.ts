@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../config/database-options';
-import { EnvironmentVariables, validateEnvironment } from '../config/environment';
+import { validateEnvironment } from '../config/environment';
 import { loadLocalEnvFile } from '../config/local-env-file';
+import { MigrateSettings } from '../config/migrate-settings';
 import { resolveSecrets } from '../config/secrets';
 
 // Any fixed 64-bit number shared by every instance: the advisory lock that serializes concurrent deploys.
@@ -27,7 +28,8 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 
 async function main(): Promise<void> {
   loadLocalEnvFile();
-  const env = validateEnvironment(EnvironmentVariables, process.env);
+  // The worker's env file: the migration runs on worker instances, before the worker (cyphr-migrate.service).
+  const env = validateEnvironment(MigrateSettings, process.env);
   const secrets = await resolveSecrets(env);
   const dataSource = new DataSource({
     ...buildDataSourceOptions(env, secrets, { poolSize: 2, applicationName: 'cyphr-migrate' }),

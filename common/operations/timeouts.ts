@@ -12,3 +12,9 @@ export const API_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** How long systemd lets the migration take at boot (TimeoutStartSec of cyphr-migrate.service). */
 export const MIGRATION_START_BUDGET_SECONDS = 300;
+
+/**
+ * How long a received message stays hidden: the messages queue's default visibility timeout and the worker's
+ * (set on every receive, renewed by its heartbeat). The stack writes it into the worker's env file.
+ */
+export const WORKER_VISIBILITY_TIMEOUT_SECONDS = 60;

@@ -1,5 +1,5 @@
 import type { RedisClientOptions, RedisClusterOptions } from 'redis';
-import { EnvironmentVariables } from '../config/environment';
+import type { SharedSettings } from '../config/environment';
 import { ResolvedSecrets } from '../config/secrets';
 
 /**
@@ -39,7 +39,7 @@ const CONNECT_TIMEOUT_MS = 2_000;
 export const reconnectDelayMs = (retries: number): number => Math.min(100 * 2 ** retries, 2_000);
 
 export function redisSettings(
-  env: Pick<EnvironmentVariables, 'REDIS_URL'> & Partial<Pick<EnvironmentVariables, 'REDIS_CLUSTER'>>,
+  env: Pick<SharedSettings, 'REDIS_URL'> & Partial<Pick<SharedSettings, 'REDIS_CLUSTER'>>,
   secrets: ResolvedSecrets,
   name: string,
 ): RedisSettings {

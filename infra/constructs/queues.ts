@@ -5,10 +5,10 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { WORKER_VISIBILITY_TIMEOUT_SECONDS } from '../../common/operations/timeouts';
 import { ServiceRole } from './iam';
 
-/** Worker's processing budget per message; the queue hides a received message this long. */
-export const WORKER_VISIBILITY_TIMEOUT_SECONDS = 60;
+export { WORKER_VISIBILITY_TIMEOUT_SECONDS };
 
 export interface QueueProps {
   name: string;
@@ -35,16 +35,19 @@ const CONSUME_ACTIONS = [
 
 export class Queue extends Construct {
   readonly queue: SqsQueue;
+  /** How long a received message stays hidden; the worker's env file carries the same number. */
+  readonly visibilityTimeoutSeconds: number;
   private readonly key: KmsKey;
 
   constructor(scope: Construct, id: string, props: QueueProps) {
     super(scope, id);
     this.key = props.key;
+    this.visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? WORKER_VISIBILITY_TIMEOUT_SECONDS;
     this.queue = new SqsQueue(this, 'queue', {
       name: props.name,
       kmsMasterKeyId: props.key.arn,
       kmsDataKeyReusePeriodSeconds: 300,
-      visibilityTimeoutSeconds: props.visibilityTimeoutSeconds ?? WORKER_VISIBILITY_TIMEOUT_SECONDS,
+      visibilityTimeoutSeconds: this.visibilityTimeoutSeconds,
       receiveWaitTimeSeconds: props.receiveWaitTimeSeconds ?? 20,
       messageRetentionSeconds: props.messageRetentionSeconds ?? 345_600,
       redrivePolicy: props.deadLetter

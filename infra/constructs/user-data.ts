@@ -1,15 +1,71 @@
-// User data: writes the non-secret settings file and starts the role's systemd unit (the unit
+// User data: writes the role's non-secret settings file and starts the role's systemd unit (the unit
 // itself comes with the AMI). Secrets are referenced by ARN only; processes fetch them at start.
+import type { SharedSettings } from '../../common/config/environment';
+import type { MigrateSettings } from '../../common/config/migrate-settings';
+import type { ApiSettings } from '../../server/config/api-settings';
+import type { WorkerSettings } from '../../worker/config/worker-environment';
 
 export type AppRole = 'api' | 'worker';
 
-/** Environment of a role's process: endpoints, queue URLs, secret ARNs. Never a secret value. */
-export type AppSettings = Record<string, string>;
+/**
+ * An env file for a process that validates with `T`: only T's variable names (a misspelt one fails tsc),
+ * every one of `Required` present. Values are strings because user data writes text and Terraform
+ * references render as `${...}`. Which optional ones a process needs (DATABASE_USER with DATABASE_AUTH=iam...)
+ * only the validator knows; infra/user-data.spec.ts runs it on every synthesized file.
+ */
+export type RoleSettings<T, Required extends keyof T = never> = { [K in keyof T]?: string } & {
+  [K in Required]: string;
+};
+
+/** What the AWS path must always say: no defaults stand in for the database, Redis, the queues or the users. */
+type AwsRequired =
+  | 'AWS_REGION'
+  | 'DATABASE_HOST'
+  | 'DATABASE_NAME'
+  | 'DATABASE_SSL'
+  | 'DATABASE_CA_FILE'
+  | 'DATABASE_AUTH'
+  | 'DATABASE_USER'
+  | 'REDIS_URL'
+  | 'REDIS_AUTH'
+  | 'REDIS_USER'
+  | 'REDIS_IAM_CACHE_NAME'
+  | 'SQS_MESSAGES_QUEUE_URL'
+  | 'SQS_NOTIFICATIONS_QUEUE_URL';
+
+/** The settings both roles' files hold (each adds its own database and Redis user). */
+export type SharedEnvFile = RoleSettings<SharedSettings>;
+
+/** The api's env file: validated by ApiSettings. */
+export type ApiEnvFile = RoleSettings<ApiSettings, AwsRequired | 'PORT' | 'JWT_SECRET_ARN' | 'TRUST_PROXY'>;
+
+/**
+ * The worker's env file: validated by WorkerSettings, and by MigrateSettings since the migration runs on worker
+ * instances before the worker (only the worker's instance role may read the master secret).
+ */
+export type WorkerEnvFile = RoleSettings<
+  WorkerSettings & MigrateSettings,
+  AwsRequired | 'DATABASE_MIGRATION_USER' | 'DATABASE_MASTER_SECRET_ARN' | 'WORKER_VISIBILITY_TIMEOUT_SECONDS'
+>;
+
+export interface RoleEnvFiles {
+  api: ApiEnvFile;
+  worker: WorkerEnvFile;
+}
+
+/** Either role's env file. */
+export type AppSettings = RoleEnvFiles[AppRole];
+
+/** Where user data writes the env file; packaging/systemd's units read it. */
+export const ENV_FILE_PATH = '/etc/cyphr/cyphr.env';
+/** The here-document delimiter around the env file in the script. */
+export const ENV_FILE_END = 'CYPHR_ENV';
 
 const SAFE_VALUE = /^[^\n'"`\\$]*$/;
 
-export function envFile(settings: AppSettings): string {
+export function envFile(settings: Readonly<Record<string, string | undefined>>): string {
   return Object.entries(settings)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([key, value]) => {
       if (!/^[A-Z][A-Z0-9_]*$/.test(key)) throw new Error(`bad environment variable name ${key}`);
       // Tokens render as ${...} for Terraform to fill in; literal values must not need quoting.
@@ -20,15 +76,15 @@ export function envFile(settings: AppSettings): string {
 }
 
 /** A bash script; the caller base64-encodes it for the launch template. */
-export function userDataScript(role: AppRole, settings: AppSettings): string {
+export function userDataScript<R extends AppRole>(role: R, settings: RoleEnvFiles[R]): string {
   return [
     '#!/bin/bash',
     'set -euo pipefail',
     'install -d -m 0755 /etc/cyphr',
-    "cat > /etc/cyphr/cyphr.env <<'CYPHR_ENV'",
+    `cat > ${ENV_FILE_PATH} <<'${ENV_FILE_END}'`,
     envFile({ ...settings, CYPHR_ROLE: role }),
-    'CYPHR_ENV',
-    'chmod 0644 /etc/cyphr/cyphr.env',
+    ENV_FILE_END,
+    `chmod 0644 ${ENV_FILE_PATH}`,
     'systemctl daemon-reload',
     `systemctl enable --now cyphr-${role}.service`,
     '',

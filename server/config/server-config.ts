@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DataSourceOptions } from 'typeorm';
 import { buildDataSourceOptions } from '../../common/config/database-options';
-import { EnvironmentVariables, LogLevel } from '../../common/config/environment';
+import type { LogLevel } from '../../common/config/environment';
 import { ReloadableSecret, ResolvedSecrets } from '../../common/config/secrets';
 import { RedisSettings, redisSettings } from '../../common/redis/client';
+import type { ApiSettings } from './api-settings';
 import { RateLimitRules, withRateLimitOverrides } from '../rate-limits/rate-limit-rules';
 
 /**
@@ -52,7 +53,7 @@ export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'datab
 }
 
 export function buildServerConfig(
-  env: EnvironmentVariables,
+  env: ApiSettings,
   secrets: ResolvedSecrets,
   overrides: ServerConfigOverrides = {},
 ): ServerConfig {

@@ -6,17 +6,18 @@ import { DataSource } from 'typeorm';
 import { WebSocket } from 'ws';
 import { createSqsClient } from '../../common/aws/sqs-client';
 import { buildDataSourceOptions } from '../../common/config/database-options';
-import { EnvironmentVariables, validateEnvironment } from '../../common/config/environment';
+import { validateEnvironment } from '../../common/config/environment';
 import { runMigrations } from '../../common/database/migrate';
 import type { RealtimeEvent } from '../../common/contracts/realtime-events';
 import { isOnline, type PresenceRedis } from '../../common/redis/presence';
 import { eventually, sleep } from '../../scripts/testing/waiting';
+import { ApiSettings } from '../config/api-settings';
 import { createServerApp, ServerApp, ServerAppOptions } from '../bootstrap';
 import { DEFAULT_RATE_LIMITS, RateLimitRules } from '../rate-limits/rate-limit-rules';
 
 /** Shared by the server's integration suites (real PostgreSQL primary + replica, Redis, SQS server). */
 
-export const env = () => validateEnvironment(EnvironmentVariables, { ...process.env });
+export const env = () => validateEnvironment(ApiSettings, { ...process.env });
 
 let migrated: Promise<void> | undefined;
 /** Applies pending migrations once per test file (the runner takes an advisory lock, so files may race). */

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { EnvironmentError, validateEnvironment } from '../../common/config/environment';
-import { WorkerEnvironment } from './worker-environment';
+import { WorkerSettings } from './worker-environment';
 
 const base = {
   DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/cyphr',
@@ -12,19 +12,19 @@ const base = {
 
 function problems(raw: Record<string, string>): string[] {
   try {
-    validateEnvironment(WorkerEnvironment, raw);
+    validateEnvironment(WorkerSettings, raw);
     return [];
   } catch (error) {
     return (error as EnvironmentError).problems;
   }
 }
 
-describe('WorkerEnvironment', () => {
+describe('WorkerSettings', () => {
   it('needs no JWT secret and has safe defaults', () => {
-    const env = validateEnvironment(WorkerEnvironment, base);
+    const env = validateEnvironment(WorkerSettings, base);
     expect(env).toMatchObject({
       WORKER_RECEIVE_LOOPS: 8,
-      WORKER_VISIBILITY_TIMEOUT_SECONDS: 30,
+      WORKER_VISIBILITY_TIMEOUT_SECONDS: 60,
       WORKER_WAIT_TIME_SECONDS: 20,
       WORKER_METRICS_HOST: '127.0.0.1',
       PUSH_PROVIDER: 'log',
@@ -32,9 +32,7 @@ describe('WorkerEnvironment', () => {
   });
 
   it('reads numbers from strings', () => {
-    expect(validateEnvironment(WorkerEnvironment, { ...base, WORKER_RECEIVE_LOOPS: '12' }).WORKER_RECEIVE_LOOPS).toBe(
-      12,
-    );
+    expect(validateEnvironment(WorkerSettings, { ...base, WORKER_RECEIVE_LOOPS: '12' }).WORKER_RECEIVE_LOOPS).toBe(12);
   });
 
   it('names every bad setting at once', () => {

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateIf, IsNotEmpty } from 'class-validator';
-import { EnvironmentVariables } from '../../common/config/environment';
+import { SharedSettings } from '../../common/config/environment';
+import { WORKER_VISIBILITY_TIMEOUT_SECONDS } from '../../common/operations/timeouts';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -11,13 +12,10 @@ export type PushProviderName = (typeof PUSH_PROVIDERS)[number];
 /**
  * The shared settings plus the worker's own. Validated once at start-up (validateEnvironment collects
  * every problem before failing), then passed down as a typed object; nothing else reads process.env.
+ * The worker signs no tokens, so it has no JWT settings. Its env file also carries what the migration
+ * needs (MigrateSettings), since the migration runs on worker instances; the worker ignores those.
  */
-export class WorkerEnvironment extends EnvironmentVariables {
-  /** The worker signs no tokens: the JWT key is not required here (and its secret is never fetched). */
-  @IsOptional()
-  @IsString()
-  override JWT_SECRET?: string = undefined;
-
+export class WorkerSettings extends SharedSettings {
   /** Parallel long-poll receive loops per queue; each receives up to 10 messages per call. */
   @IsOptional()
   @Transform(toInt)
@@ -51,7 +49,7 @@ export class WorkerEnvironment extends EnvironmentVariables {
   @IsInt()
   @Min(3)
   @Max(43200)
-  WORKER_VISIBILITY_TIMEOUT_SECONDS: number = 30;
+  WORKER_VISIBILITY_TIMEOUT_SECONDS: number = WORKER_VISIBILITY_TIMEOUT_SECONDS;
 
   /** A message that failed for a reason of its own (constraint violation...) is retried after base × 2^(receives-1) seconds. */
   @IsOptional()
@@ -96,7 +94,7 @@ export class WorkerEnvironment extends EnvironmentVariables {
   PUSH_PROVIDER: PushProviderName = 'log';
 
   @Transform(emptyToUndefined)
-  @ValidateIf((env: WorkerEnvironment) => env.PUSH_PROVIDER === 'webhook')
+  @ValidateIf((env: WorkerSettings) => env.PUSH_PROVIDER === 'webhook')
   @IsNotEmpty({ message: 'PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook' })
   @IsUrl(
     { protocols: ['http', 'https'], require_tld: false, require_protocol: true },

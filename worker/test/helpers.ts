@@ -15,14 +15,14 @@ import { validateEnvironment } from '../../common/config/environment';
 import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { messageIdFor } from '../../common/contracts/message-id';
 import { runMigrations } from '../../common/database/migrate';
-import { WorkerEnvironment } from '../config/worker-environment';
+import { WorkerSettings } from '../config/worker-environment';
 import { eventually as waitUntil } from '../../scripts/testing/waiting';
 import type { PushNotification, PushOutcome, PushProvider } from '../notifications/push-provider';
 
 /** Shared by the worker's integration suites: throwaway queues, fixture rows, waiting. */
 
-export function workerEnv(overrides: Record<string, string> = {}): WorkerEnvironment {
-  return validateEnvironment(WorkerEnvironment, {
+export function workerEnv(overrides: Record<string, string> = {}): WorkerSettings {
+  return validateEnvironment(WorkerSettings, {
     ...process.env,
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
