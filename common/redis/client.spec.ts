@@ -41,4 +41,43 @@ describe('Redis settings', () => {
     const local = redisClusterOptions({ mode: 'cluster', url: 'redis://default:p%40ss@127.0.0.1:7000', name: 'n' });
     expect(local.defaults).toMatchObject({ username: 'default', password: 'p@ss', socket: { tls: false } });
   });
+
+  it('REDIS_AUTH=iam: no password, the user and cache the token is signed for, and a fresh token per handshake', async () => {
+    const env = {
+      REDIS_URL: 'rediss://master.cyphr-prod-redis.abc.use1.cache.amazonaws.com:6379',
+      REDIS_AUTH: 'iam' as const,
+      REDIS_USER: 'cyphr-prod-api',
+      REDIS_IAM_CACHE_NAME: 'cyphr-prod-redis',
+      AWS_REGION: 'us-east-1',
+    };
+    const settings = redisSettings(env, { redisAuthToken: 'ignored' }, 'n');
+    expect(settings).toMatchObject({
+      password: undefined,
+      iam: { user: 'cyphr-prod-api', cacheName: 'cyphr-prod-redis' },
+    });
+    expect(() => redisSettings({ ...env, REDIS_USER: undefined }, {}, 'n')).toThrow(/REDIS_USER/);
+
+    const credentials = { accessKeyId: 'AKID', secretAccessKey: 'secret' };
+    const withStaticKeys = { ...settings, iam: { ...settings.iam!, credentials } };
+    const single = redisClientOptions(withStaticKeys);
+    expect(single.password).toBeUndefined();
+    // Default CAs: no `ca` of our own unless a test passes its private CA.
+    expect(single.socket).not.toHaveProperty('ca');
+    const provider = single.credentialsProvider as {
+      type: string;
+      credentials(): Promise<{ username?: string; password?: string }>;
+    };
+    expect(provider.type).toBe('async-credentials-provider');
+    const first = await provider.credentials();
+    expect(first.username).toBe('cyphr-prod-api');
+    expect(first.password).toMatch(/^cyphr-prod-redis\/\?Action=connect&User=cyphr-prod-api&X-Amz-/);
+
+    // Cluster: the provider is in the defaults every node's connection is made from; no static password.
+    const cluster = redisClusterOptions({ ...withStaticKeys, mode: 'cluster' });
+    expect(cluster.defaults).toMatchObject({ socket: { tls: true } });
+    expect(cluster.defaults).not.toHaveProperty('password');
+    expect((cluster.defaults as { credentialsProvider?: { type: string } }).credentialsProvider?.type).toBe(
+      'async-credentials-provider',
+    );
+  });
 });

@@ -1,5 +1,23 @@
 import { createClient, createCluster } from 'redis';
-import { reconnectDelayMs, redisClientOptions, redisClusterOptions, RedisMode, RedisSettings } from './client';
+import {
+  credentialsFor,
+  reconnectDelayMs,
+  redisClientOptions,
+  redisClusterOptions,
+  RedisCredentialsProvider,
+  RedisMode,
+  RedisSettings,
+} from './client';
+
+/**
+ * ElastiCache drops an IAM-authenticated connection 12 hours after its last AUTH ("Authenticating with IAM":
+ * a new AUTH or HELLO with a fresh token extends it by 12 hours). Every 10 hours each command connection re-AUTHs
+ * in place with a fresh token, rather than reconnecting: it stays up, so no command fails over to PostgreSQL for
+ * a planned event. A subscriber connection cannot: RESP2 allows no AUTH while subscribed (node-redis skips it), so
+ * ElastiCache closes it at 12 hours and node-redis reconnects with a fresh token and re-subscribes, the same path
+ * as any network blip (the gateway re-subscribes what is missing when it is ready).
+ */
+export const IAM_REAUTH_INTERVAL_MS = 10 * 60 * 60 * 1000;
 
 /**
  * Commands queued on one key and run atomically (MULTI/EXEC). Bound to its key, so a transaction can never
@@ -45,6 +63,8 @@ export interface RedisCommands {
 interface NodeRedis {
   isOpen: boolean;
   isReady: boolean;
+  /** AUTH on the open connection (node-redis skips it on a RESP2 connection that is subscribed). */
+  reAuthenticate(credentials: { username?: string; password?: string }): Promise<void>;
   on(event: string, listener: (error: Error) => void): unknown;
   connect(): Promise<unknown>;
   close(): Promise<void>;
@@ -109,11 +129,18 @@ export class RedisConnection implements RedisCommands {
   private closed = false;
   private readonly readyListeners: Array<() => void> = [];
   private readonly errorListeners: Array<(error: Error) => void> = [];
+  private readonly credentials?: RedisCredentialsProvider;
+  private readonly reauthTimer?: NodeJS.Timeout;
 
   constructor(readonly settings: RedisSettings) {
+    this.credentials = credentialsFor(settings);
     this.redis = (settings.mode === 'cluster'
-      ? createCluster(redisClusterOptions(settings))
-      : createClient(redisClientOptions(settings))) as unknown as NodeRedis;
+      ? createCluster(redisClusterOptions(settings, this.credentials))
+      : createClient(redisClientOptions(settings, this.credentials))) as unknown as NodeRedis;
+    if (this.credentials) {
+      this.reauthTimer = setInterval(() => void this.reauthenticate(), IAM_REAUTH_INTERVAL_MS);
+      this.reauthTimer.unref();
+    }
     const error = (error: Error) => this.errorListeners.forEach((listener) => listener(error));
     const ready = () => this.readyListeners.forEach((listener) => listener());
     this.redis.on('error', error);
@@ -176,13 +203,39 @@ export class RedisConnection implements RedisCommands {
     throw new Error('Redis connection closed before it connected');
   }
 
+  /**
+   * With IAM: AUTH again with a fresh token on every ready command connection (every master's, in cluster mode),
+   * which restarts ElastiCache's 12-hour clock for it (see IAM_REAUTH_INTERVAL_MS). Failures are reported to the
+   * error listeners; the connection keeps its earlier authentication until ElastiCache drops it, then reconnects.
+   */
+  async reauthenticate(): Promise<void> {
+    if (!this.credentials || this.closed) return;
+    const clients =
+      this.mode === 'single'
+        ? [this.redis]
+        : this.redis.masters.flatMap((master) => (master.client ? [master.client] : []));
+    await Promise.all(
+      clients
+        .filter((client) => client.isReady)
+        .map(async (client) => {
+          try {
+            await client.reAuthenticate(await this.credentials!.credentials());
+          } catch (error) {
+            this.errorListeners.forEach((listener) => listener(error as Error));
+          }
+        }),
+    );
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.reauthTimer);
     this.closed = true;
     if (!this.redis.isOpen) return this.redis.destroy();
     await this.redis.close().catch(() => this.redis.destroy());
   }
 
   destroy(): void {
+    clearInterval(this.reauthTimer);
     this.closed = true;
     this.redis.destroy();
   }
