@@ -3,6 +3,7 @@
 import { Testing } from 'cdktf';
 import { ENVIRONMENTS, TIERS, type TierName } from './config';
 import { CyphrStack } from './stack';
+import { ALB_IDLE_TIMEOUT_SECONDS } from '../common/operations/timeouts';
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 interface Synthesized {
@@ -24,6 +25,12 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     return found[0];
   };
   const byName = (type: string, key: string, value: string) => one(type, (r) => r[key] === value);
+  /** `type.name` of the one resource of `type` that matches. */
+  const addressOf = (type: string, match: (r: Record<string, unknown>) => boolean) => {
+    const found = Object.entries(json.resource[type] ?? {}).filter(([, r]) => match(r));
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    return `${type}.${found[0][0]}`;
+  };
   const prefix = `cyphr-${environment.name}`;
 
   beforeAll(() => {
@@ -213,7 +220,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     });
   });
 
-  it('iam: least privilege from intents, no wildcard resources except scoped PutMetricData', () => {
+  it('iam: least privilege from intents, no wildcard resources', () => {
     const documents = json.data.aws_iam_policy_document;
     const statements = (role: string) => {
       const key = Object.keys(documents).find((k) => k.startsWith(`${role}_instance-role`));
@@ -238,8 +245,32 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     expect(sids('worker')).not.toContain('ReadJwtSigningKeySecret');
     for (const role of ['api', 'worker']) {
       const wildcards = statements(role).filter((s) => s.resources.includes('*'));
-      expect(wildcards.map((s) => s.sid)).toEqual(['PutMetricsInOwnNamespaces']);
-      expect(wildcards[0].condition).toHaveLength(1);
+      expect(wildcards.map((s) => s.sid)).toEqual([]);
+      // The CloudWatch agent: its own process's group, the migration's and the metrics group; nothing else.
+      const logGroup = (stream: string) =>
+        addressOf('aws_cloudwatch_log_group', (g) => g.name === `/cyphr/${environment.name}/${stream}`);
+      const logs = statements(role).find((s) => s.sid === 'WriteOwnLogGroups');
+      expect(logs?.resources).toEqual(
+        [role, 'migrate', 'metrics'].flatMap((stream) => [
+          `\${${logGroup(stream)}.arn}`,
+          `\${${logGroup(stream)}.arn}:*`,
+        ]),
+      );
+      // cyphr-unhealthy@.service: its own group only.
+      const group = addressOf('aws_autoscaling_group', (g) => g.name === `${prefix}-${role}`);
+      expect(statements(role).find((s) => s.sid === 'MarkOwnGroupInstancesUnhealthy')).toMatchObject({
+        actions: ['autoscaling:SetInstanceHealth'],
+        resources: [`\${${group}.arn}`],
+      });
+    }
+  });
+
+  it('log groups: every process and the metrics scrapes in a KMS-encrypted group with the retention', () => {
+    for (const stream of ['api', 'worker', 'migrate', 'metrics']) {
+      expect(byName('aws_cloudwatch_log_group', 'name', `/cyphr/${environment.name}/${stream}`)).toMatchObject({
+        kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\./),
+        retention_in_days: environment.logRetentionDays,
+      });
     }
   });
 
@@ -248,7 +279,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       internal: false,
       drop_invalid_header_fields: true,
       desync_mitigation_mode: 'defensive',
-      idle_timeout: 3600,
+      idle_timeout: ALB_IDLE_TIMEOUT_SECONDS,
       enable_deletion_protection: environment.deletionProtection,
       access_logs: { enabled: true },
     });

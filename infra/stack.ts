@@ -22,6 +22,8 @@ import type { ApiEnvFile, AppRole, AppSettings, SharedEnvFile, WorkerEnvFile } f
 import { DATABASE_ROLES } from '../common/database/roles';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
+import { applyPolicyRules } from './policies/apply-rules';
+import { AppLogGroups } from './constructs/logs';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { edgeOriginName, isExistingImage } from './config/environments';
 
@@ -70,7 +72,7 @@ export class CyphrStack extends TerraformStack {
       logs,
     });
     this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
-    new Endpoints(this, 'endpoints', {
+    const endpoints = new Endpoints(this, 'endpoints', {
       namePrefix,
       region: env.region,
       vpcId: this.network.vpc.id,
@@ -135,6 +137,7 @@ export class CyphrStack extends TerraformStack {
     });
 
     // Compute: the AMI (existing, or baked from the bundle by EC2 Image Builder), then the fleets.
+    const appLogs = new AppLogGroups(this, 'app-logs', { environment: env.name, logs });
     const image = env.image;
     if (!props.imageId && !isExistingImage(image)) {
       this.image = new Image(this, 'image', {
@@ -150,6 +153,8 @@ export class CyphrStack extends TerraformStack {
         vpcId: this.network.vpc.id,
         subnetId: this.network.subnetIds('app')[0],
         endpoints: this.security.endpoints,
+        networkPath: [...this.network.appSubnetEgress(0), ...endpoints.all],
+        environment: env.name,
         kmsKeyArn: key.arn,
         logs,
         forceDestroy: !env.deletionProtection,
@@ -167,7 +172,7 @@ export class CyphrStack extends TerraformStack {
         subnetIds: this.network.subnetIds('app'),
         securityGroupId,
         settings,
-        logs,
+        appLogs,
         targetGroupArn,
         rootVolumeGb: tier.rootVolumeGb,
       });
@@ -186,6 +191,7 @@ export class CyphrStack extends TerraformStack {
     this.outputs();
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
+    Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: applyPolicyRules(this) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
     this.edgeAndOperations = addEdgeAndOperations(this, {

@@ -46,7 +46,9 @@ ln -sfn "releases/$version" "$prefix/current.new"
 mv -T "$prefix/current.new" "$prefix/current"
 
 hardening=$(grep -v '^#' "$bundle/systemd/hardening.conf")
-for unit in cyphr-api.service cyphr-worker.service cyphr-migrate.service; do
+# Every unit the bundle ships, including the cyphr-unhealthy@ template the others name in OnFailure=.
+for path in "$bundle"/systemd/*.service; do
+  unit=$(basename "$path")
   awk -v prefix="$prefix" -v node="$node_bin" -v hardening="$hardening" '
     { gsub(/@PREFIX@/, prefix); gsub(/@NODE@/, node) }
     /^@HARDENING@$/ { print hardening; next }

@@ -18,6 +18,7 @@ import { MessageQueueService } from './infrastructure/message-queue.service';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
+import { API_KEEP_ALIVE_TIMEOUT_MS } from '../common/operations/timeouts';
 
 export const OPENAPI_PATH = '/v1/openapi.json';
 
@@ -76,8 +77,9 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   const document = openApiDocument(app);
   app.getHttpAdapter().get(OPENAPI_PATH, (_req: HttpRequest, res: HttpResponse) => void res.json(document));
 
-  server.keepAliveTimeout = 65_000; // longer than the ALB's 60 s idle timeout, so the ALB closes first
-  server.headersTimeout = 66_000;
+  // Longer than the ALB's idle timeout, so the ALB closes an idle connection first (never a 502 on reuse).
+  server.keepAliveTimeout = API_KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = API_KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const gateway = app.get(RealtimeGateway);
   gateway.attach(server);
   await app.listen(config.port, config.host);

@@ -101,7 +101,8 @@ describe('config', () => {
   });
 
   it('lets a new environment in by data alone', () => {
-    const dev: EnvironmentConfig = { ...staging, name: 'dev', vpcCidr: '10.40.0.0/20' };
+    // Its own account: one sharing staging's would have to share its GitHub OIDC provider (oidc-provider.spec.ts).
+    const dev: EnvironmentConfig = { ...staging, name: 'dev', accountId: '333333333333', vpcCidr: '10.40.0.0/20' };
     const [r] = resolveEnvironments({ environments: { ...ENVIRONMENTS, dev }, names: ['dev'] });
     expect(r.stackName).toBe('cyphr-dev');
   });

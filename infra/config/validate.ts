@@ -185,6 +185,14 @@ const RULES: Rule[] = [
     message: (e) => `"${e.ci?.existingOidcProviderArn}" is not the ARN of a GitHub OIDC provider`,
   },
   {
+    field: 'ci.existingOidcProviderArn',
+    condition: (e) => {
+      const account = /^arn:[^:]+:iam::(\d{12}):/.exec(e.ci?.existingOidcProviderArn ?? '')?.[1];
+      return !!account && account !== e.accountId;
+    },
+    message: (e) => `"${e.ci?.existingOidcProviderArn}" is in another account than accountId ${e.accountId}`,
+  },
+  {
     field: 'stateBackend.bucket',
     condition: (e) => !!e.stateBackend && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(e.stateBackend.bucket ?? ''),
     message: (e) => `"${e.stateBackend?.bucket}" is not an S3 bucket name`,
@@ -223,6 +231,35 @@ export function crossEnvironmentProblems(envs: Record<string, EnvironmentConfig>
         problems.push(`environment "${b}": vpcCidr: ${y.vpcCidr} overlaps environment "${a}" (${x.vpcCidr})`);
     }),
   );
+  return [...problems, ...oidcProviderProblems(envs)];
+}
+
+/**
+ * The GitHub OIDC provider is one per account (IAM names it after the host): of the environments with a deploy
+ * role in one account, one creates it and the others reference it by `ci.existingOidcProviderArn`. The creator
+ * must be deletion-protected, so destroying a disposable environment never deletes what the others trust.
+ */
+function oidcProviderProblems(envs: Record<string, EnvironmentConfig>): string[] {
+  const byAccount = new Map<string, [string, EnvironmentConfig][]>();
+  for (const [key, env] of Object.entries(envs))
+    if (env.ci) byAccount.set(env.accountId, [...(byAccount.get(env.accountId) ?? []), [key, env]]);
+  const problems: string[] = [];
+  for (const [account, members] of byAccount) {
+    if (members.length < 2) continue;
+    const creators = members.filter(([, env]) => !env.ci?.existingOidcProviderArn);
+    const arn = `arn:aws:iam::${account}:oidc-provider/token.actions.githubusercontent.com`;
+    for (const [key] of creators.slice(1))
+      problems.push(
+        `environment "${key}": ci.existingOidcProviderArn: environment "${creators[0][0]}" creates the GitHub OIDC ` +
+          `provider of account ${account} (one per account); set this to ${arn}`,
+      );
+    for (const [key, env] of creators)
+      if (!env.deletionProtection)
+        problems.push(
+          `environment "${key}": ci.existingOidcProviderArn: other environments in account ${account} trust the OIDC ` +
+            'provider this one creates, and it has no deletion protection: let a protected environment create it',
+        );
+  }
   return problems;
 }
 

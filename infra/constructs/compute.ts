@@ -5,7 +5,8 @@ import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import type { GroupCapacity } from '../config/tiers';
 import { partitionOf, ServiceRole } from './iam';
-import { encryptedLogGroup, type LogGroupSettings } from './logs';
+import type { AppLogGroups } from './logs';
+import { MIGRATION_START_BUDGET_SECONDS } from '../../common/operations/timeouts';
 import { userDataScript, type AppRole, type AppSettings } from './user-data';
 
 export interface AppFleetProps {
@@ -19,20 +20,30 @@ export interface AppFleetProps {
   securityGroupId: string;
   /** Non-secret settings written to /etc/cyphr/cyphr.env. */
   settings: AppSettings;
-  logs: LogGroupSettings;
+  /** The groups the CloudWatch agent ships this role's process logs and metrics to. */
+  appLogs: AppLogGroups;
   /** Register instances in this target group and use its health checks. */
   targetGroupArn?: string;
   /** @default 20 */
   rootVolumeGb?: number;
   /** Root device of the AMI. @default /dev/xvda (Amazon Linux) */
   rootDeviceName?: string;
-  /** Seconds after launch before health checks count. @default 180 */
+  /** Seconds after launch before health checks count; never below the start budget. @default START_BUDGET_SECONDS */
   healthCheckGraceSeconds?: number;
   /** Healthy share kept during an instance refresh. @default 100 (launch before terminating) */
   refreshMinHealthyPercentage?: number;
   /** Share the group may grow to while replacing instances. @default 110 (at least one extra instance) */
   refreshMaxHealthyPercentage?: number;
 }
+
+/**
+ * Seconds from launch until an instance can pass its health check: boot, user data and the units starting
+ * (BOOT_SECONDS), then the migration, which systemd allows MIGRATION_START_BUDGET_SECONDS
+ * (cyphr-migrate.service TimeoutStartSec), before the API or worker starts. A grace shorter than this lets
+ * the group replace instances that are still migrating (a policy rule refuses it: apply-rules.ts).
+ */
+export const BOOT_SECONDS = 120;
+export const START_BUDGET_SECONDS = BOOT_SECONDS + MIGRATION_START_BUDGET_SECONDS;
 
 export class AppFleet extends Construct {
   readonly role: ServiceRole;
@@ -49,9 +60,8 @@ export class AppFleet extends Construct {
       instanceProfile: true,
     });
     this.allowSessionManager(props.region);
-    this.allowCloudWatchAgent(
-      encryptedLogGroup(this, 'app-logs', `/cyphr/${props.namePrefix}/${props.role}`, props.logs).arn,
-    );
+    this.allowCloudWatchAgent(props.appLogs.arnsFor(props.role));
+    const grace = props.healthCheckGraceSeconds ?? START_BUDGET_SECONDS;
 
     this.launchTemplate = new LaunchTemplate(this, 'launch-template', {
       name,
@@ -97,7 +107,7 @@ export class AppFleet extends Construct {
       launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
       targetGroupArns: props.targetGroupArn ? [props.targetGroupArn] : undefined,
       healthCheckType: props.targetGroupArn ? 'ELB' : 'EC2',
-      healthCheckGracePeriod: props.healthCheckGraceSeconds ?? 180,
+      healthCheckGracePeriod: grace,
       defaultInstanceWarmup: 120,
       metricsGranularity: '1Minute',
       enabledMetrics: [
@@ -117,7 +127,7 @@ export class AppFleet extends Construct {
           minHealthyPercentage: props.refreshMinHealthyPercentage ?? 100,
           maxHealthyPercentage: props.refreshMaxHealthyPercentage ?? 110,
           // As long as the health check grace: migrations and boot before the next replacement.
-          instanceWarmup: String(props.healthCheckGraceSeconds ?? 180),
+          instanceWarmup: String(grace),
           autoRollback: true,
         },
       },
@@ -128,6 +138,7 @@ export class AppFleet extends Construct {
       // Scaling policies own the desired count after creation.
       lifecycle: { ignoreChanges: ['desired_capacity'] },
     });
+    this.allowMarkingOwnInstancesUnhealthy();
   }
 
   /** SSM agent: Session Manager instead of SSH, patching, inventory. */
@@ -138,18 +149,24 @@ export class AppFleet extends Construct {
     );
   }
 
-  /** CloudWatch agent: metrics in its own namespaces, logs to this fleet's log group only. */
-  private allowCloudWatchAgent(logGroupArn: string): void {
+  /**
+   * CloudWatch agent: streams in this role's log groups only (Terraform made the groups). The process
+   * metrics travel as embedded-metric-format log events in the metrics group, so no PutMetricData.
+   */
+  private allowCloudWatchAgent(logGroupArns: string[]): void {
     this.role.addToPolicy({
-      sid: 'PutMetricsInOwnNamespaces',
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'], // PutMetricData has no resource-level permissions; the namespace condition scopes it.
-      conditions: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: ['CWAgent', 'Cyphr'] }],
-    });
-    this.role.addToPolicy({
-      sid: 'WriteOwnLogGroup',
+      sid: 'WriteOwnLogGroups',
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-      resources: [logGroupArn, `${logGroupArn}:*`],
+      resources: logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
+    });
+  }
+
+  /** cyphr-unhealthy@.service (common/operations/mark-unhealthy.ts): an instance takes itself out of its own group. */
+  private allowMarkingOwnInstancesUnhealthy(): void {
+    this.role.addToPolicy({
+      sid: 'MarkOwnGroupInstancesUnhealthy',
+      actions: ['autoscaling:SetInstanceHealth'],
+      resources: [this.group.arn],
     });
   }
 }

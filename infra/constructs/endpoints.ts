@@ -42,4 +42,9 @@ export class Endpoints extends Construct {
       });
     }
   }
+
+  /** Every endpoint: what needs AWS APIs from the private subnets as soon as it starts depends on these. */
+  get all(): VpcEndpoint[] {
+    return [this.s3, ...Object.values(this.interfaces)];
+  }
 }

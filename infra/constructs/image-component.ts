@@ -6,10 +6,21 @@
 // Every scalar is written as a JSON string (valid YAML); no `${` or `%{` may appear, since Terraform
 // would read them as template syntax in the component's `data`.
 import { createHash } from 'node:crypto';
+import {
+  AGENT_CONFIG,
+  AGENT_DIR,
+  agentConfig,
+  LOGROTATE_CONFIG,
+  logrotateConfig,
+  PROMETHEUS_CONFIG,
+  prometheusConfig,
+} from './cloudwatch-agent';
 
 export const INSTALL_PREFIX = '/opt/cyphr';
 export const SYSTEMD_DIR = '/etc/systemd/system';
 export const UNITS = ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'];
+/** Started by the units' OnFailure= (marks the instance unhealthy); a template, never enabled. */
+export const UNHEALTHY_UNIT = 'cyphr-unhealthy@.service';
 const ENTRY_POINTS = ['app/server/main.js', 'app/worker/main.js', 'app/common/database/migrate.js'];
 const WORK_DIR = '/var/tmp/cyphr-bundle';
 
@@ -25,6 +36,8 @@ export interface ComponentDocumentProps {
   sha256: string;
   /** Node.js major from AL2023 (package nodejs<major>, binary /usr/bin/node-<major>). */
   nodeMajor: number;
+  /** Install and configure the CloudWatch agent for this environment's log groups and metrics. @default not installed */
+  cloudWatchAgent?: { environment: string };
 }
 
 interface Step {
@@ -46,6 +59,19 @@ function checks(p: ComponentDocumentProps): Step[] {
       `cd ${current} && ${node} -e "require.resolve('@nestjs/core'); require.resolve('pg'); require.resolve('sqs-consumer')"`,
       'id cyphr',
     ),
+    bash('UnhealthyTemplateInstalled', `test -f ${SYSTEMD_DIR}/${UNHEALTHY_UNIT}`),
+    ...(p.cloudWatchAgent
+      ? [
+          bash(
+            'CloudWatchAgentConfigured',
+            'rpm -q amazon-cloudwatch-agent',
+            'systemctl is-enabled --quiet amazon-cloudwatch-agent',
+            `test -f ${AGENT_CONFIG}`,
+            `test -f ${PROMETHEUS_CONFIG}`,
+            `logrotate --debug ${LOGROTATE_CONFIG}`,
+          ),
+        ]
+      : []),
     bash(
       'UnitsInstalledNotEnabled',
       ...UNITS.flatMap((unit) => [
@@ -76,7 +102,29 @@ function buildSteps(p: ComponentDocumentProps): Step[] {
       `${WORK_DIR}/${folder}/install.sh --prefix ${INSTALL_PREFIX} --systemd-dir ${SYSTEMD_DIR} --node /usr/bin/node-${p.nodeMajor}`,
     ),
     bash('RemoveDownload', `rm -rf ${WORK_DIR}`),
+    ...(p.cloudWatchAgent ? [cloudWatchAgentStep(p.cloudWatchAgent.environment)] : []),
   ];
+}
+
+/** Writes `text` to `path` through base64: no quoting, and no `$` or `%` that YAML or Terraform could read. */
+const writeFile = (path: string, text: string, mode = '0644') =>
+  `echo '${Buffer.from(text).toString('base64')}' | base64 -d | install -m ${mode} /dev/stdin ${path}`;
+
+/**
+ * The CloudWatch agent from AL2023's repository, its config for this environment (translated and checked by
+ * the agent's own tool here, so a bad config fails the build), enabled to start at boot; logrotate for the
+ * units' log files.
+ */
+function cloudWatchAgentStep(environment: string): Step {
+  return bash(
+    'InstallCloudWatchAgent',
+    'dnf install -y amazon-cloudwatch-agent logrotate',
+    writeFile(AGENT_CONFIG, `${JSON.stringify(agentConfig(environment), null, 2)}\n`),
+    writeFile(PROMETHEUS_CONFIG, prometheusConfig()),
+    writeFile(LOGROTATE_CONFIG, logrotateConfig()),
+    `${AGENT_DIR}/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:${AGENT_CONFIG}`,
+    'systemctl enable amazon-cloudwatch-agent',
+  );
 }
 
 function yamlSteps(steps: Step[]): string[] {

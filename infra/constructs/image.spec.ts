@@ -9,6 +9,7 @@ import { ENVIRONMENTS, TIERS, type EnvironmentConfig } from '../config';
 import { CyphrStack } from '../stack';
 import { findBundle, readBundle, type Bundle, type MissingBundle } from './bundle';
 import { amiSafe, buildVersion, componentDocument } from './image-component';
+import { START_BUDGET_SECONDS } from './compute';
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 interface Synthesized {
@@ -108,7 +109,8 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     expect(data).toContain(
       `/var/tmp/cyphr-bundle/cyphr-${bundle.version}/install.sh --prefix /opt/cyphr --systemd-dir /etc/systemd/system --node /usr/bin/node-22`,
     );
-    expect(data).not.toMatch(/systemctl (enable|start)/);
+    // The Cyphr units stay disabled (user data enables one role's); only the CloudWatch agent starts at boot.
+    expect(data).not.toMatch(/systemctl (enable|start) (?!amazon-cloudwatch-agent")/);
     expect(data).not.toMatch(/[$%]\{/);
     for (const phase of ['build', 'validate', 'test']) expect(data).toContain(`  - name: ${phase}\n`);
     const [, validate, test] = data.split(/\n {2}- name: (?:validate|test)\n/);
@@ -118,7 +120,59 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       for (const unit of ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'])
         expect(checks).toContain(`test -f /etc/systemd/system/${unit}`);
       expect(checks).toContain('test -f /opt/cyphr/current/app/worker/main.js');
+      expect(checks).toContain('test -f /etc/systemd/system/cyphr-unhealthy@.service');
+      expect(checks).toContain('systemctl is-enabled --quiet amazon-cloudwatch-agent');
     }
+  });
+
+  it("component: the CloudWatch agent ships this environment's logs and process metrics, checked by its own tool", () => {
+    const data = String(one(json, 'aws_imagebuilder_component').data);
+    expect(data).toContain('"dnf install -y amazon-cloudwatch-agent logrotate"');
+    const written = (path: string) => {
+      const match = new RegExp(`echo '([A-Za-z0-9+/=]+)' \\| base64 -d \\| install -m 0644 /dev/stdin ${path}"`).exec(
+        data,
+      );
+      if (!match) throw new Error(`${path} is not written`);
+      return Buffer.from(match[1], 'base64').toString('utf8');
+    };
+    const config = JSON.parse(written('/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json'));
+    expect(config.logs.logs_collected.files.collect_list).toEqual(
+      ['api', 'worker', 'migrate'].map((stream) =>
+        expect.objectContaining({
+          file_path: `/var/log/cyphr/${stream}.log`,
+          log_group_name: `/cyphr/staging/${stream}`,
+        }),
+      ),
+    );
+    expect(config.logs.logs_collected.prometheus).toMatchObject({
+      log_group_name: '/cyphr/staging/metrics',
+      emf_processor: { metric_namespace: 'Cyphr/staging' },
+    });
+    const selectors = config.logs.logs_collected.prometheus.emf_processor.metric_declaration.flatMap(
+      (d: { metric_selectors: string[] }) => d.metric_selectors,
+    );
+    expect(selectors).toEqual(
+      expect.arrayContaining(['^cyphr_websocket_connections$', '^cyphr_worker_messages_stored_total$']),
+    );
+    const scrape = written('/opt/aws/amazon-cloudwatch-agent/etc/cyphr-prometheus.yaml');
+    expect(scrape).toContain("targets: ['127.0.0.1:3001']");
+    expect(scrape).toContain("targets: ['127.0.0.1:9464']");
+    expect(written('/etc/logrotate.d/cyphr')).toContain('copytruncate');
+    expect(data).toContain(
+      '"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"',
+    );
+  });
+
+  it("image: waits for its subnet's route through NAT and the VPC endpoints", () => {
+    const image = one(json, 'aws_imagebuilder_image') as { depends_on: string[] };
+    expect(image.depends_on).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^aws_route\.network_app-0-default-route-0/),
+        expect.stringMatching(/^aws_route_table_association\.network_app-0-rta/),
+        expect.stringMatching(/^aws_vpc_endpoint\.endpoints_s3/),
+        expect.stringMatching(/^aws_vpc_endpoint\.endpoints_ssm_/),
+      ]),
+    );
   });
 
   it('recipe: the configured parent image, encrypted gp3 root volume as big as the launch templates’', () => {
@@ -199,13 +253,13 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     for (const group of Object.values(json.resource.aws_autoscaling_group)) {
       expect(group).toMatchObject({
         launch_template: { version: expect.stringMatching(/\.latest_version\}$/) },
-        health_check_grace_period: 180,
+        health_check_grace_period: START_BUDGET_SECONDS,
         instance_refresh: {
           strategy: 'Rolling',
           preferences: {
             min_healthy_percentage: 100,
             max_healthy_percentage: 110,
-            instance_warmup: '180',
+            instance_warmup: String(START_BUDGET_SECONDS),
             auto_rollback: true,
           },
         },

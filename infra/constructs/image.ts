@@ -3,7 +3,7 @@
 // A new bundle gives a new component and recipe version, so a new image and AMI id; the launch
 // templates take a new version and the groups' instance refresh rolls the fleets.
 import { Construct } from 'constructs';
-import { Annotations, AssetType, TerraformAsset, TerraformResource } from 'cdktf';
+import { Annotations, AssetType, type ITerraformDependable, TerraformAsset, TerraformResource } from 'cdktf';
 import { S3Object } from '@cdktf/provider-aws/lib/s3-object';
 import { ImagebuilderComponent } from '@cdktf/provider-aws/lib/imagebuilder-component';
 import { ImagebuilderImageRecipe } from '@cdktf/provider-aws/lib/imagebuilder-image-recipe';
@@ -42,6 +42,13 @@ export interface ImageProps {
   subnetId: string;
   /** Interface endpoints' group: the build reaches SSM through them. */
   endpoints: Connections;
+  /**
+   * The build's way out: the subnet's route through NAT (and its association) and the VPC endpoints. The
+   * build instance starts as soon as the image resource is created and fails if its network is not there yet.
+   */
+  networkPath: ITerraformDependable[];
+  /** Environment whose log groups and metrics namespace the CloudWatch agent in the image writes to. */
+  environment: string;
   /** Data key (artifacts bucket, build logs). */
   kmsKeyArn: string;
   logs: LogGroupSettings;
@@ -52,6 +59,13 @@ export interface ImageProps {
 export const BUNDLE_PREFIX = 'bundles/';
 /** The Node.js major an image installs unless the environment says otherwise (the boot test runs the bundle on it). */
 export const DEFAULT_NODE_MAJOR = 22;
+/**
+ * How long Terraform waits for the image (build, then tests). The CI deploy role's session must outlast it
+ * plus the rest of an apply (a policy rule checks: apply-rules.ts).
+ */
+export const IMAGE_BUILD_TIMEOUT_MINUTES = 90;
+/** Image Builder's own limit on the test phase, within the build timeout. */
+const IMAGE_TESTS_TIMEOUT_MINUTES = 60;
 const warnedMissing = new Set<string>();
 
 export class Image extends Construct {
@@ -103,6 +117,7 @@ export class Image extends Construct {
       version: bundle.version,
       sha256: bundle.sha256,
       nodeMajor,
+      cloudWatchAgent: { environment: props.environment },
     });
     const rootVolume = {
       deviceName: props.rootDeviceName ?? '/dev/xvda',
@@ -182,11 +197,15 @@ export class Image extends Construct {
       infrastructureConfigurationArn: this.infrastructure.arn,
       distributionConfigurationArn: this.distribution.arn,
       enhancedImageMetadataEnabled: true,
-      imageTestsConfiguration: { imageTestsEnabled: true, timeoutMinutes: 60 },
-      timeouts: { create: '90m' },
+      imageTestsConfiguration: { imageTestsEnabled: true, timeoutMinutes: IMAGE_TESTS_TIMEOUT_MINUTES },
+      timeouts: { create: `${IMAGE_BUILD_TIMEOUT_MINUTES}m` },
       tags: { Name: namePrefix, BundleVersion: bundle.version },
-      // The build needs its log group and the instance role's permissions in place.
-      dependsOn: [logGroup, ...this.role.node.findAll().filter(TerraformResource.isTerraformResource)],
+      // The build needs its log group, the instance role's permissions and its network path in place.
+      dependsOn: [
+        logGroup,
+        ...this.role.node.findAll().filter(TerraformResource.isTerraformResource),
+        ...props.networkPath,
+      ],
       lifecycle: { createBeforeDestroy: true },
     });
   }

@@ -14,6 +14,7 @@ import type { DomainConfig } from '../config/environments';
 import { suppressPolicy } from '../policies/suppressions';
 import { AccessLogBucket } from './access-logs';
 import { API_PORT, HTTP_PORT, HTTPS_PORT } from './security';
+import { ALB_IDLE_TIMEOUT_SECONDS } from '../../common/operations/timeouts';
 
 /** TLS 1.2 and 1.3 only, forward-secret ciphers. */
 export const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
@@ -28,7 +29,11 @@ export interface LoadBalancerProps {
   domain?: DomainConfig;
   /** @default true */
   deletionProtection?: boolean;
-  /** Seconds an idle connection (a quiet WebSocket) stays open; clients ping more often. @default 3600 */
+  /**
+   * Seconds the ALB keeps an idle connection open. Must stay below the API's keep-alive timeout (the target
+   * closes last, or the ALB reuses a connection the API just closed: 502); the WebSocket gateway pings every
+   * socket more often than this. @default ALB_IDLE_TIMEOUT_SECONDS (60)
+   */
   idleTimeoutSeconds?: number;
   /** @default /health */
   healthCheckPath?: string;
@@ -50,7 +55,7 @@ export class LoadBalancer extends Construct {
       subnets: props.publicSubnetIds,
       dropInvalidHeaderFields: true,
       desyncMitigationMode: 'defensive',
-      idleTimeout: props.idleTimeoutSeconds ?? 3600,
+      idleTimeout: props.idleTimeoutSeconds ?? ALB_IDLE_TIMEOUT_SECONDS,
       enableDeletionProtection: props.deletionProtection ?? true,
       enableHttp2: true,
       accessLogs: { bucket: props.accessLogs.bucket.id, prefix: props.accessLogs.prefix, enabled: true },

@@ -36,6 +36,8 @@ export class Network extends Construct {
   readonly vpc: Vpc;
   readonly subnets: Record<SubnetTier, Subnet[]>;
   readonly natGateways: NatGateway[];
+  /** Per app subnet (by index): its association and its default route through NAT, for what must wait for egress. */
+  private readonly appEgress: { association: RouteTableAssociation; route: Route }[] = [];
   /** Route tables of the private subnets (app, then data), for gateway endpoints. */
   readonly privateRouteTableIds: string[];
   private readonly namePrefix: string;
@@ -69,7 +71,7 @@ export class Network extends Construct {
     }
 
     const igw = new InternetGateway(this, 'igw', { vpcId: this.vpc.id, tags: { Name: name } });
-    const publicRt = this.routeTable('public', [{ gatewayId: igw.id }]);
+    const publicRt = this.routeTable('public', [{ gatewayId: igw.id }]).table;
     this.associate(publicRt, 'public');
 
     const natCount = props.natGatewayPerAz === false ? 1 : props.availabilityZones.length;
@@ -82,16 +84,19 @@ export class Network extends Construct {
         dependsOn: [igw],
       });
     });
-    const appRts = this.natGateways.map((nat, i) => this.routeTable(`app-${i}`, [{ natGatewayId: nat.id }]));
-    this.subnets.app.forEach(
-      (subnet, i) =>
-        new RouteTableAssociation(this, `app-${i}-rta`, {
+    const appRoutes = this.natGateways.map((nat, i) => this.routeTable(`app-${i}`, [{ natGatewayId: nat.id }]));
+    const appRts = appRoutes.map((r) => r.table);
+    this.subnets.app.forEach((subnet, i) =>
+      this.appEgress.push({
+        association: new RouteTableAssociation(this, `app-${i}-rta`, {
           subnetId: subnet.id,
           routeTableId: appRts[i % appRts.length].id,
         }),
+        route: appRoutes[i % appRoutes.length].routes[0],
+      }),
     );
     // Data subnets have no route out of the VPC at all.
-    const dataRt = this.routeTable('data', []);
+    const dataRt = this.routeTable('data', []).table;
     this.associate(dataRt, 'data');
     this.privateRouteTableIds = [...appRts.map((rt) => rt.id), dataRt.id];
 
@@ -102,9 +107,22 @@ export class Network extends Construct {
     return this.subnets[tier].map((s) => s.id);
   }
 
-  private routeTable(id: string, defaultRoutes: { gatewayId?: string; natGatewayId?: string }[]): RouteTable {
+  /**
+   * What an app subnet's way out to the internet is made of (its route table association and the default
+   * route through NAT): something that needs egress as soon as it starts, like an image build, depends on it.
+   */
+  appSubnetEgress(index: number): [RouteTableAssociation, Route] {
+    const egress = this.appEgress[index];
+    if (!egress) throw new Error(`${this.node.path}: no app subnet ${index}`);
+    return [egress.association, egress.route];
+  }
+
+  private routeTable(
+    id: string,
+    defaultRoutes: { gatewayId?: string; natGatewayId?: string }[],
+  ): { table: RouteTable; routes: Route[] } {
     const rt = new RouteTable(this, `${id}-rt`, { vpcId: this.vpc.id, tags: { Name: `${this.namePrefix}-${id}` } });
-    defaultRoutes.forEach(
+    const routes = defaultRoutes.map(
       (target, i) =>
         new Route(this, `${id}-default-route-${i}`, {
           routeTableId: rt.id,
@@ -112,7 +130,7 @@ export class Network extends Construct {
           ...target,
         }),
     );
-    return rt;
+    return { table: rt, routes };
   }
 
   private associate(rt: RouteTable, tier: SubnetTier): void {

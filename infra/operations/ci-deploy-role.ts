@@ -11,6 +11,24 @@ import { partitionOf } from '../constructs/iam';
 
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 
+/** The GitHub OIDC provider's ARN: one per account, named after the host (so another stack can reference it offline). */
+export function githubOidcProviderArn(accountId: string, region: string): string {
+  return `arn:${partitionOf(region)}:iam::${accountId}:oidc-provider/${GITHUB_OIDC_HOST}`;
+}
+
+/**
+ * An apply that bakes an AMI waits up to the image's create timeout (infra/constructs/image.ts) for the image alone; everything after it
+ * (launch templates, groups waiting for their first healthy instances) and what runs beside it (the database,
+ * the cache, CloudFront) takes this much more at most.
+ */
+export const APPLY_MARGIN_MINUTES = 60;
+
+/**
+ * The deploy role's session, and the `role-duration-seconds` the apply workflow asks for
+ * (.github/workflows/apply.yml): credentials must not expire in the middle of an apply.
+ */
+export const DEPLOY_SESSION_SECONDS = 3 * 3600;
+
 /** Services the stack manages in its regions (the stack's region and us-east-1 for the edge). */
 export const DEPLOY_SERVICES = [
   'acm',
@@ -60,13 +78,16 @@ export interface CiDeployRoleProps {
   githubRepository: string;
   /** GitHub environment the deploy job runs in (its protection rules gate the apply). */
   githubEnvironment: string;
-  /** An OIDC provider for GitHub that already exists in the account (one per account). @default created here */
+  /**
+   * The account's GitHub OIDC provider when another stack owns it (one per account): referenced, not created, and
+   * this role may not change it. @default created here
+   */
   existingOidcProviderArn?: string;
   /** Remote state of this environment, which the role reads and writes. */
   stateBackend?: { bucket: string; key: string };
   /** The zone whose records the stack manages. */
   hostedZoneId?: string;
-  /** @default 3600 */
+  /** Seconds a session lasts; must cover an apply that bakes an AMI. @default DEPLOY_SESSION_SECONDS */
   maxSessionSeconds?: number;
 }
 
@@ -91,7 +112,7 @@ export class CiDeployRole extends Construct {
     this.role = new IamRole(this, 'role', {
       name,
       description: `GitHub Actions (${props.githubRepository}, environment ${props.githubEnvironment}) applies ${props.namePrefix}`,
-      maxSessionDuration: props.maxSessionSeconds ?? 3600,
+      maxSessionDuration: props.maxSessionSeconds ?? DEPLOY_SESSION_SECONDS,
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [
@@ -168,12 +189,17 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
         },
       },
     },
-    {
-      Sid: 'ManageGithubOidcProvider',
-      Effect: 'Allow',
-      Action: ['iam:*OpenIDConnectProvider*'],
-      Resource: iam(`oidc-provider/${GITHUB_OIDC_HOST}`),
-    },
+    // Only the stack that owns the account's provider may change it: another environment's deploys trust it too.
+    ...(props.existingOidcProviderArn
+      ? []
+      : [
+          {
+            Sid: 'ManageGithubOidcProvider',
+            Effect: 'Allow',
+            Action: ['iam:*OpenIDConnectProvider*'],
+            Resource: iam(`oidc-provider/${GITHUB_OIDC_HOST}`),
+          },
+        ]),
     {
       Sid: 'CreateServiceLinkedRoles',
       Effect: 'Allow',

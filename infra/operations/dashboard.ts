@@ -35,6 +35,32 @@ function cacheSearch(id: string, metric: string, stat: string): Metric[] {
   return [[{ expression, label: metric, id: metric.toLowerCase() }]];
 }
 
+/**
+ * The processes' own metrics (infra/constructs/cloudwatch-agent.ts): one series per scrape job, summed over
+ * instances per minute (every instance reports once a minute; counters arrive as per-scrape deltas).
+ */
+function processWidgets(r: string, namespace: string): Omit<Widget, 'x' | 'y'>[] {
+  const sum = (job: string, metric: string, label: string): Metric => [
+    namespace,
+    metric,
+    'job',
+    job,
+    { stat: 'Sum', label },
+  ];
+  return [
+    graph(r, 'WebSocket connections (all API instances)', [
+      sum('cyphr-api', 'cyphr_websocket_connections', 'open sockets'),
+    ]),
+    graph(r, 'Realtime events pushed / min', [sum('cyphr-api', 'cyphr_realtime_events_total', 'events')]),
+    graph(r, 'Worker messages / min', [
+      sum('cyphr-worker', 'cyphr_worker_messages_received_total', 'received'),
+      sum('cyphr-worker', 'cyphr_worker_messages_stored_total', 'stored'),
+      sum('cyphr-worker', 'cyphr_worker_messages_failed_total', 'failed'),
+      sum('cyphr-worker', 'cyphr_worker_messages_dead_lettered_total', 'dead-lettered'),
+    ]),
+  ];
+}
+
 export function dashboardWidgets(t: MonitoredStack): Omit<Widget, 'x' | 'y'>[] {
   const r = t.region;
   const lb = ['LoadBalancer', t.alb.arnSuffix];
@@ -156,6 +182,8 @@ export function dashboardWidgets(t: MonitoredStack): Omit<Widget, 'x' | 'y'>[] {
         { stat: 'Maximum', label: 'dlq' },
       ],
     ]),
+    // Processes.
+    ...(t.processMetricsNamespace ? processWidgets(r, t.processMetricsNamespace) : []),
   ];
 }
 

@@ -11,6 +11,7 @@ import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { partitionOf } from '../constructs/iam';
 import { alarmSpecs, DEFAULT_THRESHOLDS, type AlarmThresholds } from './alarms';
 import { dashboardBody } from './dashboard';
+import { metricsNamespace } from '../constructs/cloudwatch-agent';
 import type { MonitoredStack } from './targets';
 
 export interface MonitoringProps extends MonitoredStack {
@@ -71,7 +72,9 @@ export class Monitoring extends Construct {
     }
     this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
       dashboardName: `CyphrMetrics-${props.environment}`,
-      dashboardBody: JSON.stringify(dashboardBody(props)),
+      dashboardBody: JSON.stringify(
+        dashboardBody({ processMetricsNamespace: metricsNamespace(props.environment), ...props }),
+      ),
     });
     const thresholds = { ...DEFAULT_THRESHOLDS, ...props.thresholds };
     this.alarms = alarmSpecs(props, thresholds).map(

@@ -4,7 +4,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Monitoring, type MonitoringProps } from './monitoring';
 import { DatabaseBackup, EVERY_6_HOURS } from './backup';
-import { CiDeployRole, deployPolicy, type CiDeployRoleProps } from './ci-deploy-role';
+import { CiDeployRole, DEPLOY_SESSION_SECONDS, deployPolicy, type CiDeployRoleProps } from './ci-deploy-role';
 import { configureStateBackend } from './state-backend';
 
 type Json = Record<string, any>;
@@ -73,6 +73,18 @@ describe('Monitoring', () => {
       expect(text).toContain(metric);
     expect(text).toContain('"p95"');
     expect(body.widgets.every((w: Json) => w.properties.region === 'eu-central-1')).toBe(true);
+    // The processes' own metrics, scraped by the CloudWatch agent into Cyphr/<environment>.
+    const processMetrics = body.widgets
+      .flatMap((w: Json) => w.properties.metrics)
+      .filter((m: unknown[]) => m[0] === 'Cyphr/test')
+      .map((m: unknown[]) => `${m[3]}:${m[1]}`);
+    expect(processMetrics).toEqual(
+      expect.arrayContaining([
+        'cyphr-api:cyphr_websocket_connections',
+        'cyphr-worker:cyphr_worker_messages_stored_total',
+        'cyphr-worker:cyphr_worker_messages_dead_lettered_total',
+      ]),
+    );
   });
 
   it('raises the plan’s alarms', () => {
@@ -170,6 +182,10 @@ describe('CiDeployRole', () => {
   };
   const { one, all } = synth((s) => new CiDeployRole(s, 'ci', props));
 
+  it('lasts long enough for an apply that bakes an AMI', () => {
+    expect(one('aws_iam_role').max_session_duration).toBe(DEPLOY_SESSION_SECONDS);
+  });
+
   it('trusts only one repository’s jobs in one GitHub environment, through a GitHub OIDC provider it creates', () => {
     expect(one('aws_iam_openid_connect_provider')).toMatchObject({
       url: 'https://token.actions.githubusercontent.com',
@@ -229,6 +245,16 @@ describe('CiDeployRole', () => {
         }),
     );
     expect(existing.all('aws_iam_openid_connect_provider')).toEqual([]);
+    // The owning stack alone may change the provider another environment's deploys trust.
+    const statements = (p: CiDeployRoleProps) =>
+      (deployPolicy(p, 'cyphr-test-ci-deploy') as { Statement: Json[] }).Statement.map((x) => x.Sid);
+    expect(statements(props)).toContain('ManageGithubOidcProvider');
+    expect(
+      statements({
+        ...props,
+        existingOidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com',
+      }),
+    ).not.toContain('ManageGithubOidcProvider');
     expect(() => synth((s) => new CiDeployRole(s, 'ci', { ...props, githubRepository: 'not a repo' }))).toThrow(
       /owner\/name/,
     );

@@ -25,4 +25,6 @@ export interface MonitoredStack {
     work: { label: string; name: string }[];
     deadLetter: string;
   };
+  /** CloudWatch namespace of the processes' own metrics (scraped by the CloudWatch agent). @default no such widgets */
+  processMetricsNamespace?: string;
 }

@@ -21,7 +21,8 @@ export interface Violation {
 
 const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
-function attributesOf(resource: TerraformResource): Attributes {
+/** A resource's Terraform attributes, tokens resolved to `${...}` references (depends_on as addresses). */
+export function attributesOf(resource: TerraformResource): Attributes {
   const scope = TerraformStack.of(resource);
   const doc = Tokenization.resolve(resource.toTerraform(), { scope, preparing: false, resolver: RESOLVER }) as {
     resource?: Record<string, Record<string, Attributes>>;
@@ -29,7 +30,7 @@ function attributesOf(resource: TerraformResource): Attributes {
   return Object.values(doc.resource?.[resource.terraformResourceType] ?? {})[0] ?? {};
 }
 
-const address = (r: TerraformResource) => `${r.terraformResourceType}.${r.friendlyUniqueId}`;
+export const address = (r: TerraformResource) => `${r.terraformResourceType}.${r.friendlyUniqueId}`;
 
 function resourcesOf(stack: TerraformStack): TerraformResource[] {
   return stack.node.findAll().filter((n): n is TerraformResource => TerraformResource.isTerraformResource(n));

@@ -1,0 +1,40 @@
+// The agent scrapes metrics the processes really export, of types it keeps (it drops histograms).
+import { MetricsService } from '../../server/metrics/metrics.service';
+import { WorkerMetrics } from '../../worker/observability/metrics';
+import { agentConfig, prometheusConfig, SCRAPED_METRICS } from './cloudwatch-agent';
+
+const registries = {
+  'cyphr-api': new MetricsService().registry,
+  'cyphr-worker': new WorkerMetrics({ defaultMetrics: false }).registry,
+};
+
+describe('CloudWatch agent config', () => {
+  it.each(Object.entries(SCRAPED_METRICS))(
+    '%s: every scraped metric exists and is a counter or gauge',
+    async (job, names) => {
+      const exported = await registries[job as keyof typeof registries].getMetricsAsJSON();
+      for (const name of names) {
+        const metric = exported.find((m) => m.name === name);
+        expect({ name, type: String(metric?.type) }).toEqual({
+          name,
+          type: expect.stringMatching(/^(counter|gauge)$/),
+        });
+      }
+    },
+  );
+
+  it('ships each process to its environment group and the scrapes to the metrics group', () => {
+    const config = agentConfig('staging') as { logs: { logs_collected: Record<string, any> } };
+    const files = config.logs.logs_collected.files.collect_list.map((f: Record<string, string>) => [
+      f.file_path,
+      f.log_group_name,
+    ]);
+    expect(files).toEqual([
+      ['/var/log/cyphr/api.log', '/cyphr/staging/api'],
+      ['/var/log/cyphr/worker.log', '/cyphr/staging/worker'],
+      ['/var/log/cyphr/migrate.log', '/cyphr/staging/migrate'],
+    ]);
+    expect(config.logs.logs_collected.prometheus.log_group_name).toBe('/cyphr/staging/metrics');
+    expect(prometheusConfig()).toMatch(/job_name: cyphr-api[\s\S]*regex: 'cyphr_websocket_connections\|/);
+  });
+});

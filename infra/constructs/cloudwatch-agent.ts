@@ -1,0 +1,110 @@
+// What the CloudWatch agent on every instance ships: each process's log file (systemd appends the
+// unit's output to /var/log/cyphr/<process>.log) to its Terraform-owned group, and the processes'
+// Prometheus endpoints, scraped locally, as embedded-metric-format events from which CloudWatch makes
+// the metrics operators need in the namespace Cyphr/<environment>. One AMI serves both roles, so the
+// config names every process; on an instance whose role does not run one, that file stays absent
+// and that scrape fails quietly.
+//
+// The agent drops Prometheus histograms (CloudWatch docs: "Prometheus metric type conversion by the
+// CloudWatch agent"); counters become per-scrape deltas, gauges pass through.
+import { API_PORT } from './security';
+import { APP_LOG_STREAMS, appLogGroupName, METRICS_LOG_STREAM } from './logs';
+
+export const AGENT_DIR = '/opt/aws/amazon-cloudwatch-agent';
+export const AGENT_CONFIG = `${AGENT_DIR}/etc/amazon-cloudwatch-agent.json`;
+export const PROMETHEUS_CONFIG = `${AGENT_DIR}/etc/cyphr-prometheus.yaml`;
+export const LOGROTATE_CONFIG = '/etc/logrotate.d/cyphr';
+export const APP_LOG_DIR = '/var/log/cyphr';
+/** The worker's metrics listener (WORKER_METRICS_HOST/PORT defaults, worker/config/worker-environment.ts). */
+export const WORKER_METRICS_TARGET = '127.0.0.1:9464';
+const SCRAPE_SECONDS = 60;
+
+/** The process metrics on the dashboard, per scrape job; everything else is dropped before it costs anything. */
+export const SCRAPED_METRICS = {
+  'cyphr-api': ['cyphr_websocket_connections', 'cyphr_http_requests_total', 'cyphr_realtime_events_total'],
+  'cyphr-worker': [
+    'cyphr_worker_messages_received_total',
+    'cyphr_worker_messages_stored_total',
+    'cyphr_worker_messages_failed_total',
+    'cyphr_worker_messages_dead_lettered_total',
+  ],
+} as const;
+
+export const metricsNamespace = (environment: string) => `Cyphr/${environment}`;
+
+/** amazon-cloudwatch-agent.json (runs as root: it reads the units' log files, which only root and cyphr may). */
+export function agentConfig(environment: string): Record<string, unknown> {
+  return {
+    agent: { metrics_collection_interval: SCRAPE_SECONDS, logfile: `${AGENT_DIR}/logs/amazon-cloudwatch-agent.log` },
+    logs: {
+      force_flush_interval: 15,
+      logs_collected: {
+        files: {
+          collect_list: APP_LOG_STREAMS.map((stream) => ({
+            file_path: `${APP_LOG_DIR}/${stream}.log`,
+            log_group_name: appLogGroupName(environment, stream),
+            log_stream_name: '{instance_id}',
+            timezone: 'UTC',
+          })),
+        },
+        prometheus: {
+          log_group_name: appLogGroupName(environment, METRICS_LOG_STREAM),
+          prometheus_config_path: PROMETHEUS_CONFIG,
+          emf_processor: {
+            metric_namespace: metricsNamespace(environment),
+            metric_declaration_dedup: true,
+            // One series per job (summed over instances by CloudWatch), not one per instance and label set.
+            metric_declaration: Object.entries(SCRAPED_METRICS).map(([job, names]) => ({
+              source_labels: ['job'],
+              label_matcher: `^${job}$`,
+              dimensions: [['job']],
+              metric_selectors: names.map((name) => `^${name}$`),
+            })),
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The agent's Prometheus scrape config: both local endpoints, keeping only SCRAPED_METRICS. */
+export function prometheusConfig(): string {
+  const job = (name: keyof typeof SCRAPED_METRICS, target: string) => [
+    `  - job_name: ${name}`,
+    '    metrics_path: /metrics',
+    '    static_configs:',
+    `      - targets: ['${target}']`,
+    '    metric_relabel_configs:',
+    '      - source_labels: [__name__]',
+    `        regex: '${SCRAPED_METRICS[name].join('|')}'`,
+    '        action: keep',
+  ];
+  return [
+    'global:',
+    `  scrape_interval: ${SCRAPE_SECONDS}s`,
+    '  scrape_timeout: 10s',
+    'scrape_configs:',
+    ...job('cyphr-api', `127.0.0.1:${API_PORT}`),
+    ...job('cyphr-worker', WORKER_METRICS_TARGET),
+    '',
+  ].join('\n');
+}
+
+/**
+ * systemd holds the log files open (StandardOutput=append:), so rotation copies and truncates; the agent
+ * follows truncation. Local copies are a buffer only: CloudWatch keeps the history.
+ */
+export function logrotateConfig(): string {
+  return [
+    `${APP_LOG_DIR}/*.log {`,
+    '  daily',
+    '  maxsize 100M',
+    '  rotate 2',
+    '  compress',
+    '  missingok',
+    '  notifempty',
+    '  copytruncate',
+    '}',
+    '',
+  ].join('\n');
+}
