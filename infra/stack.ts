@@ -1,7 +1,7 @@
 // One stack per environment, composed in the order traffic flows: load balancer -> compute -> data,
 // on top of the network, with security (keys, traffic matrix) beside it.
 import { Construct } from 'constructs';
-import { Aspects, TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, TerraformOutput, TerraformStack, Token } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { EnvironmentConfig } from './config/environments';
 import type { TierSpec } from './config/tiers';
@@ -233,7 +233,9 @@ export class CyphrStack extends TerraformStack {
       AWS_REGION: env.region,
       LOG_LEVEL: env.logLevel ?? 'info',
       DATABASE_HOST: this.database.primary.address,
-      DATABASE_REPLICA_HOSTS: this.database.replicaAddresses.join(','),
+      // Terraform's port and host:port, not literals: what the instances dial is what RDS reports.
+      DATABASE_PORT: Token.asString(this.database.primary.port),
+      DATABASE_REPLICA_HOSTS: this.database.replicaEndpoints.join(','),
       DATABASE_NAME: 'cyphr',
       DATABASE_SSL: 'true',
       // The RDS CA bundle the application ships (packaging writes it into the release).

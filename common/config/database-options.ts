@@ -26,13 +26,18 @@ interface Login {
 }
 
 /** How a process logs in to one host: an IAM token signed per connection, or the secret's password. */
-function login(env: DatabaseSettings, secrets: ResolvedSecrets, host: string, username?: string): Login {
+function login(
+  env: DatabaseSettings,
+  secrets: ResolvedSecrets,
+  { host, port }: { host: string; port: number },
+  username?: string,
+): Login {
   if (env.DATABASE_AUTH === 'iam') {
     const user = username ?? env.DATABASE_USER;
     if (!user) throw new Error('DATABASE_AUTH=iam needs DATABASE_USER');
     return {
       username: user,
-      password: rdsIamPassword({ hostname: host, port: env.DATABASE_PORT, username: user, region: env.AWS_REGION }),
+      password: rdsIamPassword({ hostname: host, port, username: user, region: env.AWS_REGION }),
     };
   }
   return { username: username ?? secrets.database?.username, password: secrets.database?.password };
@@ -50,13 +55,24 @@ function credentials(
   if (urls.length > 0) {
     return urls.map((url) => ({ url, ssl: tls ? verifyFullTls(ca(), new URL(url).hostname) : false }));
   }
-  return hosts.map((host) => ({
-    host,
-    port: env.DATABASE_PORT,
-    database: env.DATABASE_NAME,
-    ...login(env, secrets, host, overrides.username),
-    ssl: tls ? verifyFullTls(ca(), host) : false,
-  }));
+  return hosts.map((entry) => {
+    const endpoint = hostAndPort(entry, env.DATABASE_PORT);
+    return {
+      ...endpoint,
+      database: env.DATABASE_NAME,
+      ...login(env, secrets, endpoint, overrides.username),
+      ssl: tls ? verifyFullTls(ca(), endpoint.host) : false,
+    };
+  });
+}
+
+/**
+ * `host` or `host:port` (an RDS instance's `endpoint` attribute, as the stack writes replicas): each replica
+ * may listen on its own port, and the IAM token is signed for the host and port actually dialled.
+ */
+export function hostAndPort(entry: string, defaultPort: number): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(entry);
+  return match ? { host: match[1], port: Number(match[2]) } : { host: entry, port: defaultPort };
 }
 
 /**

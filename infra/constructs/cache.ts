@@ -1,6 +1,7 @@
 // ElastiCache Redis replication group in the data subnets: TLS required, encrypted at rest,
 // failover and Multi-AZ when the tier has replicas, cluster mode when it has several shards.
 import { Construct } from 'constructs';
+import { Token } from 'cdktf';
 import { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 import { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
@@ -89,6 +90,7 @@ export class Cache extends Construct {
   }
 
   get url(): string {
-    return `rediss://${this.endpoint}:${REDIS_PORT}`;
+    // The port as Terraform reports it, not the literal: a stand-in listening elsewhere can then be swapped in.
+    return `rediss://${this.endpoint}:${Token.asString(this.replicationGroup.port)}`;
   }
 }

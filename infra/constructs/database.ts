@@ -139,6 +139,11 @@ export class Database extends Construct {
     return this.replicas.map((r) => r.address);
   }
 
+  /** `address:port` of each replica (RDS's `endpoint` attribute): what the processes dial and sign tokens for. */
+  get replicaEndpoints(): string[] {
+    return this.replicas.map((r) => r.endpoint);
+  }
+
   grantReadMasterSecret(role: ServiceRole): void {
     grantSecretRead(role, 'DatabaseMaster', this.masterSecretArn, this.props.key.arn, this.props.region);
   }
