@@ -29,7 +29,8 @@ interface Login {
 function login(
   env: DatabaseSettings,
   secrets: ResolvedSecrets,
-  { host, port }: { host: string; port: number },
+  host: string,
+  port: number,
   username?: string,
 ): Login {
   if (env.DATABASE_AUTH === 'iam') {
@@ -41,6 +42,15 @@ function login(
     };
   }
   return { username: username ?? secrets.database?.username, password: secrets.database?.password };
+}
+
+/**
+ * `host` or `host:port`: on AWS every endpoint listens on DATABASE_PORT; a local replica runs beside its
+ * primary on another port, so a replica entry may carry its own.
+ */
+function endpoint(entry: string, defaultPort: number): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(entry);
+  return match ? { host: match[1], port: Number(match[2]) } : { host: entry, port: defaultPort };
 }
 
 function credentials(
@@ -56,23 +66,15 @@ function credentials(
     return urls.map((url) => ({ url, ssl: tls ? verifyFullTls(ca(), new URL(url).hostname) : false }));
   }
   return hosts.map((entry) => {
-    const endpoint = hostAndPort(entry, env.DATABASE_PORT);
+    const { host, port } = endpoint(entry, env.DATABASE_PORT);
     return {
-      ...endpoint,
+      host,
+      port,
       database: env.DATABASE_NAME,
-      ...login(env, secrets, endpoint, overrides.username),
-      ssl: tls ? verifyFullTls(ca(), endpoint.host) : false,
+      ...login(env, secrets, host, port, overrides.username),
+      ssl: tls ? verifyFullTls(ca(), host) : false,
     };
   });
-}
-
-/**
- * `host` or `host:port` (an RDS instance's `endpoint` attribute, as the stack writes replicas): each replica
- * may listen on its own port, and the IAM token is signed for the host and port actually dialled.
- */
-export function hostAndPort(entry: string, defaultPort: number): { host: string; port: number } {
-  const match = /^(.*):(\d+)$/.exec(entry);
-  return match ? { host: match[1], port: Number(match[2]) } : { host: entry, port: defaultPort };
 }
 
 /**

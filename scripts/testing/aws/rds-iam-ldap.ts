@@ -7,13 +7,15 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { CredentialStore } from './iam';
 
-export type BindCheck = { ok: true } | { ok: false; reason: string };
+export type BindCheck = { ok: true; role?: string } | { ok: false; reason: string };
 /** Decides one bind: the user from the DN, the password as sent. */
 export type BindVerifier = (user: string, password: string) => Promise<BindCheck>;
 
 export interface BindRecord {
   user: string;
   ok: boolean;
+  /** The IAM role whose credentials signed the token, when the verifier says. */
+  role?: string;
   reason?: string;
 }
 
@@ -225,7 +227,11 @@ export class RdsIamLdapStandIn {
         : password === ''
           ? { ok: false, reason: 'empty password' } // an anonymous bind must not pass as a login
           : await this.options.verify(user, password).catch((error: Error) => ({ ok: false, reason: error.message }));
-    this.binds.push({ user: user ?? '', ok: check.ok, ...(check.ok ? {} : { reason: check.reason }) });
+    this.binds.push({
+      user: user ?? '',
+      ok: check.ok,
+      ...(check.ok ? (check.role ? { role: check.role } : {}) : { reason: check.reason }),
+    });
     socket.write(
       check.ok
         ? bindResponse(messageId, RESULT_SUCCESS)
@@ -259,6 +265,6 @@ export function rdsIamTokenVerifier(store: CredentialStore, endpoints: string[])
     const check = await store.verifyPresignedToken(token, { service: 'rds-db', host });
     if (!check.ok) return check;
     if (check.user !== user) return { ok: false, reason: `token is for ${check.user}, not ${user}` };
-    return { ok: true };
+    return { ok: true, role: check.role };
   };
 }
