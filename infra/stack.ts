@@ -233,10 +233,10 @@ export class CyphrStack extends TerraformStack {
       AWS_REGION: env.region,
       LOG_LEVEL: env.logLevel ?? 'info',
       DATABASE_HOST: this.database.primary.address,
-      // Terraform's port and host:port, not literals: what the instances dial is what RDS reports.
+      // Terraform's port, host:port and database name, not literals: what the instances use is what RDS reports.
       DATABASE_PORT: Token.asString(this.database.primary.port),
       DATABASE_REPLICA_HOSTS: this.database.replicaEndpoints.join(','),
-      DATABASE_NAME: 'cyphr',
+      DATABASE_NAME: this.database.primary.dbName,
       DATABASE_SSL: 'true',
       // The RDS CA bundle the application ships (packaging writes it into the release).
       DATABASE_CA_FILE: '/opt/cyphr/current/certs/rds-ca.pem',

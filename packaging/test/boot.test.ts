@@ -1,6 +1,8 @@
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { execFileSync } from 'node:child_process';
 import {
+  copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -16,8 +18,10 @@ import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { formatKeyring } from '../../common/config/jwt-keys';
 import { tokenKid } from '../../server/auth/jwt-keyring';
-import { DATABASE_ROLES } from '../../common/database/roles';
+import { parseEnvFile } from '../../common/config/local-env-file';
+import { DATABASE_ROLES, MASTER_USERNAME } from '../../common/database/roles';
 import { ENVIRONMENTS, TIERS } from '../../infra/config';
+import { roleEnvFiles } from '../../infra/user-data-env';
 import { ApiError, CyphrClient, LiveConnection, Session } from '../../scripts/testing/api-client';
 import { eventually, freePort, sleep } from '../../scripts/testing/waiting';
 import { AwsStandIns, startAwsStandIns } from './support/aws-stand-ins';
@@ -26,14 +30,7 @@ import { LocalEndpoints, localResolver } from './support/local-references';
 import { imageNodeMajor, nodeRuntime } from './support/node-runtime';
 import { ManagedProcess } from './support/processes';
 import { differences, isTestSetting, TestSetting, withTestSettings } from './support/role-env';
-import {
-  instanceRoleName,
-  resolveReferences,
-  Role,
-  roleEnvFiles,
-  synthesizeStack,
-  SynthesizedStack,
-} from './support/synthesized-env';
+import { instanceRoleName, resolvedEnvFiles, Role, synthesizeStack, SynthesizedStack } from './support/synthesized-env';
 import { readServiceUnit, unitEnvironment } from './support/systemd-unit';
 
 /**
@@ -67,6 +64,18 @@ const sqs = new SQSClient({
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
 const queueUrls: string[] = [];
+/** This run's database on the local cluster: the stack's db_name, so other suites' `cyphr` database is untouched. */
+const database = `cyphr_boot_${suffix}`;
+/** What services.sh generated for this checkout (the superuser, the Redis ACL users); the test's own access. */
+const localSecrets = (file: string) => parseEnvFile(readFileSync(join(ROOT, '.local', file), 'utf8'));
+const superuser = () => ({
+  host: '127.0.0.1',
+  port: Number(process.env.CYPHR_PG_PORT),
+  user: 'postgres',
+  password: localSecrets('secrets.env').PG_SUPERUSER_PASSWORD,
+});
+/** The RDS master user's stand-in: not a superuser, may create roles and hand over a database (as on RDS). */
+const master = { username: MASTER_USERNAME, password: randomBytes(24).toString('hex') };
 
 let node: string;
 let stack: SynthesizedStack;
@@ -75,6 +84,8 @@ let aws: AwsStandIns;
 let synthesized: Record<Role, string>;
 const ran: Record<string, string> = {};
 let jwtKeyringArn: string;
+let roleNames: Record<Role, string>;
+let shippedRdsCa: boolean;
 let apis: ManagedProcess[] = [];
 let apiPorts: number[] = [];
 let worker: ManagedProcess;
@@ -111,17 +122,35 @@ async function createQueues(): Promise<Map<string, string>> {
   return urls;
 }
 
-/** The local master user, as RDS's master credentials in the master secret. */
-function masterCredentials(): { username: string; password: string } {
-  const url = new URL(process.env.DATABASE_URL!);
-  return { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+/** As RDS creates an instance: the master user owning a new, empty database (db_name). */
+async function createDatabase(): Promise<void> {
+  const admin = new Client({ ...superuser(), database: 'postgres' });
+  await admin.connect();
+  try {
+    const exists = (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [master.username])).rowCount;
+    const password = admin.escapeLiteral(master.password);
+    await admin.query(
+      `${exists ? 'ALTER' : 'CREATE'} ROLE ${master.username} LOGIN CREATEROLE CREATEDB PASSWORD ${password}`,
+    );
+    await admin.query(`CREATE DATABASE ${database} OWNER ${master.username}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function dropDatabase(): Promise<void> {
+  const admin = new Client({ ...superuser(), database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).finally(() => admin.end());
 }
 
 /** The secrets the stack creates, with the values Terraform writes into them (write-only, from a random password). */
 function createSecrets(): Map<string, string> {
   const values: Record<string, () => string> = {
     [`${NAME_PREFIX}/jwt-signing-keys`]: () => formatKeyring([{ kid: 'initial', secret: randomBytes(48) }]),
-    [`${NAME_PREFIX}/db-master`]: () => JSON.stringify(masterCredentials()),
+    [`${NAME_PREFIX}/db-master`]: () => JSON.stringify(master),
+    // TODO(before infra-data lands): the old names the stack on this branch still writes.
+    [`${NAME_PREFIX}/jwt-signing-key`]: () => formatKeyring([{ kid: 'initial', secret: randomBytes(48) }]),
   };
   const arns = new Map<string, string>();
   for (const secret of Object.values(stack.resource.aws_secretsmanager_secret ?? {})) {
@@ -133,10 +162,9 @@ function createSecrets(): Map<string, string> {
 
 /** The stack's env files with every reference pointing at a stand-in, and /opt/cyphr at the install. */
 function resolveEnvFiles(local: LocalEndpoints): Record<Role, string> {
-  const files = roleEnvFiles(stack);
-  const resolveFile = (text: string) =>
-    resolveReferences(text, stack, localResolver(local)).replace(/\/opt\/cyphr\//g, `${prefix}/`);
-  return { api: resolveFile(files.api), worker: resolveFile(files.worker) };
+  const files = resolvedEnvFiles(stack, localResolver(local));
+  const atInstall = (text: string) => text.replace(/\/opt\/cyphr\//g, `${prefix}/`);
+  return { api: atInstall(files.api), worker: atInstall(files.worker) };
 }
 
 /** Stand-in endpoints every process of `role` gets (on EC2 the SDK finds the real ones by itself). */
@@ -145,6 +173,7 @@ function standInSettings(role: Role): Partial<Record<TestSetting, string>> {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: aws.metadata[role].url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.secrets.url,
     AWS_ENDPOINT_URL_SQS: process.env.SQS_ENDPOINT,
+    NODE_EXTRA_CA_CERTS: aws.elastiCacheCa.caFile,
   };
 }
 
@@ -202,7 +231,7 @@ async function startWorker(): Promise<ManagedProcess> {
 
 /** The test's own view of the primary (as an operator would look), not a process's login. */
 async function query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const db = new Client({ connectionString: process.env.DATABASE_URL });
+  const db = new Client({ ...superuser(), database });
   await db.connect();
   try {
     return (await db.query(sql, params)).rows as T[];
@@ -249,26 +278,58 @@ beforeAll(async () => {
   mkdirSync(logs);
   node = nodeRuntime(ROOT, imageNodeMajor(ENVIRONMENT));
   installBundle();
+  // The release's RDS CA bundle: the local PostgreSQL's CA stands in for it, as the cluster stands in for RDS.
+  shippedRdsCa = existsSync(join(prefix, 'current', 'certs', 'rds-ca.pem'));
+  mkdirSync(join(prefix, 'current', 'certs'), { recursive: true });
+  copyFileSync(process.env.CYPHR_PG_CA_FILE!, join(prefix, 'current', 'certs', 'rds-ca.pem'));
+  await createDatabase();
+
   stack = synthesizeStack(ENVIRONMENT, TIER);
-  aws = await startAwsStandIns(ENVIRONMENT.region, {
-    api: instanceRoleName(stack, 'api'),
-    worker: instanceRoleName(stack, 'worker'),
+  // The literal settings the stand-ins must agree with: which cache and which ElastiCache users.
+  const literal = roleEnvFiles(stack);
+  const redisUsers = localSecrets('redis-users.env');
+  const primary = { host: '127.0.0.1', port: Number(process.env.CYPHR_PG_PORT) };
+  const replica = { host: '127.0.0.1', port: Number(process.env.CYPHR_PG_REPLICA_PORT) };
+  aws = await startAwsStandIns({
+    region: ENVIRONMENT.region,
+    roleNames: { api: instanceRoleName(stack, 'api'), worker: instanceRoleName(stack, 'worker') },
+    database: {
+      endpoints: [primary, replica].map((e) => `${e.host}:${e.port}`),
+      ldapPort: Number(process.env.CYPHR_IAM_LDAP_PORT),
+    },
+    redis: {
+      cacheName: literal.api.REDIS_IAM_CACHE_NAME,
+      backend: { host: '127.0.0.1', port: Number(process.env.CYPHR_REDIS_PORT) },
+      users: {
+        [literal.api.REDIS_USER]: { username: redisUsers.REDIS_API_USER, password: redisUsers.REDIS_API_PASSWORD },
+        [literal.worker.REDIS_USER]: {
+          username: redisUsers.REDIS_WORKER_USER,
+          password: redisUsers.REDIS_WORKER_PASSWORD,
+        },
+      },
+    },
   });
-  // IAM: each instance role may log in as its own database role only (the worker also as the schema owner, to migrate).
+  // IAM: each instance role may log in as its own users only (the worker also as the schema owner, to migrate).
+  const roles = { api: instanceRoleName(stack, 'api'), worker: instanceRoleName(stack, 'worker') };
   aws.credentials
-    .allow(aws.roleNames.api, 'rds-db', DATABASE_ROLES.api)
-    .allow(aws.roleNames.worker, 'rds-db', DATABASE_ROLES.worker)
-    .allow(aws.roleNames.worker, 'rds-db', DATABASE_ROLES.migrate);
+    .allow(roles.api, 'rds-db', DATABASE_ROLES.api)
+    .allow(roles.api, 'elasticache', literal.api.REDIS_USER)
+    .allow(roles.worker, 'rds-db', DATABASE_ROLES.worker)
+    .allow(roles.worker, 'rds-db', DATABASE_ROLES.migrate)
+    .allow(roles.worker, 'elasticache', literal.worker.REDIS_USER);
+  roleNames = roles;
   const secrets = createSecrets();
-  jwtKeyringArn = secrets.get(`${NAME_PREFIX}/jwt-signing-keys`)!;
+  jwtKeyringArn = (secrets.get(`${NAME_PREFIX}/jwt-signing-keys`) ?? secrets.get(`${NAME_PREFIX}/jwt-signing-key`))!;
+  // TODO(before infra-data lands): RDS's managed master secret.
+  secrets.set('rds-managed-master', aws.secrets.create('rds-managed-master', JSON.stringify(master)));
   synthesized = resolveEnvFiles({
-    primary: { host: '127.0.0.1', port: Number(process.env.CYPHR_PG_PORT ?? 55432) },
-    replica: { host: '127.0.0.1', port: Number(process.env.CYPHR_PG_REPLICA_PORT ?? 55433) },
-    redis: { host: '127.0.0.1', port: Number(process.env.CYPHR_REDIS_PORT ?? 56379) },
+    primary,
+    replica,
+    database,
+    redis: { host: '127.0.0.1', port: aws.elastiCache.port },
     queues: await createQueues(),
     secrets,
   });
-  // The RDS CA the release ships stands in as the local PostgreSQL's CA (the processes verify against that file).
 
   worker = await startWorker();
   const [portA, portB, lbPort] = [await freePort(), await freePort(), await freePort()];
@@ -290,6 +351,7 @@ afterAll(async () => {
   await balancer?.stop();
   await Promise.all([...apis.map((api) => api.stop('SIGKILL')), worker?.stop('SIGKILL')]);
   await aws?.close();
+  await dropDatabase().catch(() => undefined);
   await Promise.all(queueUrls.map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined)));
   sqs.destroy();
   process.stdout.write(`boot: API boot-to-healthy ${bootToHealthyMs.join(' ms, ')} ms\n`);
@@ -316,6 +378,10 @@ describe('the installed bundle', () => {
     expect(readFileSync(join(systemdDir, 'cyphr-migrate.service'), 'utf8')).toMatch(/Type=oneshot/);
     const manifest = JSON.parse(readFileSync(join(prefix, 'current', 'manifest.json'), 'utf8'));
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}/);
+  });
+
+  it('ships the RDS CA bundle the processes verify PostgreSQL against', () => {
+    expect(shippedRdsCa).toBe(true);
   });
 
   it('ships production dependencies only', () => {
@@ -360,7 +426,8 @@ describe('the configuration the stack writes', () => {
 
   it('logs each process in to PostgreSQL as its own role', async () => {
     const logins = await query<{ usename: string }>(
-      "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'cyphr' AND pid <> pg_backend_pid()",
+      'SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
     );
     expect(logins.map((l) => l.usename).sort()).toEqual([DATABASE_ROLES.api, DATABASE_ROLES.worker].sort());
   });
@@ -500,11 +567,12 @@ describe('through the load balancer', () => {
 
     // IAM rotates the instance roles' keys and revokes the old ones; 15 minutes pass, so every token already
     // signed has expired; the pools' idle connections go, so the next queries need new logins.
-    for (const role of ['api', 'worker'] as const) aws.credentials.rotate(aws.roleNames[role]);
+    for (const role of ['api', 'worker'] as const) aws.credentials.rotate(roleNames[role]);
     aws.credentials.expireIssuedTokens();
-    await query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1) AND state = 'idle'", [
-      [DATABASE_ROLES.api, DATABASE_ROLES.worker],
-    ]);
+    await query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = ANY($2) AND state = 'idle'",
+      [database, [DATABASE_ROLES.api, DATABASE_ROLES.worker]],
+    );
     await sleep(3_000);
 
     // An operator rotates the JWT key with the documented command, against the Secrets Manager stand-in.
@@ -551,7 +619,8 @@ describe('through the load balancer', () => {
     expect(stored.size).toBeGreaterThanOrEqual(accepted.length);
     // The pools logged in again with new tokens, as their own roles.
     const logins = await query<{ usename: string }>(
-      "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'cyphr' AND pid <> pg_backend_pid()",
+      'SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
     );
     expect(logins.map((l) => l.usename).sort()).toEqual([DATABASE_ROLES.api, DATABASE_ROLES.worker].sort());
   });

@@ -13,6 +13,8 @@ export interface LocalEndpoints {
   primary: HostPort;
   /** The local streaming replica, standing in for every RDS read replica. */
   replica: HostPort;
+  /** The database on the local cluster standing in for the instance's `db_name`. */
+  database: string;
   /** The ElastiCache stand-in (TLS, IAM users) in front of the local Redis. */
   redis: HostPort;
   /** The stack's queue name → the URL of the queue created for this run on the local SQS server. */
@@ -34,7 +36,11 @@ export function localResolver(local: LocalEndpoints): ReferenceResolver {
   const byName = (map: Map<string, string>, ref: Reference) => map.get(String(ref.resource.name));
   const rules: Record<string, (ref: Reference) => string | undefined> = {
     aws_db_instance: (ref) =>
-      endpointAttribute(ref.resource.replicate_source_db ? local.replica : local.primary, ref.attribute),
+      ref.attribute === 'db_name'
+        ? local.database
+        : ref.attribute === 'master_user_secret[0].secret_arn'
+          ? local.secrets.get('rds-managed-master')
+          : endpointAttribute(ref.resource.replicate_source_db ? local.replica : local.primary, ref.attribute),
     aws_elasticache_replication_group: (ref) => endpointAttribute(local.redis, ref.attribute),
     aws_sqs_queue: (ref) => (ref.attribute === 'url' ? byName(local.queues, ref) : undefined),
     aws_secretsmanager_secret: (ref) => (ref.attribute === 'arn' ? byName(local.secrets, ref) : undefined),
