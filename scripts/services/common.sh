@@ -8,7 +8,7 @@ PG_REPLICA_PORT="${CYPHR_PG_REPLICA_PORT:-55433}"
 REDIS_PORT="${CYPHR_REDIS_PORT:-56379}"
 SQS_PORT="${CYPHR_SQS_PORT:-59324}"
 # Where PostgreSQL sends IAM logins for verification (the RDS IAM stand-in the tests start, scripts/testing/aws/rds-iam-ldap.ts).
-IAM_LDAP_PORT="${CYPHR_IAM_LDAP_PORT:-56389}"
+IAM_LDAP_PORT="${CYPHR_IAM_LDAP_PORT:-57389}"
 HOST=127.0.0.1
 SQS_REGION=us-east-1
 

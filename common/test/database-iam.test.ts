@@ -1,0 +1,357 @@
+import 'reflect-metadata';
+import { Signer } from '@aws-sdk/rds-signer';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, escapeIdentifier } from 'pg';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../config/database-options';
+import { EnvironmentVariables, validateEnvironment } from '../config/environment';
+import { parseEnvFile } from '../config/local-env-file';
+import { migrate } from '../database/migrate';
+import { MIGRATIONS } from '../database/migrations';
+import { DATABASE_ROLES } from '../database/roles';
+import { rdsCaBundle } from '../database/tls';
+import { CredentialStore } from '../../scripts/testing/aws/iam';
+import { InstanceMetadataStandIn } from '../../scripts/testing/aws/instance-metadata';
+import { RdsIamLdapStandIn, rdsIamTokenVerifier } from '../../scripts/testing/aws/rds-iam-ldap';
+import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager';
+import { eventually, sleep } from '../../scripts/testing/waiting';
+
+// PostgreSQL reached the way production reaches RDS: verify-full TLS against the database's CA, logins by IAM
+// tokens the process signs per connection with its instance role's credentials (IMDS stand-in), checked by the
+// RDS IAM stand-in that PostgreSQL consults for members of rds_iam; least-privilege roles made by the migration.
+const services = process.env;
+const host = services.CYPHR_PG_HOST ?? '127.0.0.1';
+const primaryPort = Number(services.CYPHR_PG_PORT);
+const replicaPort = Number(services.CYPHR_PG_REPLICA_PORT);
+const caFile = services.CYPHR_PG_CA_FILE!;
+const masterPassword = parseEnvFile(
+  readFileSync(join(__dirname, '../../.local/secrets.env'), 'utf8'),
+).PG_SUPERUSER_PASSWORD;
+const master = { username: 'postgres', password: masterPassword };
+
+const API_ROLE = 'cyphr-test-api';
+const WORKER_ROLE = 'cyphr-test-worker';
+
+async function asMaster(database: string, sql: string, params: unknown[] = []) {
+  const client = new Client({ host, port: primaryPort, database, user: master.username, password: master.password });
+  await client.connect();
+  try {
+    return await client.query(sql, params);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The settings user data writes for a role, pointed at the local services. */
+function awsEnvironment(database: string, overrides: Record<string, string | undefined>): EnvironmentVariables {
+  return validateEnvironment(EnvironmentVariables, {
+    ...services,
+    DATABASE_URL: '',
+    DATABASE_REPLICA_URLS: '',
+    DATABASE_HOST: host,
+    DATABASE_PORT: String(primaryPort),
+    DATABASE_REPLICA_HOSTS: `${host}:${replicaPort}`,
+    DATABASE_NAME: database,
+    DATABASE_AUTH: 'iam',
+    DATABASE_SSL: 'true',
+    DATABASE_CA_FILE: caFile,
+    ...overrides,
+  });
+}
+
+async function open(env: EnvironmentVariables, poolSize = 2): Promise<DataSource> {
+  return new DataSource(buildDataSourceOptions(env, {}, { poolSize, applicationName: 'cyphr-iam-test' })).initialize();
+}
+
+/** A direct login with a token signed by `credentials` (a role's IMDS credentials) for `user`. */
+async function loginWithToken(database: string, user: string, token: string): Promise<Client> {
+  const client = new Client({
+    host,
+    port: primaryPort,
+    database,
+    user,
+    password: token,
+    ssl: { rejectUnauthorized: true, ca: readFileSync(caFile, 'utf8') },
+  });
+  await client.connect();
+  return client;
+}
+
+function signAs(role: string, user: string): Promise<string> {
+  return new Signer({
+    hostname: host,
+    port: primaryPort,
+    username: user,
+    region: services.AWS_REGION!,
+    credentials: async () => store.credentialsFor(role),
+  }).getAuthToken();
+}
+
+let store: CredentialStore;
+let ldap: RdsIamLdapStandIn;
+let apiMetadata: InstanceMetadataStandIn;
+let workerMetadata: InstanceMetadataStandIn;
+let secretsManager: SecretsManagerStandIn;
+let masterSecretArn: string;
+const database = `cyphr_iam_${randomUUID().slice(0, 8)}`;
+const saved = { ...process.env };
+
+/** Which instance role the SDK's default chain finds, as on an api or a worker instance. */
+function onInstance(metadata: InstanceMetadataStandIn): void {
+  process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = metadata.url;
+}
+
+beforeAll(async () => {
+  store = new CredentialStore()
+    .allow(API_ROLE, 'rds-db', DATABASE_ROLES.api)
+    .allow(WORKER_ROLE, 'rds-db', DATABASE_ROLES.worker)
+    .allow(WORKER_ROLE, 'rds-db', DATABASE_ROLES.migrate); // the migration runs on worker instances
+  ldap = await RdsIamLdapStandIn.start({
+    port: Number(services.CYPHR_IAM_LDAP_PORT),
+    verify: rdsIamTokenVerifier(store, [`${host}:${primaryPort}`, `${host}:${replicaPort}`]),
+  });
+  apiMetadata = await InstanceMetadataStandIn.start({ role: API_ROLE, credentials: store });
+  workerMetadata = await InstanceMetadataStandIn.start({ role: WORKER_ROLE, credentials: store });
+  secretsManager = await SecretsManagerStandIn.start({ region: services.AWS_REGION });
+  masterSecretArn = await secretsManager.create(`cyphr-test/db-master-${database}`, JSON.stringify(master));
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'])
+    delete process.env[name];
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.url;
+
+  // A database as it was before IAM logins: schema made and owned by the master, with a user in it.
+  await asMaster('postgres', `CREATE DATABASE ${database}`);
+  const before = new DataSource({
+    ...buildDataSourceOptions(
+      validateEnvironment(EnvironmentVariables, {
+        ...services,
+        DATABASE_URL: `postgres://postgres:${encodeURIComponent(masterPassword)}@${host}:${primaryPort}/${database}`,
+        DATABASE_REPLICA_URLS: '',
+      }),
+      {},
+      { poolSize: 1 },
+    ),
+    migrations: MIGRATIONS.slice(0, 2),
+  });
+  await before.initialize();
+  await before.runMigrations();
+  await before.query(`INSERT INTO users (username, password_hash, identity_key) VALUES ('before', 'h', 'k')`);
+  await before.destroy();
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await asMaster('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+  await Promise.all([ldap?.close(), apiMetadata?.close(), workerMetadata?.close(), secretsManager?.close()]);
+});
+
+describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege roles', () => {
+  it('the migration, on a worker instance, bootstraps the roles with the master secret and keeps the data', async () => {
+    onInstance(workerMetadata);
+    const logs: string[] = [];
+    const env = awsEnvironment(database, {
+      DATABASE_USER: DATABASE_ROLES.worker,
+      DATABASE_MIGRATION_USER: DATABASE_ROLES.migrate,
+      DATABASE_MASTER_SECRET_ARN: masterSecretArn,
+    });
+    const result = await migrate(env, { log: (line) => logs.push(line) });
+    expect(result.applied).toEqual(['LeastPrivilegeGrants1764000200000']);
+    expect(result.bootstrap?.ownedObjectsMoved).toBeGreaterThan(0);
+    expect(secretsManager.calls.some((call) => JSON.stringify(call).includes(masterSecretArn))).toBe(true);
+
+    const owners = await asMaster(
+      database,
+      `SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'i')`,
+    );
+    expect(owners.rows).toEqual([{ owner: DATABASE_ROLES.migrate }]);
+    expect((await asMaster(database, `SELECT username FROM users`)).rows).toEqual([{ username: 'before' }]);
+    expect(ldap.binds).toContainEqual({ user: DATABASE_ROLES.migrate, ok: true, role: WORKER_ROLE });
+
+    // Run again: the role logs in and owns the database, so no secret is read and nothing is left to apply.
+    const reads = secretsManager.calls.length;
+    expect(await migrate(env)).toEqual({ applied: [], bootstrap: undefined });
+    expect(secretsManager.calls.length).toBe(reads);
+  });
+
+  it('creates roles that do not exist yet, as rds_iam members owning a fresh database', async () => {
+    const fresh = `cyphr_boot_${randomUUID().slice(0, 8)}`;
+    const suffix = randomUUID().slice(0, 6);
+    const roles = { migrate: `t${suffix}_migrate`, api: `t${suffix}_api`, worker: `t${suffix}_worker` };
+    store.allow(WORKER_ROLE, 'rds-db', roles.migrate);
+    await asMaster('postgres', `CREATE DATABASE ${fresh}`);
+    try {
+      onInstance(workerMetadata);
+      const env = awsEnvironment(fresh, {
+        DATABASE_USER: roles.worker,
+        DATABASE_MIGRATION_USER: roles.migrate,
+        DATABASE_MASTER_SECRET_ARN: masterSecretArn,
+      });
+      const result = await migrate(env, { roles, log: () => undefined });
+      expect(result.bootstrap?.createdRoles).toEqual([roles.migrate, roles.api, roles.worker]);
+      expect(result.applied).toHaveLength(MIGRATIONS.length);
+      const members = await asMaster(
+        'postgres',
+        `SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+         WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam') AND r.rolname = ANY($1) ORDER BY 1`,
+        [Object.values(roles)],
+      );
+      expect(members.rows.map((row) => row.rolname)).toEqual(Object.values(roles).sort());
+      const owner = await asMaster(
+        'postgres',
+        `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`,
+        [fresh],
+      );
+      expect(owner.rows).toEqual([{ owner: roles.migrate }]);
+      // The master holds no membership in the migration role afterwards (on RDS it would lose its password login).
+      const held = await asMaster(
+        'postgres',
+        `SELECT 1 FROM pg_auth_members WHERE member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+           AND roleid = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+        [roles.migrate],
+      );
+      expect(held.rowCount).toBe(0);
+    } finally {
+      await asMaster('postgres', `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+      for (const role of Object.values(roles))
+        await asMaster('postgres', `DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
+    }
+  });
+
+  describe('the api as it runs on AWS', () => {
+    let api: DataSource;
+    beforeAll(async () => {
+      onInstance(apiMetadata);
+      api = await open(awsEnvironment(database, { DATABASE_USER: DATABASE_ROLES.api }));
+    });
+    afterAll(() => api?.destroy());
+
+    it('logs in as cyphr_api over verify-full TLS on the primary and the replica', async () => {
+      const [row] = await api.query(
+        `SELECT current_user AS who, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls`,
+      );
+      expect(row).toEqual({ who: DATABASE_ROLES.api, tls: true });
+      const replica = api.createQueryRunner('slave');
+      try {
+        const [r] = await replica.query(`SELECT current_user AS who, pg_is_in_recovery() AS standby`);
+        expect(r).toEqual({ who: DATABASE_ROLES.api, standby: true });
+      } finally {
+        await replica.release();
+      }
+      expect(ldap.binds).toContainEqual({ user: DATABASE_ROLES.api, ok: true, role: API_ROLE });
+    });
+
+    it('runs the statements the api runs, including claiming a prekey FOR UPDATE SKIP LOCKED', async () => {
+      const [user] = await api.query(
+        `INSERT INTO users (username, password_hash, identity_key) VALUES ($1, 'h', 'k') RETURNING id`,
+        [`u${randomUUID().slice(0, 8)}`],
+      );
+      await api.query(`UPDATE users SET display_name = 'x', updated_at = now() WHERE id = $1`, [user.id]);
+      await api.query(
+        `INSERT INTO key_bundles (user_id, signed_prekey_id, signed_prekey, signed_prekey_signature) VALUES ($1, 1, 'p', 's')
+         ON CONFLICT (user_id) DO UPDATE SET signed_prekey = excluded.signed_prekey`,
+        [user.id],
+      );
+      await api.query(
+        `INSERT INTO one_time_prekeys (user_id, key_id, public_key) VALUES ($1, 1, 'k') ON CONFLICT DO NOTHING`,
+        [user.id],
+      );
+      const taken = await api.query(
+        `WITH taken AS (DELETE FROM one_time_prekeys WHERE id = (
+           SELECT id FROM one_time_prekeys WHERE user_id = $1 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING key_id)
+         SELECT key_id FROM taken`,
+        [user.id],
+      );
+      expect(taken).toEqual([{ key_id: 1 }]);
+    });
+
+    it('cannot run DDL, nor touch a table it has no grant on, nor write messages', async () => {
+      await expect(api.query(`CREATE TABLE api_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });
+      await expect(api.query(`SELECT * FROM cyphr_migrations`)).rejects.toMatchObject({ code: '42501' });
+      await expect(api.query(`TRUNCATE sessions`)).rejects.toMatchObject({ code: '42501' });
+      await expect(api.query(`DELETE FROM users`)).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        api.query(
+          `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+           VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'c', now())`,
+        ),
+      ).rejects.toMatchObject({ code: '42501' });
+    });
+
+    it('keeps working after its tokens expire: old tokens are refused, new connections sign fresh ones', async () => {
+      const oldToken = await signAs(API_ROLE, DATABASE_ROLES.api);
+      store.expireIssuedTokens();
+      await expect(loginWithToken(database, DATABASE_ROLES.api, oldToken)).rejects.toThrow(
+        /LDAP authentication failed/,
+      );
+      expect(ldap.binds.at(-1)).toMatchObject({ user: DATABASE_ROLES.api, ok: false, reason: 'token expired' });
+
+      // Existing sessions outlive their token (as on RDS); end them so the pool must log in again.
+      await sleep(1_100); // tokens are dated to the second; the next one must be signed after the cut-off
+      const terminated = await asMaster(
+        database,
+        `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE usename = $1 AND datname = $2`,
+        [DATABASE_ROLES.api, database],
+      );
+      expect(Number(terminated.rows[0].n)).toBeGreaterThan(0);
+      const bindsBefore = ldap.binds.length;
+      const row = await eventually(
+        async () => (await api.query(`SELECT current_user AS who`).catch(() => undefined))?.[0],
+        10_000,
+        'a query after the pool reconnects',
+      );
+      expect(row).toEqual({ who: DATABASE_ROLES.api });
+      expect(ldap.binds.slice(bindsBefore)).toContainEqual({ user: DATABASE_ROLES.api, ok: true, role: API_ROLE });
+    });
+
+    it("cannot log in as cyphr_worker with the api role's credentials", async () => {
+      const token = await signAs(API_ROLE, DATABASE_ROLES.worker);
+      await expect(loginWithToken(database, DATABASE_ROLES.worker, token)).rejects.toThrow(
+        /LDAP authentication failed/,
+      );
+      expect(ldap.binds.at(-1)).toEqual({
+        user: DATABASE_ROLES.worker,
+        ok: false,
+        reason: `${API_ROLE} may not connect as ${DATABASE_ROLES.worker}`,
+      });
+      // Nor with the password path: members of rds_iam have no password login.
+      await expect(loginWithToken(database, DATABASE_ROLES.api, masterPassword)).rejects.toThrow(
+        /LDAP authentication failed/,
+      );
+    });
+  });
+
+  it('the worker stores messages and reads them back, and nothing else', async () => {
+    onInstance(workerMetadata);
+    const worker = await open(
+      awsEnvironment(database, { DATABASE_USER: DATABASE_ROLES.worker, DATABASE_REPLICA_HOSTS: '' }),
+    );
+    try {
+      const [{ id: userId }] = await asMaster(database, `SELECT id FROM users LIMIT 1`).then((r) => r.rows);
+      const [{ id: conversationId }] = (
+        await asMaster(database, `INSERT INTO conversations (created_by) VALUES ($1) RETURNING id`, [userId])
+      ).rows;
+      await worker.query(
+        `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+         VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), 'c', now()) ON CONFLICT DO NOTHING`,
+        [conversationId, userId],
+      );
+      expect(await worker.query(`SELECT count(*)::int AS n FROM messages`)).toEqual([{ n: 1 }]);
+      await expect(worker.query(`SELECT * FROM users`)).rejects.toMatchObject({ code: '42501' });
+      await expect(worker.query(`DELETE FROM messages`)).rejects.toMatchObject({ code: '42501' });
+      await expect(worker.query(`CREATE TABLE worker_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await worker.destroy();
+    }
+  });
+
+  it('refuses a server whose certificate does not chain to the configured CA (verify-full)', async () => {
+    onInstance(apiMetadata);
+    // Without DATABASE_CA_FILE the RDS bundle is trusted, which did not sign the local server's certificate.
+    expect(rdsCaBundle()).toContain('BEGIN CERTIFICATE');
+    await expect(
+      open(awsEnvironment(database, { DATABASE_USER: DATABASE_ROLES.api, DATABASE_CA_FILE: '' })),
+    ).rejects.toThrow(/self[- ]signed certificate|unable to (get|verify)/i);
+  });
+});
