@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import type { PostgresDataSourceOptions as PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { rdsCaBundle } from '../database/tls';
 import { buildDataSourceOptions } from './database-options';
-import { EnvironmentVariables, validateEnvironment } from './environment';
+import { DatabaseSettings, validateEnvironment } from './environment';
 
 const base = {
   REDIS_URL: 'redis://127.0.0.1:6379',
@@ -22,7 +22,7 @@ const aws = {
   DATABASE_SSL: 'true',
 };
 const options = (vars: Record<string, string>) =>
-  buildDataSourceOptions(validateEnvironment(EnvironmentVariables, vars), {}) as PostgresConnectionOptions;
+  buildDataSourceOptions(validateEnvironment(DatabaseSettings, vars), {}) as PostgresConnectionOptions;
 
 describe('buildDataSourceOptions', () => {
   it('with DATABASE_AUTH=iam gives every host its own password function signing a token for that host', async () => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../config/database-options';
-import { EnvironmentVariables, validateEnvironment } from '../config/environment';
+import { validateEnvironment } from '../config/environment';
+import { MigrateSettings } from '../config/migrate-settings';
 import { parseEnvFile } from '../config/local-env-file';
 import { migrate } from '../database/migrate';
 import { MIGRATIONS } from '../database/migrations';
@@ -45,8 +46,8 @@ async function asMaster(database: string, sql: string, params: unknown[] = []) {
 }
 
 /** The settings user data writes for a role, pointed at the local services. */
-function awsEnvironment(database: string, overrides: Record<string, string | undefined>): EnvironmentVariables {
-  return validateEnvironment(EnvironmentVariables, {
+function awsEnvironment(database: string, overrides: Record<string, string | undefined>): MigrateSettings {
+  return validateEnvironment(MigrateSettings, {
     ...services,
     DATABASE_URL: '',
     DATABASE_REPLICA_URLS: '',
@@ -61,7 +62,7 @@ function awsEnvironment(database: string, overrides: Record<string, string | und
   });
 }
 
-async function open(env: EnvironmentVariables, poolSize = 2): Promise<DataSource> {
+async function open(env: MigrateSettings, poolSize = 2): Promise<DataSource> {
   return new DataSource(buildDataSourceOptions(env, {}, { poolSize, applicationName: 'cyphr-iam-test' })).initialize();
 }
 
@@ -124,7 +125,7 @@ beforeAll(async () => {
   await asMaster('postgres', `CREATE DATABASE ${database}`);
   const before = new DataSource({
     ...buildDataSourceOptions(
-      validateEnvironment(EnvironmentVariables, {
+      validateEnvironment(MigrateSettings, {
         ...services,
         DATABASE_URL: `postgres://postgres:${encodeURIComponent(masterPassword)}@${host}:${primaryPort}/${database}`,
         DATABASE_REPLICA_URLS: '',
