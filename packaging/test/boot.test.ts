@@ -1,5 +1,6 @@
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   copyFileSync,
   existsSync,
@@ -41,6 +42,7 @@ import { readServiceUnit, unitEnvironment } from './support/systemd-unit';
  * says. Secrets come by ARN from a Secrets Manager stand-in and credentials from one IMDS per instance role.
  */
 const ROOT = resolve(__dirname, '..', '..');
+const run = promisify(execFile);
 const ENVIRONMENT = ENVIRONMENTS.production;
 const TIER = TIERS[ENVIRONMENT.tier];
 const NAME_PREFIX = `cyphr-${ENVIRONMENT.name}`;
@@ -576,16 +578,17 @@ describe('through the load balancer', () => {
     await sleep(3_000);
 
     // An operator rotates the JWT key with the documented command, against the Secrets Manager stand-in.
-    execFileSync('npm', ['run', '--silent', 'rotate-jwt-key', '--', '--secret-id', jwtKeyringArn], {
+    // Asynchronously: the stand-ins live in this process and must keep answering while it runs.
+    await run('npm', ['run', '--silent', 'rotate-jwt-key', '--', '--secret-id', jwtKeyringArn], {
       cwd: ROOT,
       env: {
         ...process.env,
+        PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
         AWS_REGION: ENVIRONMENT.region,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.secrets.url,
         AWS_ACCESS_KEY_ID: 'AKIAOPERATOR',
         AWS_SECRET_ACCESS_KEY: 'operator',
       },
-      stdio: 'pipe',
     });
     const [newKid, previousKid] = (
       JSON.parse(aws.secrets.current(jwtKeyringArn)!) as { keys: { kid: string }[] }
