@@ -118,7 +118,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     expect(messages).toMatchObject({ receive_wait_time_seconds: 20, visibility_timeout_seconds: 60 });
     // Policies are jsonencode() expressions (they reference ARNs), so they read as HCL object syntax.
     expect(String(messages.redrive_policy)).toMatch(
-      /^\$\{jsonencode\(\{"deadLetterTargetArn" = aws_sqs_queue\.queues_dlq_queue_\w+\.arn, "maxReceiveCount" = 5\}\)\}$/,
+      /^\$\{jsonencode\(\{"deadLetterTargetArn" = aws_sqs_queue\.queues_dlq_queue\.arn, "maxReceiveCount" = 5\}\)\}$/,
     );
     expect(all('aws_sqs_queue').every((q) => String(q.kms_master_key_id).includes('aws_kms_key'))).toBe(true);
     const policies = all('aws_sqs_queue_policy').map((p) => String(p.policy));
@@ -223,16 +223,12 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
   it('iam: least privilege from intents, no wildcard resources', () => {
     const documents = json.data.aws_iam_policy_document;
     const statements = (role: string) => {
-      const key = Object.keys(documents).find((k) => k.startsWith(`${role}_instance-role`));
+      const key = Object.keys(documents).find((k) => k.startsWith(`${role}_instance_role`));
       return documents[key as string].statement as { sid: string; resources: string[]; condition?: unknown[] }[];
     };
     const sids = (role: string) => statements(role).map((s) => s.sid);
     expect(sids('api')).toEqual(
-      expect.arrayContaining([
-        'SendMessagesQueue',
-        'ReadJwtSigningKeySecret',
-        'ReadRedisAuthTokenSecret',
-      ]),
+      expect.arrayContaining(['SendMessagesQueue', 'ReadJwtSigningKeySecret', 'ReadRedisAuthTokenSecret']),
     );
     expect(sids('api')).not.toContain('ConsumeMessagesQueue');
     // Only the migration reads the master secret, and it runs on worker instances.

@@ -1,7 +1,8 @@
 // One stack per environment, composed in the order traffic flows: load balancer -> compute -> data,
 // on top of the network, with security (keys, traffic matrix) beside it.
-import { Construct } from 'constructs';
-import { Aspects, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import { Construct, type Node } from 'constructs';
+import { Aspects, TerraformOutput, TerraformStack, Token, type TerraformElement } from 'cdktf';
+import { AddressBook, elementOf } from './addresses';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { EnvironmentConfig } from './config/environments';
 import type { TierSpec } from './config/tiers';
@@ -204,6 +205,16 @@ export class CyphrStack extends TerraformStack {
       cache,
       queues,
     });
+  }
+
+  private addressBook?: AddressBook;
+
+  /** Readable Terraform addresses from construct paths, unique or synth fails (infra/addresses.ts). */
+  protected override allocateLogicalId(target: TerraformElement | Node): string {
+    const element = elementOf(target);
+    if (!element) return super.allocateLogicalId(target);
+    this.addressBook ??= new AddressBook(this);
+    return this.addressBook.allocate(element);
   }
 
   /** Who may use what, as intents. */

@@ -17,11 +17,14 @@ import { WebhookPushProvider } from './notifications/webhook-push-provider';
 import { WorkerLogger } from './observability/logger';
 import { startMetricsServer, WorkerMetrics } from './observability/metrics';
 import { ConsumerPool } from './queue/consumer-pool';
+import { DependencyGate } from './queue/dependency-gate';
 import { DeadLetterSender } from './queue/dead-letter';
 import { readRedrive } from './queue/redrive';
 
 export interface Worker {
   readonly metrics: WorkerMetrics;
+  /** False while the message consumers are paused waiting for the primary. */
+  readonly ready: boolean;
   /** Port of the metrics endpoint, when enabled. */
   readonly metricsPort?: number;
   start(): void;
@@ -71,6 +74,15 @@ async function connectRedis(
   ]);
   if (!ready) logger.warn('redis not reachable at start-up; consuming anyway');
   return redis;
+}
+
+/**
+ * The primary answers and takes writes: a node still in recovery (a standby, or a demoted primary after a
+ * failover) answers SELECT but would fail every insert, and resuming against it would only pause again.
+ */
+async function probePrimary(dataSource: DataSource): Promise<void> {
+  const [row] = (await dataSource.query('SELECT pg_is_in_recovery() AS standby')) as Array<{ standby: boolean }>;
+  if (row?.standby) throw new Error('the database host is a standby (in recovery), not a writable primary');
 }
 
 /** Wires the worker from a validated environment. Nothing is received until start(). */
@@ -128,6 +140,14 @@ export async function createWorker(
     logger,
     ...retry,
   });
+  // Every message needs the primary: while it is unreachable, receiving would only burn receive counts.
+  const primary = new DependencyGate({
+    dependency: 'primary',
+    probe: () => probePrimary(dataSource),
+    maxProbeIntervalMs: env.WORKER_PRIMARY_PROBE_MAX_SECONDS * 1000,
+    logger,
+    metrics,
+  });
   const pools = [
     new ConsumerPool({
       ...common,
@@ -135,6 +155,7 @@ export async function createWorker(
       queueUrl: env.SQS_MESSAGES_QUEUE_URL,
       loops: env.WORKER_RECEIVE_LOOPS,
       handler: messageHandler.handle,
+      gate: primary,
     }),
     new ConsumerPool({
       ...common,
@@ -152,6 +173,7 @@ export async function createWorker(
       metrics,
       env.WORKER_METRICS_HOST,
       env.WORKER_METRICS_PORT,
+      () => (primary.paused ? { ready: false, waitingFor: primary.dependency } : { ready: true }),
     ));
   }
 
@@ -159,10 +181,16 @@ export async function createWorker(
   return {
     metrics,
     metricsPort,
+    get ready() {
+      return !primary.paused;
+    },
     start: () => pools.forEach((pool) => pool.start()),
     stop: () =>
       (stopped ??= (async () => {
-        await Promise.all(pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)));
+        // The pools first (they release what they hold), then the gate's probing.
+        const stopping = Promise.all(pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)));
+        primary.close();
+        await stopping;
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
         await redis.close();
         await dataSource.destroy();

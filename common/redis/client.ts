@@ -44,6 +44,8 @@ export interface RedisSettings {
    * only at start-up (processes the boot test spawns get NODE_EXTRA_CA_CERTS instead).
    */
   tlsCa?: string;
+  /** Cluster mode, tests only: announced node address (`host:port`) → where to connect instead (a proxy per node). */
+  nodeAddressMap?: Record<string, { host: string; port: number }>;
 }
 
 /** node-redis's async credentials provider: asked for credentials at every connection's handshake. */
@@ -140,5 +142,6 @@ export function redisClusterOptions(
     },
     // Writes and reads go to the masters: a replica's lag would show as a revoked session still live.
     useReplicas: false,
+    ...(settings.nodeAddressMap ? { nodeAddressMap: settings.nodeAddressMap } : {}),
   } as RedisClusterOptions;
 }

@@ -16,6 +16,10 @@ export interface ElastiCacheIamOptions {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
+let instanceRole: AwsCredentialIdentityProvider | undefined;
+/** One default chain per process: every connection's signer shares its cached, auto-refreshed role credentials. */
+const defaultCredentials = () => (instanceRole ??= defaultProvider());
+
 /**
  * Returns a signer of ElastiCache IAM auth tokens ("Authenticating with IAM" in the ElastiCache user guide): a
  * SigV4-presigned `GET http://<cacheName>/?Action=connect&User=<user>` for the service `elasticache`, valid
@@ -26,7 +30,7 @@ export function elastiCacheTokenSigner(options: ElastiCacheIamOptions): (signing
   const signer = new SignatureV4({
     service: 'elasticache',
     region: options.region,
-    credentials: options.credentials ?? defaultProvider(),
+    credentials: options.credentials ?? defaultCredentials(),
     sha256: Hash.bind(null, 'sha256'),
   });
   return async (signingDate = new Date()) => {

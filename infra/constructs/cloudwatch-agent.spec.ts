@@ -24,7 +24,7 @@ describe('CloudWatch agent config', () => {
   );
 
   it('ships each process to its environment group and the scrapes to the metrics group', () => {
-    const config = agentConfig('staging') as { logs: { logs_collected: Record<string, any> } };
+    const config = agentConfig('staging') as { logs: Record<string, Record<string, any>> };
     const files = config.logs.logs_collected.files.collect_list.map((f: Record<string, string>) => [
       f.file_path,
       f.log_group_name,
@@ -34,7 +34,9 @@ describe('CloudWatch agent config', () => {
       ['/var/log/cyphr/worker.log', '/cyphr/staging/worker'],
       ['/var/log/cyphr/migrate.log', '/cyphr/staging/migrate'],
     ]);
-    expect(config.logs.logs_collected.prometheus.log_group_name).toBe('/cyphr/staging/metrics');
+    // The Prometheus scraper sits under logs.metrics_collected in the agent's schema (not logs_collected).
+    expect(Object.keys(config.logs.logs_collected)).toEqual(['files']);
+    expect(config.logs.metrics_collected.prometheus.log_group_name).toBe('/cyphr/staging/metrics');
     expect(prometheusConfig()).toMatch(/job_name: cyphr-api[\s\S]*regex: 'cyphr_websocket_connections\|/);
   });
 });

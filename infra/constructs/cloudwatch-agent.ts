@@ -11,7 +11,9 @@ import { API_PORT } from './security';
 import { APP_LOG_STREAMS, appLogGroupName, METRICS_LOG_STREAM } from './logs';
 
 export const AGENT_DIR = '/opt/aws/amazon-cloudwatch-agent';
-export const AGENT_CONFIG = `${AGENT_DIR}/etc/amazon-cloudwatch-agent.json`;
+// Not etc/amazon-cloudwatch-agent.json: the agent reads that path too, next to what fetch-config installs, so the
+// same collectors would load twice.
+export const AGENT_CONFIG = `${AGENT_DIR}/etc/cyphr-agent.json`;
 export const PROMETHEUS_CONFIG = `${AGENT_DIR}/etc/cyphr-prometheus.yaml`;
 export const LOGROTATE_CONFIG = '/etc/logrotate.d/cyphr';
 export const APP_LOG_DIR = '/var/log/cyphr';
@@ -32,7 +34,7 @@ export const SCRAPED_METRICS = {
 
 export const metricsNamespace = (environment: string) => `Cyphr/${environment}`;
 
-/** amazon-cloudwatch-agent.json (runs as root: it reads the units' log files, which only root and cyphr may). */
+/** The agent config (the agent runs as root: it reads the units' log files, which only root and cyphr may). */
 export function agentConfig(environment: string): Record<string, unknown> {
   return {
     agent: { metrics_collection_interval: SCRAPE_SECONDS, logfile: `${AGENT_DIR}/logs/amazon-cloudwatch-agent.log` },
@@ -47,6 +49,9 @@ export function agentConfig(environment: string): Record<string, unknown> {
             timezone: 'UTC',
           })),
         },
+      },
+      // The agent's schema puts the Prometheus scraper under logs.metrics_collected: its output is EMF log events.
+      metrics_collected: {
         prometheus: {
           log_group_name: appLogGroupName(environment, METRICS_LOG_STREAM),
           prometheus_config_path: PROMETHEUS_CONFIG,

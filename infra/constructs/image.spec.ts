@@ -63,7 +63,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         {
           apply_server_side_encryption_by_default: {
             sse_algorithm: 'aws:kms',
-            kms_master_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data-key_\w+\.arn\}$/),
+            kms_master_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data_key\.arn\}$/),
           },
           bucket_key_enabled: true,
         },
@@ -85,7 +85,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       source: `assets/image_bundle-asset_63FDC58D/${bundle.sha256}/cyphr-${bundle.version}.tar.gz`,
       source_hash: bundle.sha256,
       server_side_encryption: 'aws:kms',
-      kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data-key_\w+\.arn\}$/),
+      kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\.data_key\.arn\}$/),
     });
   });
 
@@ -135,7 +135,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       if (!match) throw new Error(`${path} is not written`);
       return Buffer.from(match[1], 'base64').toString('utf8');
     };
-    const config = JSON.parse(written('/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json'));
+    const config = JSON.parse(written('/opt/aws/amazon-cloudwatch-agent/etc/cyphr-agent.json'));
     expect(config.logs.logs_collected.files.collect_list).toEqual(
       ['api', 'worker', 'migrate'].map((stream) =>
         expect.objectContaining({
@@ -144,11 +144,11 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         }),
       ),
     );
-    expect(config.logs.logs_collected.prometheus).toMatchObject({
+    expect(config.logs.metrics_collected.prometheus).toMatchObject({
       log_group_name: '/cyphr/staging/metrics',
       emf_processor: { metric_namespace: 'Cyphr/staging' },
     });
-    const selectors = config.logs.logs_collected.prometheus.emf_processor.metric_declaration.flatMap(
+    const selectors = config.logs.metrics_collected.prometheus.emf_processor.metric_declaration.flatMap(
       (d: { metric_selectors: string[] }) => d.metric_selectors,
     );
     expect(selectors).toEqual(
@@ -159,7 +159,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     expect(scrape).toContain("targets: ['127.0.0.1:9464']");
     expect(written('/etc/logrotate.d/cyphr')).toContain('copytruncate');
     expect(data).toContain(
-      '"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"',
+      '"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/cyphr-agent.json"',
     );
   });
 
@@ -167,10 +167,10 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     const image = one(json, 'aws_imagebuilder_image') as { depends_on: string[] };
     expect(image.depends_on).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^aws_route\.network_app-0-default-route-0/),
-        expect.stringMatching(/^aws_route_table_association\.network_app-0-rta/),
-        expect.stringMatching(/^aws_vpc_endpoint\.endpoints_s3/),
-        expect.stringMatching(/^aws_vpc_endpoint\.endpoints_ssm_/),
+        'aws_route.network_app_0_default_route_0',
+        'aws_route_table_association.network_app_0_rta',
+        'aws_vpc_endpoint.endpoints_s3',
+        'aws_vpc_endpoint.endpoints_ssm',
       ]),
     );
   });
@@ -196,7 +196,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
   it('infrastructure: private app subnet, HTTPS-only group, IMDSv2, terminated on failure; least-privilege profile', () => {
     const infra = one(json, 'aws_imagebuilder_infrastructure_configuration');
     expect(infra).toMatchObject({
-      subnet_id: expect.stringMatching(/^\$\{aws_subnet\.network_app-0_\w+\.id\}$/),
+      subnet_id: expect.stringMatching(/^\$\{aws_subnet\.network_app_0\.id\}$/),
       terminate_instance_on_failure: true,
       instance_metadata_options: { http_tokens: 'required', http_put_response_hop_limit: 1 },
       instance_types: ['t3.small'],
@@ -265,7 +265,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         },
       });
     }
-    expect(json.output.ami_id.value).toMatch(/^\$\{aws_launch_template\.api_launch-template_\w+\.image_id\}$/);
+    expect(json.output.ami_id.value).toMatch(/^\$\{aws_launch_template\.api_launch_template\.image_id\}$/);
   });
 });
 

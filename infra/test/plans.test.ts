@@ -2,7 +2,7 @@
 // path), and both are validated and planned offline by the real terraform through the harness. The JSON plans
 // must create what the tier promises; the HCL plans must be identical to them (same addresses and actions,
 // planned values, unknown-until-apply attributes, outputs). One file, so each stack is planned once per run.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -166,8 +166,34 @@ describe('HCL output', () => {
     ).not.toThrow();
   });
 
+  it('is one file per top-level construct, plus the stack’s own files', () => {
+    for (const stack of stacks) {
+      const files = readdirSync(join(hclOut, 'stacks', stack)).filter((f) => f.endsWith('.tf'));
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'terraform.tf',
+          'providers.tf',
+          'outputs.tf',
+          'network.tf',
+          'security.tf',
+          'database.tf',
+          'cache.tf',
+          'queues.tf',
+          'load-balancer.tf',
+          'api.tf',
+          'worker.tf',
+          'edge.tf',
+          'monitoring.tf',
+        ]),
+      );
+      expect(files).not.toContain('cdk.tf');
+      const database = readFileSync(join(hclOut, 'stacks', stack, 'database.tf'), 'utf8');
+      expect(database).toContain('resource "aws_db_instance" "database_primary" {');
+    }
+  });
+
   it('writes WAFv2 statements as nested blocks (cdktf renders them as `statement = {...}`)', () => {
-    const text = readFileSync(join(hclOut, 'stacks', stacks[0], 'cdk.tf'), 'utf8');
+    const text = readFileSync(join(hclOut, 'stacks', stacks[0], 'edge.tf'), 'utf8');
     expect(text).toMatch(/\n {4}statement \{\n {6}managed_rule_group_statement \{/);
     expect(text).not.toContain('[object Object]');
   });

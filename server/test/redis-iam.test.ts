@@ -122,15 +122,20 @@ describe('Redis with ElastiCache IAM authentication', () => {
 
   const redisService = () => app.app.get(RedisService);
 
-  /** Alice sends to Bob through the API; the worker's publish reaches Bob's socket through the app's subscriber. */
+  /** Alice logs in and sends to Bob through the API; the worker's publish reaches Bob's socket through the app's subscriber. */
   async function expectMessagesFlow(): Promise<void> {
     const [alice, bob] = await Promise.all([register(app.url, 'alice'), register(app.url, 'bob')]);
     const conversationId = await conversationOf(app.url, alice, [bob]);
     const bobSocket = await TestSocket.open(app.url, bob.token);
     try {
       expect(await isOnline(worker, bob.id)).toBe(true); // presence the API wrote as its user, read as the worker's
+      // Login goes through the Redis rate limiter as the API's user.
+      const login = await call(app.url, 'POST', '/v1/auth/login', {
+        body: { username: alice.username, password: alice.password },
+      });
+      expect(login.status).toBe(200);
       const send = await call(app.url, 'POST', `/v1/conversations/${conversationId}/messages`, {
-        token: alice.token,
+        token: login.body.accessToken,
         body: { clientMessageId: crypto.randomUUID(), ciphertext: Buffer.from('hello').toString('base64') },
       });
       expect(send.status).toBe(202);
@@ -232,6 +237,27 @@ describe('Redis with ElastiCache IAM authentication', () => {
       expect(proxy.auths.at(-1)?.reason).toBe('token expired');
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       expect(await tryAuth(API_USER, await sign(API_ROLE, API_USER))).toBe('PONG');
+    });
+
+    it('a bad token in HELLO 3 AUTH (RESP3 clients) too, while a good one works', async () => {
+      const hello = async (password: string) => {
+        const client = createClient({
+          url: proxy.url,
+          username: API_USER,
+          password,
+          RESP: 3,
+          socket: { tls: true, ca: certs.ca, reconnectStrategy: false },
+        });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          return await client.ping();
+        } finally {
+          if (client.isOpen) client.destroy();
+        }
+      };
+      await expect(hello(await sign(WORKER_ROLE, API_USER))).rejects.toThrow(/WRONGPASS/);
+      expect(await hello(await sign(API_ROLE, API_USER))).toBe('PONG');
     });
 
     it('a server whose certificate does not chain to a trusted CA', async () => {

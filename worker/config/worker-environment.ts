@@ -67,6 +67,17 @@ export class WorkerSettings extends SharedSettings {
   @Max(600_000)
   WORKER_SHUTDOWN_TIMEOUT_MS: number = 20_000;
 
+  /**
+   * While the primary is unreachable the message consumers pause; they probe it (`SELECT 1`) after 1 s, 2 s,
+   * 4 s ... up to this many seconds apart, and resume when it answers.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  WORKER_PRIMARY_PROBE_MAX_SECONDS: number = 10;
+
   /** PostgreSQL connections held by the worker (the primary only). */
   @IsOptional()
   @Transform(toInt)

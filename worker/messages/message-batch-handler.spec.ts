@@ -137,6 +137,34 @@ describe('MessageBatchHandler', () => {
     ]);
   });
 
+  it('hands messages the unreachable primary could not store to the pool, counting no failure against them', async () => {
+    const [a, b] = [body(1), body(2)];
+    const down = new Error('connect ECONNREFUSED');
+    const { handler, metrics, rejected } = setup({
+      store: () => [
+        { status: 'failed', error: down, permanent: false, unavailable: true },
+        { status: 'failed', error: down, permanent: false, unavailable: true },
+      ],
+      maxReceiveCount: 1,
+    });
+    const outcome = await handler.handle([
+      sqsMessage('bad', '{oops'),
+      sqsMessage('s1', JSON.stringify(a)),
+      sqsMessage('s2', JSON.stringify(b)),
+    ]);
+    expect(ids(outcome.ack)).toEqual(['bad']);
+    expect(outcome.retry).toEqual([]);
+    expect(outcome.unavailable).toEqual({
+      messages: [expect.objectContaining({ MessageId: 's1' }), expect.objectContaining({ MessageId: 's2' })],
+      error: down,
+    });
+    expect(rejected.map((r) => r.id)).toEqual(['bad']);
+    expect((await metrics.failed.get()).values).toEqual([]);
+    expect((await metrics.deadLettered.get()).values).toEqual([
+      expect.objectContaining({ labels: { queue: 'messages', kind: 'rejected' } }),
+    ]);
+  });
+
   it('counts a failure on the last allowed receive as dead-lettered', async () => {
     const a = body(1);
     const { handler, metrics } = setup({

@@ -48,6 +48,12 @@ export class MessageBatchHandler {
     const now = Date.now();
     for (const [index, result] of results.entries()) {
       const { sqs, body } = valid[index];
+      if (result.status === 'failed' && result.unavailable) {
+        // The primary is down: no message is at fault. The pool pauses and hands these back once it answers.
+        outcome.unavailable ??= { messages: [], error: result.error };
+        outcome.unavailable.messages.push(sqs);
+        continue;
+      }
       if (result.status === 'failed') {
         this.fail(sqs, body, result.error, result.permanent, outcome);
         continue;

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
-import { isPermanentDatabaseError, MessageStore } from './message-store';
+import { isPermanentDatabaseError, isPrimaryUnreachable, MessageStore } from './message-store';
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const body = (n: number, conversationId = uuid(900)): MessageQueueBodyV1 => ({
@@ -87,8 +87,8 @@ describe('MessageStore', () => {
     const results = await new MessageStore(dataSource).storeBatch([body(1), body(2)]);
     expect(calls).toHaveLength(1);
     expect(results).toEqual([
-      expect.objectContaining({ status: 'failed', permanent: false }),
-      expect.objectContaining({ status: 'failed', permanent: false }),
+      expect.objectContaining({ status: 'failed', permanent: false, unavailable: true }),
+      expect.objectContaining({ status: 'failed', permanent: false, unavailable: true }),
     ]);
   });
 
@@ -103,5 +103,38 @@ describe('MessageStore', () => {
     expect(isPermanentDatabaseError({ driverError: { code: '22P02' } })).toBe(true);
     expect(isPermanentDatabaseError({ code: '57P01' })).toBe(false);
     expect(isPermanentDatabaseError(new Error('timeout'))).toBe(false);
+  });
+});
+
+describe('isPrimaryUnreachable', () => {
+  const queryFailed = (driverError: object) =>
+    Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError });
+
+  it('recognises a refused, cut or timed-out connection and a server shutting down', () => {
+    expect(
+      isPrimaryUnreachable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
+    const aggregate = Object.assign(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })]), {});
+    expect(isPrimaryUnreachable(aggregate)).toBe(true);
+    expect(isPrimaryUnreachable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isPrimaryUnreachable(new Error('timeout exceeded when trying to connect'))).toBe(true);
+    expect(
+      isPrimaryUnreachable(
+        queryFailed({ code: '57P01', message: 'terminating connection due to administrator command' }),
+      ),
+    ).toBe(true);
+    expect(isPrimaryUnreachable(queryFailed({ code: '57P03', message: 'the database system is shutting down' }))).toBe(
+      true,
+    );
+    expect(isPrimaryUnreachable(queryFailed({ code: '08006' }))).toBe(true);
+    expect(isPrimaryUnreachable(queryFailed({ code: '25006' }))).toBe(true);
+  });
+
+  it('does not take a failing statement for an outage', () => {
+    expect(isPrimaryUnreachable(queryFailed({ code: '23503', message: 'violates foreign key constraint' }))).toBe(
+      false,
+    );
+    expect(isPrimaryUnreachable(queryFailed({ code: '40001' }))).toBe(false);
+    expect(isPrimaryUnreachable(new Error('message conflicts with a row that is not its own'))).toBe(false);
   });
 });

@@ -3,8 +3,13 @@ import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { MessageView } from '../../common/contracts/realtime-events';
 import { MessageRow, messageView } from '../../common/database/message-row';
 
+/**
+ * `permanent`: the message itself fails (a constraint); `unavailable`: the primary could not be reached, so
+ * every message would fail the same way and none is at fault.
+ */
 export type StoreResult =
-  { status: 'stored' | 'duplicate'; message: MessageView } | { status: 'failed'; error: Error; permanent: boolean };
+  | { status: 'stored' | 'duplicate'; message: MessageView }
+  | { status: 'failed'; error: Error; permanent: boolean; unavailable?: boolean };
 
 interface Row extends MessageRow {
   inserted: boolean;
@@ -40,6 +45,52 @@ export function isPermanentDatabaseError(error: unknown): boolean {
     (error as { code?: unknown; driverError?: { code?: unknown } }).code ??
     (error as { driverError?: { code?: unknown } }).driverError?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** Connection-level failures: the socket could not be opened, was cut, or timed out. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * SQLSTATE class 08 (connection exception); 57P01-57P03 (the server is shutting down, crashed, or not yet
+ * accepting connections: a restart or a failover); 25006 (read-only transaction: a demoted primary after failover).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|25006)$/;
+
+/** What node-postgres and its pool say when the connection is lost or never made. */
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|connection timeout|not queryable|Connection ended/i;
+
+/**
+ * True when PostgreSQL itself could not be reached (connection refused, cut, timed out, the server shutting
+ * down), as opposed to a statement that failed. TypeORM wraps the driver's error; node's connect may report
+ * several addresses' failures at once (AggregateError).
+ */
+export function isPrimaryUnreachable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (candidate: unknown): boolean => {
+    if (!candidate || typeof candidate !== 'object' || seen.has(candidate)) return false;
+    seen.add(candidate);
+    const { code, message, driverError, cause, errors } = candidate as {
+      code?: unknown;
+      message?: unknown;
+      driverError?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+    };
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+    if (typeof message === 'string' && UNREACHABLE_MESSAGE.test(message)) return true;
+    return [driverError, cause, ...(Array.isArray(errors) ? errors : [])].some(visit);
+  };
+  return visit(error);
 }
 
 /** Writes messages to the primary, idempotently. */
@@ -100,5 +151,11 @@ export class MessageStore {
 }
 
 function failed(error: unknown, permanent = isPermanentDatabaseError(error)): StoreResult {
-  return { status: 'failed', error: error instanceof Error ? error : new Error(String(error)), permanent };
+  const unavailable = !permanent && isPrimaryUnreachable(error);
+  return {
+    status: 'failed',
+    error: error instanceof Error ? error : new Error(String(error)),
+    permanent,
+    ...(unavailable ? { unavailable } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Every metric the worker exports, on its own registry (tests create as many as they like). */
 export class WorkerMetrics {
@@ -74,16 +74,43 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly consumersPaused = new Gauge({
+    name: 'cyphr_worker_consumers_paused',
+    help: '1 while the consumers wait for an unreachable dependency (the primary) and receive nothing, else 0',
+    labelNames: ['dependency'],
+    registers: [this.registry],
+  });
+
+  readonly pauses = new Counter({
+    name: 'cyphr_worker_consumer_pauses_total',
+    help: 'Times the consumers paused because a dependency became unreachable',
+    labelNames: ['dependency'],
+    registers: [this.registry],
+  });
+
+  readonly held = new Counter({
+    name: 'cyphr_worker_messages_held_total',
+    help: 'Messages whose storing failed on an unreachable dependency and were held (not retried) until it answered',
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cyphr_worker_' });
   }
 }
 
-/** GET /metrics (Prometheus text) and GET /health; anything else 404. */
+export type Readiness = () => { ready: true } | { ready: false; waitingFor: string };
+
+/**
+ * GET /metrics (Prometheus text), GET /health (the process is alive) and GET /ready (503 while the consumers
+ * are paused, naming what they wait for); anything else 404.
+ */
 export async function startMetricsServer(
   metrics: WorkerMetrics,
   host: string,
   port: number,
+  readiness: Readiness = () => ({ ready: true }),
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
@@ -97,6 +124,12 @@ export async function startMetricsServer(
           res.writeHead(500);
           res.end(String(error));
         });
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/ready') {
+      const state = readiness();
+      res.writeHead(state.ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(state.ready ? { status: 'ready' } : { status: 'paused', waitingFor: state.waitingFor }));
       return;
     }
     if (req.method === 'GET' && req.url === '/health') {

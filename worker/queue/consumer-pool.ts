@@ -2,11 +2,16 @@ import { ChangeMessageVisibilityBatchCommand, Message, SQSClient } from '@aws-sd
 import { Consumer } from 'sqs-consumer';
 import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
+import { DependencyGate } from './dependency-gate';
 
-/** What a batch handler decided: delete these, hand those back to the queue after a delay. */
+/**
+ * What a batch handler decided: delete these, hand those back to the queue after a delay, and (optionally)
+ * these could not be handled because a dependency every message needs is unreachable: not their fault.
+ */
 export interface BatchOutcome {
   ack: Message[];
   retry: Array<{ message: Message; delaySeconds: number }>;
+  unavailable?: { messages: Message[]; error: Error };
 }
 
 export type BatchHandler = (messages: Message[]) => Promise<BatchOutcome>;
@@ -22,6 +27,12 @@ export interface ConsumerPoolOptions {
   handler: BatchHandler;
   logger: WorkerLogger;
   metrics: WorkerMetrics;
+  /**
+   * Pauses receiving while the handler reports `unavailable`, and holds those messages (the visibility
+   * heartbeat keeps them hidden) to handle again when the gate reopens.
+   * @default none: unavailable messages are retried after the visibility timeout like any transient failure
+   */
+  gate?: DependencyGate;
 }
 
 interface Loop {
@@ -53,8 +64,11 @@ function chunk<T>(items: T[], size: number): T[][] {
 export class ConsumerPool {
   private readonly loops: Loop[] = [];
   private stopping = false;
+  private readonly stopRequested: Promise<void>;
+  private requestStop!: () => void;
 
   constructor(private readonly options: ConsumerPoolOptions) {
+    this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
     for (let index = 0; index < options.loops; index++) this.loops.push(this.createLoop(index));
   }
 
@@ -70,6 +84,7 @@ export class ConsumerPool {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    this.requestStop();
     const deadline = Date.now() + timeoutMs;
     await Promise.all(this.loops.map((loop) => this.stopLoop(loop, deadline)));
   }
@@ -114,6 +129,8 @@ export class ConsumerPool {
       messageAttributeNames: ['All'],
       strictReturn: true,
       preReceiveMessageCallback: async () => {
+        // Paused: receive nothing (every receive counts toward the DLQ) until the dependency answers.
+        await this.untilOpenOrStopping();
         const wait = receiveBackoffMs(loop.receiveFailures);
         if (wait > 0 && !this.stopping) await new Promise((resolve) => setTimeout(resolve, wait).unref());
       },
@@ -153,18 +170,59 @@ export class ConsumerPool {
     return loop;
   }
 
+  private untilOpenOrStopping(): Promise<void> {
+    const { gate } = this.options;
+    return gate?.paused && !this.stopping ? Promise.race([gate.wait(), this.stopRequested]) : Promise.resolve();
+  }
+
+  /**
+   * Runs the handler; what it could not handle because the dependency is unreachable is held (sqs-consumer's
+   * heartbeat keeps it hidden, its receive count unchanged) and handled again once the gate reopens. Stopping
+   * while paused releases what is held at once, so another worker takes it when the dependency is back.
+   */
   private async runHandler(messages: Message[]): Promise<Message[]> {
+    const { options } = this;
+    const acknowledged: Message[] = [];
+    let pending = messages;
+    for (;;) {
+      await this.untilOpenOrStopping();
+      if (this.stopping) {
+        await this.changeVisibility(pending.map((message) => ({ message, delaySeconds: 0 })));
+        return acknowledged;
+      }
+      const outcome = await this.runOnce(pending);
+      acknowledged.push(...outcome.ack);
+      const unavailable = outcome.unavailable?.messages ?? [];
+      if (unavailable.length === 0) return acknowledged;
+      if (!options.gate) {
+        await this.changeVisibility(
+          unavailable.map((message) => ({ message, delaySeconds: options.visibilityTimeoutSeconds })),
+        );
+        return acknowledged;
+      }
+      options.gate.pause(outcome.unavailable!.error);
+      if (!options.gate.paused) {
+        // The gate is closed (shutting down): nothing to wait for, let another worker take them.
+        await this.changeVisibility(unavailable.map((message) => ({ message, delaySeconds: 0 })));
+        return acknowledged;
+      }
+      options.metrics.held.inc({ queue: options.name }, unavailable.length);
+      pending = unavailable;
+    }
+  }
+
+  private async runOnce(messages: Message[]): Promise<BatchOutcome> {
     const { options } = this;
     const stopTimer = options.metrics.batchDuration.startTimer({ queue: options.name });
     try {
       const outcome = await options.handler(messages);
       if (outcome.retry.length > 0) await this.changeVisibility(outcome.retry);
-      return outcome.ack;
+      return outcome;
     } catch (error) {
       // A handler bug or an outage: nothing is acknowledged; the messages reappear after their visibility timeout.
       options.logger.error({ queue: options.name, err: error, messages: messages.length }, 'batch failed');
       options.metrics.failed.inc({ queue: options.name, reason: 'batch' }, messages.length);
-      return [];
+      return { ack: [], retry: [] };
     } finally {
       stopTimer();
     }

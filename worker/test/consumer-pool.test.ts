@@ -2,7 +2,8 @@ import { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { createLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { BatchHandler, ConsumerPool } from '../queue/consumer-pool';
-import { createTestQueues, eventually, queueDepth, sendBodies, TestQueues, testSqs } from './helpers';
+import { DependencyGate } from '../queue/dependency-gate';
+import { createTestQueues, eventually, queueDepth, receiveAll, sendBodies, TestQueues, testSqs } from './helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -11,7 +12,7 @@ describe('ConsumerPool: visibility heartbeat and shutdown release (real SQS serv
   let queues: TestQueues;
   const pools: ConsumerPool[] = [];
 
-  const pool = (handler: BatchHandler, visibilityTimeoutSeconds = 3) => {
+  const pool = (handler: BatchHandler, visibilityTimeoutSeconds = 3, gate?: DependencyGate) => {
     const created = new ConsumerPool({
       name: 'test',
       sqs,
@@ -22,6 +23,7 @@ describe('ConsumerPool: visibility heartbeat and shutdown release (real SQS serv
       handler,
       logger: createLogger('silent'),
       metrics: new WorkerMetrics({ defaultMetrics: false }),
+      gate,
     });
     pools.push(created);
     return created;
@@ -95,4 +97,61 @@ describe('ConsumerPool: visibility heartbeat and shutdown release (real SQS serv
     // Visibility was 30 s: seeing it within a few seconds proves the release.
     await eventually(async () => successor.includes('stuck'), 5_000, 'released message picked up');
   }, 40_000);
+
+  describe('paused on an unreachable dependency', () => {
+    let answers: boolean;
+    let gate: DependencyGate;
+    const seen: Array<{ body: string; receives: string }> = [];
+    const unavailableUntilAnswered: BatchHandler = async (messages) => {
+      seen.push(...messages.map((m) => ({ body: m.Body!, receives: m.Attributes!.ApproximateReceiveCount! })));
+      return answers
+        ? { ack: messages, retry: [] }
+        : { ack: [], retry: [], unavailable: { messages, error: new Error('connect ECONNREFUSED') } };
+    };
+
+    beforeEach(() => {
+      answers = false;
+      seen.length = 0;
+      gate = new DependencyGate({
+        dependency: 'primary',
+        probe: async () => {
+          if (!answers) throw new Error('connect ECONNREFUSED');
+        },
+        maxProbeIntervalMs: 1_000,
+        logger: createLogger('silent'),
+        metrics: new WorkerMetrics({ defaultMetrics: false }),
+      });
+    });
+    afterEach(() => gate.close());
+
+    it('holds the batch past its visibility timeout without receiving again, then handles it when the probe answers', async () => {
+      pool(unavailableUntilAnswered, 2, gate).start();
+      await sendBodies(sqs, queues.messages, ['held']);
+      await eventually(async () => gate.paused, 5_000, 'paused');
+      await sleep(5_000); // two and a half visibility timeouts: the heartbeat keeps it hidden, nothing is received
+      expect(seen).toEqual([{ body: 'held', receives: '1' }]);
+      answers = true;
+      await eventually(async () => (await queueDepth(sqs, queues.messages)) === 0, 5_000, 'deleted after resuming');
+      // Handled again from the same receive: its receive count never grew.
+      expect(seen).toEqual([
+        { body: 'held', receives: '1' },
+        { body: 'held', receives: '1' },
+      ]);
+      expect(gate.paused).toBe(false);
+    }, 30_000);
+
+    it('releases what it holds at once when stopped while paused', async () => {
+      const paused = pool(unavailableUntilAnswered, 30, gate);
+      paused.start();
+      await sendBodies(sqs, queues.messages, ['held']);
+      await eventually(async () => gate.paused, 5_000, 'paused');
+      const stoppedAt = Date.now();
+      await paused.stop(10_000);
+      expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+      // Visibility was 30 s: receiving it now proves the release.
+      const [released] = await receiveAll(sqs, queues.messages);
+      expect(released.Body).toBe('held');
+      expect(released.Attributes?.ApproximateReceiveCount).toBe('2');
+    }, 30_000);
+  });
 });

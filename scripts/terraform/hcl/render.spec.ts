@@ -1,9 +1,11 @@
-// The JSON -> HCL renderer: templates, blocks vs arguments, meta-arguments. Real plans of the
-// rendered stacks are compared in infra/test/hcl-plans.test.ts.
+// The JSON -> HCL renderer: templates, blocks vs arguments, meta-arguments, ephemeral blocks and
+// write-only arguments, one file per top-level construct. Real plans of the rendered stacks are compared
+// in infra/test/plans.test.ts, of the ephemeral fixture in infra/test/hcl-ephemeral.test.ts.
 import { bareReference, parseTemplate, stringExpression } from './template';
-import { renderHcl } from './render';
+import { renderHcl, renderHclFiles } from './render';
 import { differences } from './compare';
 import type { ProviderShapes } from './schema';
+import { EPHEMERAL_FIXTURE } from './fixtures';
 
 const SHAPES: ProviderShapes = {
   provider: { default_tags: {} },
@@ -19,8 +21,12 @@ const SHAPES: ProviderShapes = {
     },
     aws_s3_bucket: {},
     aws_security_group: { ingress: {} },
+    aws_db_instance: { timeouts: {} },
+    aws_secretsmanager_secret: { replica: {} },
+    aws_secretsmanager_secret_version: {},
   },
   data: { aws_iam_policy_document: { statement: { condition: {} } } },
+  ephemeral: { aws_secretsmanager_random_password: {} },
 };
 
 describe('templates', () => {
@@ -155,6 +161,91 @@ describe('renderHcl', () => {
       /not in the provider schema/,
     );
     expect(() => renderHcl({ module: { m: {} } }, SHAPES)).toThrow(/not supported/);
+  });
+});
+
+describe('ephemeral blocks and write-only arguments', () => {
+  const hcl = renderHcl(EPHEMERAL_FIXTURE, SHAPES);
+
+  it('writes an ephemeral block as a top-level block with its two labels', () => {
+    expect(hcl).toContain(
+      'ephemeral "aws_secretsmanager_random_password" "db_master" {\n  password_length = 40\n  exclude_punctuation = true\n}',
+    );
+  });
+
+  it('hands the ephemeral value to write-only arguments as bare references and inside jsonencode()', () => {
+    expect(hcl).toContain(
+      '  password_wo = ephemeral.aws_secretsmanager_random_password.db_master.random_password\n  password_wo_version = 1',
+    );
+    expect(hcl).toContain(
+      '  secret_string_wo = jsonencode({username = "cyphr_admin", password = ephemeral.aws_secretsmanager_random_password.db_master.random_password})',
+    );
+    expect(hcl).toContain('  secret_string_wo_version = 1');
+  });
+
+  it('refuses an ephemeral type the provider does not have', () => {
+    expect(() => renderHcl({ ephemeral: { aws_random_thing: { x: {} } } }, SHAPES)).toThrow(
+      /ephemeral type aws_random_thing is not in the provider schema/,
+    );
+  });
+});
+
+describe('renderHclFiles', () => {
+  const doc = {
+    '//': { metadata: {} },
+    terraform: { required_providers: { aws: { source: 'aws', version: '5.100.0' } } },
+    provider: { aws: [{ region: 'eu-central-1' }] },
+    ...EPHEMERAL_FIXTURE,
+    data: {
+      aws_iam_policy_document: {
+        api_instance_role_policy_document: {
+          '//': { metadata: { path: 'test/api/instance-role/policy-document' } },
+          statement: [{ actions: ['sqs:SendMessage'], resources: ['*'] }],
+        },
+      },
+    },
+    resource: {
+      ...EPHEMERAL_FIXTURE.resource,
+      aws_security_group: {
+        load_balancer_alb: { '//': { metadata: { path: 'test/load-balancer/alb' } }, name: 'alb' },
+        // Added by an override on the stack: no construct path.
+        extra: { name: 'extra' },
+      },
+    },
+    output: { db: { value: '${aws_db_instance.database_primary.address}' } },
+  };
+  const files = renderHclFiles(doc, SHAPES);
+
+  it('puts each block in the file of its top-level construct, stack-level blocks in their own files', () => {
+    expect(Object.keys(files)).toEqual([
+      'api.tf',
+      'database.tf',
+      'load-balancer.tf',
+      'main.tf',
+      'outputs.tf',
+      'providers.tf',
+      'terraform.tf',
+    ]);
+    expect(files['database.tf']).toContain('resource "aws_db_instance" "database_primary" {');
+    expect(files['database.tf']).toContain(
+      'resource "aws_secretsmanager_secret_version" "database_master_secret_value" {',
+    );
+    expect(files['api.tf']).toContain('data "aws_iam_policy_document" "api_instance_role_policy_document" {');
+    expect(files['load-balancer.tf']).toContain('resource "aws_security_group" "load_balancer_alb" {');
+    expect(files['outputs.tf']).toContain('output "db" {');
+    expect(files['providers.tf']).toContain('provider "aws" {');
+    expect(files['terraform.tf']).toContain('terraform {');
+  });
+
+  it('puts a block without a construct path beside its users when they share a file, else in main.tf', () => {
+    expect(files['database.tf']).toContain('ephemeral "aws_secretsmanager_random_password" "db_master" {');
+    expect(files['main.tf']).toContain('resource "aws_security_group" "extra" {');
+    expect(files['main.tf']).not.toContain('ephemeral');
+  });
+
+  it('splits without losing or repeating a block: the files hold exactly the blocks of the single rendering', () => {
+    const blocks = (text: string) => text.trim().split('\n\n');
+    expect(Object.values(files).flatMap(blocks).sort()).toEqual(blocks(renderHcl(doc, SHAPES)).sort());
   });
 });
 

@@ -115,17 +115,41 @@ function block(
   return inner.length ? [`${indent}${head} {`, ...inner, `${indent}}`] : [`${indent}${head} {}`];
 }
 
-function labelled(kind: 'resource' | 'data', doc: JsonObject, shapes: ProviderShapes): string[][] {
-  const out: string[][] = [];
+type LabelledKind = 'resource' | 'data' | 'ephemeral';
+
+/** A rendered top-level block and the construct path it came from (cdktf's `//` metadata), when known. */
+interface Section {
+  top: string;
+  lines: string[];
+  path?: string;
+  /** How other blocks refer to this one (`aws_x.name`, `data.aws_x.name`, `ephemeral.aws_x.name`). */
+  address?: string;
+}
+
+function constructPath(instance: JsonObject): string | undefined {
+  const comment = instance['//'];
+  const metadata = isObject(comment ?? null) ? (comment as JsonObject).metadata : undefined;
+  const path = isObject(metadata ?? null) ? (metadata as JsonObject).path : undefined;
+  return typeof path === 'string' ? path : undefined;
+}
+
+function labelled(kind: LabelledKind, doc: JsonObject, shapes: ProviderShapes): Section[] {
+  const out: Section[] = [];
+  const schemas = kind === 'resource' ? shapes.resource : kind === 'data' ? shapes.data : shapes.ephemeral;
   for (const [type, byName] of Object.entries(doc)) {
-    const known = kind === 'resource' ? shapes.resource[type] : shapes.data[type];
+    const known = schemas[type];
     // terraform_data and other built-ins have no nested blocks.
     const shape = { ...(known ?? {}), ...META_BLOCKS };
     if (!known && !type.startsWith('terraform_'))
       throw new HclRenderError(`${kind} type ${type} is not in the provider schema`);
     for (const [name, item] of Object.entries(byName as JsonObject)) {
       for (const instance of [item].flat() as JsonObject[])
-        out.push(block(kind, [type, name], instance, shape, '', 'resource'));
+        out.push({
+          top: kind,
+          lines: block(kind, [type, name], instance, shape, '', 'resource'),
+          path: constructPath(instance),
+          address: kind === 'resource' ? `${type}.${name}` : `${kind}.${type}.${name}`,
+        });
     }
   }
   return out;
@@ -150,25 +174,25 @@ function terraformBlock(settings: JsonObject): string[] {
   return lines;
 }
 
-/** Renders a Terraform JSON document (one cdk.tf.json) as HCL; blocks separated by blank lines. */
-export function renderHcl(doc: JsonObject, shapes: ProviderShapes): string {
-  const sections: string[][] = [];
+function sections(doc: JsonObject, shapes: ProviderShapes): Section[] {
+  const out: Section[] = [];
   for (const [top, value] of Object.entries(doc)) {
     if (top === '//') continue;
     if (!isObject(value)) throw new HclRenderError(`top-level ${top} must be an object`);
     switch (top) {
       case 'terraform':
-        sections.push(terraformBlock(value));
+        out.push({ top, lines: terraformBlock(value) });
         break;
       case 'provider':
         for (const [name, configs] of Object.entries(value)) {
           for (const config of [configs].flat() as JsonObject[])
-            sections.push(block('provider', [name], config, name === 'aws' ? shapes.provider : {}, ''));
+            out.push({ top, lines: block('provider', [name], config, name === 'aws' ? shapes.provider : {}, '') });
         }
         break;
       case 'resource':
       case 'data':
-        sections.push(...labelled(top, value, shapes));
+      case 'ephemeral':
+        out.push(...labelled(top, value, shapes));
         break;
       case 'output':
       case 'variable':
@@ -177,15 +201,81 @@ export function renderHcl(doc: JsonObject, shapes: ProviderShapes): string {
           const lines = block(top, [name], rest, { validation: {} }, '', 'resource');
           // A variable's type is a type expression, written bare.
           if (type !== undefined) lines.splice(1, 0, `${INDENT}type = ${String(type).replace(/^\$\{(.*)\}$/, '$1')}`);
-          sections.push(lines);
+          out.push({ top, lines });
         }
         break;
       case 'locals':
-        sections.push(block('locals', [], value, {}, ''));
+        out.push({ top, lines: block('locals', [], value, {}, '') });
         break;
       default:
         throw new HclRenderError(`top-level ${top} is not supported by the HCL renderer`);
     }
   }
-  return `${sections.map((s) => s.join('\n')).join('\n\n')}\n`;
+  return out;
+}
+
+function joined(parts: Section[]): string {
+  return `${parts.map((s) => s.lines.join('\n')).join('\n\n')}\n`;
+}
+
+/** Renders a Terraform JSON document (one cdk.tf.json) as HCL in one text; blocks separated by blank lines. */
+export function renderHcl(doc: JsonObject, shapes: ProviderShapes): string {
+  return joined(sections(doc, shapes));
+}
+
+/** Files for what belongs to the stack rather than to one construct. */
+const STACK_FILES: Record<string, string> = {
+  terraform: 'terraform.tf',
+  provider: 'providers.tf',
+  output: 'outputs.tf',
+  variable: 'variables.tf',
+  locals: 'locals.tf',
+};
+/** Blocks with no construct path (written by an escape hatch on the stack itself) that no one file uses. */
+export const UNPLACED_FILE = 'main.tf';
+
+/** `network.tf` for `<stack>/network/...`: the top-level construct id, lowercased, other characters as `-`. */
+export function fileForPath(path: string): string {
+  const top = path.split('/')[1] ?? '';
+  const name = top
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  return name ? `${name}.tf` : UNPLACED_FILE;
+}
+
+/**
+ * A block without a construct path (an ephemeral password added by an override, say) goes beside the
+ * blocks that use it when they all live in one file; otherwise in main.tf.
+ */
+function fileOfUsers(section: Section, placed: Map<Section, string>): string {
+  if (!section.address) return UNPLACED_FILE;
+  const escaped = section.address.replace(/[.]/g, '\\.');
+  const use = new RegExp(`(^|[^\\w.])${escaped}\\b`);
+  const files = new Set(
+    [...placed.entries()].filter(([other]) => other.lines.some((l) => use.test(l))).map(([, file]) => file),
+  );
+  files.delete(STACK_FILES.output);
+  return files.size === 1 ? ([...files][0] as string) : UNPLACED_FILE;
+}
+
+/**
+ * Renders a Terraform JSON document as one HCL file per top-level construct (`network.tf`, `database.tf`,
+ * ...) plus the stack's own files (`terraform.tf`, `providers.tf`, `outputs.tf`), so a review reads the
+ * diagram. Terraform loads every `*.tf` file of the folder as one module: the split changes no plan.
+ */
+export function renderHclFiles(doc: JsonObject, shapes: ProviderShapes): Record<string, string> {
+  const all = sections(doc, shapes);
+  const placed = new Map<Section, string>();
+  for (const section of all) {
+    const file = STACK_FILES[section.top] ?? (section.path !== undefined ? fileForPath(section.path) : undefined);
+    if (file) placed.set(section, file);
+  }
+  const byFile = new Map<string, Section[]>();
+  for (const section of all) {
+    const file = placed.get(section) ?? fileOfUsers(section, placed);
+    byFile.set(file, [...(byFile.get(file) ?? []), section]);
+  }
+  const files = [...byFile.keys()].sort();
+  return Object.fromEntries(files.map((file) => [file, joined(byFile.get(file) as Section[])]));
 }

@@ -17,6 +17,8 @@ export interface ProviderShapes {
   provider: BlockShape;
   resource: Record<string, BlockShape>;
   data: Record<string, BlockShape>;
+  /** Ephemeral resources (`ephemeral "<type>" "<name>" {}`): values that exist during one run and never enter state. */
+  ephemeral: Record<string, BlockShape>;
 }
 
 interface RawBlock {
@@ -30,12 +32,19 @@ interface RawSchema {
       provider: { block: RawBlock };
       resource_schemas: Record<string, { block: RawBlock }>;
       data_source_schemas: Record<string, { block: RawBlock }>;
+      ephemeral_resource_schemas?: Record<string, { block: RawBlock }>;
     }
   >;
 }
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const DEFAULT_CACHE = join(REPO_ROOT, '.local', 'terraform-schema', `aws-${AWS_PROVIDER_VERSION}.blocks.json`);
+// The file name carries the cache's format: a cache written before ephemeral resources were kept is not read.
+export const DEFAULT_CACHE = join(
+  REPO_ROOT,
+  '.local',
+  'terraform-schema',
+  `aws-${AWS_PROVIDER_VERSION}.blocks.v2.json`,
+);
 
 function shape(block: RawBlock): BlockShape {
   return Object.fromEntries(
@@ -52,6 +61,7 @@ export function compactSchema(raw: RawSchema): ProviderShapes {
     provider: shape(aws.provider.block),
     resource: map(aws.resource_schemas),
     data: map(aws.data_source_schemas),
+    ephemeral: map(aws.ephemeral_resource_schemas ?? {}),
   };
 }
 
@@ -92,7 +102,11 @@ function readSchemaFromTerraform(terraformBin: string): RawSchema {
 /** The block shapes of hashicorp/aws, from the cache or from Terraform (then cached). */
 export function loadProviderShapes(options: { cacheFile?: string; terraformBin?: string } = {}): ProviderShapes {
   const cacheFile = options.cacheFile ?? process.env.CYPHR_TF_SCHEMA_CACHE ?? DEFAULT_CACHE;
-  if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as ProviderShapes;
+  if (existsSync(cacheFile)) {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as Partial<ProviderShapes>;
+    // An older cache (from before ephemeral resources) is read again from Terraform.
+    if (cached.ephemeral) return cached as ProviderShapes;
+  }
   const shapes = compactSchema(
     readSchemaFromTerraform(options.terraformBin ?? process.env.CYPHR_TERRAFORM_BIN ?? 'terraform'),
   );

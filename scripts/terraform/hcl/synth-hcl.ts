@@ -1,16 +1,18 @@
 // `npm run synth:hcl`: renders every synthesized JSON stack (cdktf.out/stacks/<stack>/cdk.tf.json) as
-// HCL into cdktf.out.hcl/stacks/<stack>/cdk.tf, formats it with `terraform fmt` and checks it.
+// HCL into cdktf.out.hcl/stacks/<stack>/, one file per top-level construct (network.tf, database.tf, ...)
+// plus terraform.tf, providers.tf and outputs.tf; formats them with `terraform fmt` and checks them.
 //   ts-node scripts/terraform/hcl/synth-hcl.ts [json-out=cdktf.out] [hcl-out=cdktf.out.hcl]
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { renderHcl } from './render';
+import { renderHclFiles } from './render';
 import { loadProviderShapes, type ProviderShapes } from './schema';
 
 export interface HclStack {
   name: string;
   dir: string;
-  file: string;
+  /** The .tf files written, by name. */
+  files: string[];
 }
 
 /** Renders each stack of `jsonOut` into `hclOut`, then `terraform fmt` and `terraform fmt -check`. */
@@ -25,12 +27,14 @@ export function synthHcl(jsonOut: string, hclOut: string, shapes: ProviderShapes
     const doc = JSON.parse(readFileSync(join(stacksDir, name, 'cdk.tf.json'), 'utf8'));
     const dir = join(out, name);
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'cdk.tf');
-    writeFileSync(file, renderHcl(doc, shapes));
+    const files = Object.entries(renderHclFiles(doc, shapes)).map(([file, text]) => {
+      writeFileSync(join(dir, file), text);
+      return file;
+    });
     // Files the stack references by relative path (the bundle archive, as a TerraformAsset) travel with it.
     const assets = join(stacksDir, name, 'assets');
     if (existsSync(assets)) cpSync(assets, join(dir, 'assets'), { recursive: true });
-    return { name, dir, file };
+    return { name, dir, files };
   });
   if (written.length) {
     execFileSync(terraform, ['fmt', '-recursive', '-list=false', out], { stdio: 'pipe' });
@@ -42,7 +46,8 @@ export function synthHcl(jsonOut: string, hclOut: string, shapes: ProviderShapes
 if (require.main === module) {
   const [jsonOut = 'cdktf.out', hclOut = 'cdktf.out.hcl'] = process.argv.slice(2);
   try {
-    for (const stack of synthHcl(resolve(jsonOut), resolve(hclOut))) console.log(`${stack.name}: ${stack.file}`);
+    for (const stack of synthHcl(resolve(jsonOut), resolve(hclOut)))
+      console.log(`${stack.name}: ${stack.dir} (${stack.files.join(', ')})`);
   } catch (e) {
     const err = e as Error & { stderr?: Buffer };
     console.error(err.stderr?.toString() || err.message);

@@ -130,7 +130,7 @@ export class CredentialStore {
       },
       { signingDate: signedAt, expiresIn },
     );
-    if (resigned.query['X-Amz-Signature'] !== params.get('X-Amz-Signature'))
+    if (resigned.query?.['X-Amz-Signature'] !== params.get('X-Amz-Signature'))
       return { ok: false, reason: 'signature does not match' };
     if (!this.grants.get(`${credentials.role}|${expected.service}`)?.has(user))
       return { ok: false, reason: `${credentials.role} may not connect as ${user}` };
