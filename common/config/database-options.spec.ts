@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PostgresDataSourceOptions as PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
+import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
 import { rdsCaBundle } from '../database/tls';
 import { buildDataSourceOptions } from './database-options';
 import { DatabaseSettings, validateEnvironment } from './environment';
@@ -22,7 +22,7 @@ const aws = {
   DATABASE_SSL: 'true',
 };
 const options = (vars: Record<string, string>) =>
-  buildDataSourceOptions(validateEnvironment(DatabaseSettings, vars), {}) as PostgresConnectionOptions;
+  buildDataSourceOptions(validateEnvironment(DatabaseSettings, vars), {}) as PostgresDataSourceOptions;
 
 describe('buildDataSourceOptions', () => {
   it('with DATABASE_AUTH=iam gives every host its own password function signing a token for that host', async () => {

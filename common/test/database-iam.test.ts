@@ -18,6 +18,9 @@ import { InstanceMetadataStandIn } from '../../scripts/testing/aws/instance-meta
 import { RdsIamLdapStandIn, rdsIamTokenVerifier } from '../../scripts/testing/aws/rds-iam-ldap';
 import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager';
 import { eventually, sleep } from '../../scripts/testing/waiting';
+import { createServerApp } from '../../server/bootstrap';
+import { MessageStore } from '../../worker/messages/message-store';
+import { call, conversationOf, publicKey, register, RELAXED_LIMITS, signature } from '../../server/test/helpers';
 
 // PostgreSQL reached the way production reaches RDS: verify-full TLS against the database's CA, logins by IAM
 // tokens the process signs per connection with its instance role's credentials (IMDS stand-in), checked by the
@@ -176,18 +179,42 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
     expect(secretsManager.calls.length).toBe(reads);
   });
 
-  it('creates roles that do not exist yet, as rds_iam members owning a fresh database', async () => {
+  it('creates missing roles as an RDS-like master (no superuser), hands it the schema, and leaves the master a password login', async () => {
     const fresh = `cyphr_boot_${randomUUID().slice(0, 8)}`;
     const suffix = randomUUID().slice(0, 6);
     const roles = { migrate: `t${suffix}_migrate`, api: `t${suffix}_api`, worker: `t${suffix}_worker` };
+    // RDS's master user: CREATEROLE and CREATEDB, not a superuser, owner of the database RDS made for it.
+    const rdsMaster = { username: `t${suffix}_admin`, password: randomUUID() };
     store.allow(WORKER_ROLE, 'rds-db', roles.migrate);
-    await asMaster('postgres', `CREATE DATABASE ${fresh}`);
+    await asMaster(
+      'postgres',
+      `CREATE ROLE ${rdsMaster.username} LOGIN CREATEROLE CREATEDB PASSWORD '${rdsMaster.password}'`,
+    );
+    await asMaster('postgres', `CREATE DATABASE ${fresh} OWNER ${rdsMaster.username}`);
+    const asRdsMaster = async (sql: string) => {
+      const client = new Client({
+        host,
+        port: primaryPort,
+        database: fresh,
+        user: rdsMaster.username,
+        password: rdsMaster.password,
+        ssl: { rejectUnauthorized: true, ca: readFileSync(caFile, 'utf8') },
+      });
+      await client.connect();
+      try {
+        return await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    };
     try {
+      await asRdsMaster(`CREATE TABLE legacy (id int); INSERT INTO legacy VALUES (1)`);
+      const arn = await secretsManager.create(`cyphr-test/db-master-${fresh}`, JSON.stringify(rdsMaster));
       onInstance(workerMetadata);
       const env = awsEnvironment(fresh, {
         DATABASE_USER: roles.worker,
         DATABASE_MIGRATION_USER: roles.migrate,
-        DATABASE_MASTER_SECRET_ARN: masterSecretArn,
+        DATABASE_MASTER_SECRET_ARN: arn,
       });
       const result = await migrate(env, { roles, log: () => undefined });
       expect(result.bootstrap?.createdRoles).toEqual([roles.migrate, roles.api, roles.worker]);
@@ -196,26 +223,27 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
         'postgres',
         `SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
          WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = 'rds_iam') AND r.rolname = ANY($1) ORDER BY 1`,
-        [Object.values(roles)],
+        [[...Object.values(roles), rdsMaster.username]],
       );
       expect(members.rows.map((row) => row.rolname)).toEqual(Object.values(roles).sort());
-      const owner = await asMaster(
-        'postgres',
-        `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`,
-        [fresh],
+      const owners = await asMaster(
+        fresh,
+        `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()
+         UNION SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname IN ('legacy', 'users', 'cyphr_migrations')`,
       );
-      expect(owner.rows).toEqual([{ owner: roles.migrate }]);
-      // The master holds no membership in the migration role afterwards (on RDS it would lose its password login).
+      expect(owners.rows).toEqual([{ owner: roles.migrate }]);
+      // The master kept no membership in the migration role: through it, it would count as an rds_iam member
+      // and lose its password login. It still logs in with its password.
       const held = await asMaster(
         'postgres',
-        `SELECT 1 FROM pg_auth_members WHERE member = (SELECT oid FROM pg_roles WHERE rolname = current_user)
-           AND roleid = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
-        [roles.migrate],
+        `SELECT 1 FROM pg_auth_members WHERE member = (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+        [rdsMaster.username],
       );
       expect(held.rowCount).toBe(0);
+      await expect(asRdsMaster(`SELECT 1`)).resolves.toBeDefined();
     } finally {
       await asMaster('postgres', `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
-      for (const role of Object.values(roles))
+      for (const role of [...Object.values(roles), rdsMaster.username])
         await asMaster('postgres', `DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
     }
   });
@@ -323,6 +351,78 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
     });
   });
 
+  it('the API serves its routes as cyphr_api: every grant its SQL needs is there', async () => {
+    onInstance(apiMetadata);
+    const server = await createServerApp({
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      instanceId: 'iam-test',
+      applicationName: 'cyphr-iam-test-api',
+      poolSize: 2,
+      rateLimits: RELAXED_LIMITS,
+      shutdownTimeoutMs: 5_000,
+      env: {
+        DATABASE_URL: '',
+        DATABASE_REPLICA_URLS: '',
+        DATABASE_HOST: host,
+        DATABASE_PORT: String(primaryPort),
+        DATABASE_REPLICA_HOSTS: `${host}:${replicaPort}`,
+        DATABASE_NAME: database,
+        DATABASE_AUTH: 'iam',
+        DATABASE_USER: DATABASE_ROLES.api,
+        DATABASE_SSL: 'true',
+        DATABASE_CA_FILE: caFile,
+      },
+    });
+    const base = server.url;
+    try {
+      const [alice, bob] = [await register(base, 'alice'), await register(base, 'bob')];
+      const ok = (status: number) => expect([200, 201, 204]).toContain(status);
+      ok(
+        (await call(base, 'POST', '/v1/auth/login', { body: { username: bob.username, password: bob.password } }))
+          .status,
+      );
+      ok((await call(base, 'PATCH', '/v1/users/me', { token: bob.token, body: { displayName: 'Bob' } })).status);
+      ok(
+        (
+          await call(base, 'PUT', '/v1/keys', {
+            token: bob.token,
+            body: {
+              signedPreKey: { keyId: 1, publicKey: publicKey(), signature: signature() },
+              oneTimePreKeys: [{ keyId: 1, publicKey: publicKey() }],
+            },
+          })
+        ).status,
+      );
+      const bundle = await call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token });
+      expect(bundle.status).toBe(200);
+      expect(JSON.stringify(bundle.body)).toContain('oneTimePreKey');
+      const conversationId = await conversationOf(base, alice, [bob]);
+      ok((await call(base, 'GET', '/v1/conversations', { token: bob.token })).status);
+      const [{ id: messageId }] = (
+        await asMaster(
+          database,
+          `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+           VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), 'c', now()) RETURNING id`,
+          [conversationId, alice.id],
+        )
+      ).rows;
+      ok((await call(base, 'GET', `/v1/conversations/${conversationId}/messages`, { token: bob.token })).status);
+      ok(
+        (
+          await call(base, 'POST', `/v1/conversations/${conversationId}/read`, {
+            token: bob.token,
+            body: { upToMessageId: messageId },
+          })
+        ).status,
+      );
+      ok((await call(base, 'POST', '/v1/auth/logout', { token: bob.token })).status);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
   it('the worker stores messages and reads them back, and nothing else', async () => {
     onInstance(workerMetadata);
     const worker = await open(
@@ -333,12 +433,20 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       const [{ id: conversationId }] = (
         await asMaster(database, `INSERT INTO conversations (created_by) VALUES ($1) RETURNING id`, [userId])
       ).rows;
-      await worker.query(
-        `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-         VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), 'c', now()) ON CONFLICT DO NOTHING`,
-        [conversationId, userId],
-      );
-      expect(await worker.query(`SELECT count(*)::int AS n FROM messages`)).toEqual([{ n: 1 }]);
+      // The worker's own store: one idempotent batch insert that reads back what was already there.
+      const messages = new MessageStore(worker);
+      const body = {
+        v: 1 as const,
+        id: randomUUID(),
+        conversationId,
+        senderId: userId,
+        clientMessageId: randomUUID(),
+        ciphertext: 'Y2lwaGVy',
+        sentAt: new Date().toISOString(),
+        memberIds: [userId],
+      };
+      expect((await messages.storeBatch([body])).map((r) => r.status)).toEqual(['stored']);
+      expect((await messages.storeBatch([body])).map((r) => r.status)).toEqual(['duplicate']); // a redelivery
       await expect(worker.query(`SELECT * FROM users`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`DELETE FROM messages`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`CREATE TABLE worker_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });

@@ -63,6 +63,7 @@ export class LeastPrivilegeGrants1764000200000 implements MigrationInterface {
 
   async down(db: QueryRunner): Promise<void> {
     const database = await this.databaseWeOwn(db);
+    await db.query(`ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC`);
     for (const role of await this.existingRoles(db)) {
       const who = quote(DATABASE_ROLES[role]);
       for (const table of Object.keys(TABLE_GRANTS[role]))
