@@ -7,6 +7,7 @@ import { ALB_IDLE_TIMEOUT_SECONDS } from '../common/operations/timeouts';
 
 type Resources = Record<string, Record<string, Record<string, unknown>>>;
 interface Synthesized {
+  ephemeral: Resources;
   resource: Resources;
   data: Resources;
   output: Record<string, unknown>;
@@ -61,15 +62,16 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     expect(ports.sort()).toEqual([3001, 443, 443, 443, 5432, 5432, 6379, 6379]);
   });
 
-  it(`database: primary + ${tier.database.replicas} replicas, encrypted, private, managed password`, () => {
+  it(`database: primary + ${tier.database.replicas} replicas, encrypted, private, write-only password, IAM auth`, () => {
     const primary = byName('aws_db_instance', 'identifier', `${prefix}-db`);
     expect(primary).toMatchObject({
       engine: 'postgres',
       instance_class: tier.database.instanceClass,
       storage_encrypted: true,
       publicly_accessible: false,
-      manage_master_user_password: true,
       iam_database_authentication_enabled: true,
+      password_wo: '${ephemeral.aws_secretsmanager_random_password.database_master_password.random_password}',
+      password_wo_version: 1,
       performance_insights_enabled: true,
       monitoring_interval: 60,
       multi_az: environment.production,
@@ -78,14 +80,25 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       enabled_cloudwatch_logs_exports: ['postgresql', 'upgrade'],
     });
     expect(primary.password).toBeUndefined();
+    // RDS cannot replicate a source whose password Secrets Manager manages.
+    expect(primary.manage_master_user_password).toBeUndefined();
+    expect(json.ephemeral.aws_secretsmanager_random_password.database_master_password).toEqual({
+      password_length: 40,
+      exclude_characters: '/"@ ',
+    });
     const replicas = all('aws_db_instance').filter((d) => d.replicate_source_db);
     expect(replicas).toHaveLength(tier.database.replicas);
-    for (const replica of replicas)
+    for (const replica of replicas) {
       expect(replica).toMatchObject({
         storage_encrypted: true,
         publicly_accessible: false,
+        iam_database_authentication_enabled: true,
         instance_class: tier.database.instanceClass,
       });
+      // Same-region replicas inherit the primary's key; AWS says not to pass one.
+      expect(replica.kms_key_id).toBeUndefined();
+      expect(replica.password_wo).toBeUndefined();
+    }
   });
 
   it('cache: encrypted Redis, failover with replicas, cluster mode with shards', () => {
@@ -96,6 +109,28 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       node_type: tier.cache.nodeType,
     });
     expect(redis.auth_token).toBeUndefined();
+    expect(redis.lifecycle).toBeUndefined();
+    const group = one('aws_elasticache_user_group');
+    expect(group).toMatchObject({ engine: 'redis', user_group_id: `${prefix}-redis-users` });
+    expect(redis.user_group_ids).toEqual([
+      expect.stringMatching(/^\$\{aws_elasticache_user_group\.\w+\.user_group_id\}$/),
+    ]);
+    const users = all('aws_elasticache_user');
+    expect(users).toHaveLength(3);
+    expect(
+      (group.user_ids as string[]).map((ref) => /aws_elasticache_user\.([\w-]+)\.user_id/.exec(ref)?.[1]).sort(),
+    ).toEqual(Object.keys(json.resource.aws_elasticache_user).sort());
+    for (const role of ['api', 'worker'])
+      expect(byName('aws_elasticache_user', 'user_id', `${prefix}-${role}`)).toMatchObject({
+        user_name: `${prefix}-${role}`,
+        authentication_mode: { type: 'iam' },
+        access_string: expect.stringMatching(/^on .*-@dangerous$/),
+      });
+    expect(byName('aws_elasticache_user', 'user_name', 'default')).toMatchObject({
+      user_id: `${prefix}-default`,
+      authentication_mode: { type: 'no-password-required' },
+      access_string: expect.stringMatching(/^off /),
+    });
     const replicas = tier.cache.replicasPerShard > 0;
     expect(redis.multi_az_enabled).toBe(replicas);
     if (tier.cache.shards > 1) {
@@ -127,13 +162,28 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     for (const p of policies) expect(p).toContain('"Condition" = {"Bool" = {"aws:SecureTransport" = "false"}}');
   });
 
-  it('secrets: KMS-encrypted containers, never a value', () => {
+  it('secrets: KMS-encrypted, values written only through write-only arguments', () => {
     expect(
       all('aws_secretsmanager_secret')
         .map((s) => s.name)
         .sort(),
-    ).toEqual([`${prefix}/jwt-signing-key`, `${prefix}/redis-auth-token`]);
-    expect(json.resource.aws_secretsmanager_secret_version).toBeUndefined();
+    ).toEqual([`${prefix}/db-master`, `${prefix}/jwt-signing-keys`]);
+    for (const secret of all('aws_secretsmanager_secret'))
+      expect(secret).toMatchObject({
+        kms_key_id: expect.stringContaining('aws_kms_key'),
+        recovery_window_in_days: environment.secretRecoveryWindowDays ?? 30,
+      });
+    const versions = all('aws_secretsmanager_secret_version');
+    expect(versions.map((v) => v.secret_string_wo).sort()).toEqual([
+      // The master secret holds the very value the primary gets as password_wo.
+      '${jsonencode({ keys = [{ kid = "k1", secret = ephemeral.aws_secretsmanager_random_password.secrets_jwt_first_key.random_password }] })}',
+      '${jsonencode({ username = "cyphr_admin", password = ephemeral.aws_secretsmanager_random_password.database_master_password.random_password })}',
+    ]);
+    for (const version of versions) expect(version.secret_string_wo_version).toBe(1);
+    expect(json.ephemeral.aws_secretsmanager_random_password.secrets_jwt_first_key).toEqual({
+      password_length: 64,
+      exclude_punctuation: true,
+    });
     const secretKeys = ['password', 'auth_token', 'secret_string', 'secret_binary'];
     const offenders = Object.entries(json.resource).flatMap(([type, byId]) =>
       Object.entries(byId).flatMap(([id, attributes]) =>
@@ -175,6 +225,8 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       ]) {
         expect(userData).toContain(key);
       }
+      expect(userData).not.toContain('DATABASE_SECRET_ARN');
+      expect(userData).not.toContain('REDIS_AUTH_SECRET_ARN');
       expect(userData.includes('REDIS_CLUSTER=true')).toBe(tier.cache.shards > 1);
       expect(userData.includes('JWT_SECRET_ARN')).toBe(role === 'api');
       expect(userData.includes('PORT=3001')).toBe(role === 'api');
@@ -228,17 +280,46 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     };
     const sids = (role: string) => statements(role).map((s) => s.sid);
     expect(sids('api')).toEqual(
-      expect.arrayContaining(['SendMessagesQueue', 'ReadJwtSigningKeySecret', 'ReadRedisAuthTokenSecret']),
+      expect.arrayContaining([
+        'SendMessagesQueue',
+        'ReadJwtSigningKeysSecret',
+        'ConnectDatabaseAsCyphrApi',
+        'ConnectCache',
+      ]),
     );
     expect(sids('api')).not.toContain('ConsumeMessagesQueue');
-    // Only the migration reads the master secret, and it runs on worker instances.
-    expect(sids('api')).not.toContain('ReadDatabaseMasterSecret');
-    expect(sids('worker')).toContain('ReadDatabaseMasterSecret');
+    expect(sids('api')).not.toContain('ReadDbMasterSecret');
     expect(sids('worker')).toEqual(
-      expect.arrayContaining(['ConsumeMessagesQueue', 'SendNotificationsQueue', 'SendDlqQueue', 'ConsumeDlqQueue']),
+      expect.arrayContaining([
+        'ConsumeMessagesQueue',
+        'SendNotificationsQueue',
+        'SendDlqQueue',
+        'ConsumeDlqQueue',
+        'ConnectDatabaseAsCyphrWorker',
+        'ConnectDatabaseAsCyphrMigrate',
+        'ReadDbMasterSecret',
+        'ConnectCache',
+      ]),
     );
     expect(sids('api')).not.toContain('SendDlqQueue');
-    expect(sids('worker')).not.toContain('ReadJwtSigningKeySecret');
+    expect(sids('worker')).not.toContain('ReadJwtSigningKeysSecret');
+    // IAM database logins: each role as its own users, on the primary and every replica.
+    const connect = (role: string, user: string) =>
+      statements(role).find((s) => s.sid === `ConnectDatabaseAs${user}`)?.resources ?? [];
+    expect(connect('api', 'CyphrApi')).toHaveLength(1 + tier.database.replicas);
+    for (const arn of connect('api', 'CyphrApi'))
+      expect(arn).toMatch(
+        new RegExp(
+          `^arn:aws:rds-db:${environment.region}:${environment.accountId}:dbuser:\\$\\{aws_db_instance\\.[\\w-]+\\.resource_id\\}/cyphr_api$`,
+        ),
+      );
+    const cacheArn = (kind: string, id: string) =>
+      `arn:aws:elasticache:${environment.region}:${environment.accountId}:${kind}:${id}`;
+    for (const role of ['api', 'worker'])
+      expect(statements(role).find((s) => s.sid === 'ConnectCache')?.resources).toEqual([
+        cacheArn('replicationgroup', `${prefix}-redis`),
+        cacheArn('user', `${prefix}-${role}`),
+      ]);
     for (const role of ['api', 'worker']) {
       const wildcards = statements(role).filter((s) => s.resources.includes('*'));
       expect(wildcards.map((s) => s.sid)).toEqual([]);
@@ -330,10 +411,10 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
         'jwt_secret_arn',
         'messages_queue_url',
         'notifications_queue_url',
-        'redis_auth_secret_arn',
         'redis_endpoint',
         'worker_asg_name',
       ]),
     );
+    expect(json.output.redis_auth_secret_arn).toBeUndefined();
   });
 });

@@ -25,6 +25,7 @@ import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
 import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
+import { dataPolicyRules } from './policies/data-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
 import { edgeOriginName, isExistingImage } from './config/environments';
 
@@ -86,6 +87,7 @@ export class CyphrStack extends TerraformStack {
     this.database = new Database(this, 'database', {
       namePrefix,
       region: env.region,
+      accountId: env.accountId,
       subnetIds: this.network.subnetIds('data'),
       availabilityZones: env.availabilityZones,
       securityGroupId: this.security.database.securityGroupId,
@@ -97,10 +99,13 @@ export class CyphrStack extends TerraformStack {
       multiAz: env.multiAzDatabase ?? env.production,
       deletionProtection: env.deletionProtection,
       backupRetentionDays: env.backupRetentionDays,
+      secretRecoveryWindowDays: env.secretRecoveryWindowDays,
       logs,
     });
     this.cache = new Cache(this, 'cache', {
       namePrefix,
+      region: env.region,
+      accountId: env.accountId,
       subnetIds: this.network.subnetIds('data'),
       securityGroupId: this.security.cache.securityGroupId,
       key,
@@ -115,7 +120,7 @@ export class CyphrStack extends TerraformStack {
       namePrefix,
       region: env.region,
       key,
-      recoveryWindowDays: env.production ? 30 : 7,
+      recoveryWindowDays: env.secretRecoveryWindowDays,
     });
 
     // Load balancer.
@@ -193,6 +198,7 @@ export class CyphrStack extends TerraformStack {
     Aspects.of(this).add(new PolicyAspect({ production: env.production }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: imagePolicyRules(this) }));
     Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: applyPolicyRules(this) }));
+    Aspects.of(this).add(new PolicyAspect({ production: env.production, rules: dataPolicyRules(this, env.region) }));
     // Edge (CloudFront, WAF, Route 53/ACM, static assets) and operations (monitoring, backups, CI role, remote state).
     const { loadBalancer, api, worker, database, cache, queues } = this;
     this.edgeAndOperations = addEdgeAndOperations(this, {
@@ -219,9 +225,9 @@ export class CyphrStack extends TerraformStack {
 
   /** Who may use what, as intents. */
   private grantAccess(): void {
-    const { api, worker, queues, secrets, database } = this;
+    const { api, worker, queues, secrets, database, cache } = this;
     queues.messages.grantSendMessages(api.role);
-    secrets.jwtSigningKey.grantRead(api.role);
+    secrets.jwtSigningKeys.grantRead(api.role);
     queues.messages.grantConsumeMessages(worker.role);
     queues.notifications.grantSendMessages(worker.role);
     queues.notifications.grantConsumeMessages(worker.role);
@@ -230,9 +236,15 @@ export class CyphrStack extends TerraformStack {
     queues.deadLetter.grantSendMessages(worker.role);
     queues.deadLetter.grantConsumeMessages(worker.role);
     queues.messages.grantSendMessages(worker.role);
-    // The migration runs on worker instances only; it reads the master secret to create the IAM roles.
-    database.grantReadMasterSecret(worker.role);
-    for (const fleet of [api, worker]) secrets.redisAuthToken.grantRead(fleet.role);
+    // Databases and Redis: IAM authentication, each process as its own user.
+    database.grantConnect(api.role, DATABASE_ROLES.api);
+    database.grantConnect(worker.role, DATABASE_ROLES.worker);
+    // The migration runs on worker instances as the schema owner; the master secret only lets it create
+    // the roles on a new database (their IAM login fails until they exist).
+    database.grantConnect(worker.role, DATABASE_ROLES.migrate);
+    database.masterSecret.grantRead(worker.role);
+    cache.grantConnect(api.role, cache.iamUserId('api'));
+    cache.grantConnect(worker.role, cache.iamUserId('worker'));
   }
 
   /**
@@ -268,7 +280,7 @@ export class CyphrStack extends TerraformStack {
         DATABASE_USER: DATABASE_ROLES.api,
         // ElastiCache user id == user name (the cache construct creates `<prefix>-<role>`).
         REDIS_USER: `${namePrefix}-api`,
-        JWT_SECRET_ARN: this.secrets.jwtSigningKey.arn,
+        JWT_SECRET_ARN: this.secrets.jwtSigningKeys.arn,
         // Viewers reach the API through CloudFront, then the ALB: two proxies whose X-Forwarded-For to trust.
         TRUST_PROXY: '2',
       },
@@ -277,7 +289,7 @@ export class CyphrStack extends TerraformStack {
         DATABASE_USER: DATABASE_ROLES.worker,
         REDIS_USER: `${namePrefix}-worker`,
         DATABASE_MIGRATION_USER: DATABASE_ROLES.migrate,
-        DATABASE_MASTER_SECRET_ARN: this.database.masterSecretArn,
+        DATABASE_MASTER_SECRET_ARN: this.database.masterSecret.arn,
         WORKER_VISIBILITY_TIMEOUT_SECONDS: String(this.queues.messages.visibilityTimeoutSeconds),
       },
     };
@@ -297,9 +309,16 @@ export class CyphrStack extends TerraformStack {
       'PostgreSQL read replicas host:port',
     );
     out('redis_endpoint', this.cache.endpoint, 'Redis primary (or configuration) endpoint');
-    out('db_master_secret_arn', this.database.masterSecretArn, 'RDS-managed master credentials');
-    out('jwt_secret_arn', this.secrets.jwtSigningKey.arn, 'JWT signing key secret (value put after apply)');
-    out('redis_auth_secret_arn', this.secrets.redisAuthToken.arn, 'Redis AUTH token secret (value put after apply)');
+    out(
+      'db_master_secret_arn',
+      this.database.masterSecret.arn,
+      'PostgreSQL master credentials (written by Terraform, write-only; bootstrap and break-glass only)',
+    );
+    out(
+      'jwt_secret_arn',
+      this.secrets.jwtSigningKeys.arn,
+      'JWT signing keyring (first key written by Terraform, write-only; rotate with npm run rotate-jwt-key)',
+    );
     out('api_asg_name', this.api.group.name, 'API auto scaling group');
     out('worker_asg_name', this.worker.group.name, 'Worker auto scaling group');
     out('ami_id', this.api.launchTemplate.imageId, 'AMI of both launch templates');

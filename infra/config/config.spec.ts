@@ -94,6 +94,14 @@ describe('config', () => {
     ]);
   });
 
+  it('takes a secret recovery window of 0 (delete at once) or 7-30 days', () => {
+    expect(problemsOf({ staging: { ...staging, secretRecoveryWindowDays: 0 } })).toEqual([]);
+    expect(problemsOf({ staging: { ...staging, secretRecoveryWindowDays: 30 } })).toEqual([]);
+    expect(problemsOf({ staging: { ...staging, secretRecoveryWindowDays: 3 } })).toEqual([
+      'environment "staging": secretRecoveryWindowDays: must be 0 (delete at once) or 7-30 days, got 3',
+    ]);
+  });
+
   it('rejects an environment that is not defined', () => {
     expect(() => resolveEnvironments({ names: ['qa'] })).toThrow(
       'environment "qa": not defined (known: staging, production)',

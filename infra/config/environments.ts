@@ -33,6 +33,9 @@ export interface EnvironmentConfig {
   backupRetentionDays: number;
   /** CloudWatch log retention, one of the values CloudWatch accepts. */
   logRetentionDays: number;
+  /** Days a deleted Secrets Manager secret can be restored: 0 (deleted at once, so a destroyed stack can be
+   * created again under the same names) or 7-30. @default 30 */
+  secretRecoveryWindowDays?: number;
   /** The AMI both roles run: baked from the bundle by EC2 Image Builder, or an existing one. */
   image: ImageConfig;
   /** Without a domain the ALB has no certificate and serves plain HTTP (see load-balancer.ts). */
@@ -125,6 +128,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     deletionProtection: false,
     backupRetentionDays: 7,
     logRetentionDays: 30,
+    secretRecoveryWindowDays: 0,
     image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
     ci: { githubRepository: 'example-org/cyphr' },
   },
@@ -141,6 +145,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     multiAzDatabase: true,
     backupRetentionDays: 30,
     logRetentionDays: 365,
+    secretRecoveryWindowDays: 30,
     image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
     domain: { name: 'api.cyphr.example.com', hostedZoneId: 'Z0123456789EXAMPLEZONE' },
     alarmEmail: 'ops@cyphr.example.com',

@@ -110,6 +110,15 @@ const RULES: Rule[] = [
     message: (e) => `${e.logRetentionDays} is not a CloudWatch retention value (${LOG_RETENTION_DAYS.join(', ')})`,
   },
   {
+    field: 'secretRecoveryWindowDays',
+    // Secrets Manager: ForceDeleteWithoutRecovery (0) or a window of 7-30 days.
+    condition: (e) => {
+      const days = e.secretRecoveryWindowDays;
+      return days !== undefined && !(days === 0 || (Number.isInteger(days) && days >= 7 && days <= 30));
+    },
+    message: (e) => `must be 0 (delete at once) or 7-30 days, got ${e.secretRecoveryWindowDays}`,
+  },
+  {
     field: 'domain.name',
     condition: (e) => !!e.domain && !HOST.test(e.domain.name ?? ''),
     message: (e) => `"${e.domain?.name}" is not a host name`,

@@ -1,16 +1,22 @@
 // RDS PostgreSQL: one primary and the tier's read replicas, in the data subnets, never public.
+// The api and worker log in with IAM database authentication (grantConnect); the master password is
+// generated while Terraform runs and written, write-only, to the primary and to the master secret: it is
+// in neither plan nor state, and RDS does not manage it, so read replicas can be created.
 import { Construct } from 'constructs';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { MASTER_USERNAME } from '../../common/database/roles';
 import { partitionOf, ServiceRole } from './iam';
 import { encryptedLogGroup, type LogGroupSettings } from './logs';
-import { grantSecretRead } from './secrets';
+import { ephemeralRandomPassword, Secret } from './secrets';
 
 export interface DatabaseProps {
   namePrefix: string;
   region: string;
+  /** The account, for rds-db:connect ARNs (no data source asks AWS). */
+  accountId: string;
   subnetIds: string[];
   availabilityZones: string[];
   securityGroupId: string;
@@ -33,17 +39,25 @@ export interface DatabaseProps {
   engineVersion?: string;
   /** @default cyphr */
   databaseName?: string;
-  /** @default cyphr_admin */
+  /** @default MASTER_USERNAME (cyphr_admin) */
   masterUsername?: string;
   /** Enhanced monitoring interval. @default 60 */
   monitoringIntervalSeconds?: number;
+  /** Recovery window of the master secret; 0 deletes it at once. @default 30 */
+  secretRecoveryWindowDays?: number;
 }
 
 const LOG_EXPORTS = ['postgresql', 'upgrade'];
+export const DATABASE_PORT = 5432;
+/** Characters RDS refuses in a master password: `/`, `"`, `@` and space. */
+const RDS_PASSWORD_EXCLUDED = '/"@ ';
 
 export class Database extends Construct {
   readonly primary: DbInstance;
   readonly replicas: DbInstance[];
+  /** Master credentials `{"username","password"}`: for bootstrapping the roles and break-glass only. */
+  readonly masterSecret: Secret;
+  readonly port = DATABASE_PORT;
   private readonly props: DatabaseProps;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
@@ -77,9 +91,9 @@ export class Database extends Construct {
 
     const common = {
       instanceClass: props.instanceClass,
+      port: DATABASE_PORT,
       storageType: 'gp3',
       storageEncrypted: true,
-      kmsKeyId: props.key.arn,
       publiclyAccessible: false,
       vpcSecurityGroupIds: [props.securityGroupId],
       parameterGroupName: parameters.name,
@@ -96,15 +110,22 @@ export class Database extends Construct {
       deletionProtection: props.deletionProtection ?? true,
     };
     const primaryId = `${name}-db`;
+    const username = props.masterUsername ?? MASTER_USERNAME;
+    const password = ephemeralRandomPassword(this, 'master-password', {
+      length: 40,
+      excludeCharacters: RDS_PASSWORD_EXCLUDED,
+    });
     this.primary = new DbInstance(this, 'primary', {
       ...common,
       identifier: primaryId,
       engine: 'postgres',
       engineVersion: props.engineVersion ?? '16',
       dbName: props.databaseName ?? 'cyphr',
-      username: props.masterUsername ?? 'cyphr_admin',
-      manageMasterUserPassword: true,
-      masterUserSecretKmsKeyId: props.key.arn,
+      kmsKeyId: props.key.arn,
+      username,
+      // Write-only: sent on create (and when the version changes), never stored.
+      passwordWo: `\${${password}}`,
+      passwordWoVersion: 1,
       dbSubnetGroupName: subnetGroup.name,
       multiAz: props.multiAz ?? true,
       allocatedStorage: props.allocatedStorageGb,
@@ -121,6 +142,8 @@ export class Database extends Construct {
       return new DbInstance(this, `replica-${i + 1}`, {
         ...common,
         identifier: replicaId,
+        // Encryption and its key are inherited from the primary: AWS says not to specify kms_key_id
+        // for a replica in the same region.
         replicateSourceDb: this.primary.identifier,
         availabilityZone: props.availabilityZones[(i + 1) % props.availabilityZones.length],
         maxAllocatedStorage: props.maxAllocatedStorageGb,
@@ -128,11 +151,16 @@ export class Database extends Construct {
         dependsOn: this.logGroups(replicaId),
       });
     });
-  }
-
-  /** RDS-managed master credentials (username and password JSON). */
-  get masterSecretArn(): string {
-    return this.primary.masterUserSecret.get(0).secretArn;
+    this.masterSecret = new Secret(this, 'db-master', {
+      name: `${name}/db-master`,
+      description:
+        'Cyphr PostgreSQL master credentials (written by Terraform write-only; bootstrap and break-glass only)',
+      key: props.key,
+      region: props.region,
+      recoveryWindowDays: props.secretRecoveryWindowDays,
+    });
+    // The same ephemeral value as the primary's password_wo: both are written in the same apply.
+    this.masterSecret.initialValueWriteOnly(`jsonencode({ username = "${username}", password = ${password} })`);
   }
 
   get replicaAddresses(): string[] {
@@ -144,8 +172,18 @@ export class Database extends Construct {
     return this.replicas.map((r) => r.endpoint);
   }
 
-  grantReadMasterSecret(role: ServiceRole): void {
-    grantSecretRead(role, 'DatabaseMaster', this.masterSecretArn, this.props.key.arn, this.props.region);
+  /** IAM database authentication as `dbUser`, on the primary and every replica (rds-db:connect). */
+  grantConnect(role: ServiceRole, dbUser: string): void {
+    const { region, accountId } = this.props;
+    const partition = partitionOf(region);
+    const sid = `ConnectDatabaseAs${dbUser.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase())}`;
+    role.addToPolicy({
+      sid,
+      actions: ['rds-db:connect'],
+      resources: [this.primary, ...this.replicas].map(
+        (instance) => `arn:${partition}:rds-db:${region}:${accountId}:dbuser:${instance.resourceId}/${dbUser}`,
+      ),
+    });
   }
 
   /** Created ahead of RDS so exported logs are encrypted and expire. */

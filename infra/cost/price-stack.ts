@@ -46,6 +46,8 @@ const FREE = new Set([
   'aws_default_security_group',
   'aws_elasticache_parameter_group',
   'aws_elasticache_subnet_group',
+  'aws_elasticache_user',
+  'aws_elasticache_user_group',
   'aws_iam_instance_profile',
   'aws_iam_openid_connect_provider',
   'aws_iam_role',
@@ -69,6 +71,8 @@ const FREE = new Set([
   'aws_s3_bucket_server_side_encryption_configuration',
   'aws_s3_bucket_versioning',
   'aws_s3_object',
+  // Billed per secret (aws_secretsmanager_secret), not per version.
+  'aws_secretsmanager_secret_version',
   'aws_security_group',
   'aws_sns_topic_policy',
   'aws_sns_topic_subscription',

@@ -112,7 +112,7 @@ function dataProtectionLines({ resources, users, usage }: PricingInput): CostLin
   if (secrets)
     lines.push({
       category: 'Secrets Manager',
-      item: 'secrets (JWT key, Redis AUTH token, ...)',
+      item: 'secrets (JWT keyring, database master credentials)',
       quantity: `${secrets}`,
       monthly: secrets * PRICES.secretsManager.secretMonthly,
       basis: 'synthesized',

@@ -7,7 +7,10 @@ import { App, S3Backend, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { awsProviderAliases, overrideDocument, planStack, TerraformStepError } from '../../scripts/terraform/harness';
+import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager';
 
 // The project's testTimeout is not applied by every jest entry point; plans need more than 5 s.
 jest.setTimeout(600_000);
@@ -49,6 +52,43 @@ describe('terraform harness', () => {
       skip_requesting_account_id: true,
     });
     expect(doc.terraform).toEqual({ backend: { local: { path: '/tmp/x/terraform.tfstate' } } });
+  });
+
+  it('points every aws provider block at the local Secrets Manager endpoint it is given', () => {
+    const doc = overrideDocument([undefined, 'us_east_1'], '/tmp/x/terraform.tfstate', {
+      secretsmanager: 'http://127.0.0.1:1234',
+    }) as { provider: { aws: Record<string, unknown>[] } };
+    for (const block of doc.provider.aws)
+      expect(block.endpoints).toEqual([{ secretsmanager: 'http://127.0.0.1:1234' }]);
+  });
+
+  it('plans an ephemeral random password (GetRandomPassword during plan) written only by a write-only argument', async () => {
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, 'ephemeral');
+    new AwsProvider(stack, 'aws', { region: 'eu-central-1' });
+    stack.addOverride('ephemeral.aws_secretsmanager_random_password.value', { password_length: 40 });
+    const secret = new SecretsmanagerSecret(stack, 'secret', { name: 'harness-secret' });
+    new SecretsmanagerSecretVersion(stack, 'version', {
+      secretId: secret.id,
+      secretStringWo: '${ephemeral.aws_secretsmanager_random_password.value.random_password}',
+      secretStringWoVersion: 1,
+    });
+    app.synth();
+    const standIn = await SecretsManagerStandIn.start();
+    try {
+      const result = await planStack(join(outdir, 'stacks', 'ephemeral'), { secretsManagerEndpoint: standIn.url });
+      expect(standIn.calls.map((c) => c.action)).toContain('GetRandomPassword');
+      expect(standIn.randomPasswords).not.toHaveLength(0);
+      const version = result.after('aws_secretsmanager_secret_version.version');
+      expect(version.secret_string_wo ?? null).toBeNull();
+      expect(version.secret_string_wo_version).toBe(1);
+      const shown = JSON.stringify(result.plan);
+      for (const password of standIn.randomPasswords) expect(shown).not.toContain(password);
+    } finally {
+      await standIn.close();
+    }
+    // Without an endpoint, the harness starts its own stand-in.
+    await expect(planStack(join(outdir, 'stacks', 'ephemeral'))).resolves.toBeDefined();
   });
 
   it('plans a VPC and an SQS queue offline, ignoring the caller credentials and backend', async () => {

@@ -2,6 +2,8 @@
 // path), and both are validated and planned offline by the real terraform through the harness. The JSON plans
 // must create what the tier promises; the HCL plans must be identical to them (same addresses and actions,
 // planned values, unknown-until-apply attributes, outputs). One file, so each stack is planned once per run.
+// Ephemeral random passwords are opened during plan: one Secrets Manager stand-in serves every plan, and
+// every password it hands out is looked for (and must be absent) in every plan.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { ENVIRONMENTS, TIERS, type TierName } from '../config';
 import { synthesizeEnvironments } from '../app';
 import { planStacks, type PlanResult } from '../../scripts/terraform/harness';
 import { synthHcl } from '../../scripts/terraform/hcl/synth-hcl';
+import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager';
 import { comparablePlan, differences } from '../../scripts/terraform/hcl/compare';
 
 jest.setTimeout(900_000);
@@ -28,29 +31,44 @@ const hcl = new Map<string, PlanResult>();
 /** The JSON plans, by stack (the assertions on what each tier creates read these). */
 const plans = json;
 const timings: string[] = [];
+let secretsManager: SecretsManagerStandIn;
+/** Rendering HCL failed: the JSON plans still run; every HCL assertion reports this error. */
+let hclError: unknown;
+const requireHcl = () => {
+  if (hclError) throw hclError;
+};
 
 beforeAll(async () => {
+  secretsManager = await SecretsManagerStandIn.start();
   let started = Date.now();
   const app = new App({ outdir: jsonOut });
   for (const tier of tierNames) synthesizeEnvironments(app, { tier });
   app.synth();
   timings.push(`synth JSON (${stacks.length} stacks): ${Date.now() - started} ms`);
   started = Date.now();
-  synthHcl(jsonOut, hclOut);
+  try {
+    synthHcl(jsonOut, hclOut);
+  } catch (error) {
+    hclError = error;
+  }
   timings.push(`render + fmt HCL: ${Date.now() - started} ms`);
   started = Date.now();
   const jsonDirs = stacks.map((s) => join(jsonOut, 'stacks', s));
   // The harness strips the same provider settings (account guards, profiles) from HCL as from JSON.
-  const hclDirs = stacks.map((s) => join(hclOut, 'stacks', s));
-  const results = await planStacks([...jsonDirs, ...hclDirs], { concurrency: 2 });
+  const hclDirs = hclError ? [] : stacks.map((s) => join(hclOut, 'stacks', s));
+  const results = await planStacks([...jsonDirs, ...hclDirs], {
+    concurrency: 2,
+    secretsManagerEndpoint: secretsManager.url,
+  });
   stacks.forEach((s, i) => {
     json.set(s, results.get(jsonDirs[i]) as PlanResult);
-    hcl.set(s, results.get(hclDirs[i]) as PlanResult);
+    if (!hclError) hcl.set(s, results.get(hclDirs[i]) as PlanResult);
   });
   timings.push(`plan ${stacks.length * 2} stacks: ${Date.now() - started} ms`);
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await secretsManager?.close();
   // A summary for the closing note: counts and times per stack.
   const lines = [...timings];
   for (const s of stacks) {
@@ -139,6 +157,81 @@ describe.each(cases)('$stack plans offline', ({ environment, tierName, stack }) 
       });
   });
 
+  it('writes no secret into the plan: write-only arguments are null, no generated password appears', () => {
+    const writeOnly = ['password_wo', 'secret_string_wo', 'value_wo'];
+    const planned = plan().plan.planned_values as {
+      root_module?: { resources?: { values?: Record<string, unknown> }[] };
+    };
+    const values = [
+      ...plan()
+        .resources()
+        .map((r) => r.change.after ?? {}),
+      ...(planned.root_module?.resources ?? []).map((r) => r.values ?? {}),
+    ];
+    for (const v of values) for (const key of writeOnly) expect(v[key] ?? null).toBeNull();
+    expect(plan().resources('aws_secretsmanager_secret_version')).toHaveLength(2);
+    for (const version of plan().resources('aws_secretsmanager_secret_version'))
+      expect(version.change.after).toMatchObject({
+        secret_string: null,
+        secret_binary: null,
+        secret_string_wo_version: 1,
+      });
+    // The plan opened the ephemeral passwords (so the stand-in handed some out), and none of them is in it.
+    expect(secretsManager.randomPasswords.length).toBeGreaterThan(0);
+    const shown = JSON.stringify(plan().plan);
+    expect(secretsManager.randomPasswords.filter((password) => shown.includes(password))).toEqual([]);
+  });
+
+  it('logs the apps into Redis as IAM users of a user group whose default user is disabled', () => {
+    const prefix = `cyphr-${environment.name}`;
+    const users = plan().resources('aws_elasticache_user');
+    const user = (name: string) => users.find((u) => u.change.after?.user_name === name)?.change.after;
+    for (const role of ['api', 'worker'])
+      expect(user(`${prefix}-${role}`)).toMatchObject({
+        user_id: `${prefix}-${role}`,
+        authentication_mode: [{ type: 'iam' }],
+      });
+    expect(user('default')).toMatchObject({
+      user_id: `${prefix}-default`,
+      access_string: expect.stringMatching(/^off /),
+      authentication_mode: [{ type: 'no-password-required' }],
+    });
+    const [group] = plan().resources('aws_elasticache_user_group');
+    expect(group.change.after).toMatchObject({ engine: 'redis', user_group_id: `${prefix}-redis-users` });
+    expect([...(group.change.after?.user_ids as string[])].sort()).toEqual(
+      [`${prefix}-api`, `${prefix}-default`, `${prefix}-worker`].sort(),
+    );
+    expect(afterOf('aws_elasticache_replication_group', 'replication_group_id', `${prefix}-redis`)).toMatchObject({
+      user_group_ids: [`${prefix}-redis-users`],
+      transit_encryption_enabled: true,
+      auth_token: null,
+    });
+  });
+
+  it('creates replicas without kms_key_id, from a primary whose password RDS does not manage', () => {
+    const configured = (
+      plan().plan.configuration as {
+        root_module: { resources: { address: string; expressions: Record<string, unknown> }[] };
+      }
+    ).root_module.resources;
+    const databases = configured.filter((r) => r.address.startsWith('aws_db_instance.'));
+    const replicas = databases.filter((r) => r.expressions.replicate_source_db);
+    expect(replicas).toHaveLength(tier.database.replicas);
+    for (const replica of replicas) {
+      expect(replica.expressions.kms_key_id).toBeUndefined();
+      expect(replica.expressions.password_wo).toBeUndefined();
+    }
+    const [primary] = databases.filter((r) => !r.expressions.replicate_source_db);
+    expect(primary.expressions.manage_master_user_password).toBeUndefined();
+    expect(primary.expressions.password).toBeUndefined();
+    expect(afterOf('aws_db_instance', 'identifier', `cyphr-${environment.name}-db`)).toMatchObject({
+      password: null,
+      password_wo: null,
+      password_wo_version: 1,
+      iam_database_authentication_enabled: true,
+    });
+  });
+
   it('plans the primary as the environment wants it', () => {
     expect(afterOf('aws_db_instance', 'identifier', `cyphr-${environment.name}-db`)).toMatchObject({
       instance_class: tier.database.instanceClass,
@@ -161,6 +254,7 @@ describe('the 10K tier (the plan, phase 3 and 4)', () => {
 
 describe('HCL output', () => {
   it('is terraform fmt clean', () => {
+    requireHcl();
     expect(() =>
       execFileSync('terraform', ['fmt', '-check', '-recursive', join(hclOut, 'stacks')], { stdio: 'pipe' }),
     ).not.toThrow();
@@ -193,7 +287,8 @@ describe('HCL output', () => {
   });
 
   it('writes WAFv2 statements as nested blocks (cdktf renders them as `statement = {...}`)', () => {
-    const text = readFileSync(join(hclOut, 'stacks', stacks[0], 'edge.tf'), 'utf8');
+    requireHcl();
+    const text = readFileSync(join(hclOut, 'stacks', stacks[0], 'cdk.tf'), 'utf8');
     expect(text).toMatch(/\n {4}statement \{\n {6}managed_rule_group_statement \{/);
     expect(text).not.toContain('[object Object]');
   });
@@ -201,17 +296,20 @@ describe('HCL output', () => {
 
 describe.each(stacks)('%s', (stack) => {
   it('carries the stack’s assets (the bundle archive) next to the HCL', () => {
+    requireHcl();
     const jsonAssets = join(jsonOut, 'stacks', stack, 'assets');
     const hclAssets = join(hclOut, 'stacks', stack, 'assets');
     expect(existsSync(hclAssets)).toBe(existsSync(jsonAssets));
   });
 
   it('validates and plans in JSON and HCL', () => {
+    requireHcl();
     expect(json.get(stack)?.validate.valid).toBe(true);
     expect(hcl.get(stack)?.validate.valid).toBe(true);
   });
 
   it('plans identically from JSON and HCL', () => {
+    requireHcl();
     const a = comparablePlan((json.get(stack) as PlanResult).plan);
     const b = comparablePlan((hcl.get(stack) as PlanResult).plan);
     expect(Object.keys(a.resources as object).sort()).toEqual(Object.keys(b.resources as object).sort());

@@ -5,6 +5,10 @@
 // filesystem mirror of hashicorp/aws, an override file giving every aws provider block dummy keys
 // and the skip flags, and a local backend. Terraform runs with an environment built from scratch
 // (no AWS_* variables pass through). Works for cdktf JSON stacks (cdk.tf.json) and HCL (*.tf).
+//
+// Ephemeral resources are opened during plan: an ephemeral aws_secretsmanager_random_password calls
+// GetRandomPassword. The override points the provider's Secrets Manager endpoint at a local stand-in
+// (scripts/testing/aws/secrets-manager.ts), started for the plans unless the caller gives one.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -19,6 +23,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SecretsManagerStandIn } from '../testing/aws/secrets-manager';
 
 export const AWS_PROVIDER = 'registry.terraform.io/hashicorp/aws';
 export const AWS_PROVIDER_VERSION = '5.100.0';
@@ -47,6 +52,9 @@ export interface HarnessOptions {
   keepWorkDir?: boolean;
   /** Per-command timeout in ms. @default 300_000 */
   timeoutMs?: number;
+  /** Secrets Manager endpoint the provider calls during plan (ephemeral resources).
+   * @default a SecretsManagerStandIn started for the plan and closed after it */
+  secretsManagerEndpoint?: string;
 }
 
 export interface ResourceChange {
@@ -148,17 +156,28 @@ const DUMMY_PROVIDER_SETTINGS = {
   skip_region_validation: true,
 };
 
-/** Override: dummy keys on every aws provider block (matched by alias) and a local backend. */
-export function overrideDocument(aliases: (string | undefined)[], statePath: string): Record<string, unknown> {
+/** Endpoints of AWS services the provider may call while planning offline. */
+export interface HarnessEndpoints {
+  secretsmanager?: string;
+}
+
+/** Override: dummy keys (and local endpoints) on every aws provider block (matched by alias) and a local backend. */
+export function overrideDocument(
+  aliases: (string | undefined)[],
+  statePath: string,
+  endpoints: HarnessEndpoints = {},
+): Record<string, unknown> {
   const unique = [...new Set(aliases)];
   return {
-    ...(unique.length ? { provider: { aws: unique.map(providerSettings) } } : {}),
+    ...(unique.length ? { provider: { aws: unique.map((alias) => providerSettings(alias, endpoints)) } } : {}),
     terraform: { backend: { local: { path: statePath } } },
   };
 }
 
-function providerSettings(alias: string | undefined): Record<string, unknown> {
-  return alias ? { alias, ...DUMMY_PROVIDER_SETTINGS } : { ...DUMMY_PROVIDER_SETTINGS };
+function providerSettings(alias: string | undefined, endpoints: HarnessEndpoints): Record<string, unknown> {
+  const set = Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url));
+  const local = Object.keys(set).length ? { endpoints: [set] } : {};
+  return alias ? { alias, ...DUMMY_PROVIDER_SETTINGS, ...local } : { ...DUMMY_PROVIDER_SETTINGS, ...local };
 }
 
 function defaultPluginCacheDir(explicit?: string): string {
@@ -300,8 +319,23 @@ function sharedLockFile(pluginCacheDir: string): string {
   return join(pluginCacheDir, `aws-${AWS_PROVIDER_VERSION}.terraform.lock.hcl`);
 }
 
+/** Runs `use` with a Secrets Manager endpoint: the caller's, or a stand-in alive for the duration. */
+async function withSecretsManager<T>(options: HarnessOptions, use: (endpoint: string) => Promise<T>): Promise<T> {
+  if (options.secretsManagerEndpoint) return use(options.secretsManagerEndpoint);
+  const standIn = await SecretsManagerStandIn.start();
+  try {
+    return await use(standIn.url);
+  } finally {
+    await standIn.close();
+  }
+}
+
 /** Plan a stack directory (cdktf.out/stacks/<name> or an HCL root module) offline. */
 export async function planStack(stackDir: string, options: HarnessOptions = {}): Promise<PlanResult> {
+  return withSecretsManager(options, (endpoint) => planOne(stackDir, { ...options, secretsManagerEndpoint: endpoint }));
+}
+
+async function planOne(stackDir: string, options: HarnessOptions): Promise<PlanResult> {
   const started = Date.now();
   const source = resolve(stackDir);
   if (!existsSync(source)) throw new Error(`stack directory ${source} does not exist (run synth first)`);
@@ -322,13 +356,14 @@ export async function planStack(stackDir: string, options: HarnessOptions = {}):
     const cliFile = join(workDir, 'terraform.rc');
     writeFileSync(cliFile, cliConfig(mirror, pluginCacheDir));
     const aliases = awsProviderAliases(moduleDir);
-    const override = overrideDocument(aliases, join(workDir, 'terraform.tfstate'));
+    const endpoints = { secretsmanager: options.secretsManagerEndpoint };
+    const override = overrideDocument(aliases, join(workDir, 'terraform.tfstate'), endpoints);
     writeFileSync(join(moduleDir, 'zz_harness_override.tf.json'), JSON.stringify(override, null, 2));
     if (!aliases.length) {
       // An override needs a block to override: a stack with an implicit aws provider gets a real one.
       writeFileSync(
         join(moduleDir, 'zz_harness_provider.tf.json'),
-        JSON.stringify({ provider: { aws: [providerSettings(undefined)] } }, null, 2),
+        JSON.stringify({ provider: { aws: [providerSettings(undefined, endpoints)] } }, null, 2),
       );
     }
     const lock = sharedLockFile(pluginCacheDir);
@@ -403,6 +438,16 @@ export function planResult(
 export async function planStacks(
   stackDirs: string[],
   options: HarnessOptions & { concurrency?: number } = {},
+): Promise<Map<string, PlanResult>> {
+  // One stand-in serves every plan of the batch.
+  return withSecretsManager(options, (endpoint) =>
+    planBatch(stackDirs, { ...options, secretsManagerEndpoint: endpoint }),
+  );
+}
+
+async function planBatch(
+  stackDirs: string[],
+  options: HarnessOptions & { concurrency?: number },
 ): Promise<Map<string, PlanResult>> {
   const results = new Map<string, PlanResult>();
   const queue = [...stackDirs];

@@ -42,6 +42,8 @@ const ALPHABETS = { lower: 'abcdefghijklmnopqrstuvwxyz', upper: 'ABCDEFGHIJKLMNO
 export class SecretsManagerStandIn {
   /** Every request in order; tests read it to see who fetched what. */
   readonly calls: SecretsManagerCall[] = [];
+  /** Every value GetRandomPassword handed out (tests check none of them ends up in a Terraform plan). */
+  readonly randomPasswords: string[] = [];
   private readonly secrets = new Map<string, StoredSecret>();
 
   private constructor(
@@ -128,8 +130,11 @@ export class SecretsManagerStandIn {
   private dispatch(action: string, input: Record<string, unknown>): unknown {
     const describe = (secret: StoredSecret) => ({ ARN: secret.arn, Name: secret.name });
     switch (action) {
-      case 'GetRandomPassword':
-        return { RandomPassword: randomPassword(input) };
+      case 'GetRandomPassword': {
+        const password = randomPassword(input);
+        this.randomPasswords.push(password);
+        return { RandomPassword: password };
+      }
       case 'CreateSecret': {
         const arn = this.create(String(input.Name), input.SecretString as string | undefined);
         const secret = this.find(arn);
