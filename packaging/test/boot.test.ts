@@ -151,8 +151,6 @@ function createSecrets(): Map<string, string> {
   const values: Record<string, () => string> = {
     [`${NAME_PREFIX}/jwt-signing-keys`]: () => formatKeyring([{ kid: 'initial', secret: randomBytes(48) }]),
     [`${NAME_PREFIX}/db-master`]: () => JSON.stringify(master),
-    // TODO(before infra-data lands): the old names the stack on this branch still writes.
-    [`${NAME_PREFIX}/jwt-signing-key`]: () => formatKeyring([{ kid: 'initial', secret: randomBytes(48) }]),
   };
   const arns = new Map<string, string>();
   for (const secret of Object.values(stack.resource.aws_secretsmanager_secret ?? {})) {
@@ -321,9 +319,7 @@ beforeAll(async () => {
     .allow(roles.worker, 'elasticache', literal.worker.REDIS_USER);
   roleNames = roles;
   const secrets = createSecrets();
-  jwtKeyringArn = (secrets.get(`${NAME_PREFIX}/jwt-signing-keys`) ?? secrets.get(`${NAME_PREFIX}/jwt-signing-key`))!;
-  // TODO(before infra-data lands): RDS's managed master secret.
-  secrets.set('rds-managed-master', aws.secrets.create('rds-managed-master', JSON.stringify(master)));
+  jwtKeyringArn = secrets.get(`${NAME_PREFIX}/jwt-signing-keys`)!;
   synthesized = resolveEnvFiles({
     primary,
     replica,

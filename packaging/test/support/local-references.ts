@@ -38,9 +38,7 @@ export function localResolver(local: LocalEndpoints): ReferenceResolver {
     aws_db_instance: (ref) =>
       ref.attribute === 'db_name'
         ? local.database
-        : ref.attribute === 'master_user_secret[0].secret_arn'
-          ? local.secrets.get('rds-managed-master')
-          : endpointAttribute(ref.resource.replicate_source_db ? local.replica : local.primary, ref.attribute),
+        : endpointAttribute(ref.resource.replicate_source_db ? local.replica : local.primary, ref.attribute),
     aws_elasticache_replication_group: (ref) => endpointAttribute(local.redis, ref.attribute),
     aws_sqs_queue: (ref) => (ref.attribute === 'url' ? byName(local.queues, ref) : undefined),
     aws_secretsmanager_secret: (ref) => (ref.attribute === 'arn' ? byName(local.secrets, ref) : undefined),
