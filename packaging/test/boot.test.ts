@@ -20,6 +20,7 @@ import { Client } from 'pg';
 import { formatKeyring } from '../../common/config/jwt-keys';
 import { tokenKid } from '../../server/auth/jwt-keyring';
 import { parseEnvFile } from '../../common/config/local-env-file';
+import { rdsIamPassword } from '../../common/database/iam-auth';
 import { DATABASE_ROLES, MASTER_USERNAME } from '../../common/database/roles';
 import { ENVIRONMENTS, TIERS } from '../../infra/config';
 import { roleEnvFiles } from '../../infra/user-data-env';
@@ -192,7 +193,12 @@ function startUnit(host: string, unitName: string): ManagedProcess {
   const [command, ...args] = unit.execStart;
   return new ManagedProcess(host, command, args, env, logs, {
     cwd: unit.workingDirectory,
-    restart: { restart: unit.restart, restartSecMs: unit.restartSecMs },
+    restart: {
+      restart: unit.restart,
+      restartSecMs: unit.restartSecMs,
+      startLimitBurst: unit.startLimitBurst,
+      startLimitIntervalMs: unit.startLimitIntervalMs,
+    },
   }).start();
 }
 
@@ -422,6 +428,33 @@ describe('the configuration the stack writes', () => {
     expect(reads.every((c) => c.accessKeyId?.startsWith('ASIA'))).toBe(true);
   });
 
+  it('lets the api role’s credentials log in as cyphr_api only, as IAM does', async () => {
+    const apiCredentials = aws.credentials.credentialsFor(roleNames.api);
+    const login = async (user: string) => {
+      const password = rdsIamPassword({
+        hostname: '127.0.0.1',
+        port: Number(process.env.CYPHR_PG_PORT),
+        username: user,
+        region: ENVIRONMENT.region,
+        credentials: apiCredentials,
+      });
+      const db = new Client({
+        host: '127.0.0.1',
+        port: Number(process.env.CYPHR_PG_PORT),
+        database,
+        user,
+        password,
+        ssl: { ca: readFileSync(process.env.CYPHR_PG_CA_FILE!, 'utf8') },
+      });
+      await db.connect();
+      await db.end();
+    };
+    await expect(login(DATABASE_ROLES.api)).resolves.toBeUndefined();
+    await expect(login(DATABASE_ROLES.worker)).rejects.toThrow(/authentication failed/);
+    await expect(login(DATABASE_ROLES.migrate)).rejects.toThrow(/authentication failed/);
+    expect(aws.rdsIam.binds.at(-1)).toMatchObject({ user: DATABASE_ROLES.migrate, ok: false });
+  });
+
   it('logs each process in to PostgreSQL as its own role', async () => {
     const logins = await query<{ usename: string }>(
       'SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
@@ -562,6 +595,8 @@ describe('through the load balancer', () => {
       }
     })();
     await sleep(1_000);
+    const bindsBefore = aws.rdsIam.binds.length;
+    const fetchesBefore = aws.metadata.api.credentialFetches + aws.metadata.worker.credentialFetches;
 
     // IAM rotates the instance roles' keys and revokes the old ones; 15 minutes pass, so every token already
     // signed has expired; the pools' idle connections go, so the next queries need new logins.
@@ -606,6 +641,10 @@ describe('through the load balancer', () => {
 
     expect(failures).toEqual([]);
     expect(accepted.length).toBeGreaterThan(20);
+    // The processes read the new keys from IMDS and logged in again with tokens signed by them.
+    expect(aws.metadata.api.credentialFetches + aws.metadata.worker.credentialFetches).toBeGreaterThan(fetchesBefore);
+    const relogins = aws.rdsIam.binds.slice(bindsBefore).filter((bind) => bind.ok);
+    expect(relogins.map((bind) => bind.user)).toContain(DATABASE_ROLES.api);
     expect([...apis, worker].map((p) => p.starts)).toEqual(starts);
     const stored = await untilReady(
       async () => {

@@ -7,6 +7,9 @@ import { restartsAfter } from './systemd-unit';
 export interface RestartPolicy {
   restart: string;
   restartSecMs: number;
+  /** More starts than this within the interval and the unit stays failed (OnFailure= takes over on EC2). */
+  startLimitBurst: number;
+  startLimitIntervalMs: number;
 }
 
 /**
@@ -21,6 +24,9 @@ export class ManagedProcess {
   private readonly startWaiters: { count: number; resolve: () => void }[] = [];
   /** Starts so far, the first included. */
   starts = 0;
+  private readonly startedAt: number[] = [];
+  /** Hit its start limit: systemd would leave the unit failed (and cyphr-unhealthy@ would mark the instance). */
+  failed = false;
   readonly logFile: string;
 
   constructor(
@@ -52,6 +58,7 @@ export class ManagedProcess {
     );
     this.child = child;
     this.starts++;
+    this.startedAt.push(Date.now());
     for (const waiter of this.startWaiters.filter((w) => w.count <= this.starts)) waiter.resolve();
     return this;
   }
@@ -100,7 +107,10 @@ export class ManagedProcess {
     const policy = this.options.restart;
     if (this.stopping || !policy || !restartsAfter(policy.restart, code, signal)) return;
     this.restartTimer = setTimeout(() => {
-      if (!this.stopping) this.start();
+      if (this.stopping) return;
+      const recent = this.startedAt.filter((at) => Date.now() - at < policy.startLimitIntervalMs);
+      if (recent.length >= policy.startLimitBurst) this.failed = true;
+      else this.start();
     }, policy.restartSecMs);
   }
 }

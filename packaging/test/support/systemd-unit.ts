@@ -13,6 +13,9 @@ export interface ServiceUnit {
   restart: string;
   /** RestartSec= in milliseconds (systemd's default is 100 ms). */
   restartSecMs: number;
+  /** [Unit] StartLimitBurst= starts within StartLimitIntervalSec= and the unit fails instead (defaults 5 in 10 s). */
+  startLimitBurst: number;
+  startLimitIntervalMs: number;
 }
 
 /** systemd's PATH for system services (it does not inherit the caller's). */
@@ -32,7 +35,15 @@ function words(value: string): string[] {
 }
 
 export function readServiceUnit(path: string): ServiceUnit {
-  const unit: ServiceUnit = { execStart: [], environment: {}, environmentFiles: [], restart: 'no', restartSecMs: 100 };
+  const unit: ServiceUnit = {
+    execStart: [],
+    environment: {},
+    environmentFiles: [],
+    restart: 'no',
+    restartSecMs: 100,
+    startLimitBurst: 5,
+    startLimitIntervalMs: 10_000,
+  };
   let section = '';
   for (const raw of readFileSync(path, 'utf8').split('\n')) {
     const line = raw.trim();
@@ -41,10 +52,12 @@ export function readServiceUnit(path: string): ServiceUnit {
       section = line;
       continue;
     }
-    if (section !== '[Service]') continue;
     const eq = line.indexOf('=');
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
+    if (section === '[Unit]' && key === 'StartLimitBurst') unit.startLimitBurst = Number(value);
+    if (section === '[Unit]' && key === 'StartLimitIntervalSec') unit.startLimitIntervalMs = parseTimespan(value);
+    if (section !== '[Service]') continue;
     if (key === 'ExecStart') unit.execStart = words(value);
     else if (key === 'Environment')
       for (const word of words(value)) {
