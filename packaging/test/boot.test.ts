@@ -598,14 +598,19 @@ describe('through the load balancer', () => {
     const bindsBefore = aws.rdsIam.binds.length;
     const fetchesBefore = aws.metadata.api.credentialFetches + aws.metadata.worker.credentialFetches;
 
-    // IAM rotates the instance roles' keys and revokes the old ones; 15 minutes pass, so every token already
-    // signed has expired; the pools' idle connections go, so the next queries need new logins.
-    for (const role of ['api', 'worker'] as const) aws.credentials.rotate(roleNames[role]);
+    // IAM rotates the instance roles' keys (IMDS serves new ones; as on EC2 the old ones stay valid until they
+    // expire), then 15 minutes pass: every token signed so far has expired. The stand-in dates tokens to the
+    // second, so the test waits into the next one; then the pools' idle connections go and ElastiCache drops
+    // its connections (as 12 hours after their AUTH, or in a failover): every new login needs a new token.
+    for (const role of ['api', 'worker'] as const) aws.credentials.rotate(roleNames[role], { revokePrevious: false });
     aws.credentials.expireIssuedTokens();
+    await sleep(1_100);
     await query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = ANY($2) AND state = 'idle'",
       [database, [DATABASE_ROLES.api, DATABASE_ROLES.worker]],
     );
+    const authsBefore = aws.elastiCache.auths.length;
+    aws.elastiCache.dropAll();
     await sleep(3_000);
 
     // An operator rotates the JWT key with the documented command, against the Secrets Manager stand-in.
@@ -639,12 +644,18 @@ describe('through the load balancer', () => {
     sending = false;
     await sender;
 
-    expect(failures).toEqual([]);
+    const refusedLogins = aws.rdsIam.binds.slice(bindsBefore).filter((bind) => !bind.ok);
+    expect({ failures, refusedLogins }).toEqual({ failures: [], refusedLogins: [] });
     expect(accepted.length).toBeGreaterThan(20);
     // The processes read the new keys from IMDS and logged in again with tokens signed by them.
     expect(aws.metadata.api.credentialFetches + aws.metadata.worker.credentialFetches).toBeGreaterThan(fetchesBefore);
     const relogins = aws.rdsIam.binds.slice(bindsBefore).filter((bind) => bind.ok);
     expect(relogins.map((bind) => bind.user)).toContain(DATABASE_ROLES.api);
+    const reauths = aws.elastiCache.auths.slice(authsBefore);
+    expect(reauths.filter((auth) => !auth.ok)).toEqual([]);
+    expect(new Set(reauths.map((auth) => auth.user))).toEqual(
+      new Set([roleEnvFiles(stack).api.REDIS_USER, roleEnvFiles(stack).worker.REDIS_USER]),
+    );
     expect([...apis, worker].map((p) => p.starts)).toEqual(starts);
     const stored = await untilReady(
       async () => {
