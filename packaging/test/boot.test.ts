@@ -40,7 +40,10 @@ import { readServiceUnit, unitEnvironment } from './support/systemd-unit';
  * component installs it; each process gets the env file the synthesized production stack's user data writes for
  * its role (Terraform references resolved to local stand-ins, nothing else changed but a named list of test
  * settings), runs on the Node.js major the image installs, and is started and restarted as its installed unit
- * says. Secrets come by ARN from a Secrets Manager stand-in and credentials from one IMDS per instance role.
+ * says. Secrets come by ARN from a Secrets Manager stand-in and credentials from one IMDS per instance role;
+ * PostgreSQL is reached over verify-full TLS (the local CA in the release's rds-ca.pem) with IAM tokens that an
+ * RDS stand-in checks behind pg_hba's `ldap` line, Redis through an ElastiCache stand-in that checks IAM tokens
+ * and AUTHs as the role's ACL user. Run with the worktree's CYPHR_* ports (scripts/services.sh up first).
  */
 const ROOT = resolve(__dirname, '..', '..');
 const run = promisify(execFile);
