@@ -26,13 +26,7 @@ interface Login {
 }
 
 /** How a process logs in to one host: an IAM token signed per connection, or the secret's password. */
-function login(
-  env: DatabaseSettings,
-  secrets: ResolvedSecrets,
-  host: string,
-  port: number,
-  username?: string,
-): Login {
+function login(env: DatabaseSettings, secrets: ResolvedSecrets, host: string, port: number, username?: string): Login {
   if (env.DATABASE_AUTH === 'iam') {
     const user = username ?? env.DATABASE_USER;
     if (!user) throw new Error('DATABASE_AUTH=iam needs DATABASE_USER');

@@ -74,7 +74,9 @@ export const reconnectDelayMs = (retries: number): number => Math.min(100 * 2 **
 
 export function redisSettings(
   env: Pick<SharedSettings, 'REDIS_URL'> &
-    Partial<Pick<SharedSettings, 'REDIS_CLUSTER' | 'REDIS_AUTH' | 'REDIS_USER' | 'REDIS_IAM_CACHE_NAME' | 'AWS_REGION'>>,
+    Partial<
+      Pick<SharedSettings, 'REDIS_CLUSTER' | 'REDIS_AUTH' | 'REDIS_USER' | 'REDIS_IAM_CACHE_NAME' | 'AWS_REGION'>
+    >,
   secrets: ResolvedSecrets,
   name: string,
 ): RedisSettings {
