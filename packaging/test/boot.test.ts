@@ -90,6 +90,7 @@ let aws: AwsStandIns;
 let synthesized: Record<Role, string>;
 const ran: Record<string, string> = {};
 let jwtKeyringArn: string;
+let masterSecretArn: string;
 let roleNames: Record<Role, string>;
 let shippedRdsCa: boolean;
 let apis: ManagedProcess[] = [];
@@ -329,6 +330,7 @@ beforeAll(async () => {
   roleNames = roles;
   const secrets = createSecrets();
   jwtKeyringArn = secrets.get(`${NAME_PREFIX}/jwt-signing-keys`)!;
+  masterSecretArn = secrets.get(`${NAME_PREFIX}/db-master`)!;
   synthesized = resolveEnvFiles({
     primary,
     replica,
@@ -425,10 +427,14 @@ describe('the configuration the stack writes', () => {
     }
   });
 
-  it('fetches the JWT keyring by ARN with the api role’s credentials', () => {
-    const reads = aws.secrets.calls.filter((c) => c.action === 'GetSecretValue' && c.secretId === jwtKeyringArn);
-    expect(reads.length).toBeGreaterThan(0);
-    expect(reads.every((c) => c.accessKeyId?.startsWith('ASIA'))).toBe(true);
+  it('fetches each secret by ARN with its own role’s credentials: the keyring the api, the master secret the worker', () => {
+    const readers = (arn: string) =>
+      new Set(
+        aws.secrets.calls.filter((c) => c.action === 'GetSecretValue' && c.secretId === arn).map((c) => c.accessKeyId),
+      );
+    // Nothing has rotated yet: each role still has the first keys IMDS handed out.
+    expect(readers(jwtKeyringArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.api).accessKeyId]));
+    expect(readers(masterSecretArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.worker).accessKeyId]));
   });
 
   it('lets the api role’s credentials log in as cyphr_api only, as IAM does', async () => {
