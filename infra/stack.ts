@@ -1,7 +1,7 @@
 // One stack per environment, composed in the order traffic flows: load balancer -> compute -> data,
 // on top of the network, with security (keys, traffic matrix) beside it.
 import { Construct, type Node } from 'constructs';
-import { Aspects, TerraformOutput, TerraformStack, type TerraformElement } from 'cdktf';
+import { Aspects, TerraformOutput, TerraformStack, Token, type TerraformElement } from 'cdktf';
 import { AddressBook, elementOf } from './addresses';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { EnvironmentConfig } from './config/environments';
@@ -266,9 +266,10 @@ export class CyphrStack extends TerraformStack {
       AWS_REGION: env.region,
       LOG_LEVEL: env.logLevel ?? 'info',
       DATABASE_HOST: this.database.primary.address,
-      DATABASE_PORT: this.database.primaryPort,
+      // Terraform's port, host:port and database name, not literals: what the instances use is what RDS reports.
+      DATABASE_PORT: Token.asString(this.database.primary.port),
       DATABASE_REPLICA_HOSTS: this.database.replicaEndpoints.join(','),
-      DATABASE_NAME: 'cyphr',
+      DATABASE_NAME: this.database.primary.dbName,
       DATABASE_SSL: 'true',
       // The RDS CA bundle the application ships (packaging writes it into the release).
       DATABASE_CA_FILE: '/opt/cyphr/current/certs/rds-ca.pem',
