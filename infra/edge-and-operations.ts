@@ -15,6 +15,7 @@ import { Edge } from './edge/edge';
 import { Monitoring } from './operations/monitoring';
 import { DatabaseBackup } from './operations/backup';
 import { CiDeployRole } from './operations/ci-deploy-role';
+import { PermissionsBoundary } from './operations/permissions-boundary';
 import { configureStateBackend, stateKey } from './operations/state-backend';
 import { PolicyAspect } from './policies/aspect';
 import { edgePolicyRules } from './policies/edge-rules';
@@ -35,6 +36,7 @@ export interface EdgeAndOperations {
   monitoring: Monitoring;
   backup: DatabaseBackup;
   ciDeployRole?: CiDeployRole;
+  boundary: PermissionsBoundary;
 }
 
 /** Provider alias for what CloudFront needs in us-east-1 (certificate, WAF, WAF logs). */
@@ -49,8 +51,6 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     allowedAccountIds: [env.accountId],
     defaultTags: [{ tags: { Project: 'cyphr', Environment: env.name, ManagedBy: 'cdktf' } }],
   });
-  const listeners = parts.loadBalancer.listeners;
-  const https = listeners.filter((l) => l.protocolInput === 'HTTPS');
   const edge = new Edge(stack, 'edge', {
     namePrefix,
     accountId: env.accountId,
@@ -58,12 +58,13 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     alb: {
       dnsName: parts.loadBalancer.dnsName,
       targetGroupArn: parts.loadBalancer.targetGroup.arn,
-      forwardingListeners: https.length ? https : listeners,
+      forwardingListeners: parts.loadBalancer.forwardingListeners,
     },
     domain: env.domain && { ...env.domain, originName: edgeOriginName(env.domain).name },
     logRetentionDays: env.logRetentionDays,
     forceDestroy: !env.deletionProtection,
     rateLimitPer5Minutes: env.edge?.rateLimitPer5Minutes,
+    authRateLimitPer5Minutes: env.edge?.authRateLimitPer5Minutes,
     priceClass: env.edge?.priceClass,
     originSecretGeneration: env.edge?.originSecretGeneration,
   });
@@ -109,8 +110,20 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     retentionDays: env.backup?.retentionDays,
     protectRecoveryPoints: env.deletionProtection,
     forceDestroy: !env.deletionProtection,
+    protectKey: env.deletionProtection,
+    vaultLock: env.backup?.vaultLock ?? env.production,
+    copyToVaultArn: env.backup?.copyToVaultArn,
   });
 
+  // Every role of the stack carries it, with or without a deploy role.
+  const copyRegion = /^arn:[^:]+:backup:([^:]+):/.exec(env.backup?.copyToVaultArn ?? '')?.[1];
+  const boundary = new PermissionsBoundary(stack, 'permissions-boundary', {
+    namePrefix,
+    accountId: env.accountId,
+    region: env.region,
+    backupCopy: copyRegion ? { region: copyRegion } : undefined,
+  });
+  boundary.applyToStack();
   const backend = configureStateBackend(stack, env.stateBackend);
   const ciDeployRole = env.ci
     ? new CiDeployRole(stack, 'ci-deploy', {
@@ -125,6 +138,7 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
             ? { bucket: env.stateBackend.bucket, key: stateKey(stack, env.stateBackend) }
             : undefined,
         hostedZoneId: env.domain?.hostedZoneId,
+        boundary,
       })
     : undefined;
 
@@ -147,5 +161,5 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
     );
 
   Aspects.of(stack).add(new PolicyAspect({ production: env.production, rules: edgePolicyRules(stack) }));
-  return { edge, monitoring, backup, ciDeployRole };
+  return { edge, monitoring, backup, ciDeployRole, boundary };
 }

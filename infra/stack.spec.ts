@@ -1,7 +1,7 @@
 // Synthesized JSON of the whole stack, for every environment x tier, construct by construct.
 // Testing.synth(stack, true) also runs the policy aspect: every shipped stack must pass it.
 import { Testing } from 'cdktf';
-import { ENVIRONMENTS, TIERS, type TierName } from './config';
+import { albOrigin, ENVIRONMENTS, TIERS, type TierName } from './config';
 import { CyphrStack } from './stack';
 import { ALB_IDLE_TIMEOUT_SECONDS } from '../common/operations/timeouts';
 
@@ -51,12 +51,17 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     expect(endpoints.sort()).toEqual(['ec2messages', 's3', 'secretsmanager', 'sqs', 'ssm', 'ssmmessages']);
   });
 
-  it('security: a rotating key; internet ingress only to the ALB on 80/443', () => {
+  it('security: a rotating key; no internet ingress, the ALB from CloudFront’s prefix list on its origin port', () => {
     expect(byName('aws_kms_key', 'description', `${prefix} data at rest`)).toMatchObject({ enable_key_rotation: true });
     const ingress = all('aws_vpc_security_group_ingress_rule');
-    const open = ingress.filter((r) => r.cidr_ipv4 === '0.0.0.0/0');
-    expect(open.map((r) => r.from_port).sort()).toEqual([443, 80]);
-    expect(new Set(open.map((r) => r.security_group_id))).toEqual(new Set([one('aws_lb').security_groups].flat()));
+    expect(ingress.filter((r) => r.cidr_ipv4 || r.cidr_ipv6)).toEqual([]);
+    const fromCloudFront = ingress.filter((r) => r.prefix_list_id);
+    expect(fromCloudFront.map((r) => [r.prefix_list_id, r.from_port])).toEqual([
+      [albOrigin(environment).prefixListId, environment.domain ? 443 : 80],
+    ]);
+    expect(new Set(fromCloudFront.map((r) => r.security_group_id))).toEqual(
+      new Set([one('aws_lb').security_groups].flat()),
+    );
     const ports = ingress.filter((r) => r.referenced_security_group_id).map((r) => r.from_port);
     // 443 to the interface endpoints from api, worker and the image build instances.
     expect(ports.sort()).toEqual([3001, 443, 443, 443, 5432, 5432, 6379, 6379]);

@@ -1,7 +1,7 @@
 // One stack per environment, composed in the order traffic flows: load balancer -> compute -> data,
 // on top of the network, with security (keys, traffic matrix) beside it.
 import { Construct, type Node } from 'constructs';
-import { Aspects, TerraformOutput, TerraformStack, type TerraformElement } from 'cdktf';
+import { Aspects, TerraformOutput, TerraformStack, Token, type TerraformElement } from 'cdktf';
 import { AddressBook, elementOf } from './addresses';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { EnvironmentConfig } from './config/environments';
@@ -27,7 +27,7 @@ import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
 import { dataPolicyRules } from './policies/data-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
-import { edgeOriginName, isExistingImage } from './config/environments';
+import { albOrigin, backupCopyAccount, edgeOriginName, isExistingImage } from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -64,7 +64,13 @@ export class CyphrStack extends TerraformStack {
     });
 
     // Key, network and security under everything.
-    const key = new DataKey(this, 'data-key', { namePrefix, accountId: env.accountId, region: env.region }).key;
+    const key = new DataKey(this, 'data-key', {
+      namePrefix,
+      accountId: env.accountId,
+      region: env.region,
+      protectFromDeletion: env.deletionProtection,
+      backupCopyAccountId: backupCopyAccount(env),
+    }).key;
     const logs = { kmsKeyArn: key.arn, retentionDays: env.logRetentionDays };
     this.network = new Network(this, 'network', {
       namePrefix,
@@ -73,7 +79,11 @@ export class CyphrStack extends TerraformStack {
       natGatewayPerAz: env.natGatewayPerAz,
       logs,
     });
-    this.security = new Security(this, 'security', { namePrefix, vpcId: this.network.vpc.id });
+    this.security = new Security(this, 'security', {
+      namePrefix,
+      vpcId: this.network.vpc.id,
+      albOrigin: albOrigin(env),
+    });
     const endpoints = new Endpoints(this, 'endpoints', {
       namePrefix,
       region: env.region,
@@ -115,7 +125,7 @@ export class CyphrStack extends TerraformStack {
       snapshotRetentionDays: env.production ? 7 : 1,
       logs,
     });
-    this.queues = new Queues(this, 'queues', { namePrefix, key });
+    this.queues = new Queues(this, 'queues', { namePrefix, region: env.region, key });
     this.secrets = new AppSecrets(this, 'secrets', {
       namePrefix,
       region: env.region,
@@ -258,9 +268,10 @@ export class CyphrStack extends TerraformStack {
       AWS_REGION: env.region,
       LOG_LEVEL: env.logLevel ?? 'info',
       DATABASE_HOST: this.database.primary.address,
-      DATABASE_PORT: this.database.primaryPort,
+      // Terraform's port, host:port and database name, not literals: what the instances use is what RDS reports.
+      DATABASE_PORT: Token.asString(this.database.primary.port),
       DATABASE_REPLICA_HOSTS: this.database.replicaEndpoints.join(','),
-      DATABASE_NAME: 'cyphr',
+      DATABASE_NAME: this.database.primary.dbName,
       DATABASE_SSL: 'true',
       // The RDS CA bundle the application ships (packaging writes it into the release).
       DATABASE_CA_FILE: '/opt/cyphr/current/certs/rds-ca.pem',

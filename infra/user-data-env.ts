@@ -77,12 +77,12 @@ export function substituteReferences(env: EnvFile, replace: ReferenceReplacer): 
 
 /**
  * A stand-in of the format the variable's validator expects: an ARN for `*_ARN`, an https URL for a queue URL,
- * a port number for a `.port` reference, a host name inside a URL (REDIS_URL becomes rediss://placeholder:6379)
- * or for a host list.
+ * a host name inside a URL (REDIS_URL becomes rediss://placeholder:6379) or for a host list, a default port for a port.
  */
 export const placeholder: ReferenceReplacer = (key, reference, value) => {
+  // A port attribute: the service's default port (REDIS_URL's, else PostgreSQL's).
+  if (reference.endsWith('.port')) return key === 'REDIS_URL' ? '6379' : '5432';
   if (key.endsWith('_ARN')) return 'arn:aws:secretsmanager:us-east-1:000000000000:secret:placeholder';
-  if (reference.endsWith('.port')) return key.startsWith('REDIS') ? '6379' : '5432';
   if (key.endsWith('_URL') && value === `\${${reference}}`) return 'https://placeholder.example/000000000000/queue';
   return 'placeholder';
 };

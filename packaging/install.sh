@@ -38,7 +38,7 @@ fi
 mkdir -p "$prefix/releases" "$systemd_dir" "$etc_dir"
 rm -rf "$release.partial"
 mkdir -p "$release.partial"
-cp -a "$bundle/app" "$bundle/node_modules" "$bundle/package.json" "$bundle/VERSION" "$bundle/manifest.json" "$release.partial/"
+cp -a "$bundle/app" "$bundle/certs" "$bundle/node_modules" "$bundle/package.json" "$bundle/VERSION" "$bundle/manifest.json" "$release.partial/"
 rm -rf "$release"
 mv "$release.partial" "$release"
 # Switch releases atomically: a new symlink renamed over the old one.

@@ -10,6 +10,7 @@ import { ServerConfig } from './config/server-config';
 import { ConversationsModule } from './conversations/conversations.module';
 import { HealthModule } from './health/health.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { LOG_REDACT_PATHS, redactUrl } from './http/logging';
 import { requestId } from './http/request-id';
 import { StrictValidationPipe } from './http/validation.pipe';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
@@ -35,6 +36,11 @@ class ServerConfigModule {
 
 const QUIET_PATHS = new Set(['/health', '/metrics']);
 
+/** Logs go to stdout, or to `config.logStream` (tests read what was logged). */
+function withLogStream<T>(config: ServerConfig, options: T): T | [T, NodeJS.WritableStream] {
+  return config.logStream ? [options, config.logStream] : options;
+}
+
 /** The API, built around one already-validated config (see createServerApp). */
 @Module({})
 export class AppModule {
@@ -46,21 +52,21 @@ export class AppModule {
         // The typed config is also readable as ConfigService.get('server') for code that prefers @nestjs/config.
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ server: config })] }),
         LoggerModule.forRoot({
-          pinoHttp: {
+          pinoHttp: withLogStream(config, {
             level: config.logLevel,
             genReqId: requestId,
             customProps: () => ({ instance: config.instanceId }),
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            redact: LOG_REDACT_PATHS,
             autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has(req.url ?? '') },
             serializers: {
               req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
                 id: req.id,
                 method: req.method,
-                url: req.url,
+                url: redactUrl(req.url),
                 remoteAddress: req.remoteAddress,
               }),
             },
-          },
+          }),
         }),
         TypeOrmModule.forRoot({ ...config.database, retryAttempts: 3, retryDelay: 1_000 }),
         InfrastructureModule,

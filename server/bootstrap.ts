@@ -18,6 +18,7 @@ import { MessageQueueService } from './infrastructure/message-queue.service';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
+import type { TrustProxy } from './realtime/upgrade-request';
 import { API_KEEP_ALIVE_TIMEOUT_MS } from '../common/operations/timeouts';
 
 export const OPENAPI_PATH = '/v1/openapi.json';
@@ -81,7 +82,10 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   server.keepAliveTimeout = API_KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = API_KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const gateway = app.get(RealtimeGateway);
-  gateway.attach(server);
+  gateway.attach(
+    server,
+    (app.getHttpAdapter().getInstance() as { get(name: string): TrustProxy }).get('trust proxy fn'),
+  );
   await app.listen(config.port, config.host);
   const port = (server.address() as AddressInfo).port;
 

@@ -83,7 +83,10 @@ function spawnNode(name: string, entry: string, env: Record<string, string>, nod
 }
 
 /** Rate limits a load test from one address needs (README: RATE_LIMITS). */
-export const BENCH_RATE_LIMITS = 'registerIp=1000000/3600,ip=100000000/60,user=100000000/60,send=100000000/60';
+export const BENCH_RATE_LIMITS =
+  'registerIp=1000000/3600,ip=100000000/60,user=100000000/60,send=100000000/60,upgrade=100000000/60';
+/** The connections phase holds 50 sockets per user (README: REALTIME_LIMITS; the default is 10). */
+export const BENCH_REALTIME_LIMITS = 'maxSocketsPerUser=1000';
 
 export interface ApiProcess extends BenchProcess {
   url: string;
@@ -98,6 +101,7 @@ export async function startApi(env: Record<string, string> = {}, nodeArgs: strin
     {
       PORT: String(port),
       RATE_LIMITS: BENCH_RATE_LIMITS,
+      REALTIME_LIMITS: BENCH_REALTIME_LIMITS,
       ...env,
     },
     nodeArgs,

@@ -49,7 +49,7 @@ export class DatabaseSettings {
   @IsString()
   DATABASE_HOST?: string;
 
-  /** On AWS: comma-separated replica host names. */
+  /** On AWS: comma-separated replica endpoints, `host` or `host:port` (the port defaults to DATABASE_PORT). */
   @IsOptional()
   @IsString()
   DATABASE_REPLICA_HOSTS?: string;

@@ -20,3 +20,44 @@ export type RealtimeEvent =
    * change and re-verify before sending more to this user.
    */
   | { type: 'identity-changed'; userId: string; identityKey: string; changedAt: string };
+
+/**
+ * Close codes the server sends on /v1/ws (README, "WebSocket protocol"). 4xxx are the application's own range
+ * (RFC 6455 §7.4.2); a client reconnects on 1012, and only with a new access token after 4001 or 4002.
+ */
+export const RealtimeCloseCodes = {
+  /** The instance is shutting down: reconnect (the ALB sends you to another instance). */
+  restarting: 1012,
+  /** The session was revoked (logout, password change, session deleted): log in again. */
+  sessionRevoked: 4001,
+  /** The access token expired and no `{type:"auth"}` frame renewed it on this socket. */
+  tokenExpired: 4002,
+} as const;
+
+/** Frames a client may send on the socket (JSON text). */
+export type RealtimeClientFrame =
+  /** Answered with `{type:"pong"}`; does not count as liveness (only WebSocket pong frames do). */
+  | { type: 'ping' }
+  /** A fresh access token of the same user and session: the socket now lives until that token's expiry. */
+  | { type: 'auth'; token: string };
+
+/**
+ * Published on RedisChannels.sessionRevocations when sessions end (logout, password change, session deletion);
+ * every API instance closes the sockets of those sessions with RealtimeCloseCodes.sessionRevoked.
+ */
+export interface SessionRevocation {
+  userId: string;
+  sessionIds: string[];
+}
+
+/** Parses a SessionRevocation from the channel; undefined for anything else. */
+export function parseSessionRevocation(text: string): SessionRevocation | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<SessionRevocation>;
+    if (typeof value.userId !== 'string' || !Array.isArray(value.sessionIds)) return undefined;
+    if (!value.sessionIds.every((id) => typeof id === 'string')) return undefined;
+    return { userId: value.userId, sessionIds: value.sessionIds };
+  } catch {
+    return undefined;
+  }
+}

@@ -27,4 +27,10 @@ export const RedisTtlSeconds = {
 export const RedisChannels = {
   /** Realtime events (RealtimeEvent JSON) for one user's connections, on whatever instance they are. */
   user: (userId: string) => `events:user:${userId}`,
+  /**
+   * Ended sessions (SessionRevocation JSON). One channel every API instance subscribes to: revocations are rare,
+   * and an instance must hear them for users it has not subscribed to yet. In cluster mode it is one sharded
+   * channel, so it lives on one shard.
+   */
+  sessionRevocations: 'sessions:revoked',
 } as const;

@@ -1,6 +1,7 @@
 // Environments as data. Add one by adding an entry: constructs never name an environment.
 // Replace accountId, the image's parent image ARN (or an AMI id) and the domain/hosted zone with your own before deploying.
 import type { TierName } from './tiers';
+import { cloudFrontPrefixListId } from './cloudfront-prefix-lists';
 
 export interface DomainConfig {
   /** Host name clients use, e.g. api.example.com: CloudFront's alias and us-east-1 certificate. The ALB,
@@ -38,7 +39,10 @@ export interface EnvironmentConfig {
   secretRecoveryWindowDays?: number;
   /** The AMI both roles run: baked from the bundle by EC2 Image Builder, or an existing one. */
   image: ImageConfig;
-  /** Without a domain the ALB has no certificate and serves plain HTTP (see load-balancer.ts). */
+  /**
+   * Required: CloudFront reaches the ALB over HTTPS only with a certificate for the ALB's name. Without one the
+   * origin hop is plain HTTP, which only `edge.plainHttpOrigin: true` accepts, and never in production.
+   */
   domain?: DomainConfig;
   /** Alarm notifications (used by the monitoring construct). */
   alarmEmail?: string;
@@ -83,6 +87,18 @@ export interface EdgeConfig {
   priceClass?: 'PriceClass_100' | 'PriceClass_200' | 'PriceClass_All';
   /** Bump to rotate the secret origin header (README, Operations). @default 1 */
   originSecretGeneration?: number;
+  /**
+   * CloudFront's origin-facing managed prefix list in this region, the only source the ALB accepts.
+   * @default CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS[region] (config/cloudfront-prefix-lists.ts)
+   */
+  originPrefixListId?: string;
+  /**
+   * Accept an environment without a domain, whose CloudFront-to-ALB hop is plain HTTP across the internet.
+   * Only for a throwaway environment holding no real data; refused in production. @default false
+   */
+  plainHttpOrigin?: boolean;
+  /** Requests per client IP to /v1/auth/* in any 5-minute window before WAF blocks it. @default 100 */
+  authRateLimitPer5Minutes?: number;
 }
 
 export interface BackupConfig {
@@ -90,6 +106,18 @@ export interface BackupConfig {
   schedule?: string;
   /** Days a recovery point is kept. @default 30 */
   retentionDays?: number;
+  /**
+   * Also copy every recovery point to a vault in another region or account (its ARN, e.g.
+   * arn:aws:backup:eu-west-1:333333333333:backup-vault:cyphr-production-copy), kept `retentionDays` there.
+   * The destination vault and its policy (allowing this account to copy in) are made outside this stack.
+   * @default none
+   */
+  copyToVaultArn?: string;
+  /**
+   * Vault Lock in compliance mode: recovery points cannot be deleted before their retention by anyone,
+   * including the account root, once the cooling-off period has passed (irreversible). @default production
+   */
+  vaultLock?: boolean;
 }
 
 export interface CiConfig {
@@ -115,6 +143,19 @@ export function edgeOriginName(domain: DomainConfig): DomainConfig {
   return { name: `origin.${domain.name}`, hostedZoneId: domain.hostedZoneId };
 }
 
+/** What the ALB accepts: CloudFront's origin-facing prefix list, on HTTPS with a domain (HTTP only without one). */
+export function albOrigin(env: EnvironmentConfig): { prefixListId: string; port: number } {
+  const prefixListId = cloudFrontPrefixListId(env.region, env.edge?.originPrefixListId);
+  if (!prefixListId) throw new Error(`environment "${env.name}": edge.originPrefixListId: unknown for ${env.region}`);
+  return { prefixListId, port: env.domain ? 443 : 80 };
+}
+
+/** The account receiving backup copies, when it is not the environment's own. */
+export function backupCopyAccount(env: EnvironmentConfig): string | undefined {
+  const account = /^arn:[^:]+:backup:[^:]+:(\d{12}):/.exec(env.backup?.copyToVaultArn ?? '')?.[1];
+  return account && account !== env.accountId ? account : undefined;
+}
+
 export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
   staging: {
     name: 'staging',
@@ -130,6 +171,8 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     logRetentionDays: 30,
     secretRecoveryWindowDays: 0,
     image: { parentImageArn: 'arn:aws:imagebuilder:eu-central-1:aws:image/amazon-linux-2023-x86/x.x.x' },
+    // A zone of its own in the staging account (delegated from the production zone): HTTPS to the origin here too.
+    domain: { name: 'api.staging.cyphr.example.com', hostedZoneId: 'Z0STAGINGEXAMPLEZONE' },
     ci: { githubRepository: 'example-org/cyphr' },
   },
   production: {

@@ -5,6 +5,7 @@ import { TIERS, type TierName, type TierSpec } from './tiers';
 import { ConfigError, validateEnvironments } from './validate';
 
 export * from './environments';
+export * from './cloudfront-prefix-lists';
 export * from './tiers';
 export * from './validate';
 

@@ -3,6 +3,7 @@
 import { cidrsOverlap, parseCidr } from './cidr';
 import type { EnvironmentConfig } from './environments';
 import { isTierName, TIERS } from './tiers';
+import { cloudFrontPrefixListId } from './cloudfront-prefix-lists';
 
 /** CloudWatch Logs accepts only these retention values. */
 export const LOG_RETENTION_DAYS = [
@@ -166,6 +167,68 @@ const RULES: Rule[] = [
       e.edge?.originSecretGeneration !== undefined &&
       !(Number.isInteger(e.edge.originSecretGeneration) && e.edge.originSecretGeneration >= 1),
     message: (e) => `must be a positive integer, got ${e.edge?.originSecretGeneration}`,
+  },
+  {
+    field: 'domain',
+    condition: (e) => e.production && !e.domain,
+    message: () =>
+      'required in a production environment: without a certificate for the ALB, CloudFront reaches it over plain HTTP',
+  },
+  {
+    field: 'domain',
+    condition: (e) => !e.production && !e.domain && !e.edge?.plainHttpOrigin,
+    message: () =>
+      'required for HTTPS between CloudFront and the ALB; a throwaway environment without one must set edge.plainHttpOrigin: true',
+  },
+  {
+    field: 'edge.plainHttpOrigin',
+    condition: (e) => e.production && !!e.edge?.plainHttpOrigin,
+    message: () => 'must not be set in a production environment',
+  },
+  {
+    field: 'edge.originPrefixListId',
+    condition: (e) => !cloudFrontPrefixListId(e.region, e.edge?.originPrefixListId),
+    message: (e) =>
+      `no CloudFront origin-facing prefix list known for ${e.region}: set it (aws ec2 describe-managed-prefix-lists ` +
+      '--filters Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing)',
+  },
+  {
+    field: 'edge.originPrefixListId',
+    condition: (e) =>
+      e.edge?.originPrefixListId !== undefined && !/^pl-[0-9a-f]{8,17}$/.test(e.edge.originPrefixListId),
+    message: (e) => `"${e.edge?.originPrefixListId}" is not a managed prefix list id`,
+  },
+  {
+    field: 'edge.authRateLimitPer5Minutes',
+    condition: (e) =>
+      e.edge?.authRateLimitPer5Minutes !== undefined &&
+      !(
+        Number.isInteger(e.edge.authRateLimitPer5Minutes) &&
+        e.edge.authRateLimitPer5Minutes >= 10 &&
+        e.edge.authRateLimitPer5Minutes <= 2_000_000_000
+      ),
+    message: (e) => `must be an integer from 10 to 2000000000 (WAF's limits), got ${e.edge?.authRateLimitPer5Minutes}`,
+  },
+  {
+    field: 'backup.copyToVaultArn',
+    condition: (e) =>
+      e.backup?.copyToVaultArn !== undefined &&
+      !/^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_.-]{2,50}$/.test(e.backup.copyToVaultArn),
+    message: (e) => `"${e.backup?.copyToVaultArn}" is not a backup vault ARN`,
+  },
+  {
+    field: 'backup.copyToVaultArn',
+    condition: (e) => {
+      const m = /^arn:[^:]+:backup:([^:]+):(\d{12}):/.exec(e.backup?.copyToVaultArn ?? '');
+      return !!m && m[1] === e.region && m[2] === e.accountId;
+    },
+    message: () => 'must be in another region or another account: a copy beside the original survives nothing',
+  },
+  {
+    field: 'backup.vaultLock',
+    condition: (e) => !!e.backup?.vaultLock && !e.deletionProtection,
+    message: () =>
+      'needs deletionProtection: a locked vault holding recovery points cannot be deleted, so the stack could never be destroyed',
   },
   {
     field: 'backup.retentionDays',

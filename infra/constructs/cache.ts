@@ -139,6 +139,7 @@ export class Cache extends Construct {
   }
 
   get url(): string {
+    // The port as Terraform reports it, not the literal: a stand-in listening elsewhere can then be swapped in.
     return `rediss://${this.endpoint}:${Token.asString(this.replicationGroup.port)}`;
   }
 

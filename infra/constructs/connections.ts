@@ -75,6 +75,21 @@ export class Connections extends Construct {
     });
   }
 
+  /**
+   * Addresses in a managed prefix list may connect on `port` (CloudFront's origin-facing list for the ALB). A rule
+   * referencing a prefix list weighs its max entries against the group's rules quota (CloudFront's: about 55 of 60).
+   */
+  allowFromPrefixList(prefixListId: string, name: string, port: number, description: string): void {
+    new VpcSecurityGroupIngressRule(this, `from-${name}-${port}`, {
+      securityGroupId: this.securityGroupId,
+      prefixListId,
+      ipProtocol: 'tcp',
+      fromPort: port,
+      toPort: port,
+      description,
+    });
+  }
+
   /** This group may open connections to anywhere on `port` (AWS APIs over HTTPS through NAT). */
   allowToInternet(port: number, description: string): void {
     new VpcSecurityGroupEgressRule(this, `to-internet-${port}`, {

@@ -3,7 +3,6 @@
 // generated while Terraform runs and written, write-only, to the primary and to the master secret: it is
 // in neither plan nor state, and RDS does not manage it, so read replicas can be created.
 import { Construct } from 'constructs';
-import { Token } from 'cdktf';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
@@ -136,7 +135,7 @@ export class Database extends Construct {
       maintenanceWindow: 'sun:03:30-sun:04:30',
       skipFinalSnapshot: !(props.deletionProtection ?? true),
       finalSnapshotIdentifier: `${primaryId}-final`,
-      dependsOn: this.logGroups('primary', primaryId),
+      dependsOn: this.logGroups(primaryId),
     });
     this.replicas = Array.from({ length: props.replicas ?? 0 }, (_, i) => {
       const replicaId = `${name}-db-replica-${i + 1}`;
@@ -149,7 +148,7 @@ export class Database extends Construct {
         availabilityZone: props.availabilityZones[(i + 1) % props.availabilityZones.length],
         maxAllocatedStorage: props.maxAllocatedStorageGb,
         skipFinalSnapshot: true,
-        dependsOn: this.logGroups(`replica-${i + 1}`, replicaId),
+        dependsOn: this.logGroups(replicaId),
       });
     });
     this.masterSecret = new Secret(this, 'db-master', {
@@ -168,12 +167,7 @@ export class Database extends Construct {
     return this.replicas.map((r) => r.address);
   }
 
-  /** The primary's port as Terraform knows it (a reference, so an env file built from it follows the instance). */
-  get primaryPort(): string {
-    return Token.asString(this.primary.port);
-  }
-
-  /** `host:port` of each replica, the form DATABASE_REPLICA_HOSTS takes. */
+  /** `address:port` of each replica (RDS's `endpoint` attribute): what the processes dial and sign tokens for. */
   get replicaEndpoints(): string[] {
     return this.replicas.map((r) => r.endpoint);
   }
@@ -192,13 +186,10 @@ export class Database extends Construct {
     });
   }
 
-  /**
-   * Created ahead of RDS so exported logs are encrypted and expire. Named in Terraform by the instance's part
-   * (`database_primary_postgresql_logs`), not its identifier, so addresses read the same in every environment.
-   */
-  private logGroups(part: string, instanceId: string) {
+  /** Created ahead of RDS so exported logs are encrypted and expire. */
+  private logGroups(instanceId: string) {
     return LOG_EXPORTS.map((log) =>
-      encryptedLogGroup(this, `${part}-${log}-logs`, `/aws/rds/instance/${instanceId}/${log}`, this.props.logs),
+      encryptedLogGroup(this, `${instanceId}-${log}-logs`, `/aws/rds/instance/${instanceId}/${log}`, this.props.logs),
     );
   }
 }

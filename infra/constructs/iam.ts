@@ -31,6 +31,16 @@ export interface ServiceRoleProps {
   instanceProfile?: boolean;
 }
 
+/** `kms:ViaService`: a key grant usable only through `service` in `region` (a stolen credential cannot decrypt directly). */
+export function kmsViaService(service: string, region: string): Condition {
+  return { test: 'StringEquals', variable: 'kms:ViaService', values: [`${service}.${region}.amazonaws.com`] };
+}
+
+/** KMS actions a role may use only through a service (kms:ViaService); key administration is never granted to roles. */
+function needsViaService(statement: Statement): boolean {
+  return statement.actions.some((a) => a.toLowerCase().startsWith('kms:'));
+}
+
 /** AWS partition of a region, without a data source. */
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
@@ -68,6 +78,10 @@ export class ServiceRole extends Construct {
       throw new Error(`${this.node.path}: duplicate policy statement ${statement.sid}`);
     if (!statement.actions.length || !statement.resources.length)
       throw new Error(`${this.node.path}: statement ${statement.sid} needs actions and resources`);
+    if (needsViaService(statement) && !statement.conditions?.some((c) => c.variable === 'kms:ViaService'))
+      throw new Error(
+        `${this.node.path}: statement ${statement.sid} grants KMS without a kms:ViaService condition (kmsViaService())`,
+      );
     this.statements.push(statement);
     this.document ??= this.createPolicy();
     // Typed blocks (not a lazy list) so JSON and HCL output render the same.

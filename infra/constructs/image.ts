@@ -57,6 +57,8 @@ export interface ImageProps {
 }
 
 export const BUNDLE_PREFIX = 'bundles/';
+/** The Node.js major an image installs unless the environment says otherwise (the boot test runs the bundle on it). */
+export const DEFAULT_NODE_MAJOR = 22;
 /**
  * How long Terraform waits for the image (build, then tests). The CI deploy role's session must outlast it
  * plus the rest of an apply (a policy rule checks: apply-rules.ts).
@@ -83,7 +85,7 @@ export class Image extends Construct {
   constructor(scope: Construct, id: string, props: ImageProps) {
     super(scope, id);
     const { namePrefix } = props;
-    const nodeMajor = props.nodeMajor ?? 22;
+    const nodeMajor = props.nodeMajor ?? DEFAULT_NODE_MAJOR;
     const bucketName = `${namePrefix}-artifacts-${props.accountId}`;
     this.artifacts = new ArtifactsBucket(this, 'artifacts', {
       bucketName,

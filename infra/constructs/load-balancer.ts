@@ -1,7 +1,7 @@
-// Internet-facing ALB in the public subnets, target group :3001 `/health`, TLS listener when a
-// certificate exists. Without a domain there is no certificate, so the ALB serves plain HTTP on
-// port 80 (a documented, suppressed policy exception) until a domain is configured; the edge
-// issue puts CloudFront (HTTPS) in front.
+// Internet-facing ALB in the public subnets (reachable only from CloudFront's origin-facing prefix
+// list, security.ts), target group :3001 `/health`, TLS listener when a certificate exists. Without a
+// domain (only a throwaway environment that sets edge.plainHttpOrigin) there is no certificate, so the
+// ALB serves plain HTTP on port 80, a documented, suppressed policy exception.
 import { Construct } from 'constructs';
 import { Annotations, TerraformIterator, Token } from 'cdktf';
 import { Lb } from '@cdktf/provider-aws/lib/lb';
@@ -44,6 +44,8 @@ export class LoadBalancer extends Construct {
   readonly targetGroup: LbTargetGroup;
   readonly certificate?: AcmCertificate;
   readonly listeners: LbListener[] = [];
+  /** The listeners that forward to the API (HTTPS with a domain, else HTTP): CloudFront's origin port. */
+  readonly forwardingListeners: LbListener[] = [];
 
   constructor(scope: Construct, id: string, props: LoadBalancerProps) {
     super(scope, id);
@@ -85,6 +87,7 @@ export class LoadBalancer extends Construct {
       this.certificate = this.tlsListeners(props.domain);
     } else {
       const http = this.listener('http', HTTP_PORT, { type: 'forward', targetGroupArn: this.targetGroup.arn });
+      this.forwardingListeners.push(http);
       suppressPolicy(
         http,
         'alb-http-redirect',
@@ -126,12 +129,15 @@ export class LoadBalancer extends Construct {
       type: 'A',
       alias: { name: this.alb.dnsName, zoneId: this.alb.zoneId, evaluateTargetHealth: true },
     });
-    this.listener(
+    const https = this.listener(
       'https',
       HTTPS_PORT,
       { type: 'forward', targetGroupArn: this.targetGroup.arn },
       validation.certificateArn,
     );
+    this.forwardingListeners.push(https);
+    // Unreachable from the internet (the security group admits CloudFront on 443 only); kept so a stray HTTP
+    // request inside the VPC is redirected rather than served.
     this.listener('http', HTTP_PORT, {
       type: 'redirect',
       redirect: { protocol: 'HTTPS', port: String(HTTPS_PORT), statusCode: 'HTTP_301' },

@@ -7,12 +7,14 @@ import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy';
 import { SqsQueueRedriveAllowPolicy } from '@cdktf/provider-aws/lib/sqs-queue-redrive-allow-policy';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { WORKER_VISIBILITY_TIMEOUT_SECONDS } from '../../common/operations/timeouts';
-import { ServiceRole } from './iam';
+import { kmsViaService, ServiceRole } from './iam';
 
 export { WORKER_VISIBILITY_TIMEOUT_SECONDS };
 
 export interface QueueProps {
   name: string;
+  /** Region of the queue: its key may be used only through SQS there. */
+  region: string;
   /** KMS key for SSE-KMS. */
   key: KmsKey;
   /** @default WORKER_VISIBILITY_TIMEOUT_SECONDS */
@@ -54,10 +56,12 @@ export class Queue extends Construct {
   readonly visibilityTimeoutSeconds: number;
   readonly fifo: boolean;
   private readonly key: KmsKey;
+  private readonly region: string;
 
   constructor(scope: Construct, id: string, props: QueueProps) {
     super(scope, id);
     this.key = props.key;
+    this.region = props.region;
     this.visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? WORKER_VISIBILITY_TIMEOUT_SECONDS;
     this.fifo = props.fifo ?? false;
     if (props.deadLetter && props.deadLetter.queue.fifo !== this.fifo)
@@ -124,7 +128,12 @@ export class Queue extends Construct {
   }
 
   private grantKey(role: ServiceRole, verb: string, actions: string[]): void {
-    role.addToPolicy({ sid: `${verb}${this.sidName}Key`, actions, resources: [this.key.arn] });
+    role.addToPolicy({
+      sid: `${verb}${this.sidName}Key`,
+      actions,
+      resources: [this.key.arn],
+      conditions: [kmsViaService('sqs', this.region)],
+    });
   }
 
   private get sidName(): string {
@@ -134,6 +143,7 @@ export class Queue extends Construct {
 
 export interface QueuesProps {
   namePrefix: string;
+  region: string;
   key: KmsKey;
   /** Deliveries before a `messages` message goes to the DLQ. @default 5 */
   messagesMaxReceiveCount?: number;
@@ -157,23 +167,27 @@ export class Queues extends Construct {
     const retention = props.deadLetterRetentionSeconds ?? 1_209_600;
     this.messagesDeadLetter = new Queue(this, 'messages-dlq', {
       name: `${props.namePrefix}-messages-dlq`,
+      region: props.region,
       key: props.key,
       messageRetentionSeconds: retention,
       fifo: true,
     });
     this.deadLetter = new Queue(this, 'dlq', {
       name: `${props.namePrefix}-dlq`,
+      region: props.region,
       key: props.key,
       messageRetentionSeconds: retention,
     });
     this.messages = new Queue(this, 'messages', {
       name: `${props.namePrefix}-messages`,
+      region: props.region,
       key: props.key,
       deadLetter: { queue: this.messagesDeadLetter, maxReceiveCount: props.messagesMaxReceiveCount ?? 5 },
       fifo: true,
     });
     this.notifications = new Queue(this, 'notifications', {
       name: `${props.namePrefix}-notifications`,
+      region: props.region,
       key: props.key,
       deadLetter: { queue: this.deadLetter, maxReceiveCount: props.notificationsMaxReceiveCount ?? 5 },
     });

@@ -6,6 +6,7 @@ import {
   type CloudfrontDistributionOrderedCacheBehavior,
 } from '@cdktf/provider-aws/lib/cloudfront-distribution';
 import { CloudfrontOriginAccessControl } from '@cdktf/provider-aws/lib/cloudfront-origin-access-control';
+import { CloudfrontResponseHeadersPolicy } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
 import { ORIGIN_VERIFY_HEADER } from './origin-verification';
 
 /** AWS managed policies (stable, documented ids; looking them up would need AWS at plan time). */
@@ -18,6 +19,9 @@ export const MANAGED_POLICY_IDS = {
 
 /** The API's routes (REST and the /v1/ws WebSocket) and the shallow health check. /metrics stays private. */
 export const DEFAULT_API_PATHS = ['/v1/*', '/health'];
+
+/** HSTS on API responses: two years, subdomains included (the API host and its origin name). */
+export const HSTS_MAX_AGE_SECONDS = 63_072_000;
 
 /** Viewer TLS floor with a custom certificate. */
 export const VIEWER_TLS_POLICY = 'TLSv1.2_2021';
@@ -44,9 +48,26 @@ export interface EdgeDistributionProps {
 export class EdgeDistribution extends Construct {
   readonly distribution: CloudfrontDistribution;
   readonly originAccessControl: CloudfrontOriginAccessControl;
+  readonly apiHeaders: CloudfrontResponseHeadersPolicy;
 
   constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
     super(scope, id);
+    // API clients are apps and scripts: a redirect from http:// would already have sent the bearer token in clear,
+    // so API paths refuse plain HTTP (https-only) and tell browsers to never try it (HSTS).
+    this.apiHeaders = new CloudfrontResponseHeadersPolicy(this, 'api-headers', {
+      name: `${props.namePrefix}-api-headers`,
+      comment: 'HSTS and no sniffing or framing on API responses',
+      securityHeadersConfig: {
+        strictTransportSecurity: {
+          accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS,
+          includeSubdomains: true,
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: 'DENY', override: true },
+        referrerPolicy: { referrerPolicy: 'no-referrer', override: true },
+      },
+    });
     this.originAccessControl = new CloudfrontOriginAccessControl(this, 'oac', {
       name: `${props.namePrefix}-static-assets`,
       description: 'CloudFront signs its requests to the static assets bucket',
@@ -92,7 +113,7 @@ export class EdgeDistribution extends Construct {
         responseHeadersPolicyId: MANAGED_POLICY_IDS.securityHeaders,
         compress: true,
       },
-      orderedCacheBehavior: (props.apiPaths ?? DEFAULT_API_PATHS).map(apiBehavior),
+      orderedCacheBehavior: (props.apiPaths ?? DEFAULT_API_PATHS).map((path) => apiBehavior(path, this.apiHeaders.id)),
       restrictions: { geoRestriction: { restrictionType: 'none' } },
       viewerCertificate: props.viewer
         ? {
@@ -118,11 +139,12 @@ export class EdgeDistribution extends Construct {
   }
 }
 
-function apiBehavior(pathPattern: string): CloudfrontDistributionOrderedCacheBehavior {
+function apiBehavior(pathPattern: string, responseHeadersPolicyId: string): CloudfrontDistributionOrderedCacheBehavior {
   return {
     pathPattern,
     targetOriginId: ORIGINS.api,
-    viewerProtocolPolicy: 'redirect-to-https',
+    viewerProtocolPolicy: 'https-only',
+    responseHeadersPolicyId,
     allowedMethods: ALL_METHODS,
     cachedMethods: ['GET', 'HEAD'],
     cachePolicyId: MANAGED_POLICY_IDS.cachingDisabled,

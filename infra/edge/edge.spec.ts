@@ -145,7 +145,8 @@ describe('Edge', () => {
       for (const behaviour of cdn.ordered_cache_behavior) {
         expect(behaviour).toMatchObject({
           target_origin_id: 'alb',
-          viewer_protocol_policy: 'redirect-to-https',
+          viewer_protocol_policy: 'https-only',
+          response_headers_policy_id: expect.stringContaining('aws_cloudfront_response_headers_policy.'),
           cache_policy_id: MANAGED_POLICY_IDS.cachingDisabled,
           origin_request_policy_id: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
           allowed_methods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
@@ -226,6 +227,8 @@ describe('Edge', () => {
       expect(one('aws_wafv2_web_acl_logging_configuration').redacted_fields).toEqual([
         { single_header: { name: 'authorization' } },
         { single_header: { name: 'cookie' } },
+        { single_header: { name: 'sec-websocket-protocol' } },
+        { query_string: {} },
       ]);
       expect(one('aws_wafv2_web_acl_logging_configuration').logging_filter).toEqual({
         default_behavior: 'DROP',

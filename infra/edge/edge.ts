@@ -6,7 +6,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
 import { suppressPolicy } from '../policies/suppressions';
 import { EDGE_LOG_PREFIXES, EdgeLogBucket, StaticAssetsBucket } from './buckets';
-import { EdgeDistribution } from './distribution';
+import { DEFAULT_API_PATHS, EdgeDistribution } from './distribution';
 import { aliasRecords, ValidatedCertificate } from './dns';
 import { OriginVerification } from './origin-verification';
 import { EdgeWaf } from './waf';
@@ -39,6 +39,8 @@ export interface EdgeProps {
   apiPaths?: string[];
   /** @default 2000 */
   rateLimitPer5Minutes?: number;
+  /** @default 100 */
+  authRateLimitPer5Minutes?: number;
   /** @default PriceClass_100 */
   priceClass?: string;
   /** Bump to rotate the origin header secret. @default 1 */
@@ -74,12 +76,14 @@ export class Edge extends Construct {
       accountId,
       provider: props.usEast1,
       rateLimitPer5Minutes: props.rateLimitPer5Minutes,
+      authRateLimitPer5Minutes: props.authRateLimitPer5Minutes,
       logRetentionDays: props.logRetentionDays,
     });
     this.originVerification = new OriginVerification(this, 'origin-verification', {
       listeners: props.alb.forwardingListeners,
       targetGroupArn: props.alb.targetGroupArn,
       generation: props.originSecretGeneration,
+      paths: props.apiPaths ?? DEFAULT_API_PATHS,
     });
     const domain = props.domain;
     if (domain) {

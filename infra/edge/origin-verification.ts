@@ -26,6 +26,12 @@ export const ORIGIN_VERIFY_HEADER = 'X-Cyphr-Origin-Verify';
 export interface OriginVerificationProps {
   /** Listeners that forward to the API; each gets a 403 default and a header-checked forward rule. */
   listeners: LbListener[];
+  /**
+   * The paths CloudFront sends to the ALB: only these are forwarded, so what the API serves beside them
+   * (`/metrics`, `/health/ready`) answers 403 even to a request carrying the header. At most 3 (ALB: 5
+   * condition values per rule, two are the header slots).
+   */
+  paths: string[];
   targetGroupArn: string;
   /** Changing it makes a new secret on the next apply. @default 1 */
   generation?: number;
@@ -49,6 +55,10 @@ export class OriginVerification extends Construct {
   constructor(scope: Construct, id: string, props: OriginVerificationProps) {
     super(scope, id);
     if (!props.listeners.length) throw new Error(`${this.node.path}: needs at least one listener to protect`);
+    if (!props.paths.length || props.paths.length > 3)
+      throw new Error(
+        `${this.node.path}: forwards 1 to 3 paths (an ALB rule takes 5 condition values), got ${props.paths.length}`,
+      );
     const generations = slotGenerations(props.generation ?? 1);
     this.current = generations.current;
     const slot = (name: 'a' | 'b') =>
@@ -69,7 +79,10 @@ export class OriginVerification extends Construct {
       return new LbListenerRule(this, `forward-${i}`, {
         listenerArn: listener.arn,
         priority: props.priority ?? 1,
-        condition: [{ httpHeader: { httpHeaderName: ORIGIN_VERIFY_HEADER, values: accepted } }],
+        condition: [
+          { httpHeader: { httpHeaderName: ORIGIN_VERIFY_HEADER, values: accepted } },
+          { pathPattern: { values: props.paths } },
+        ],
         action: [{ type: 'forward', targetGroupArn: props.targetGroupArn }],
       });
     });

@@ -1,6 +1,10 @@
 // WAFv2 web ACL for CloudFront (the plan's DDoS protection): AWS managed rule groups (common rules,
-// known bad inputs, IP reputation), a rate limit per client IP, and logs to an encrypted log group.
+// known bad inputs, IP reputation), a rate limit per client IP, a tighter one on /v1/auth/*, a block on
+// tokens in query strings, and logs to an encrypted log group with credentials redacted.
 // CloudFront-scoped ACLs, their log groups and those groups' keys live in us-east-1.
+//
+// Rate-based rules aggregate by the whole client address (IP, FORWARDED_IP, CUSTOM_KEYS with `ip`, CONSTANT):
+// WAF has no IPv6 prefix key, so one /64 counts as many clients here. The API keys its own limits by /64.
 import { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Wafv2WebAcl, type Wafv2WebAclRule } from '@cdktf/provider-aws/lib/wafv2-web-acl';
@@ -17,6 +21,15 @@ export const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesKnownBadInputsRuleSet',
 ] as const;
 
+/** Login, registration, refresh and password change: guessed passwords and stuffed credentials aim here. */
+export const AUTH_PATH_PREFIX = '/v1/auth/';
+
+/** A bearer token in a query string (`token=`, `access_token=`, `accessToken=`), after URL decoding and lower-casing. */
+export const QUERY_TOKEN_PATTERN = '(^|&)(access_?)?token=';
+
+/** Headers that carry credentials: never written to WAF logs. The WebSocket subprotocol may carry the access token. */
+export const REDACTED_HEADERS = ['authorization', 'cookie', 'sec-websocket-protocol'];
+
 /** Common-rule-set rules only counted: message payloads are ciphertext and may exceed 8 KB; the API enforces its own size limits. */
 export const COUNTED_COMMON_RULES = ['SizeRestrictions_BODY'];
 
@@ -27,6 +40,8 @@ export interface EdgeWafProps {
   provider: AwsProvider;
   /** Requests per client IP in any 5-minute window before it is blocked. @default 2000 */
   rateLimitPer5Minutes?: number;
+  /** Requests per client IP to AUTH_PATH_PREFIX in any 5-minute window before it is blocked. @default 100 */
+  authRateLimitPer5Minutes?: number;
   /** Days WAF logs are kept. */
   logRetentionDays: number;
 }
@@ -49,8 +64,10 @@ export class EdgeWaf extends Construct {
       scope: 'CLOUDFRONT',
       defaultAction: { allow: {} },
       rule: [
+        tokenInQueryRule(0),
         ...MANAGED_RULE_GROUPS.map((group, i) => managedRule(group, i + 1)),
         rateRule(props.rateLimitPer5Minutes ?? 2000, 10),
+        authRateRule(props.authRateLimitPer5Minutes ?? 100, 11),
       ],
       visibilityConfig: visibility(name),
     });
@@ -89,8 +106,9 @@ export class EdgeWaf extends Construct {
       provider,
       resourceArn: this.webAcl.arn,
       logDestinationConfigs: [this.logGroup.arn],
-      // Bearer tokens and cookies never reach the logs.
-      redactedFields: [{ singleHeader: { name: 'authorization' } }, { singleHeader: { name: 'cookie' } }],
+      // Bearer tokens, cookies and the WebSocket subprotocol never reach the logs; nor does any query string
+      // (a client that still sends ?token= is blocked, and its token must not be kept for a year).
+      redactedFields: [...REDACTED_HEADERS.map((name) => ({ singleHeader: { name } })), { queryString: {} }],
       // Only what WAF acted on (blocked, or counted by a rule in count mode): logging every allowed request
       // costs about $900 a month at 100K users and says nothing the ALB's access logs do not.
       loggingFilter: {
@@ -143,5 +161,57 @@ function rateRule(limit: number, priority: number): Wafv2WebAclRule {
     action: { block: {} },
     statement: { rate_based_statement: { limit, aggregate_key_type: 'IP', evaluation_window_sec: 300 } },
     visibilityConfig: visibility('RateLimitPerIp'),
+  };
+}
+
+/** Case and encoding tricks must not slip past a path or query match. */
+const DECODED_LOWERCASE = [
+  { priority: 0, type: 'URL_DECODE' },
+  { priority: 1, type: 'LOWERCASE' },
+];
+
+/** Tokens belong in headers or the WebSocket subprotocol; one in a URL would land in CloudFront's and the ALB's logs. */
+function tokenInQueryRule(priority: number): Wafv2WebAclRule {
+  return {
+    name: 'TokenInQueryString',
+    priority,
+    action: { block: {} },
+    statement: {
+      regex_match_statement: {
+        regex_string: QUERY_TOKEN_PATTERN,
+        field_to_match: { query_string: {} },
+        text_transformation: DECODED_LOWERCASE,
+      },
+    },
+    visibilityConfig: visibility('TokenInQueryString'),
+  };
+}
+
+function authRateRule(limit: number, priority: number): Wafv2WebAclRule {
+  return {
+    name: 'RateLimitAuthPerIp',
+    priority,
+    action: { block: {} },
+    statement: {
+      rate_based_statement: {
+        limit,
+        aggregate_key_type: 'IP',
+        evaluation_window_sec: 300,
+        scope_down_statement: {
+          byte_match_statement: {
+            search_string: AUTH_PATH_PREFIX,
+            positional_constraint: 'STARTS_WITH',
+            field_to_match: { uri_path: {} },
+            // The API's router ignores case; NORMALIZE_PATH folds // and /./ the way a path resolver would.
+            text_transformation: [
+              { priority: 0, type: 'URL_DECODE' },
+              { priority: 1, type: 'NORMALIZE_PATH' },
+              { priority: 2, type: 'LOWERCASE' },
+            ],
+          },
+        },
+      },
+    },
+    visibilityConfig: visibility('RateLimitAuthPerIp'),
   };
 }

@@ -1,14 +1,27 @@
 // AWS Backup (the plan's disaster recovery): a KMS-encrypted vault and a plan taking a snapshot every
 // 6 hours, kept 30 days, of the resources given (the RDS primary). RDS automated backups (point in
-// time restore, configured on the instance) run beside it.
+// time restore, configured on the instance) run beside it. In production the vault is locked in
+// compliance mode, and a copy may go to a vault in another region or account: whoever can change this
+// vault (or this account) must not be able to destroy every copy of the data.
 import { Construct } from 'constructs';
 import { BackupVault } from '@cdktf/provider-aws/lib/backup-vault';
 import { BackupVaultPolicy } from '@cdktf/provider-aws/lib/backup-vault-policy';
 import { BackupPlan } from '@cdktf/provider-aws/lib/backup-plan';
 import { BackupSelection } from '@cdktf/provider-aws/lib/backup-selection';
+import { BackupVaultLockConfiguration } from '@cdktf/provider-aws/lib/backup-vault-lock-configuration';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { partitionOf, ServiceRole } from '../constructs/iam';
+import { denyKeyDestruction } from '../constructs/security';
+import { backupRoleName } from './permissions-boundary';
+
+/**
+ * Days after the lock is applied during which it can still be removed (DeleteBackupVaultLockConfiguration, by an
+ * administrator: the deploy role is denied it). After that, compliance mode is irreversible: nobody, the account
+ * root and AWS included, can delete a recovery point before its retention or the vault while it holds any.
+ * 3 is the least AWS accepts; setting any value is what makes the lock compliance rather than governance mode.
+ */
+export const VAULT_LOCK_COOLING_OFF_DAYS = 3;
 
 /** Every 6 hours, on the hour (UTC). */
 export const EVERY_6_HOURS = 'cron(0 */6 * * ? *)';
@@ -27,6 +40,15 @@ export interface DatabaseBackupProps {
   protectRecoveryPoints?: boolean;
   /** Let `terraform destroy` delete the vault with its recovery points. @default false */
   forceDestroy?: boolean;
+  /**
+   * Vault Lock in compliance mode: recovery points live at least `retentionDays`, whatever anyone does, once
+   * VAULT_LOCK_COOLING_OFF_DAYS have passed. Irreversible after that. @default false
+   */
+  vaultLock?: boolean;
+  /** Copy every recovery point to this vault (another region or account), kept as long there. @default none */
+  copyToVaultArn?: string;
+  /** Deny disabling or deleting the vault key to every principal (lifting it takes a key policy change). @default true */
+  protectKey?: boolean;
 }
 
 export class DatabaseBackup extends Construct {
@@ -34,6 +56,7 @@ export class DatabaseBackup extends Construct {
   readonly plan: BackupPlan;
   readonly role: ServiceRole;
   readonly key: KmsKey;
+  readonly lock?: BackupVaultLockConfiguration;
 
   constructor(scope: Construct, id: string, props: DatabaseBackupProps) {
     super(scope, id);
@@ -55,6 +78,7 @@ export class DatabaseBackup extends Construct {
             Action: 'kms:*',
             Resource: '*',
           },
+          ...((props.protectKey ?? true) ? [denyKeyDestruction()] : []),
         ],
       }),
     });
@@ -82,12 +106,20 @@ export class DatabaseBackup extends Construct {
       });
     }
     this.role = new ServiceRole(this, 'role', {
-      name: `${props.namePrefix}-backup`,
+      name: backupRoleName(props.namePrefix),
       servicePrincipal: 'backup.amazonaws.com',
       description: 'AWS Backup takes and restores Cyphr backups',
     });
     for (const policy of ['AWSBackupServiceRolePolicyForBackup', 'AWSBackupServiceRolePolicyForRestores']) {
       this.role.attachManagedPolicy(policy, `arn:${partition}:iam::aws:policy/service-role/${policy}`);
+    }
+    const retentionDays = props.retentionDays ?? 30;
+    if (props.vaultLock) {
+      this.lock = new BackupVaultLockConfiguration(this, 'vault-lock', {
+        backupVaultName: this.vault.name,
+        changeableForDays: VAULT_LOCK_COOLING_OFF_DAYS,
+        minRetentionDays: retentionDays,
+      });
     }
     this.plan = new BackupPlan(this, 'plan', {
       name,
@@ -98,10 +130,15 @@ export class DatabaseBackup extends Construct {
           schedule: props.schedule ?? EVERY_6_HOURS,
           startWindow: 60,
           completionWindow: 300,
-          lifecycle: { deleteAfter: props.retentionDays ?? 30 },
+          lifecycle: { deleteAfter: retentionDays },
           recoveryPointTags: { Project: 'cyphr', Backup: name },
+          copyAction: props.copyToVaultArn
+            ? [{ destinationVaultArn: props.copyToVaultArn, lifecycle: { deleteAfter: retentionDays } }]
+            : undefined,
         },
       ],
+      // A rule that names a locked vault must not run before the lock is in place.
+      dependsOn: this.lock ? [this.lock] : undefined,
     });
     new BackupSelection(this, 'selection', {
       name: `${props.namePrefix}-database`,

@@ -1,13 +1,19 @@
 // The role GitHub Actions assumes (OIDC, no stored keys) to apply one environment's stack.
-// Trust: only workflow jobs of one repository running in one GitHub environment (whose reviewers
-// gate production). Permissions: the services this stack uses, in its regions; IAM only on the
-// stack's own names; the Terraform state objects of this environment. It may not read secret
-// values or change its own permissions (that takes an administrator's apply).
+// Trust: only the apply job of the deploy workflow on main, in one GitHub environment (whose reviewers
+// gate production): the OIDC `sub` claim carries repository, environment, ref and job_workflow_ref
+// (the repository's sub claim template, README: Security). Permissions: the services this stack uses,
+// in its regions, by name where AWS names resources after the stack; roles only with the stack's
+// permissions boundary; the Terraform state objects of this environment. Explicit denies close the
+// escalation and destruction paths: commands on instances, secret values and policies, key policies,
+// grants and deletion, snapshot sharing, backup deletion, its own permissions; secret values except the two
+// Terraform writes itself. An administrator's apply
+// creates this role and the boundary, and makes the changes the denies exclude (README: Security).
 import { Construct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
 import { partitionOf } from '../constructs/iam';
+import { boundaryArn, PermissionsBoundary, sharedDenies } from './permissions-boundary';
 
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 
@@ -29,7 +35,12 @@ export const APPLY_MARGIN_MINUTES = 60;
  */
 export const DEPLOY_SESSION_SECONDS = 3 * 3600;
 
-/** Services the stack manages in its regions (the stack's region and us-east-1 for the edge). */
+/**
+ * Services the stack manages in its regions (the stack's region and us-east-1 for the edge), on any resource:
+ * AWS names their resources by id (instances, groups, keys, plans) or a create call authorizes on several
+ * resources at once (RDS, ElastiCache). The denies below bound them. Secrets, queues and parameters carry the
+ * stack's name and are scoped to it (deployPolicy).
+ */
 export const DEPLOY_SERVICES = [
   'acm',
   'autoscaling',
@@ -43,12 +54,40 @@ export const DEPLOY_SERVICES = [
   'kms',
   'logs',
   'rds',
-  'secretsmanager',
   'sns',
-  'sqs',
-  'ssm',
   'wafv2',
 ];
+
+/**
+ * Secrets whose value Terraform writes at apply (`secret_string_wo` through PutSecretValue) and refreshes (provider
+ * 5.x: GetSecretValue): the only secret values the deploy role may write or read.
+ */
+export const TERRAFORM_WRITTEN_SECRETS = ['db-master', 'jwt-signing-keys'];
+
+/** Services the stack's roles are handed to (iam:PassedToService); a role passed anywhere else is refused. */
+export const PASSED_TO_SERVICES = [
+  'ec2.amazonaws.com',
+  'imagebuilder.amazonaws.com',
+  'backup.amazonaws.com',
+  'monitoring.rds.amazonaws.com',
+  'vpc-flow-logs.amazonaws.com',
+];
+
+/** The only workflow whose jobs may assume the role, and the branch it must run from. */
+export const DEPLOY_WORKFLOW = { path: '.github/workflows/apply.yml', ref: 'refs/heads/main' } as const;
+
+/**
+ * Claims GitHub puts in the OIDC `sub` (the repository's sub claim template, set once by an administrator:
+ * README, Security). AWS evaluates only `sub` and `aud` of GitHub's token, so the ref and the workflow are pinned
+ * through it.
+ */
+export const OIDC_SUB_CLAIM_KEYS = ['repo', 'context', 'ref', 'job_workflow_ref'] as const;
+
+/** The `sub` of the apply job of `DEPLOY_WORKFLOW` on its branch, in one GitHub environment. */
+export function deploySubject(repository: string, environment: string): string {
+  const { path, ref } = DEPLOY_WORKFLOW;
+  return `repo:${repository}:environment:${environment}:ref:${ref}:job_workflow_ref:${repository}/${path}@${ref}`;
+}
 
 /** AWS managed policies the stack attaches to its roles; nothing else may be attached. */
 export const ATTACHABLE_MANAGED_POLICIES = [
@@ -89,11 +128,14 @@ export interface CiDeployRoleProps {
   hostedZoneId?: string;
   /** Seconds a session lasts; must cover an apply that bakes an AMI. @default DEPLOY_SESSION_SECONDS */
   maxSessionSeconds?: number;
+  /** The stack's permissions boundary, which every role this one creates must carry. @default made here */
+  boundary?: PermissionsBoundary;
 }
 
 export class CiDeployRole extends Construct {
   readonly role: IamRole;
   readonly oidcProviderArn: string;
+  readonly boundary: PermissionsBoundary;
 
   constructor(scope: Construct, id: string, props: CiDeployRoleProps) {
     super(scope, id);
@@ -117,14 +159,14 @@ export class CiDeployRole extends Construct {
         Version: '2012-10-17',
         Statement: [
           {
-            Sid: 'GithubEnvironmentJobs',
+            Sid: 'DeployWorkflowOnMain',
             Effect: 'Allow',
             Principal: { Federated: this.oidcProviderArn },
             Action: 'sts:AssumeRoleWithWebIdentity',
             Condition: {
               StringEquals: {
                 [`${GITHUB_OIDC_HOST}:aud`]: 'sts.amazonaws.com',
-                [`${GITHUB_OIDC_HOST}:sub`]: `repo:${props.githubRepository}:environment:${props.githubEnvironment}`,
+                [`${GITHUB_OIDC_HOST}:sub`]: deploySubject(props.githubRepository, props.githubEnvironment),
               },
             },
           },
@@ -136,6 +178,8 @@ export class CiDeployRole extends Construct {
       role: this.role.id,
       policy: JSON.stringify(deployPolicy(props, name)),
     });
+    this.boundary = props.boundary ?? new PermissionsBoundary(this, 'boundary', props);
+    this.boundary.applyToStack([this.role]);
   }
 
   get arn(): string {
@@ -147,6 +191,12 @@ export class CiDeployRole extends Construct {
 export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record<string, unknown> {
   const partition = partitionOf(props.region);
   const iam = (resource: string) => `arn:${partition}:iam::${props.accountId}:${resource}`;
+  const arn = (service: string, resource: string) =>
+    `arn:${partition}:${service}:${props.region}:${props.accountId}:${resource}`;
+  const boundary = boundaryArn(props);
+  const terraformWritten = TERRAFORM_WRITTEN_SECRETS.map((n) =>
+    arn('secretsmanager', `secret:${props.namePrefix}/${n}-*`),
+  );
   const statements: Record<string, unknown>[] = [
     {
       Sid: 'ManageStackServicesInItsRegions',
@@ -154,6 +204,32 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
       Action: DEPLOY_SERVICES.map((service) => `${service}:*`),
       Resource: '*',
       Condition: { StringEquals: { 'aws:RequestedRegion': [...new Set([props.region, 'us-east-1'])] } },
+    },
+    {
+      Sid: 'ManageStackSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:*'],
+      Resource: arn('secretsmanager', `secret:${props.namePrefix}/*`),
+    },
+    {
+      // Ephemeral random passwords (the database master, the JWT keyring) are made at plan and apply.
+      Sid: 'GenerateRandomPasswords',
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetRandomPassword', 'secretsmanager:ListSecrets'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestedRegion': props.region } },
+    },
+    {
+      Sid: 'ManageStackQueues',
+      Effect: 'Allow',
+      Action: ['sqs:*'],
+      Resource: arn('sqs', `${props.namePrefix}-*`),
+    },
+    {
+      Sid: 'ManageStackParameters',
+      Effect: 'Allow',
+      Action: ['ssm:*'],
+      Resource: arn('ssm', `parameter/${props.namePrefix}/*`),
     },
     { Sid: 'ManageCloudFront', Effect: 'Allow', Action: ['cloudfront:*'], Resource: '*' },
     {
@@ -217,15 +293,81 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
         'iam:DetachRolePolicy',
         'iam:UpdateAssumeRolePolicy',
         'iam:DeleteRole',
+        'iam:PutRolePermissionsBoundary',
+        'iam:UpdateRole',
       ],
       Resource: iam(`role/${roleName}`),
     },
+    // Every role it creates or changes carries the boundary, so no role it makes can exceed it.
     {
-      Sid: 'NeverReadSecretValues',
+      Sid: 'RolesCarryTheBoundary',
       Effect: 'Deny',
-      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:BatchGetSecretValue'],
+      Action: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:PutRolePermissionsBoundary'],
+      Resource: '*',
+      Condition: { StringNotEquals: { 'iam:PermissionsBoundary': boundary } },
+    },
+    {
+      Sid: 'NeverLiftTheBoundary',
+      Effect: 'Deny',
+      Action: [
+        'iam:DeleteRolePermissionsBoundary',
+        'iam:CreatePolicyVersion',
+        'iam:DeletePolicy',
+        'iam:DeletePolicyVersion',
+        'iam:SetDefaultPolicyVersion',
+      ],
       Resource: '*',
     },
+    // A rewritten trust policy would let another principal (or this role) assume a stack role and use its data access.
+    { Sid: 'NeverRewriteTrust', Effect: 'Deny', Action: 'iam:UpdateAssumeRolePolicy', Resource: '*' },
+    { Sid: 'NeverAssumeRoles', Effect: 'Deny', Action: 'sts:AssumeRole*', Resource: '*' },
+    {
+      Sid: 'PassRolesOnlyToStackServices',
+      Effect: 'Deny',
+      Action: 'iam:PassRole',
+      Resource: '*',
+      Condition: { StringNotEquals: { 'iam:PassedToService': PASSED_TO_SERVICES } },
+    },
+    // Terraform writes these values at apply (secret_string_wo, through PutSecretValue), and provider 5.x refreshes
+    // a write-only version with GetSecretValue (6.x lists version ids instead). IAM cannot tell Terraform's calls
+    // from a session's own, so these two stay readable and writable by a deploy session (README: Security, residual
+    // risks). No other secret is.
+    {
+      Sid: 'ReadOnlyTerraformWrittenSecrets',
+      Effect: 'Deny',
+      Action: 'secretsmanager:GetSecretValue',
+      NotResource: terraformWritten,
+    },
+    { Sid: 'NeverBatchReadSecrets', Effect: 'Deny', Action: 'secretsmanager:BatchGetSecretValue', Resource: '*' },
+    {
+      Sid: 'WriteOnlyTerraformWrittenSecrets',
+      Effect: 'Deny',
+      Action: 'secretsmanager:PutSecretValue',
+      NotResource: terraformWritten,
+    },
+    // It manages queues, caches and databases, never what flows through them.
+    {
+      Sid: 'NoDataPlaneAccess',
+      Effect: 'Deny',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'sqs:DeleteMessage',
+        'sqs:PurgeQueue',
+        'sqs:ChangeMessageVisibility',
+        'elasticache:Connect',
+        'rds-db:connect',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'NoKeysThatLockOutTheAccount',
+      Effect: 'Deny',
+      Action: ['kms:CreateKey', 'kms:PutKeyPolicy'],
+      Resource: '*',
+      Condition: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
+    },
+    ...sharedDenies(props),
   ];
   if (props.hostedZoneId) {
     statements.push(

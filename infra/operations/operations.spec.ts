@@ -193,7 +193,7 @@ describe('CiDeployRole', () => {
     expect(one('aws_iam_role').max_session_duration).toBe(DEPLOY_SESSION_SECONDS);
   });
 
-  it('trusts only one repository’s jobs in one GitHub environment, through a GitHub OIDC provider it creates', () => {
+  it('trusts only the deploy workflow’s apply job on main in one GitHub environment, through a GitHub OIDC provider it creates', () => {
     expect(one('aws_iam_openid_connect_provider')).toMatchObject({
       url: 'https://token.actions.githubusercontent.com',
       client_id_list: ['sts.amazonaws.com'],
@@ -204,7 +204,9 @@ describe('CiDeployRole', () => {
       Condition: {
         StringEquals: {
           'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
-          'token.actions.githubusercontent.com:sub': 'repo:example-org/cyphr:environment:test',
+          'token.actions.githubusercontent.com:sub':
+            'repo:example-org/cyphr:environment:test:ref:refs/heads/main' +
+            ':job_workflow_ref:example-org/cyphr/.github/workflows/apply.yml@refs/heads/main',
         },
       },
     });
@@ -224,9 +226,13 @@ describe('CiDeployRole', () => {
       Effect: 'Deny',
       Resource: 'arn:aws:iam::123456789012:role/cyphr-test-ci-deploy',
     });
-    expect(sid('NeverReadSecretValues')).toMatchObject({
+    expect(sid('ReadOnlyTerraformWrittenSecrets')).toMatchObject({
       Effect: 'Deny',
-      Action: expect.arrayContaining(['secretsmanager:GetSecretValue']),
+      Action: 'secretsmanager:GetSecretValue',
+      NotResource: [
+        'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cyphr-test/db-master-*',
+        'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cyphr-test/jwt-signing-keys-*',
+      ],
     });
     expect(sid('ReadWriteStateAndLock').Resource).toEqual([
       'arn:aws:s3:::state-bucket/cyphr/cyphr-test.tfstate',

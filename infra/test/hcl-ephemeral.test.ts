@@ -33,7 +33,7 @@ beforeAll(async () => {
   writeFileSync(join(jsonDir, 'main.tf.json'), JSON.stringify(doc, null, 2));
   for (const [file, text] of Object.entries(renderHclFiles(doc, loadProviderShapes())))
     writeFileSync(join(hclDir, file), text);
-  const results = await planStacks([jsonDir, hclDir], { concurrency: 2 });
+  const results = await planStacks([jsonDir, hclDir], { concurrency: 2, secretsManagerEndpoint: secretsManager.url });
   json = results.get(jsonDir) as PlanResult;
   hcl = results.get(hclDir) as PlanResult;
 });

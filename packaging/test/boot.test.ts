@@ -1,35 +1,98 @@
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { createSqsClient } from '../../common/aws/sqs-client';
+import { formatKeyring } from '../../common/config/jwt-keys';
+import { tokenKid } from '../../server/auth/jwt-keyring';
 import { parseEnvFile } from '../../common/config/local-env-file';
+import { rdsIamPassword } from '../../common/database/iam-auth';
+import { DATABASE_ROLES, MASTER_USERNAME } from '../../common/database/roles';
+import { ENVIRONMENTS, TIERS } from '../../infra/config';
+import { roleEnvFiles } from '../../infra/user-data-env';
 import { ApiError, CyphrClient, LiveConnection, Session } from '../../scripts/testing/api-client';
+import { eventually, freePort, sleep } from '../../scripts/testing/waiting';
+import { AwsStandIns, startAwsStandIns } from './support/aws-stand-ins';
 import { LoadBalancer, startLoadBalancer } from './support/haproxy';
+import { LocalEndpoints, localResolver } from './support/local-references';
+import { imageNodeMajor, nodeRuntime } from './support/node-runtime';
 import { ManagedProcess } from './support/processes';
-import { eventually, freePort } from '../../scripts/testing/waiting';
+import { differences, isTestSetting, TestSetting, withTestSettings } from './support/role-env';
+import { instanceRoleName, resolvedEnvFiles, Role, synthesizeStack, SynthesizedStack } from './support/synthesized-env';
+import { readServiceUnit, unitEnvironment } from './support/systemd-unit';
 
 /**
- * Proof by booting: `npm run package` builds the archive; install.sh installs it into a temporary prefix
- * exactly as the image component does; then two API processes and one worker run from the installed
- * release against the local services, behind HAProxy standing in for the ALB (/health checks, round robin).
+ * Proof by booting, on the AWS configuration path: the bundle is built and installed with install.sh as the image
+ * component installs it; each process gets the env file the synthesized production stack's user data writes for
+ * its role (Terraform references resolved to local stand-ins, nothing else changed but a named list of test
+ * settings), runs on the Node.js major the image installs, and is started and restarted as its installed unit
+ * says. Secrets come by ARN from a Secrets Manager stand-in and credentials from one IMDS per instance role;
+ * PostgreSQL is reached over verify-full TLS (the local CA in the release's rds-ca.pem) with IAM tokens that an
+ * RDS stand-in checks behind pg_hba's `ldap` line, Redis through an ElastiCache stand-in that checks IAM tokens
+ * and AUTHs as the role's ACL user. Run with the worktree's CYPHR_* ports (scripts/services.sh up first).
  */
 const ROOT = resolve(__dirname, '..', '..');
+const run = promisify(execFile);
+const ENVIRONMENT = ENVIRONMENTS.production;
+const TIER = TIERS[ENVIRONMENT.tier];
+const NAME_PREFIX = `cyphr-${ENVIRONMENT.name}`;
+/** Where user data and the units put things on an instance; here under the test's temporary root. */
+const INSTANCE_PATHS = ['/opt/cyphr', '/etc/cyphr'];
 
 /** `eventually`, where a probe that throws (a process not listening yet, a 502 while a backend is down) means "not yet". */
 const untilReady = <T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> =>
   eventually(() => probe().catch(() => undefined), timeoutMs, what, 100);
-const work = mkdtempSync(join(tmpdir(), 'cyphr-boot-'));
-const prefix = join(work, 'opt');
-const etc = join(work, 'etc');
-const sqs = createSqsClient({ AWS_REGION: process.env.AWS_REGION!, SQS_ENDPOINT: process.env.SQS_ENDPOINT });
-const suffix = Math.random().toString(36).slice(2, 8);
-const queueUrls: string[] = [];
 
-let settings: Record<string, string>;
+const work = mkdtempSync(join(tmpdir(), 'cyphr-boot-'));
+/** The AMI's file system: one install, shared by the "instances" below (each has its own /etc/cyphr). */
+const prefix = join(work, 'opt', 'cyphr');
+const systemdDir = join(work, 'systemd');
+const logs = join(work, 'logs');
+const suffix = Math.random().toString(36).slice(2, 8);
+/** The test's own SQS access (creating and deleting this run's queues), in the stack's region. */
+const sqs = new SQSClient({
+  region: ENVIRONMENT.region,
+  endpoint: process.env.SQS_ENDPOINT,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+const queueUrls: string[] = [];
+/** This run's database on the local cluster: the stack's db_name, so other suites' `cyphr` database is untouched. */
+const database = `cyphr_boot_${suffix}`;
+/** What services.sh generated for this checkout (the superuser, the Redis ACL users); the test's own access. */
+const localSecrets = (file: string) => parseEnvFile(readFileSync(join(ROOT, '.local', file), 'utf8'));
+const superuser = () => ({
+  host: '127.0.0.1',
+  port: Number(process.env.CYPHR_PG_PORT),
+  user: 'postgres',
+  password: localSecrets('secrets.env').PG_SUPERUSER_PASSWORD,
+});
+/** The RDS master user's stand-in: not a superuser, may create roles and hand over a database (as on RDS). */
+const master = { username: MASTER_USERNAME, password: randomBytes(24).toString('hex') };
+
+let node: string;
+let stack: SynthesizedStack;
+let aws: AwsStandIns;
+/** Each role's env file as the stack wrote it, references resolved to the stand-ins. */
+let synthesized: Record<Role, string>;
+const ran: Record<string, string> = {};
+let jwtKeyringArn: string;
+let masterSecretArn: string;
+let roleNames: Record<Role, string>;
+let shippedRdsCa: boolean;
 let apis: ManagedProcess[] = [];
 let apiPorts: number[] = [];
 let worker: ManagedProcess;
@@ -37,96 +100,184 @@ let balancer: LoadBalancer;
 let client: CyphrClient;
 const bootToHealthyMs: number[] = [];
 
-async function createQueues(): Promise<{ messages: string; notifications: string }> {
-  // The stack's shape: the messages queue is FIFO (grouped by conversation) with a FIFO DLQ of its own.
-  const fifo = { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' };
-  const make = async (name: string, attributes: Record<string, string>) => {
-    const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-    queueUrls.push(created.QueueUrl!);
-    return created.QueueUrl!;
+/** An instance path (/opt/cyphr/..., /etc/cyphr/...) on the test's disk; `host` owns its /etc. */
+function onDisk(path: string, host: string): string {
+  if (path.startsWith('/etc/cyphr')) return join(work, 'hosts', host, path);
+  return path.replace(/^\/opt\/cyphr/, prefix);
+}
+
+/**
+ * The stack's queues, created on the local SQS server for this run; the stack's name → local URL. Each keeps its
+ * kind (FIFO with the stack's FIFO settings, or standard) and redrives to the DLQ its redrive policy names.
+ */
+async function createQueues(): Promise<Map<string, string>> {
+  const queues = Object.entries(stack.resource.aws_sqs_queue ?? {}).map(([address, q]) => ({
+    address,
+    name: String(q.name),
+    fifo: q.fifo_queue === true,
+    attributes: (q.fifo_queue
+      ? {
+          FifoQueue: 'true',
+          DeduplicationScope: String(q.deduplication_scope),
+          FifoThroughputLimit: String(q.fifo_throughput_limit),
+        }
+      : {}) as Record<string, string>,
+    // `${jsonencode({"deadLetterTargetArn" = aws_sqs_queue.<address>.arn, ...})}`
+    deadLetter: /aws_sqs_queue\.([\w-]+)\.arn/.exec(String(q.redrive_policy ?? ''))?.[1],
+  }));
+  if (!queues.some((q) => q.deadLetter)) throw new Error('the stack has no queue with a dead-letter queue');
+  const create = async (name: string, fifo: boolean, attributes: Record<string, string>) => {
+    // A FIFO queue's name must end in .fifo: the run's suffix goes before it.
+    const local = fifo ? `${name.replace(/\.fifo$/, '')}-${suffix}.fifo` : `${name}-${suffix}`;
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: local, Attributes: attributes }));
+    queueUrls.push(QueueUrl!);
+    return QueueUrl!;
   };
-  const redriveTo = async (dlqUrl: string) => {
+  const urls = new Map<string, string>();
+  const arns = new Map<string, string>();
+  for (const q of queues.filter((candidate) => !candidate.deadLetter)) {
+    const url = await create(q.name, q.fifo, q.attributes);
+    urls.set(q.name, url);
     const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
     );
-    const redrive = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 });
-    return { VisibilityTimeout: '5', RedrivePolicy: redrive };
+    arns.set(q.address, Attributes!.QueueArn!);
+  }
+  // The stack's redrive (5 receives); a 5 s visibility timeout so a killed worker's batch reappears within the test.
+  for (const q of queues.filter((candidate) => candidate.deadLetter)) {
+    const redrive = JSON.stringify({ deadLetterTargetArn: arns.get(q.deadLetter!), maxReceiveCount: 5 });
+    urls.set(q.name, await create(q.name, q.fifo, { ...q.attributes, VisibilityTimeout: '5', RedrivePolicy: redrive }));
+  }
+  return urls;
+}
+
+/** As RDS creates an instance: the master user owning a new, empty database (db_name). */
+async function createDatabase(): Promise<void> {
+  const admin = new Client({ ...superuser(), database: 'postgres' });
+  await admin.connect();
+  try {
+    const exists = (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [master.username])).rowCount;
+    const password = admin.escapeLiteral(master.password);
+    await admin.query(
+      `${exists ? 'ALTER' : 'CREATE'} ROLE ${master.username} LOGIN CREATEROLE CREATEDB PASSWORD ${password}`,
+    );
+    await admin.query(`CREATE DATABASE ${database} OWNER ${master.username}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function dropDatabase(): Promise<void> {
+  const admin = new Client({ ...superuser(), database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).finally(() => admin.end());
+}
+
+/** The secrets the stack creates, with the values Terraform writes into them (write-only, from a random password). */
+function createSecrets(): Map<string, string> {
+  const values: Record<string, () => string> = {
+    [`${NAME_PREFIX}/jwt-signing-keys`]: () => formatKeyring([{ kid: 'initial', secret: randomBytes(48) }]),
+    [`${NAME_PREFIX}/db-master`]: () => JSON.stringify(master),
   };
-  const messagesDlq = await make(`boot-messages-dlq-${suffix}.fifo`, fifo);
-  const dlq = await make(`boot-dlq-${suffix}`, {});
+  const arns = new Map<string, string>();
+  for (const secret of Object.values(stack.resource.aws_secretsmanager_secret ?? {})) {
+    const name = String(secret.name);
+    if (values[name]) arns.set(name, aws.secrets.create(name, values[name]()));
+  }
+  return arns;
+}
+
+/** The stack's env files with every reference pointing at a stand-in, and /opt/cyphr at the install. */
+function resolveEnvFiles(local: LocalEndpoints): Record<Role, string> {
+  const files = resolvedEnvFiles(stack, localResolver(local));
+  const atInstall = (text: string) => text.replace(/\/opt\/cyphr\//g, `${prefix}/`);
+  return { api: atInstall(files.api), worker: atInstall(files.worker) };
+}
+
+/** Stand-in endpoints every process of `role` gets (on EC2 the SDK finds the real ones by itself). */
+function standInSettings(role: Role): Partial<Record<TestSetting, string>> {
   return {
-    messages: await make(`boot-messages-${suffix}.fifo`, { ...fifo, ...(await redriveTo(messagesDlq)) }),
-    notifications: await make(`boot-notifications-${suffix}`, await redriveTo(dlq)),
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: aws.metadata[role].url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.secrets.url,
+    AWS_ENDPOINT_URL_SQS: process.env.SQS_ENDPOINT,
+    NODE_EXTRA_CA_CERTS: aws.elastiCacheCa.caFile,
   };
 }
 
-/** The env file user data writes (non-secret settings plus, locally, the dev credentials), read as systemd would. */
-function writeEnvironmentFile(queues: { messages: string; notifications: string }): Record<string, string> {
-  const keys = ['DATABASE_URL', 'DATABASE_REPLICA_URLS', 'REDIS_URL', 'AWS_REGION', 'SQS_ENDPOINT', 'JWT_SECRET'];
-  const lines = keys.map((key) => `${key}=${process.env[key] ?? ''}`);
-  lines.push(
-    `SQS_MESSAGES_QUEUE_URL=${queues.messages}`,
-    `SQS_NOTIFICATIONS_QUEUE_URL=${queues.notifications}`,
-    'LOG_LEVEL=warn',
-  );
-  // Every test client comes from 127.0.0.1; suites re-run within the hour, so the per-address limits are raised.
-  lines.push('RATE_LIMITS=registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60');
-  writeFileSync(join(etc, 'cyphr.env'), `${lines.join('\n')}\n`, { mode: 0o600 });
-  return parseEnvFile(readFileSync(join(etc, 'cyphr.env'), 'utf8'));
+/** What user data does on boot: writes the role's env file on this host. */
+function writeEnvFile(host: string, role: Role, settings: Partial<Record<TestSetting, string>>): void {
+  const file = onDisk('/etc/cyphr/cyphr.env', host);
+  mkdirSync(dirname(file), { recursive: true });
+  ran[host] = withTestSettings(synthesized[role], { ...standInSettings(role), ...settings });
+  writeFileSync(file, ran[host], { mode: 0o644 });
 }
 
-function installedEntry(name: 'server' | 'worker'): string {
-  return join(prefix, 'current', 'app', name, 'main.js');
+/** `systemctl start <unit>` on `host`: the installed unit's command, environment and restart policy. */
+function startUnit(host: string, unitName: string): ManagedProcess {
+  const unit = readServiceUnit(join(systemdDir, unitName));
+  const env = unitEnvironment(unit, (path) => onDisk(path, host));
+  const [command, ...args] = unit.execStart;
+  return new ManagedProcess(host, command, args, env, logs, {
+    cwd: unit.workingDirectory,
+    restart: {
+      restart: unit.restart,
+      restartSecMs: unit.restartSecMs,
+      startLimitBurst: unit.startLimitBurst,
+      startLimitIntervalMs: unit.startLimitIntervalMs,
+    },
+  }).start();
+}
+
+async function healthy(port: number): Promise<boolean | undefined> {
+  return (await fetch(`http://127.0.0.1:${port}/health`)).ok || undefined;
 }
 
 async function startApi(index: number, port: number): Promise<ManagedProcess> {
+  const host = `api-${index}`;
+  writeEnvFile(host, 'api', {
+    PORT: String(port),
+    RATE_LIMITS: 'registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60',
+    JWT_KEYS_REFRESH_SECONDS: '2',
+  });
   const started = Date.now();
-  const api = new ManagedProcess(
-    `api-${index}`,
-    process.execPath,
-    [installedEntry('server')],
-    { ...settings, PATH: process.env.PATH!, PORT: String(port), CYPHR_ROLE: 'api' },
-    work,
-  ).start();
-  await untilReady(
-    async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined),
-    30_000,
-    `api-${index} healthy`,
-  );
+  const api = startUnit(host, 'cyphr-api.service');
+  await untilReady(() => healthy(port), 30_000, `${host} healthy (log: ${api.logFile})`);
   bootToHealthyMs.push(Date.now() - started);
   return api;
 }
 
-function startWorker(): ManagedProcess {
-  return new ManagedProcess(
-    'worker',
-    process.execPath,
-    [installedEntry('worker')],
-    {
-      ...settings,
-      PATH: process.env.PATH!,
-      CYPHR_ROLE: 'worker',
-      WORKER_METRICS_PORT: '0',
-      WORKER_WAIT_TIME_SECONDS: '1',
-      WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
-      WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
-    },
-    work,
-  ).start();
+async function startWorker(): Promise<ManagedProcess> {
+  writeEnvFile('worker-0', 'worker', {
+    WORKER_METRICS_PORT: String(await freePort()),
+    WORKER_WAIT_TIME_SECONDS: '1',
+    WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
+    WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+  });
+  // cyphr-migrate.service runs on worker instances with the worker's env file, before the worker starts.
+  const migrate = startUnit('worker-0', 'cyphr-migrate.service');
+  const code = await migrate.waitForExit();
+  await migrate.stop();
+  if (code !== 0) throw new Error(`migrate exited ${code}:\n${readFileSync(migrate.logFile, 'utf8')}`);
+  return startUnit('worker-0', 'cyphr-worker.service');
 }
 
-async function primaryCount(conversationId: string): Promise<{ rows: number; distinct: number }> {
-  const db = new Client({ connectionString: settings.DATABASE_URL });
+/** The test's own view of the primary (as an operator would look), not a process's login. */
+async function query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const db = new Client({ ...superuser(), database });
   await db.connect();
   try {
-    const { rows } = await db.query(
-      'SELECT count(*)::int AS rows, count(DISTINCT client_message_id)::int AS distinct FROM messages WHERE conversation_id = $1',
-      [conversationId],
-    );
-    return rows[0];
+    return (await db.query(sql, params)).rows as T[];
   } finally {
     await db.end();
   }
+}
+
+async function primaryCount(conversationId: string): Promise<{ rows: number; distinct: number }> {
+  const [row] = await query<{ rows: number; distinct: number }>(
+    'SELECT count(*)::int AS rows, count(DISTINCT client_message_id)::int AS distinct FROM messages WHERE conversation_id = $1',
+    [conversationId],
+  );
+  return row;
 }
 
 /** Sends like a mobile client on a flaky network: on a gateway error or a reset, retry with the same clientMessageId. */
@@ -137,44 +288,84 @@ async function sendWithRetry(sender: Session, conversationId: string, clientMess
     } catch (error) {
       const retriable = !(error instanceof ApiError) || error.status >= 500;
       if (!retriable || attempt >= 10) throw error;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   }
 }
 
-beforeAll(async () => {
+function installBundle(): void {
   execFileSync('bash', [join(ROOT, 'packaging', 'build-bundle.sh')], { cwd: ROOT, stdio: 'pipe' });
   const archive = readFileSync(join(ROOT, 'dist', 'LATEST'), 'utf8').trim();
   const unpacked = join(work, 'unpacked');
-  execFileSync('mkdir', ['-p', unpacked, etc]);
+  mkdirSync(unpacked);
   execFileSync('tar', ['-xzf', join(ROOT, archive), '-C', unpacked]);
   const [bundleDir] = readdirSync(unpacked);
-  execFileSync(
-    'bash',
-    [
-      join(unpacked, bundleDir, 'install.sh'),
-      '--prefix',
-      prefix,
-      '--etc',
-      etc,
-      '--systemd-dir',
-      join(work, 'systemd'),
-      '--no-system-user',
-    ],
-    { stdio: 'pipe' },
-  );
-
-  settings = writeEnvironmentFile(await createQueues());
-  // cyphr-migrate.service: once, before the API takes traffic.
-  execFileSync(process.execPath, [join(prefix, 'current', 'app', 'common', 'database', 'migrate.js')], {
-    env: { ...settings, PATH: process.env.PATH! },
+  const install = ['--prefix', prefix, '--etc', join(work, 'etc', 'cyphr'), '--systemd-dir', systemdDir];
+  execFileSync('bash', [join(unpacked, bundleDir, 'install.sh'), ...install, '--node', node, '--no-system-user'], {
     stdio: 'pipe',
   });
+}
 
+beforeAll(async () => {
+  mkdirSync(logs);
+  node = nodeRuntime(ROOT, imageNodeMajor(ENVIRONMENT));
+  installBundle();
+  // The release's RDS CA bundle: the local PostgreSQL's CA stands in for it, as the cluster stands in for RDS.
+  shippedRdsCa = existsSync(join(prefix, 'current', 'certs', 'rds-ca.pem'));
+  mkdirSync(join(prefix, 'current', 'certs'), { recursive: true });
+  copyFileSync(process.env.CYPHR_PG_CA_FILE!, join(prefix, 'current', 'certs', 'rds-ca.pem'));
+  await createDatabase();
+
+  stack = synthesizeStack(ENVIRONMENT, TIER);
+  // The literal settings the stand-ins must agree with: which cache and which ElastiCache users.
+  const literal = roleEnvFiles(stack);
+  const redisUsers = localSecrets('redis-users.env');
+  const primary = { host: '127.0.0.1', port: Number(process.env.CYPHR_PG_PORT) };
+  const replica = { host: '127.0.0.1', port: Number(process.env.CYPHR_PG_REPLICA_PORT) };
+  aws = await startAwsStandIns({
+    region: ENVIRONMENT.region,
+    roleNames: { api: instanceRoleName(stack, 'api'), worker: instanceRoleName(stack, 'worker') },
+    database: {
+      endpoints: [primary, replica].map((e) => `${e.host}:${e.port}`),
+      ldapPort: Number(process.env.CYPHR_IAM_LDAP_PORT),
+    },
+    redis: {
+      cacheName: literal.api.REDIS_IAM_CACHE_NAME,
+      backend: { host: '127.0.0.1', port: Number(process.env.CYPHR_REDIS_PORT) },
+      users: {
+        [literal.api.REDIS_USER]: { username: redisUsers.REDIS_API_USER, password: redisUsers.REDIS_API_PASSWORD },
+        [literal.worker.REDIS_USER]: {
+          username: redisUsers.REDIS_WORKER_USER,
+          password: redisUsers.REDIS_WORKER_PASSWORD,
+        },
+      },
+    },
+  });
+  // IAM: each instance role may log in as its own users only (the worker also as the schema owner, to migrate).
+  const roles = { api: instanceRoleName(stack, 'api'), worker: instanceRoleName(stack, 'worker') };
+  aws.credentials
+    .allow(roles.api, 'rds-db', DATABASE_ROLES.api)
+    .allow(roles.api, 'elasticache', literal.api.REDIS_USER)
+    .allow(roles.worker, 'rds-db', DATABASE_ROLES.worker)
+    .allow(roles.worker, 'rds-db', DATABASE_ROLES.migrate)
+    .allow(roles.worker, 'elasticache', literal.worker.REDIS_USER);
+  roleNames = roles;
+  const secrets = createSecrets();
+  jwtKeyringArn = secrets.get(`${NAME_PREFIX}/jwt-signing-keys`)!;
+  masterSecretArn = secrets.get(`${NAME_PREFIX}/db-master`)!;
+  synthesized = resolveEnvFiles({
+    primary,
+    replica,
+    database,
+    redis: { host: '127.0.0.1', port: aws.elastiCache.port },
+    queues: await createQueues(),
+    secrets,
+  });
+
+  worker = await startWorker();
   const [portA, portB, lbPort] = [await freePort(), await freePort(), await freePort()];
   apiPorts = [portA, portB];
   apis = [await startApi(0, portA), await startApi(1, portB)];
-  worker = startWorker();
   balancer = await startLoadBalancer(lbPort, [
     { name: 'api-0', port: portA },
     { name: 'api-1', port: portB },
@@ -190,16 +381,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await balancer?.stop();
   await Promise.all([...apis.map((api) => api.stop('SIGKILL')), worker?.stop('SIGKILL')]);
+  await aws?.close();
+  await dropDatabase().catch(() => undefined);
   await Promise.all(queueUrls.map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined)));
   sqs.destroy();
   process.stdout.write(`boot: API boot-to-healthy ${bootToHealthyMs.join(' ms, ')} ms\n`);
-  rmSync(work, { recursive: true, force: true });
+  if (process.env.CYPHR_KEEP_BOOT_DIR) process.stdout.write(`boot: kept ${work}\n`);
+  else rmSync(work, { recursive: true, force: true });
 });
 
 describe('the installed bundle', () => {
-  it('lays out a release with hardened units pointing at it', () => {
-    const unit = readFileSync(join(work, 'systemd', 'cyphr-api.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=${process.execPath} --enable-source-maps ${prefix}/current/app/server/main.js`);
+  it('lays out a release with hardened units pointing at it and at the image’s Node.js', () => {
+    const unit = readFileSync(join(systemdDir, 'cyphr-api.service'), 'utf8');
+    expect(unit).toContain(`ExecStart=${node} --enable-source-maps ${prefix}/current/app/server/main.js`);
     for (const setting of [
       'User=cyphr',
       'NoNewPrivileges=true',
@@ -211,16 +405,93 @@ describe('the installed bundle', () => {
     ]) {
       expect(unit).toContain(setting);
     }
-    expect(readFileSync(join(work, 'systemd', 'cyphr-worker.service'), 'utf8')).toMatch(/app\/worker\/main\.js/);
-    expect(readFileSync(join(work, 'systemd', 'cyphr-migrate.service'), 'utf8')).toMatch(/Type=oneshot/);
+    expect(readFileSync(join(systemdDir, 'cyphr-worker.service'), 'utf8')).toMatch(/app\/worker\/main\.js/);
+    expect(readFileSync(join(systemdDir, 'cyphr-migrate.service'), 'utf8')).toMatch(/Type=oneshot/);
     const manifest = JSON.parse(readFileSync(join(prefix, 'current', 'manifest.json'), 'utf8'));
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}/);
+  });
+
+  it('ships the RDS CA bundle the processes verify PostgreSQL against', () => {
+    expect(shippedRdsCa).toBe(true);
   });
 
   it('ships production dependencies only', () => {
     const modules = readdirSync(join(prefix, 'current', 'node_modules'));
     expect(modules).toContain('@nestjs');
     for (const devOnly of ['jest', 'typescript', 'cdktf', 'fauxqs', 'ts-node']) expect(modules).not.toContain(devOnly);
+  });
+
+  it('runs every process on the Node.js major the image installs, not the test runner’s', () => {
+    const major = imageNodeMajor(ENVIRONMENT);
+    for (const processes of [...apis, worker]) {
+      const exe = readlinkSync(`/proc/${processes.pid}/exe`);
+      expect(exe).toBe(realpathSync(node));
+      expect(execFileSync(exe, ['--version'], { encoding: 'utf8' })).toMatch(new RegExp(`^v${major}\\.`));
+    }
+  });
+});
+
+describe('the configuration the stack writes', () => {
+  it('gives each process its role’s synthesized env file, changed only by the named test settings', () => {
+    expect(Object.keys(ran).sort()).toEqual(['api-0', 'api-1', 'worker-0']);
+    for (const [host, text] of Object.entries(ran)) {
+      const role: Role = host.startsWith('api') ? 'api' : 'worker';
+      const { changed, removed } = differences(synthesized[role], text);
+      expect({ host, removed }).toEqual({ host, removed: [] });
+      expect({ host, notTestSettings: changed.filter((key) => !isTestSetting(key)) }).toEqual({
+        host,
+        notTestSettings: [],
+      });
+      expect(text).toContain(`CYPHR_ROLE=${role}`);
+      // Every instance path (/opt/cyphr, /etc/cyphr) is mapped under the test's root.
+      for (const path of INSTANCE_PATHS)
+        expect({ host, path, mapped: !text.includes(`=${path}`) }).toMatchObject({ mapped: true });
+    }
+  });
+
+  it('fetches each secret by ARN with its own role’s credentials: the keyring the api, the master secret the worker', () => {
+    const readers = (arn: string) =>
+      new Set(
+        aws.secrets.calls.filter((c) => c.action === 'GetSecretValue' && c.secretId === arn).map((c) => c.accessKeyId),
+      );
+    // Nothing has rotated yet: each role still has the first keys IMDS handed out.
+    expect(readers(jwtKeyringArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.api).accessKeyId]));
+    expect(readers(masterSecretArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.worker).accessKeyId]));
+  });
+
+  it('lets the api role’s credentials log in as cyphr_api only, as IAM does', async () => {
+    const apiCredentials = aws.credentials.credentialsFor(roleNames.api);
+    const login = async (user: string) => {
+      const password = rdsIamPassword({
+        hostname: '127.0.0.1',
+        port: Number(process.env.CYPHR_PG_PORT),
+        username: user,
+        region: ENVIRONMENT.region,
+        credentials: apiCredentials,
+      });
+      const db = new Client({
+        host: '127.0.0.1',
+        port: Number(process.env.CYPHR_PG_PORT),
+        database,
+        user,
+        password,
+        ssl: { ca: readFileSync(process.env.CYPHR_PG_CA_FILE!, 'utf8') },
+      });
+      await db.connect();
+      await db.end();
+    };
+    await expect(login(DATABASE_ROLES.api)).resolves.toBeUndefined();
+    await expect(login(DATABASE_ROLES.worker)).rejects.toThrow(/authentication failed/);
+    await expect(login(DATABASE_ROLES.migrate)).rejects.toThrow(/authentication failed/);
+    expect(aws.rdsIam.binds.at(-1)).toMatchObject({ user: DATABASE_ROLES.migrate, ok: false });
+  });
+
+  it('logs each process in to PostgreSQL as its own role', async () => {
+    const logins = await query<{ usename: string }>(
+      'SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    expect(logins.map((l) => l.usename).sort()).toEqual([DATABASE_ROLES.api, DATABASE_ROLES.worker].sort());
   });
 });
 
@@ -279,8 +550,9 @@ describe('through the load balancer', () => {
       10_000,
       'history on the replica',
     );
-    // SQS standard queues and parallel receive loops do not keep send order: history is in storage order (seq).
-    expect(new Set(history.map((m) => m.id))).toEqual(new Set(sent));
+    // Each send waited for the previous 202: the FIFO queue (grouped by conversation) keeps that order in storage
+    // order (seq), and history is newest first.
+    expect(history.map((m) => m.id)).toEqual([...sent].reverse());
     expect(history.map((m) => BigInt(m.seq))).toEqual(
       [...history.map((m) => BigInt(m.seq))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)),
     );
@@ -290,15 +562,19 @@ describe('through the load balancer', () => {
     await aliceLive.next((event) => event.type === 'receipt' && (event as { userId: string }).userId === bob.userId);
   });
 
-  it('loses no accepted message when an API process is killed', async () => {
+  it('restarts a killed API process as its unit says, losing no accepted message', async () => {
     const accepted = new Set<string>();
     const victim = apis[0];
+    const before = victim.pid;
     for (let i = 0; i < 40; i++) {
-      if (i === 10) await victim.stop('SIGKILL');
+      if (i === 10) await victim.kill('SIGKILL');
       accepted.add(await sendWithRetry(alice, conversationId, randomUUID()));
     }
-    expect(victim.running).toBe(false);
     expect(accepted.size).toBe(40);
+    // No systemd here: the unit's Restart=on-failure / RestartSec bring it back, as they would on the instance.
+    await victim.startedTimes(2);
+    expect(victim.pid).not.toBe(before);
+    await untilReady(() => healthy(apiPorts[0]), 30_000, 'api-0 healthy again');
     const stored = await untilReady(
       async () => {
         const ids = new Set((await client.fullHistory(alice, conversationId)).map((m) => m.id));
@@ -308,17 +584,15 @@ describe('through the load balancer', () => {
       'every accepted message in history',
     );
     expect(stored.size).toBe(45);
-    // Bring the process back for the next cases (the ALB would launch a replacement).
-    apis[0] = await startApi(0, apiPorts[0]);
   });
 
-  it('stores every message exactly once when the worker is killed with SIGKILL and restarted', async () => {
+  it('restarts a SIGKILLed worker as its unit says and stores every message exactly once', async () => {
     const before = await primaryCount(conversationId);
     const sends = Array.from({ length: 60 }, () => sendWithRetry(bob, conversationId, randomUUID()));
     const ids = await Promise.all(sends.slice(0, 30));
-    await worker.stop('SIGKILL');
+    await worker.kill('SIGKILL');
     ids.push(...(await Promise.all(sends.slice(30))));
-    worker = startWorker();
+    await worker.startedTimes(2);
     const after = await untilReady(
       async () => {
         const counts = await primaryCount(conversationId);
@@ -328,12 +602,108 @@ describe('through the load balancer', () => {
       'all 60 messages stored',
     );
     // A few extra seconds for any redelivery (visibility timeout 5 s) to show up as a duplicate, if one were made.
-    await new Promise((r) => setTimeout(r, 6_000));
+    await sleep(6_000);
     const settled = await primaryCount(conversationId);
     expect(after.rows).toBe(before.rows + 60);
     expect(settled.rows).toBe(before.rows + 60);
     expect(settled.distinct).toBe(settled.rows);
     expect(new Set(ids).size).toBe(60);
+  });
+
+  it('picks up rotated database credentials and a rotated JWT key without a restart or a failed request', async () => {
+    const starts = [...apis, worker].map((p) => p.starts);
+    const failures: string[] = [];
+    const accepted: string[] = [];
+    let sending = true;
+    // A client that keeps sending with a token issued before either rotation, and never retries.
+    const sender = (async () => {
+      while (sending) {
+        try {
+          accepted.push((await client.send(alice, conversationId, undefined, randomUUID())).id);
+        } catch (error) {
+          failures.push(String(error));
+        }
+        await sleep(20);
+      }
+    })();
+    await sleep(1_000);
+    const bindsBefore = aws.rdsIam.binds.length;
+    const fetchesBefore = aws.metadata.api.credentialFetches + aws.metadata.worker.credentialFetches;
+
+    // IAM rotates the instance roles' keys (IMDS serves new ones; as on EC2 the old ones stay valid until they
+    // expire), then 15 minutes pass: every token signed so far has expired. The stand-in dates tokens to the
+    // second, so the test waits into the next one; then the pools' idle connections go and ElastiCache drops
+    // its connections (as 12 hours after their AUTH, or in a failover): every new login needs a new token.
+    for (const role of ['api', 'worker'] as const) aws.credentials.rotate(roleNames[role], { revokePrevious: false });
+    aws.credentials.expireIssuedTokens();
+    await sleep(1_100);
+    await query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = ANY($2) AND state = 'idle'",
+      [database, [DATABASE_ROLES.api, DATABASE_ROLES.worker]],
+    );
+    const authsBefore = aws.elastiCache.auths.length;
+    aws.elastiCache.dropAll();
+    await sleep(3_000);
+
+    // An operator rotates the JWT key with the documented command, against the Secrets Manager stand-in.
+    // Asynchronously: the stand-ins live in this process and must keep answering while it runs.
+    await run('npm', ['run', '--silent', 'rotate-jwt-key', '--', '--secret-id', jwtKeyringArn], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+        AWS_REGION: ENVIRONMENT.region,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.secrets.url,
+        AWS_ACCESS_KEY_ID: 'AKIAOPERATOR',
+        AWS_SECRET_ACCESS_KEY: 'operator',
+      },
+    });
+    const [newKid, previousKid] = (
+      JSON.parse(aws.secrets.current(jwtKeyringArn)!) as { keys: { kid: string }[] }
+    ).keys.map((k) => k.kid);
+    expect(previousKid).toBe('initial');
+    // New sessions get tokens signed with the new key on every API, and both APIs accept them.
+    const carol = await untilReady(
+      async () => {
+        const session = await client.register();
+        return tokenKid(session.token) === newKid ? session : undefined;
+      },
+      15_000,
+      'a token signed with the rotated key',
+    );
+    for (let i = 0; i < 4; i++) await client.createConversation(carol, [alice.userId]);
+    await sleep(2_000);
+    sending = false;
+    await sender;
+
+    const refusedLogins = aws.rdsIam.binds.slice(bindsBefore).filter((bind) => !bind.ok);
+    expect({ failures, refusedLogins }).toEqual({ failures: [], refusedLogins: [] });
+    expect(accepted.length).toBeGreaterThan(20);
+    // The processes read the new keys from IMDS and logged in again with tokens signed by them.
+    expect(aws.metadata.api.credentialFetches + aws.metadata.worker.credentialFetches).toBeGreaterThan(fetchesBefore);
+    const relogins = aws.rdsIam.binds.slice(bindsBefore).filter((bind) => bind.ok);
+    expect(relogins.map((bind) => bind.user)).toContain(DATABASE_ROLES.api);
+    const reauths = aws.elastiCache.auths.slice(authsBefore);
+    expect(reauths.filter((auth) => !auth.ok)).toEqual([]);
+    expect(new Set(reauths.map((auth) => auth.user))).toEqual(
+      new Set([roleEnvFiles(stack).api.REDIS_USER, roleEnvFiles(stack).worker.REDIS_USER]),
+    );
+    expect([...apis, worker].map((p) => p.starts)).toEqual(starts);
+    const stored = await untilReady(
+      async () => {
+        const ids = new Set((await client.fullHistory(alice, conversationId)).map((m) => m.id));
+        return accepted.every((id) => ids.has(id)) ? ids : undefined;
+      },
+      20_000,
+      'every message sent across the rotations in history',
+    );
+    expect(stored.size).toBeGreaterThanOrEqual(accepted.length);
+    // The pools logged in again with new tokens, as their own roles.
+    const logins = await query<{ usename: string }>(
+      'SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    expect(logins.map((l) => l.usename).sort()).toEqual([DATABASE_ROLES.api, DATABASE_ROLES.worker].sort());
   });
 
   it('finishes in-flight requests when an API process gets SIGTERM', async () => {
@@ -349,7 +719,8 @@ describe('through the load balancer', () => {
         (error: Error & { cause?: { code?: string } }) => ({ status: 0, error: error.cause?.code ?? error.message }),
       ),
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
+    // systemctl stop: SIGTERM, and a clean exit is not restarted (Restart=on-failure).
     const exit = target.stop('SIGTERM');
     const results = await Promise.all(inFlight);
     expect(await exit).toBe(0);

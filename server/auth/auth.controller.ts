@@ -1,10 +1,10 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../http/http-types';
 import { ClientAddress } from '../rate-limits/client-address';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
 import { CurrentUser, Public } from './auth.decorators';
-import { LoginDto, RegisterDto, SessionResponse } from './auth.dto';
+import { LoginDto, RefreshResponse, RegisterDto, SessionIdParams, SessionResponse, SessionView } from './auth.dto';
 import { AuthService } from './auth.service';
 
 @ApiTags('auth')
@@ -36,5 +36,29 @@ export class AuthController {
   @ApiBearerAuth()
   logout(@CurrentUser() user: AuthenticatedUser): Promise<void> {
     return this.auth.logout(user);
+  }
+
+  /** A fresh access token for this session (short-lived tokens are renewed here, sockets included). */
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @ApiBearerAuth()
+  @ApiResponse({ status: 200, type: RefreshResponse })
+  refresh(@CurrentUser() user: AuthenticatedUser): Promise<RefreshResponse> {
+    return this.auth.refresh(user);
+  }
+
+  @Get('sessions')
+  @ApiBearerAuth()
+  @ApiResponse({ status: 200, type: [SessionView] })
+  sessions(@CurrentUser() user: AuthenticatedUser): Promise<SessionView[]> {
+    return this.auth.sessionsOf(user);
+  }
+
+  /** Ends one of your sessions (a lost device) on every instance; its sockets close with 4001. */
+  @Delete('sessions/:id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiBearerAuth()
+  revokeSession(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionIdParams): Promise<void> {
+    return this.auth.revokeSession(user, params.id);
   }
 }

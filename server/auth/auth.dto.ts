@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsBase64, IsString, Length, Matches } from 'class-validator';
+import { IsBase64, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { UserProfile } from '../users/users.repository';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -28,4 +28,23 @@ export class RegisterDto extends LoginDto {
 export class SessionResponse {
   @ApiProperty() user: UserProfile;
   @ApiProperty({ description: 'JWT (HS256), valid for an hour unless revoked' }) accessToken: string;
+}
+
+export class RefreshResponse {
+  @ApiProperty({ description: 'A new JWT for the same session; send it on open sockets as {"type":"auth","token"}' })
+  accessToken: string;
+  @ApiProperty({ description: 'When the session now ends unless refreshed again' }) expiresAt: string;
+}
+
+export class SessionView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() expiresAt: string;
+  @ApiProperty({ description: 'The session making this request' }) current: boolean;
+}
+
+export class SessionIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'id must be a uuid' })
+  id: string;
 }

@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError } from 'typeorm';
@@ -16,6 +16,8 @@ interface AccessTokenClaims {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** A session can be refreshed until this long after its login; then the user logs in again. */
+export const SESSION_MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 
 @Injectable()
 export class AuthService {
@@ -88,6 +90,49 @@ export class AuthService {
       throw new UnauthorizedException('invalid access token');
     if (!(await this.sessions.isLive(claims.sub, claims.jti))) throw new UnauthorizedException('session has ended');
     return { id: claims.sub, sessionId: claims.jti };
+  }
+
+  /** As `authenticate`, and when the token expires (the WebSocket gateway closes the socket then). */
+  async authenticateUntil(token: string | undefined): Promise<{ user: AuthenticatedUser; expiresAt: Date }> {
+    const user = await this.authenticate(token);
+    // Verified just above; decode only reads the expiry.
+    const { exp } = this.jwt.decode<{ exp: number }>(token!);
+    return { user, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * A fresh access token for the caller's session, which now lasts as long as that token (up to
+   * SESSION_MAX_LIFETIME_SECONDS after the login). Short-lived tokens are renewed this way, and sockets are told
+   * with a `{type:"auth"}` frame.
+   */
+  async refresh(user: AuthenticatedUser): Promise<{ accessToken: string; expiresAt: string }> {
+    const token = await this.keyring.sign({ sub: user.id, jti: user.sessionId });
+    const { exp } = this.jwt.decode<{ exp: number }>(token);
+    const until = await this.sessions.extend(
+      user.id,
+      user.sessionId,
+      new Date(exp * 1000),
+      SESSION_MAX_LIFETIME_SECONDS,
+    );
+    if (!until) throw new UnauthorizedException('session has ended');
+    return { accessToken: token, expiresAt: until.toISOString() };
+  }
+
+  /** The caller's live sessions (one per logged-in device); `current` marks the one making the request. */
+  async sessionsOf(
+    user: AuthenticatedUser,
+  ): Promise<{ id: string; createdAt: string; expiresAt: string; current: boolean }[]> {
+    return (await this.sessions.listLive(user.id)).map((session) => ({
+      id: session.id,
+      createdAt: session.createdAt.toISOString(),
+      expiresAt: session.expiresAt.toISOString(),
+      current: session.id === user.sessionId,
+    }));
+  }
+
+  /** Ends one of the caller's sessions (a lost device) on every instance, its sockets included. */
+  async revokeSession(user: AuthenticatedUser, sessionId: string): Promise<void> {
+    if (!(await this.sessions.revoke(user.id, sessionId))) throw new NotFoundException('no such live session');
   }
 
   private async startSession(userId: string): Promise<string> {

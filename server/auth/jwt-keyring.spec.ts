@@ -104,6 +104,25 @@ describe('JwtKeyring', () => {
     }
   });
 
+  it('accepts a new kid at once even when the timer read the keyring just before the rotation', async () => {
+    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      const old = { kid: 'old', secret: secret() };
+      let current = ring(old);
+      const reload = jest.fn(async () => current);
+      const lagging = keyring(current, reload);
+      jest.advanceTimersByTime(UNKNOWN_KID_REFRESH_MS);
+      await lagging.refresh(); // the timer's read, a moment before an operator rotates
+      current = ring({ kid: 'next', secret: secret() }, old);
+      const fromNewer = await keyring(current).sign({ sub: 'u' });
+      await expect(lagging.verify(fromNewer)).resolves.toMatchObject({ sub: 'u' });
+      expect(reload).toHaveBeenCalledTimes(2);
+      lagging.onApplicationShutdown();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('keeps its keys when a re-read fails or returns a bad keyring', async () => {
     const key = { kid: 'k', secret: secret() };
     const reload = jest

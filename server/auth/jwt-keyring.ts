@@ -46,7 +46,12 @@ export class JwtKeyring implements OnApplicationShutdown {
   private keys: JwtKey[];
   private byKid: Map<string, KeyObject>;
   private timer?: NodeJS.Timeout;
-  private lastReload = 0;
+  /**
+   * When a token's unknown kid last triggered a read. Only these count against UNKNOWN_KID_REFRESH_MS: were the
+   * timer's reads counted too, a read shortly before a rotation (or a short refresh interval) would refuse the
+   * new kid's tokens until the window passed.
+   */
+  private lastOnDemandReload = 0;
   private reloading?: Promise<void>;
   private readonly reload?: () => Promise<string>;
 
@@ -58,7 +63,8 @@ export class JwtKeyring implements OnApplicationShutdown {
     this.reload = source.reload;
     this.keys = loadKeyring(source.value);
     this.byKid = new Map(this.keys.map((key) => [key.kid, key.key]));
-    this.lastReload = Date.now();
+    // The start-up read counts as one: a burst of forged kids right after start reads nothing.
+    this.lastOnDemandReload = Date.now();
     if (this.reload) {
       this.timer = setInterval(() => void this.refresh(), refreshSeconds * 1000);
       this.timer.unref();
@@ -83,7 +89,8 @@ export class JwtKeyring implements OnApplicationShutdown {
   async verify<T extends object>(token: string): Promise<T> {
     const kid = tokenKid(token) ?? DEFAULT_KID;
     let key = this.byKid.get(kid);
-    if (!key && (this.reloading || (this.reload && Date.now() - this.lastReload >= UNKNOWN_KID_REFRESH_MS))) {
+    if (!key && (this.reloading || (this.reload && Date.now() - this.lastOnDemandReload >= UNKNOWN_KID_REFRESH_MS))) {
+      if (!this.reloading) this.lastOnDemandReload = Date.now();
       await this.refresh();
       key = this.byKid.get(kid);
     }
@@ -95,7 +102,6 @@ export class JwtKeyring implements OnApplicationShutdown {
   refresh(): Promise<void> {
     if (!this.reload) return Promise.resolve();
     return (this.reloading ??= (async () => {
-      this.lastReload = Date.now();
       try {
         const keys = loadKeyring(await this.reload!(), 'JWT keyring (JWT_SECRET_ARN)');
         const before = this.signingKid;

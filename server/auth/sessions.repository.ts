@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
+import type { SessionRevocation } from '../../common/contracts/realtime-events';
+import { RedisChannels, RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
 import { DatabaseService } from '../infrastructure/database.service';
 import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -15,6 +16,8 @@ const REVOKED = '0';
  * - check: HGET hit → deadline in the future = live, REVOKED = dead; miss → primary (never a replica: a
  *   revocation must be seen at once) and re-fill with HSETNX, so a tombstone written meanwhile is kept.
  * - revoke: the row is marked first, then the field becomes a tombstone; every instance sees it next request.
+ *   Then the revocation is published (RedisChannels.sessionRevocations) so every instance closes the session's
+ *   sockets at once; with Redis down the gateways find out by re-checking their sockets' sessions.
  * - Redis down: checks go to the database; nothing is cached.
  */
 @Injectable()
@@ -69,14 +72,17 @@ export class SessionsRepository {
     return true;
   }
 
-  async revoke(userId: string, sessionId: string): Promise<void> {
-    await this.db.primary(
-      'UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL',
+  /** Ends one session; false when it was not a live session of this user. */
+  async revoke(userId: string, sessionId: string): Promise<boolean> {
+    const { rows } = await this.db.primary<{ id: string }>(
+      'UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
       [sessionId, userId],
     );
     await this.redis.attempt('revoke session', (redis) =>
       redis.transaction(RedisKeys.token(userId)).hSet(sessionId, REVOKED).expire(RedisTtlSeconds.token).exec(),
     );
+    await this.publishRevocation({ userId, sessionIds: [sessionId] });
+    return rows.length > 0;
   }
 
   /** Every session of the user (password change). */
@@ -90,5 +96,47 @@ export class SessionsRepository {
       if (rows.length > 0) batch.hSet(Object.fromEntries(rows.map((row) => [row.id, REVOKED])));
       return batch.expire(RedisTtlSeconds.token).exec();
     });
+    if (rows.length > 0) await this.publishRevocation({ userId, sessionIds: rows.map((row) => row.id) });
+  }
+
+  /** The user's live sessions, newest first. */
+  async listLive(userId: string): Promise<{ id: string; createdAt: Date; expiresAt: Date }[]> {
+    const { rows } = await this.db.primary<{ id: string; created_at: Date; expires_at: Date }>(
+      `SELECT id, created_at, expires_at FROM sessions
+       WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC`,
+      [userId],
+    );
+    return rows.map((row) => ({ id: row.id, createdAt: row.created_at, expiresAt: row.expires_at }));
+  }
+
+  /**
+   * Moves a live session's expiry to `expiresAt` (a refreshed access token), never past `maxLifetimeSeconds` after
+   * the login: a stolen token cannot keep itself alive forever. Answers the new expiry, or undefined when the
+   * session is not live.
+   */
+  async extend(
+    userId: string,
+    sessionId: string,
+    expiresAt: Date,
+    maxLifetimeSeconds: number,
+  ): Promise<Date | undefined> {
+    const { rows } = await this.db.primary<{ expires_at: Date }>(
+      `UPDATE sessions SET expires_at = LEAST($3::timestamptz, created_at + make_interval(secs => $4))
+       WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now() RETURNING expires_at`,
+      [sessionId, userId, expiresAt, maxLifetimeSeconds],
+    );
+    if (rows.length === 0) return undefined;
+    const until = rows[0].expires_at;
+    // Drop the cached deadline rather than overwrite it: the next check re-reads the primary, so a revocation that
+    // raced with this refresh (its tombstone removed here) still wins there.
+    await this.redis.attempt('extend session', (redis) => redis.hDel(RedisKeys.token(userId), sessionId));
+    return until;
+  }
+
+  /** Best effort: a lost message is caught by the gateways' re-check while their subscription is down. */
+  private async publishRevocation(revocation: SessionRevocation): Promise<void> {
+    await this.redis.attempt('publish revocation', (redis) =>
+      redis.publish(RedisChannels.sessionRevocations, JSON.stringify(revocation)),
+    );
   }
 }

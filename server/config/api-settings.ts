@@ -59,4 +59,13 @@ export class ApiSettings extends SharedSettings {
   @IsOptional()
   @IsString()
   RATE_LIMITS?: string;
+
+  /**
+   * WebSocket limit overrides, `name=value,...`, e.g. `maxSocketsPerUser=20,maxBufferedBytes=262144`
+   * (server/config/server-config.ts, RealtimeLimits).
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  REALTIME_LIMITS?: string;
 }

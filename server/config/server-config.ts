@@ -5,6 +5,7 @@ import { buildDataSourceOptions } from '../../common/config/database-options';
 import type { LogLevel } from '../../common/config/environment';
 import { ReloadableSecret, ResolvedSecrets } from '../../common/config/secrets';
 import { RedisSettings, redisSettings } from '../../common/redis/client';
+import { PRESENCE_HEARTBEAT_MS } from '../../common/redis/presence';
 import type { ApiSettings } from './api-settings';
 import { RateLimitRules, withRateLimitOverrides } from '../rate-limits/rate-limit-rules';
 
@@ -17,6 +18,8 @@ export class ServerConfig {
   /** Interface to bind; loopback in tests. */
   host: string;
   logLevel: LogLevel;
+  /** Where logs go instead of stdout (tests that check what is logged). */
+  logStream?: NodeJS.WritableStream;
   /** Unique per process: the presence hash field and the log's `instance`. */
   instanceId: string;
   database: DataSourceOptions;
@@ -40,12 +43,56 @@ export class ServerConfig {
   /** After SIGTERM, keep serving (with /health failing) this long before closing the listener: see GracefulDrain. */
   drainLameDuckMs: number;
   rateLimits: RateLimitRules;
+  realtime: RealtimeLimits;
   /** Express `trust proxy`: which hops' X-Forwarded-For to believe for the client address (rate limits, logs). */
   trustProxy: boolean | number | string;
 }
 
+/** Bounds on the WebSocket endpoint (server/realtime/realtime.gateway.ts); README, "WebSocket protocol". */
+export interface RealtimeLimits {
+  /** Open sockets of one user on one instance; one more is refused with 429. */
+  maxSocketsPerUser: number;
+  /** Open sockets on one instance; one more is refused with 503 (the client retries, likely elsewhere). */
+  maxSocketsPerProcess: number;
+  /** A socket whose unsent bytes would pass this is cut (a client that does not read must not grow the heap). */
+  maxBufferedBytes: number;
+  /** Ping interval; a socket that has not answered the previous ping with a pong is dropped. */
+  heartbeatMs: number;
+}
+
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
+  maxSocketsPerUser: 10,
+  maxSocketsPerProcess: 20_000,
+  maxBufferedBytes: 1024 * 1024,
+  heartbeatMs: PRESENCE_HEARTBEAT_MS,
+};
+
+/** REALTIME_LIMITS, `name=value,...` (positive integers; unnamed limits keep their defaults). */
+export function withRealtimeLimitOverrides(spec: string | undefined): RealtimeLimits {
+  const limits = { ...DEFAULT_REALTIME_LIMITS };
+  const problems: string[] = [];
+  for (const entry of (spec ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(entry);
+    if (!match || !(match[1] in limits)) {
+      problems.push(`"${entry}" is not name=value with name one of ${Object.keys(limits).join(', ')}`);
+    } else if (Number(match[2]) < 1) {
+      problems.push(`"${entry}" needs a value of at least 1`);
+    } else {
+      limits[match[1] as keyof RealtimeLimits] = Number(match[2]);
+    }
+  }
+  if (problems.length > 0) throw new Error(`Invalid environment:\n  - REALTIME_LIMITS: ${problems.join('; ')}`);
+  return limits;
+}
+
 /** What tests (or a second local instance) may change without touching the environment. */
-export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'database' | 'sqs' | 'jwt'>> {
+export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'database' | 'sqs' | 'jwt' | 'realtime'>> {
+  /** Lifetime of access tokens (tests of expiry); 3600 s otherwise. */
+  accessTokenTtlSeconds?: number;
+  realtime?: Partial<RealtimeLimits>;
   /** Shown in pg_stat_activity; tests use a unique one to see which server ran which query. */
   applicationName?: string;
   poolSize?: number;
@@ -59,7 +106,7 @@ export function buildServerConfig(
 ): ServerConfig {
   if (!secrets.jwtKeys) throw new Error('JWT secret is not set (JWT_SECRET or JWT_SECRET_ARN)');
   const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const { applicationName, poolSize, maxBatchDelayMs, ...rest } = overrides;
+  const { applicationName, poolSize, maxBatchDelayMs, accessTokenTtlSeconds, realtime, ...rest } = overrides;
   return {
     port: env.PORT,
     host: '0.0.0.0',
@@ -78,11 +125,16 @@ export function buildServerConfig(
       notificationsQueueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL,
       maxBatchDelayMs: maxBatchDelayMs ?? 5,
     },
-    jwt: { source: secrets.jwtKeys, refreshSeconds: env.JWT_KEYS_REFRESH_SECONDS, ttlSeconds: 3600 },
+    jwt: {
+      source: secrets.jwtKeys,
+      refreshSeconds: env.JWT_KEYS_REFRESH_SECONDS,
+      ttlSeconds: accessTokenTtlSeconds ?? 3600,
+    },
     bodyLimitBytes: 128 * 1024,
     shutdownTimeoutMs: 10_000,
     drainLameDuckMs: 2_000,
     rateLimits: withRateLimitOverrides(env.RATE_LIMITS),
+    realtime: { ...withRealtimeLimitOverrides(env.REALTIME_LIMITS), ...realtime },
     // The ALB (and loopback in tests) sit in private address space; a client cannot spoof past them.
     // Behind CloudFront the stack sets TRUST_PROXY=2 (CloudFront's hop is public).
     trustProxy: parseTrustProxy(env.TRUST_PROXY),

@@ -33,6 +33,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly websocketRefusals = new Counter({
+    name: 'cyphr_websocket_refusals_total',
+    help: 'WebSocket upgrades refused, by reason (unauthenticated, token-in-url, rate-limited, user-cap, process-cap, ...)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly websocketClosures = new Counter({
+    name: 'cyphr_websocket_closures_total',
+    help: 'Sockets the server closed, by reason (session-revoked, token-expired, slow-consumer, no-pong, restarting)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly queueSendDuration = new Histogram({
     name: 'cyphr_queue_send_duration_seconds',
     help: 'SQS SendMessageBatch latency by queue and outcome',

@@ -22,6 +22,7 @@ export const RATE_LIMIT_NAMES = [
   'keyFetch',
   'keyFetchPair',
   'keyFetchTarget',
+  'upgrade',
 ] as const;
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
 export type RateLimitRules = Record<RateLimitName, RateLimitRule>;
@@ -67,6 +68,8 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
    * cannot drain a target, and cannot stop others from starting sessions with it either.
    */
   keyFetchTarget: { limit: 100, windowSeconds: 3600 },
+  /** WebSocket upgrades per user (each also counts against `ip`): reconnect loops cost a login check each. */
+  upgrade: { limit: 30, windowSeconds: 60 },
 };
 
 /** Names a RATE_LIMITS value may still use from before a rule was renamed. */

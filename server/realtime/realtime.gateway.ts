@@ -1,44 +1,38 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { IncomingMessage, Server, STATUS_CODES } from 'node:http';
+import { IncomingMessage, Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { RedisChannels, RedisKeys } from '../../common/redis/keys';
-import { isOnlineFromHash, PRESENCE_HEARTBEAT_MS, PRESENCE_TTL_MS } from '../../common/redis/presence';
-import { bearerToken } from '../auth/auth.guard';
+import { parseSessionRevocation, RealtimeCloseCodes } from '../../common/contracts/realtime-events';
+import { RedisChannels } from '../../common/redis/keys';
 import { AuthService } from '../auth/auth.service';
+import { SessionsRepository } from '../auth/sessions.repository';
 import { ServerConfig } from '../config/server-config';
-import { DatabaseService } from '../infrastructure/database.service';
+import { redactUrl } from '../http/logging';
 import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { RealtimePublisher } from './realtime-publisher.service';
+import { clientAddressKey } from '../rate-limits/client-address';
+import { RateLimitedException, RateLimiter } from '../rate-limits/rate-limiter.service';
+import { PresenceService } from './presence.service';
+import { SocketSessions } from './socket-sessions';
+import { clientAddress, PROTOCOL, refuse, TrustProxy, UpgradeRefused, upgradeToken } from './upgrade-request';
 
 export const WEBSOCKET_PATH = '/v1/ws';
 /** Close code sent on shutdown: 1012 "service restart", i.e. reconnect (to another instance) after a short delay. */
-export const CLOSE_RESTARTING = 1012;
-/** Browsers cannot set headers: `Sec-WebSocket-Protocol: cyphr, bearer.<token>` carries the token instead. */
-const PROTOCOL = 'cyphr';
-const PROTOCOL_TOKEN_PREFIX = 'bearer.';
-
-function protocolToken(header: string | undefined): string | undefined {
-  return header
-    ?.split(',')
-    .map((part) => part.trim())
-    .find((part) => part.startsWith(PROTOCOL_TOKEN_PREFIX))
-    ?.slice(PROTOCOL_TOKEN_PREFIX.length);
-}
-
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
+export const CLOSE_RESTARTING = RealtimeCloseCodes.restarting;
+/** A socket told to close that has not finished the closing handshake by then is cut. */
+const CLOSE_GRACE_MS = 1_000;
 
 /**
  * WebSocket endpoint at /v1/ws on the HTTP server. Each user with at least one socket on this instance has
  * this instance's Redis subscriber on `events:user:{id}`; whatever any instance or the worker publishes
- * there is pushed to that user's sockets here. Heartbeats: a ping frame every PRESENCE_HEARTBEAT_MS, a
- * socket that missed the previous pong is dropped, and the same tick refreshes presence (common/redis/presence.ts).
+ * there is pushed to that user's sockets here. Heartbeats: a ping frame every `realtime.heartbeatMs`, a
+ * socket that did not answer the previous one with a pong is dropped, and the same tick refreshes presence
+ * (common/redis/presence.ts).
+ *
+ * A socket lives only as long as its session: every instance hears RedisChannels.sessionRevocations and closes
+ * the sockets of revoked sessions (4001), and each socket closes when its access token expires (4002) unless a
+ * `{type:"auth"}` frame brought a fresh one. Limits (ServerConfig.realtime): sockets per user and per process,
+ * upgrades rate-limited like requests, and a socket that does not read is cut before its buffer passes a bound.
  */
 @Injectable()
 export class RealtimeGateway implements OnApplicationShutdown {
@@ -52,29 +46,41 @@ export class RealtimeGateway implements OnApplicationShutdown {
   /** Per user: the subscription being made or made; sockets wait on it before saying "ready". */
   private readonly subscriptions = new Map<string, Promise<boolean>>();
   private readonly alive = new WeakSet<WebSocket>();
+  /** Sockets with an `auth` frame being checked: one at a time, so a client cannot queue verifications. */
+  private readonly reauthenticating = new WeakSet<WebSocket>();
+  private readonly sessions = new SocketSessions((ws) =>
+    this.end(ws, RealtimeCloseCodes.tokenExpired, 'token expired'),
+  );
+  /** Upgrades past the cheap checks and not yet sockets: they count against the per-process cap. */
+  private pendingUpgrades = 0;
+  private rechecking: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private closing = false;
 
   constructor(
     @Inject(ServerConfig) private readonly config: ServerConfig,
     private readonly auth: AuthService,
+    private readonly sessionStore: SessionsRepository,
+    private readonly limiter: RateLimiter,
     private readonly redis: RedisService,
-    private readonly db: DatabaseService,
-    private readonly publisher: RealtimePublisher,
+    private readonly presence: PresenceService,
     private readonly metrics: MetricsService,
   ) {}
 
-  attach(server: Server): void {
+  /** `trust` is Express's compiled `trust proxy` setting, so upgrades are keyed on the same client address. */
+  attach(server: Server, trust: TrustProxy = () => false): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.upgrade(request, socket, head).catch((error: Error) => {
+      this.upgrade(request, socket, head, trust).catch((error: Error) => {
         this.logger.warn(`websocket upgrade failed: ${error.message}`);
         socket.destroy();
       });
     });
-    this.heartbeat = setInterval(() => void this.beat(), PRESENCE_HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => void this.beat(), this.config.realtime.heartbeatMs);
     this.heartbeat.unref();
-    // Subscriptions that failed while Redis was down are made again when it is back.
-    this.redis.subscriber.onReady(() => void this.resubscribeMissing());
+    void this.subscribeRevocations();
+    // Subscriptions that failed while Redis was down are made again when it is back; revocations published
+    // meanwhile were lost, so every socket's session is checked once more.
+    this.redis.subscriber.onReady(() => void this.resubscribeMissing().then(() => this.recheckSessions()));
   }
 
   /** Number of open sockets on this instance. */
@@ -82,27 +88,63 @@ export class RealtimeGateway implements OnApplicationShutdown {
     return this.wss.clients.size;
   }
 
-  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, trust: TrustProxy): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'Not Found');
-    if (this.closing) return refuse(socket, 503, 'server is shutting down; reconnect');
-    const token =
-      bearerToken(request.headers.authorization) ??
-      url.searchParams.get('token') ??
-      protocolToken(request.headers['sec-websocket-protocol']);
-    let userId: string;
+    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, new UpgradeRefused(404, 'not-found', 'Not Found'));
+    const limits = this.config.realtime;
+    const address = clientAddress(request, trust);
+    this.pendingUpgrades++;
     try {
-      userId = (await this.auth.authenticate(token ?? undefined)).id;
+      if (this.closing) throw new UpgradeRefused(503, 'restarting', 'server is shutting down; reconnect');
+      const token = upgradeToken(request, url);
+      if (this.wss.clients.size + this.pendingUpgrades > limits.maxSocketsPerProcess)
+        throw new UpgradeRefused(503, 'process-cap', 'this instance holds all the sockets it may; reconnect later');
+      await this.rateLimit('ip', clientAddressKey(address)); // IPv6 per /64, as every request
+      let user: { id: string; sessionId: string };
+      let expiresAt: Date;
+      try {
+        ({ user, expiresAt } = await this.auth.authenticateUntil(token));
+      } catch (error) {
+        throw new UpgradeRefused(401, 'unauthenticated', (error as Error).message);
+      }
+      await this.rateLimit('upgrade', user.id);
+      // Checked after the last await, so concurrent upgrades of one user cannot all pass it.
+      if ((this.sockets.get(user.id)?.size ?? 0) >= limits.maxSocketsPerUser)
+        throw new UpgradeRefused(429, 'user-cap', `at most ${limits.maxSocketsPerUser} sockets per user; close one`);
+      if (this.closing) throw new UpgradeRefused(503, 'restarting', 'server is shutting down; reconnect');
+      this.wss.handleUpgrade(request, socket, head, (ws) => void this.connected(ws, user, expiresAt));
     } catch (error) {
-      return refuse(socket, 401, (error as Error).message);
+      if (!(error instanceof UpgradeRefused)) throw error;
+      this.metrics.websocketRefusals.inc({ reason: error.reason });
+      this.logger.log(
+        `websocket refused ${error.status} (${error.reason}) ${request.method} ${redactUrl(request.url)} from ${address}: ${error.message}`,
+      );
+      refuse(socket, error);
+    } finally {
+      this.pendingUpgrades--;
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => void this.connected(ws, userId));
   }
 
-  private async connected(ws: WebSocket, userId: string): Promise<void> {
+  private async rateLimit(rule: 'ip' | 'upgrade', subject: string): Promise<void> {
+    try {
+      await this.limiter.consume(rule, subject);
+    } catch (error) {
+      if (!(error instanceof RateLimitedException)) throw error;
+      throw new UpgradeRefused(429, 'rate-limited', 'too many connection attempts', {
+        'Retry-After': String(error.retryAfterSeconds),
+      });
+    }
+  }
+
+  private async connected(ws: WebSocket, user: { id: string; sessionId: string }, expiresAt: Date): Promise<void> {
+    // Authenticated just before its session was revoked: the revocation went by before this socket existed.
+    if (this.sessions.wasRevoked(user.sessionId))
+      return this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
+    const userId = user.id;
     this.metrics.websocketConnections.inc();
     this.alive.add(ws);
+    this.sessions.add(ws, userId, user.sessionId, expiresAt);
     let userSockets = this.sockets.get(userId);
     const first = !userSockets;
     if (!userSockets) this.sockets.set(userId, (userSockets = new Set()));
@@ -115,35 +157,88 @@ export class RealtimeGateway implements OnApplicationShutdown {
 
     if (first) this.subscriptions.set(userId, this.subscribe(userId));
     const subscribed = await this.subscriptions.get(userId);
-    if (first) await this.announce(userId);
-    if (ws.readyState === WebSocket.OPEN) {
-      ws.send(
-        JSON.stringify({
-          type: 'ready',
-          userId,
-          instanceId: this.config.instanceId,
-          heartbeatMs: PRESENCE_HEARTBEAT_MS,
-          realtime: subscribed ? 'live' : 'degraded',
-        }),
-      );
-    }
+    if (first) await this.presence.join(userId);
+    this.send(
+      ws,
+      JSON.stringify({
+        type: 'ready',
+        userId,
+        instanceId: this.config.instanceId,
+        heartbeatMs: this.config.realtime.heartbeatMs,
+        expiresAt: new Date(this.sessions.get(ws)?.expiresAt ?? expiresAt).toISOString(),
+        realtime: subscribed ? 'live' : 'degraded',
+      }),
+    );
   }
 
-  /** Clients may send `{"type":"ping"}` (answered with a pong) for their own liveness checks; nothing else. */
+  /**
+   * Clients may send `{"type":"ping"}` (answered with a pong, for their own checks; it does not keep the socket
+   * alive, only pong frames do) and `{"type":"auth","token"}` (a fresh access token of the same session).
+   */
   private received(ws: WebSocket, text: string): void {
-    this.alive.add(ws);
-    let type: unknown;
+    let frame: { type?: unknown; token?: unknown };
     try {
-      type = (JSON.parse(text) as { type?: unknown }).type;
+      frame = JSON.parse(text) as typeof frame;
     } catch {
-      type = undefined;
+      frame = {};
     }
-    if (type === 'ping') ws.send(JSON.stringify({ type: 'pong', at: new Date().toISOString() }));
-    else ws.send(JSON.stringify({ type: 'error', message: 'only {"type":"ping"} is accepted' }));
+    if (frame?.type === 'ping') this.send(ws, JSON.stringify({ type: 'pong', at: new Date().toISOString() }));
+    else if (frame?.type === 'auth' && typeof frame.token === 'string') void this.reauthenticate(ws, frame.token);
+    else
+      this.send(
+        ws,
+        JSON.stringify({ type: 'error', message: 'only {"type":"ping"} and {"type":"auth","token"} are accepted' }),
+      );
+  }
+
+  /** Answers `{type:"auth", expiresAt}` when the socket now lives until the new token's expiry, else an error. */
+  private async reauthenticate(ws: WebSocket, token: string): Promise<void> {
+    const current = this.sessions.get(ws);
+    if (!current) return;
+    if (this.reauthenticating.has(ws))
+      return void this.send(ws, JSON.stringify({ type: 'error', message: 'auth: one at a time' }));
+    this.reauthenticating.add(ws);
+    let renewed: Awaited<ReturnType<AuthService['authenticateUntil']>>;
+    try {
+      renewed = await this.auth.authenticateUntil(token);
+    } catch (error) {
+      return void this.send(ws, JSON.stringify({ type: 'error', message: `auth: ${(error as Error).message}` }));
+    } finally {
+      this.reauthenticating.delete(ws);
+    }
+    if (renewed.user.id !== current.userId || renewed.user.sessionId !== current.sessionId)
+      return void this.send(ws, JSON.stringify({ type: 'error', message: 'auth: the token is for another session' }));
+    this.sessions.renew(ws, renewed.expiresAt);
+    this.send(ws, JSON.stringify({ type: 'auth', expiresAt: renewed.expiresAt.toISOString() }));
+  }
+
+  /**
+   * Every write goes through here: a socket whose unsent bytes would pass `maxBufferedBytes` is cut instead of
+   * buffering more (its client does not read; its close frame could not get through either).
+   */
+  private send(ws: WebSocket, text: string): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount + Buffer.byteLength(text) > this.config.realtime.maxBufferedBytes) {
+      this.metrics.websocketClosures.inc({ reason: 'slow-consumer' });
+      this.logger.warn(`websocket cut: ${ws.bufferedAmount} bytes unsent (slow consumer)`);
+      ws.terminate();
+      return false;
+    }
+    ws.send(text);
+    return true;
+  }
+
+  /** Closes with a code the client acts on; a client that does not complete the closing handshake is cut. */
+  private end(ws: WebSocket, code: number, reason: string): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    this.metrics.websocketClosures.inc({ reason: reason.replace(/ /g, '-') });
+    ws.close(code, reason);
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private async disconnected(ws: WebSocket, userId: string): Promise<void> {
     this.metrics.websocketConnections.dec();
+    this.sessions.remove(ws);
     const userSockets = this.sockets.get(userId);
     if (!userSockets?.delete(ws) || userSockets.size > 0) return;
     this.sockets.delete(userId);
@@ -152,12 +247,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     await this.redis.attempt('unsubscribe', (_) => this.redis.subscriber.unsubscribe(RedisChannels.user(userId)));
     // The user may have reconnected here while we were unsubscribing.
     if (this.sockets.has(userId)) return void this.subscriptions.set(userId, this.subscribe(userId));
-    const key = RedisKeys.presence(userId);
-    const result = await this.redis.attempt('presence leave', (redis) =>
-      redis.transaction(key).hDel(this.config.instanceId).hGetAll().exec(),
-    );
-    if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>))
-      await this.publishPresence(userId, false);
+    await this.presence.leave(userId);
   }
 
   private async subscribe(userId: string): Promise<boolean> {
@@ -171,76 +261,74 @@ export class RealtimeGateway implements OnApplicationShutdown {
     const userSockets = this.sockets.get(userId);
     if (!userSockets) return;
     const type = /"type":"(\w+)"/.exec(message)?.[1] ?? 'unknown';
-    for (const ws of userSockets) {
-      if (ws.readyState === WebSocket.OPEN) {
-        ws.send(message);
-        this.metrics.realtimeEvents.inc({ type });
+    for (const ws of userSockets) if (this.send(ws, message)) this.metrics.realtimeEvents.inc({ type });
+  }
+
+  /** On the subscriber alone: the command connection may still be connecting when the subscriber is ready. */
+  private async subscribeRevocations(): Promise<void> {
+    const subscriber = this.redis.subscriber;
+    if (!subscriber.isReady || subscriber.subscribedChannels().has(RedisChannels.sessionRevocations)) return;
+    try {
+      await subscriber.subscribe(RedisChannels.sessionRevocations, (message) => this.revoked(message));
+    } catch (error) {
+      this.logger.warn(`session revocations not subscribed yet: ${(error as Error).message}`);
+    }
+  }
+
+  private revoked(message: string): void {
+    const revocation = parseSessionRevocation(message);
+    if (!revocation) return void this.logger.warn('ignored a malformed session revocation');
+    this.sessions.markRevoked(revocation.sessionIds);
+    for (const sessionId of revocation.sessionIds) {
+      for (const ws of this.sessions.socketsOf(sessionId)) {
+        if (this.sessions.get(ws)?.userId === revocation.userId)
+          this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
       }
     }
   }
 
-  /** Marks this instance as holding the user; tells their contacts when they were offline until now. */
-  private async announce(userId: string): Promise<void> {
-    const key = RedisKeys.presence(userId);
-    const result = await this.redis.attempt('presence join', (redis) =>
-      redis
-        .transaction(key)
-        .hGetAll()
-        .hSet(this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS))
-        .pExpire(PRESENCE_TTL_MS)
-        .exec(),
+  /** While revocations cannot be heard (Redis down), each socket's session is checked (the database answers). */
+  private get revocationsHeard(): boolean {
+    return (
+      this.redis.subscriber.isReady && this.redis.subscriber.subscribedChannels().has(RedisChannels.sessionRevocations)
     );
-    if (!result) return;
-    const before = { ...(result[0] as unknown as Record<string, string>) };
-    delete before[this.config.instanceId];
-    if (!isOnlineFromHash(before)) await this.publishPresence(userId, true);
   }
 
-  private async publishPresence(userId: string, online: boolean): Promise<void> {
-    try {
-      const { rows } = await this.db.replica<{ user_id: string }>(
-        `SELECT DISTINCT other.user_id FROM conversation_members mine
-         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
-         WHERE mine.user_id = $1 AND other.user_id <> $1`,
-        [userId],
-      );
-      await this.publisher.publish(
-        rows.map((row) => row.user_id),
-        { type: 'presence', userId, online, at: new Date().toISOString() },
-      );
-    } catch (error) {
-      this.logger.warn(`presence of ${userId} not published: ${(error as Error).message}`);
-    }
+  /** One pass at a time; a session whose check fails (database down too) keeps its sockets until the next. */
+  private recheckSessions(): Promise<void> {
+    if (this.rechecking) return this.rechecking;
+    const pass = (async () => {
+      for (const { userId, sessionId } of this.sessions.sessions()) {
+        const live = await this.sessionStore.isLive(userId, sessionId).catch(() => true);
+        if (live) continue;
+        for (const ws of this.sessions.socketsOf(sessionId))
+          this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
+      }
+    })();
+    this.rechecking = pass.finally(() => (this.rechecking = undefined));
+    return this.rechecking;
   }
 
   private async beat(): Promise<void> {
+    if (!this.revocationsHeard) {
+      void this.subscribeRevocations();
+      void this.recheckSessions();
+    }
     for (const ws of this.wss.clients) {
       if (!this.alive.has(ws)) {
+        this.metrics.websocketClosures.inc({ reason: 'no-pong' });
         ws.terminate();
         continue;
       }
       this.alive.delete(ws);
       ws.ping();
     }
-    const users = [...this.sockets.keys()];
-    if (users.length === 0) return;
-    const deadline = String(Date.now() + PRESENCE_TTL_MS);
-    // One small transaction per user (their keys are in different slots), all pipelined in one tick.
-    await this.redis.attempt('presence refresh', (redis) =>
-      Promise.all(
-        users.map((userId) =>
-          redis
-            .transaction(RedisKeys.presence(userId))
-            .hSet(this.config.instanceId, deadline)
-            .pExpire(PRESENCE_TTL_MS)
-            .exec(),
-        ),
-      ),
-    );
+    await this.presence.refresh([...this.sockets.keys()]);
   }
 
   private async resubscribeMissing(): Promise<void> {
     const channels = this.redis.subscriber.subscribedChannels();
+    await this.subscribeRevocations();
     for (const userId of this.sockets.keys()) {
       if (channels.has(RedisChannels.user(userId))) continue;
       this.subscriptions.set(userId, this.subscribe(userId));
@@ -256,12 +344,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const ws of this.wss.clients) ws.close(CLOSE_RESTARTING, 'server restarting; reconnect');
-    const users = [...this.sockets.keys()];
-    if (users.length > 0) {
-      await this.redis.attempt('presence shutdown', (redis) =>
-        Promise.all(users.map((userId) => redis.hDel(RedisKeys.presence(userId), this.config.instanceId))),
-      );
-    }
+    await this.presence.dropAll([...this.sockets.keys()]);
     const deadline = Date.now() + graceMs;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
     for (const ws of this.wss.clients) ws.terminate();

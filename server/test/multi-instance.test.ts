@@ -52,7 +52,7 @@ describe('two instances', () => {
     const [alice, bob] = await Promise.all([register(a.url, 'alice'), register(a.url, 'bob')]);
     const conversationId = await conversationOf(a.url, alice, [bob]);
     const bobOnB = await TestSocket.open(b.url, bob.token);
-    const aliceOnA = await TestSocket.open(a.url, alice.token, 'query');
+    const aliceOnA = await TestSocket.open(a.url, alice.token);
 
     // What the worker does after storing a message sent through instance A.
     const { id: storedId, event } = await storedMessageEvent(conversationId, alice.id);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { redisSettings } from '../../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../../common/redis/connection';
+import { RealtimeCloseCodes } from '../../common/contracts/realtime-events';
 import { RedisChannels, RedisKeys } from '../../common/redis/keys';
 import { isOnline } from '../../common/redis/presence';
 import { RedisClusterHandle, startRedisCluster } from '../../scripts/testing/redis-cluster';
@@ -73,6 +74,15 @@ describe('two instances on a Redis Cluster', () => {
     expect((await call(a.url, 'POST', '/v1/auth/logout', { token: users[0].token })).status).toBe(204);
     expect((await call(b.url, 'GET', '/v1/users/me', { token: users[0].token })).status).toBe(401);
     expect((await call(b.url, 'GET', '/v1/users/me', { token: users[1].token })).status).toBe(200);
+  });
+
+  it('a logout on one instance closes the session’s sockets on both through the sharded revocation channel', async () => {
+    const user = await register(a.url);
+    const sockets = [await TestSocket.open(a.url, user.token), await TestSocket.open(b.url, user.token)];
+    const started = Date.now();
+    expect((await call(b.url, 'POST', '/v1/auth/logout', { token: user.token })).status).toBe(204);
+    for (const socket of sockets) expect(await socket.closed).toBe(RealtimeCloseCodes.sessionRevoked);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('a password change on one instance ends every session on the other', async () => {

@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RedisKeys } from '../../common/redis/keys';
+import { isOnlineFromHash, PRESENCE_TTL_MS } from '../../common/redis/presence';
+import { ServerConfig } from '../config/server-config';
+import { DatabaseService } from '../infrastructure/database.service';
+import { RedisService } from '../infrastructure/redis.service';
+import { RealtimePublisher } from './realtime-publisher.service';
+
+/**
+ * This instance's presence fields (format in common/redis/presence.ts): the gateway says when a user's first
+ * socket here opens and last one closes, and refreshes them every heartbeat. Contacts are told when a user comes
+ * online anywhere or goes offline everywhere. Best effort: with Redis down nothing is written or told.
+ */
+@Injectable()
+export class PresenceService {
+  private readonly logger = new Logger(PresenceService.name);
+
+  constructor(
+    @Inject(ServerConfig) private readonly config: ServerConfig,
+    private readonly redis: RedisService,
+    private readonly db: DatabaseService,
+    private readonly publisher: RealtimePublisher,
+  ) {}
+
+  /** Marks this instance as holding the user; tells their contacts when they were offline until now. */
+  async join(userId: string): Promise<void> {
+    const key = RedisKeys.presence(userId);
+    const result = await this.redis.attempt('presence join', (redis) =>
+      redis
+        .transaction(key)
+        .hGetAll()
+        .hSet(this.config.instanceId, String(Date.now() + PRESENCE_TTL_MS))
+        .pExpire(PRESENCE_TTL_MS)
+        .exec(),
+    );
+    if (!result) return;
+    const before = { ...(result[0] as unknown as Record<string, string>) };
+    delete before[this.config.instanceId];
+    if (!isOnlineFromHash(before)) await this.tellContacts(userId, true);
+  }
+
+  /** This instance no longer holds the user; tells their contacts when no other instance does. */
+  async leave(userId: string): Promise<void> {
+    const result = await this.redis.attempt('presence leave', (redis) =>
+      redis.transaction(RedisKeys.presence(userId)).hDel(this.config.instanceId).hGetAll().exec(),
+    );
+    if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>))
+      await this.tellContacts(userId, false);
+  }
+
+  /** Heartbeat: one small transaction per user (their keys are in different slots), all pipelined in one tick. */
+  async refresh(userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    const deadline = String(Date.now() + PRESENCE_TTL_MS);
+    await this.redis.attempt('presence refresh', (redis) =>
+      Promise.all(
+        userIds.map((userId) =>
+          redis
+            .transaction(RedisKeys.presence(userId))
+            .hSet(this.config.instanceId, deadline)
+            .pExpire(PRESENCE_TTL_MS)
+            .exec(),
+        ),
+      ),
+    );
+  }
+
+  /** Shutdown: drops this instance's fields without telling anyone (clients reconnect elsewhere at once). */
+  async dropAll(userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.redis.attempt('presence shutdown', (redis) =>
+      Promise.all(userIds.map((userId) => redis.hDel(RedisKeys.presence(userId), this.config.instanceId))),
+    );
+  }
+
+  private async tellContacts(userId: string, online: boolean): Promise<void> {
+    try {
+      const { rows } = await this.db.replica<{ user_id: string }>(
+        `SELECT DISTINCT other.user_id FROM conversation_members mine
+         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
+         WHERE mine.user_id = $1 AND other.user_id <> $1`,
+        [userId],
+      );
+      await this.publisher.publish(
+        rows.map((row) => row.user_id),
+        { type: 'presence', userId, online, at: new Date().toISOString() },
+      );
+    } catch (error) {
+      this.logger.warn(`presence of ${userId} not published: ${(error as Error).message}`);
+    }
+  }
+}
