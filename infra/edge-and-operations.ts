@@ -94,7 +94,10 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
         { label: 'messages', name: queues.messages.queue.name },
         { label: 'notifications', name: queues.notifications.queue.name },
       ],
-      deadLetter: queues.deadLetter.queue.name,
+      deadLetters: [
+        { label: 'messages', name: queues.messagesDeadLetter.queue.name },
+        { label: 'notifications', name: queues.deadLetter.queue.name },
+      ],
     },
   });
 

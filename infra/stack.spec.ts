@@ -154,17 +154,31 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
   });
 
   it('queues: KMS, long polling, 60 s visibility, DLQ after 5 receives, TLS-only policies', () => {
-    const messages = byName('aws_sqs_queue', 'name', `${prefix}-messages`);
+    const messages = byName('aws_sqs_queue', 'name', `${prefix}-messages.fifo`);
     expect(messages).toMatchObject({ receive_wait_time_seconds: 20, visibility_timeout_seconds: 60 });
     // Policies are jsonencode() expressions (they reference ARNs), so they read as HCL object syntax.
     expect(String(messages.redrive_policy)).toMatch(
-      /^\$\{jsonencode\(\{"deadLetterTargetArn" = aws_sqs_queue\.queues_dlq_queue\.arn, "maxReceiveCount" = 5\}\)\}$/,
+      /^\$\{jsonencode\(\{"deadLetterTargetArn" = aws_sqs_queue\.queues_messages_dlq_queue\.arn, "maxReceiveCount" = 5\}\)\}$/,
     );
+    const notifications = byName('aws_sqs_queue', 'name', `${prefix}-notifications`);
+    expect(String(notifications.redrive_policy)).toContain('aws_sqs_queue.queues_dlq_queue.arn');
+    expect(notifications.fifo_queue).toBeUndefined();
     expect(all('aws_sqs_queue').every((q) => String(q.kms_master_key_id).includes('aws_kms_key'))).toBe(true);
     const policies = all('aws_sqs_queue_policy').map((p) => String(p.policy));
-    expect(policies).toHaveLength(3);
+    expect(policies).toHaveLength(4);
     for (const p of policies) expect(p).toContain('"Effect" = "Deny", "Principal" = "*", "Action" = "sqs:*"');
     for (const p of policies) expect(p).toContain('"Condition" = {"Bool" = {"aws:SecureTransport" = "false"}}');
+  });
+
+  it('messages: high-throughput FIFO (one group per conversation) with a FIFO dead-letter queue', () => {
+    const fifo = {
+      fifo_queue: true,
+      content_based_deduplication: false,
+      deduplication_scope: 'messageGroup',
+      fifo_throughput_limit: 'perMessageGroupId',
+    };
+    expect(byName('aws_sqs_queue', 'name', `${prefix}-messages.fifo`)).toMatchObject(fifo);
+    expect(byName('aws_sqs_queue', 'name', `${prefix}-messages-dlq.fifo`)).toMatchObject(fifo);
   });
 
   it('secrets: KMS-encrypted, values written only through write-only arguments', () => {
@@ -416,6 +430,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
         'db_replica_endpoints',
         'dead_letter_queue_url',
         'jwt_secret_arn',
+        'messages_dead_letter_queue_url',
         'messages_queue_url',
         'notifications_queue_url',
         'redis_endpoint',

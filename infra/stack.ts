@@ -241,10 +241,12 @@ export class CyphrStack extends TerraformStack {
     queues.messages.grantConsumeMessages(worker.role);
     queues.notifications.grantSendMessages(worker.role);
     queues.notifications.grantConsumeMessages(worker.role);
-    // Malformed bodies go straight to the DLQ with their reason (worker/queue/dead-letter.ts);
-    // inspecting and replaying dead letters: receive from the DLQ, send back to `messages`.
-    queues.deadLetter.grantSendMessages(worker.role);
-    queues.deadLetter.grantConsumeMessages(worker.role);
+    // Malformed bodies, and messages failing on their last allowed receive, go straight to the DLQ with their
+    // reason (worker/queue/dead-letter.ts); inspecting and replaying dead letters: receive from a DLQ, send back.
+    for (const dlq of [queues.messagesDeadLetter, queues.deadLetter]) {
+      dlq.grantSendMessages(worker.role);
+      dlq.grantConsumeMessages(worker.role);
+    }
     queues.messages.grantSendMessages(worker.role);
     // Databases and Redis: IAM authentication, each process as its own user.
     database.grantConnect(api.role, DATABASE_ROLES.api);
@@ -309,7 +311,8 @@ export class CyphrStack extends TerraformStack {
     out('alb_dns_name', this.loadBalancer.dnsName, 'ALB DNS name (CloudFront origin)');
     out('messages_queue_url', this.queues.messages.url, 'SQS messages queue');
     out('notifications_queue_url', this.queues.notifications.url, 'SQS notifications queue');
-    out('dead_letter_queue_url', this.queues.deadLetter.url, 'Shared dead-letter queue');
+    out('messages_dead_letter_queue_url', this.queues.messagesDeadLetter.url, 'Dead-letter queue of messages (FIFO)');
+    out('dead_letter_queue_url', this.queues.deadLetter.url, 'Dead-letter queue of notifications');
     out('db_primary_endpoint', this.database.primary.endpoint, 'PostgreSQL primary host:port');
     out(
       'db_replica_endpoints',

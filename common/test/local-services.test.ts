@@ -95,7 +95,7 @@ describe('local services', () => {
       );
       expect(JSON.parse(Attributes!.RedrivePolicy!)).toMatchObject({
         maxReceiveCount: 5,
-        deadLetterTargetArn: expect.stringContaining('cyphr-dlq'),
+        deadLetterTargetArn: expect.stringContaining('cyphr-messages-dlq.fifo'),
       });
     });
 

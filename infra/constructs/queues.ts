@@ -1,4 +1,5 @@
-// SQS: `messages` (API -> worker) and `notifications` (worker -> push), with one shared dead-letter queue.
+// SQS: `messages` (API -> worker; FIFO, grouped by conversation) and `notifications` (worker -> push; standard),
+// each with a dead-letter queue of its own kind (a FIFO queue's DLQ must be FIFO, a standard queue's standard).
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
@@ -22,9 +23,23 @@ export interface QueueProps {
   receiveWaitTimeSeconds?: number;
   /** @default 4 days (345600 s) */
   messageRetentionSeconds?: number;
-  /** Dead-letter queue and the receive count after which a message moves there. */
+  /** Dead-letter queue and the receive count after which a message moves there; of the same kind (FIFO or not). */
   deadLetter?: { queue: Queue; maxReceiveCount: number };
+  /**
+   * A FIFO queue (the name gets `.fifo`) in high-throughput mode: order and deduplication per message group,
+   * throughput limited per group rather than per queue. Senders must give MessageGroupId and MessageDeduplicationId.
+   * @default false (standard: no order, at-least-once)
+   */
+  fifo?: boolean;
 }
+
+/** High-throughput FIFO: deduplication and the throughput quota apply per message group, not per queue. */
+export const HIGH_THROUGHPUT_FIFO = {
+  fifoQueue: true,
+  contentBasedDeduplication: false,
+  deduplicationScope: 'messageGroup',
+  fifoThroughputLimit: 'perMessageGroupId',
+} as const;
 
 const SEND_ACTIONS = ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'];
 const CONSUME_ACTIONS = [
@@ -39,6 +54,7 @@ export class Queue extends Construct {
   readonly queue: SqsQueue;
   /** How long a received message stays hidden; the worker's env file carries the same number. */
   readonly visibilityTimeoutSeconds: number;
+  readonly fifo: boolean;
   private readonly key: KmsKey;
   private readonly region: string;
 
@@ -47,8 +63,14 @@ export class Queue extends Construct {
     this.key = props.key;
     this.region = props.region;
     this.visibilityTimeoutSeconds = props.visibilityTimeoutSeconds ?? WORKER_VISIBILITY_TIMEOUT_SECONDS;
+    this.fifo = props.fifo ?? false;
+    if (props.deadLetter && props.deadLetter.queue.fifo !== this.fifo)
+      throw new Error(
+        `Queue ${this.node.path}: its dead-letter queue must be ${this.fifo ? 'FIFO' : 'standard'} like the queue itself`,
+      );
     this.queue = new SqsQueue(this, 'queue', {
-      name: props.name,
+      name: this.fifo ? `${props.name}.fifo` : props.name,
+      ...(this.fifo ? HIGH_THROUGHPUT_FIFO : {}),
       kmsMasterKeyId: props.key.arn,
       kmsDataKeyReusePeriodSeconds: 300,
       visibilityTimeoutSeconds: this.visibilityTimeoutSeconds,
@@ -132,23 +154,36 @@ export interface QueuesProps {
 }
 
 export class Queues extends Construct {
+  /** FIFO, one message group per conversation, so every reader sees a conversation in one order. */
   readonly messages: Queue;
   readonly notifications: Queue;
+  /** The messages queue's DLQ (FIFO). */
+  readonly messagesDeadLetter: Queue;
+  /** The notifications queue's DLQ (standard). */
   readonly deadLetter: Queue;
 
   constructor(scope: Construct, id: string, props: QueuesProps) {
     super(scope, id);
+    const retention = props.deadLetterRetentionSeconds ?? 1_209_600;
+    this.messagesDeadLetter = new Queue(this, 'messages-dlq', {
+      name: `${props.namePrefix}-messages-dlq`,
+      region: props.region,
+      key: props.key,
+      messageRetentionSeconds: retention,
+      fifo: true,
+    });
     this.deadLetter = new Queue(this, 'dlq', {
       name: `${props.namePrefix}-dlq`,
       region: props.region,
       key: props.key,
-      messageRetentionSeconds: props.deadLetterRetentionSeconds ?? 1_209_600,
+      messageRetentionSeconds: retention,
     });
     this.messages = new Queue(this, 'messages', {
       name: `${props.namePrefix}-messages`,
       region: props.region,
       key: props.key,
-      deadLetter: { queue: this.deadLetter, maxReceiveCount: props.messagesMaxReceiveCount ?? 5 },
+      deadLetter: { queue: this.messagesDeadLetter, maxReceiveCount: props.messagesMaxReceiveCount ?? 5 },
+      fifo: true,
     });
     this.notifications = new Queue(this, 'notifications', {
       name: `${props.namePrefix}-notifications`,
@@ -156,6 +191,7 @@ export class Queues extends Construct {
       key: props.key,
       deadLetter: { queue: this.deadLetter, maxReceiveCount: props.notificationsMaxReceiveCount ?? 5 },
     });
-    this.deadLetter.allowAsDeadLetterFor([this.messages, this.notifications]);
+    this.messagesDeadLetter.allowAsDeadLetterFor([this.messages]);
+    this.deadLetter.allowAsDeadLetterFor([this.notifications]);
   }
 }

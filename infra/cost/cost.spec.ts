@@ -94,9 +94,20 @@ describe('cost report', () => {
     );
   });
 
+  it('prices the FIFO messages queue at the FIFO request price, notifications at the standard one', () => {
+    const withFifo = { ...resources, aws_sqs_queue: { messages: { fifo_queue: true }, notifications: {} } };
+    const usage = { ...DEFAULT_USAGE, offlineShare: 1, workerMessagesPollingLoops: 5 };
+    const priced = priceStack('cyphr-production-large', 'production', 'large', withFifo, usage);
+    const fifo = line(priced, 'requests on messages (FIFO)')!;
+    const standard = line(priced, 'requests on notifications')!;
+    // Same messages and idle polls on both (offline share 1, loops 5 + 5): only the price per request differs.
+    expect(fifo.quantity).toBe(standard.quantity);
+    expect(fifo.monthly / standard.monthly).toBeCloseTo(0.5 / 0.4, 3);
+  });
+
   it('takes usage overrides and names a bad one', () => {
     const cheap = priceStack('s', 'production', 'large', resources, parseUsage('messagesPerUserPerDay=0'));
-    expect(line(cheap, 'requests:')?.item).toContain('0.0 M messages');
+    expect(line(cheap, 'requests on messages')?.item).toContain('0.0 M messages');
     expect(() => parseUsage('messagesPerCat=1')).toThrow(/messagesPerCat/);
     expect(() => parseUsage('averageCpu=lots')).toThrow(/averageCpu/);
   });

@@ -94,7 +94,8 @@ export const PRICES = {
   vpcInterfaceEndpoint: { hourlyPerAz: 0.01, perGbProcessed: 0.01 },
   dataTransfer: { internetOutPerGb: 0.09, interAzPerGbEachWay: 0.01 },
   cloudfront: { perGbOutNaEu: 0.085, per10kHttpsRequests: 0.01 },
-  sqs: { perMillionRequests: 0.4 },
+  /** Standard and FIFO queues (per 64 KiB chunk of a request; our bodies are far smaller). */
+  sqs: { perMillionRequests: 0.4, perMillionFifoRequests: 0.5 },
   waf: { webAclMonthly: 5, ruleMonthly: 1, perMillionRequests: 0.6 },
   cloudwatch: {
     metricMonthly: 0.3,

@@ -5,7 +5,10 @@ import { monthlyVolumes } from './usage';
 
 const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
 
-/** SQS requests: sends, receives and deletes in batches, notifications for the offline share, idle long polls. */
+/**
+ * SQS requests: sends, receives and deletes in batches on the messages queue, again on the notifications queue for
+ * the offline share, idle long polls. FIFO requests cost more than standard ones: the messages queue is FIFO.
+ */
 function sqsLines({ resources, users, usage }: PricingInput): CostLine[] {
   const queues = all(resources, 'aws_sqs_queue');
   if (queues.length === 0) return [];
@@ -13,18 +16,34 @@ function sqsLines({ resources, users, usage }: PricingInput): CostLine[] {
   const workers = fleets(resources)
     .filter((fleet) => fleet.role === 'worker')
     .reduce((sum, fleet) => sum + fleet.desired, 0);
-  const perMessage = (3 * (1 + usage.offlineShare)) / usage.sqsBatchSize; // send + receive + delete, again for notifications
-  const idlePolls = workers * usage.workerPollingLoops * (SECONDS_PER_MONTH / 20);
-  const requests = volumes.messages * perMessage + idlePolls;
-  const lines: CostLine[] = [
+  const messagesFifo = queues.some(([, queue]) => queue.fifo_queue === true);
+  const pollsPerLoop = workers * (SECONDS_PER_MONTH / 20);
+  const messagesLoops = Math.min(usage.workerMessagesPollingLoops, usage.workerPollingLoops);
+  const perBatch = 3 / usage.sqsBatchSize; // send + receive + delete
+  const kinds = [
     {
-      category: 'SQS',
-      item: `requests: ${(volumes.messages / 1e6).toFixed(1)} M messages (batches of ${usage.sqsBatchSize}), ${(idlePolls / 1e6).toFixed(1)} M idle long polls`,
-      quantity: `${(requests / 1e6).toFixed(1)} M requests`,
-      monthly: (requests / 1e6) * PRICES.sqs.perMillionRequests,
-      basis: 'usage',
+      queue: messagesFifo ? 'messages (FIFO)' : 'messages',
+      messages: volumes.messages,
+      idlePolls: pollsPerLoop * messagesLoops,
+      price: messagesFifo ? PRICES.sqs.perMillionFifoRequests : PRICES.sqs.perMillionRequests,
+    },
+    {
+      queue: 'notifications',
+      messages: volumes.messages * usage.offlineShare,
+      idlePolls: pollsPerLoop * (usage.workerPollingLoops - messagesLoops),
+      price: PRICES.sqs.perMillionRequests,
     },
   ];
+  const lines: CostLine[] = kinds.map(({ queue, messages, idlePolls, price }) => {
+    const requests = messages * perBatch + idlePolls;
+    return {
+      category: 'SQS',
+      item: `requests on ${queue}: ${(messages / 1e6).toFixed(1)} M messages (batches of ${usage.sqsBatchSize}), ${(idlePolls / 1e6).toFixed(1)} M idle long polls`,
+      quantity: `${(requests / 1e6).toFixed(1)} M requests`,
+      monthly: (requests / 1e6) * price,
+      basis: 'usage',
+    };
+  });
   const kmsQueues = queues.filter(([, queue]) => queue.kms_master_key_id).length;
   if (kmsQueues) {
     // Data keys are reused for kms_data_key_reuse_period_seconds (300 s) per queue and principal (api, worker roles).

@@ -20,6 +20,8 @@ export interface UsageAssumptions {
   sqsBatchSize: number;
   /** Receive loops per worker process that long-poll (20 s) when idle: messages + notifications. */
   workerPollingLoops: number;
+  /** Of those, the loops on the messages queue (FIFO requests are priced higher). */
+  workerMessagesPollingLoops: number;
   /** Bytes of application log per API request (pino-http at the default LOG_LEVEL=info). */
   appLogBytesPerRequest: number;
   /** Bytes of WAF log per logged request. */
@@ -59,6 +61,7 @@ export const DEFAULT_USAGE: UsageAssumptions = {
   offlineShare: 0.3,
   sqsBatchSize: 3,
   workerPollingLoops: 10,
+  workerMessagesPollingLoops: 8,
   appLogBytesPerRequest: 400,
   wafLogBytesPerRequest: 1500,
   wafLoggedShare: 0.02,

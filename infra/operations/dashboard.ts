@@ -173,15 +173,17 @@ export function dashboardWidgets(t: MonitoredStack): Omit<Widget, 'x' | 'y'>[] {
         { stat: 'Maximum', label: q.label },
       ]),
     ),
-    graph(r, 'Dead-letter queue depth', [
-      [
+    graph(
+      r,
+      'Dead-letter queue depth',
+      t.queues.deadLetters.map((q) => [
         'AWS/SQS',
         'ApproximateNumberOfMessagesVisible',
         'QueueName',
-        t.queues.deadLetter,
-        { stat: 'Maximum', label: 'dlq' },
-      ],
-    ]),
+        q.name,
+        { stat: 'Maximum', label: `${q.label} dlq` },
+      ]),
+    ),
     // Processes.
     ...(t.processMetricsNamespace ? processWidgets(r, t.processMetricsNamespace) : []),
   ];

@@ -36,10 +36,13 @@ const TARGETS: MonitoringProps = {
   cache: { replicationGroupId: 'cyphr-test-redis' },
   queues: {
     work: [
-      { label: 'messages', name: 'cyphr-test-messages' },
+      { label: 'messages', name: 'cyphr-test-messages.fifo' },
       { label: 'notifications', name: 'cyphr-test-notifications' },
     ],
-    deadLetter: 'cyphr-test-dlq',
+    deadLetters: [
+      { label: 'messages', name: 'cyphr-test-messages-dlq.fifo' },
+      { label: 'notifications', name: 'cyphr-test-dlq' },
+    ],
   },
 };
 
@@ -97,8 +100,9 @@ describe('Monitoring', () => {
       'cyphr-test-db-low-free-storage',
       'cyphr-test-db-replica-1-lag',
       'cyphr-test-db-replica-2-lag',
-      'cyphr-test-dlq-not-empty',
+      'cyphr-test-messages-dlq-not-empty',
       'cyphr-test-messages-oldest-message',
+      'cyphr-test-notifications-dlq-not-empty',
       'cyphr-test-notifications-oldest-message',
       'cyphr-test-worker-high-cpu',
     ]);
@@ -116,8 +120,11 @@ describe('Monitoring', () => {
     expect(alarms['cyphr-test-api-5xx-rate'].metric_query[0].expression).toContain(
       '(FILL(elb5xx, 0) + FILL(target5xx, 0)) / requests',
     );
-    expect(alarms['cyphr-test-dlq-not-empty']).toMatchObject({
+    expect(alarms['cyphr-test-messages-dlq-not-empty']).toMatchObject({
       threshold: 0,
+      dimensions: { QueueName: 'cyphr-test-messages-dlq.fifo' },
+    });
+    expect(alarms['cyphr-test-notifications-dlq-not-empty']).toMatchObject({
       dimensions: { QueueName: 'cyphr-test-dlq' },
     });
     expect(alarms['cyphr-test-db-low-free-storage']).toMatchObject({

@@ -23,7 +23,8 @@ export interface MonitoredStack {
   queues: {
     /** Work queues (messages, notifications): depth and age of the oldest message. */
     work: { label: string; name: string }[];
-    deadLetter: string;
+    /** One per work queue (a FIFO queue's DLQ is FIFO, so messages and notifications have their own). */
+    deadLetters: { label: string; name: string }[];
   };
   /** CloudWatch namespace of the processes' own metrics (scraped by the CloudWatch agent). @default no such widgets */
   processMetricsNamespace?: string;

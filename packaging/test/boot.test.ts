@@ -106,26 +106,48 @@ function onDisk(path: string, host: string): string {
   return path.replace(/^\/opt\/cyphr/, prefix);
 }
 
-/** The stack's queues, created on the local SQS server for this run; the stack's name → local URL. */
+/**
+ * The stack's queues, created on the local SQS server for this run; the stack's name → local URL. Each keeps its
+ * kind (FIFO with the stack's FIFO settings, or standard) and redrives to the DLQ its redrive policy names.
+ */
 async function createQueues(): Promise<Map<string, string>> {
-  const names = Object.values(stack.resource.aws_sqs_queue ?? {}).map((q) => String(q.name));
-  const deadLetter = names.find((name) => name.endsWith('-dlq'));
-  if (!deadLetter) throw new Error(`the stack has no dead-letter queue among ${names.join(', ')}`);
-  const create = async (name: string, attributes: Record<string, string>) => {
-    const { QueueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: `${name}-${suffix}`, Attributes: attributes }),
-    );
+  const queues = Object.entries(stack.resource.aws_sqs_queue ?? {}).map(([address, q]) => ({
+    address,
+    name: String(q.name),
+    fifo: q.fifo_queue === true,
+    attributes: (q.fifo_queue
+      ? {
+          FifoQueue: 'true',
+          DeduplicationScope: String(q.deduplication_scope),
+          FifoThroughputLimit: String(q.fifo_throughput_limit),
+        }
+      : {}) as Record<string, string>,
+    // `${jsonencode({"deadLetterTargetArn" = aws_sqs_queue.<address>.arn, ...})}`
+    deadLetter: /aws_sqs_queue\.([\w-]+)\.arn/.exec(String(q.redrive_policy ?? ''))?.[1],
+  }));
+  if (!queues.some((q) => q.deadLetter)) throw new Error('the stack has no queue with a dead-letter queue');
+  const create = async (name: string, fifo: boolean, attributes: Record<string, string>) => {
+    // A FIFO queue's name must end in .fifo: the run's suffix goes before it.
+    const local = fifo ? `${name.replace(/\.fifo$/, '')}-${suffix}.fifo` : `${name}-${suffix}`;
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: local, Attributes: attributes }));
     queueUrls.push(QueueUrl!);
     return QueueUrl!;
   };
-  const urls = new Map<string, string>([[deadLetter, await create(deadLetter, {})]]);
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: urls.get(deadLetter), AttributeNames: ['QueueArn'] }),
-  );
+  const urls = new Map<string, string>();
+  const arns = new Map<string, string>();
+  for (const q of queues.filter((candidate) => !candidate.deadLetter)) {
+    const url = await create(q.name, q.fifo, q.attributes);
+    urls.set(q.name, url);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
+    arns.set(q.address, Attributes!.QueueArn!);
+  }
   // The stack's redrive (5 receives); a 5 s visibility timeout so a killed worker's batch reappears within the test.
-  const redrive = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 });
-  for (const name of names.filter((n) => n !== deadLetter))
-    urls.set(name, await create(name, { VisibilityTimeout: '5', RedrivePolicy: redrive }));
+  for (const q of queues.filter((candidate) => candidate.deadLetter)) {
+    const redrive = JSON.stringify({ deadLetterTargetArn: arns.get(q.deadLetter!), maxReceiveCount: 5 });
+    urls.set(q.name, await create(q.name, q.fifo, { ...q.attributes, VisibilityTimeout: '5', RedrivePolicy: redrive }));
+  }
   return urls;
 }
 
@@ -528,8 +550,9 @@ describe('through the load balancer', () => {
       10_000,
       'history on the replica',
     );
-    // SQS standard queues and parallel receive loops do not keep send order: history is in storage order (seq).
-    expect(new Set(history.map((m) => m.id))).toEqual(new Set(sent));
+    // Each send waited for the previous 202: the FIFO queue (grouped by conversation) keeps that order in storage
+    // order (seq), and history is newest first.
+    expect(history.map((m) => m.id)).toEqual([...sent].reverse());
     expect(history.map((m) => BigInt(m.seq))).toEqual(
       [...history.map((m) => BigInt(m.seq))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)),
     );

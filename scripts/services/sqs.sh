@@ -19,7 +19,7 @@ sqs_up() {
   assignments=$(cd "$ROOT" && node -r ts-node/register/transpile-only "$here/services/create-queues.ts" "http://$HOST:$SQS_PORT") \
     || die "could not create the queues on http://$HOST:$SQS_PORT"
   eval "$assignments"
-  log "queues: cyphr-messages, cyphr-notifications -> cyphr-dlq"
+  log "queues: cyphr-messages.fifo -> cyphr-messages-dlq.fifo, cyphr-notifications -> cyphr-dlq"
 }
 
 sqs_down() {

@@ -6,7 +6,7 @@ import { ServerConfig } from '../config/server-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { SqsBatcher } from './sqs-batcher';
 
-/** The SQS producer: accepted messages go to `cyphr-messages` through one batcher per instance. */
+/** The SQS producer: accepted messages go to `cyphr-messages.fifo` through one batcher per instance. */
 @Injectable()
 export class MessageQueueService implements OnApplicationShutdown {
   readonly client: SQSClient;
@@ -28,9 +28,13 @@ export class MessageQueueService implements OnApplicationShutdown {
     });
   }
 
-  /** Resolves once SQS has stored the message; rejects with QueueSendError otherwise. */
+  /**
+   * Resolves once SQS has stored the message; rejects with QueueSendError otherwise. The conversation is the
+   * FIFO group, so the worker stores a conversation's messages in the order they were accepted; the message id
+   * (derived from sender, conversation and client id) deduplicates a client's retry.
+   */
   enqueueMessage(body: MessageQueueBodyV1): Promise<void> {
-    return this.batcher.send(JSON.stringify(body));
+    return this.batcher.send(JSON.stringify(body), { groupId: body.conversationId, deduplicationId: body.id });
   }
 
   /** Readiness: the queue exists and answers. */

@@ -30,6 +30,28 @@ describe('SqsBatcher', () => {
     expect(calls[0].map((entry) => entry.MessageBody)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
   });
 
+  it('on a FIFO queue sends each entry with its group and deduplication id, in call order', async () => {
+    const { client, calls } = fakeClient(allOk);
+    const batcher = new SqsBatcher({ client, queueUrl: 'http://sqs/1/cyphr-messages.fifo', maxDelayMs: 5 });
+    await Promise.all([
+      batcher.send('first', { groupId: 'c1', deduplicationId: 'm1' }),
+      batcher.send('second', { groupId: 'c1', deduplicationId: 'm2' }),
+    ]);
+    expect(calls).toEqual([
+      [
+        { Id: expect.any(String), MessageBody: 'first', MessageGroupId: 'c1', MessageDeduplicationId: 'm1' },
+        { Id: expect.any(String), MessageBody: 'second', MessageGroupId: 'c1', MessageDeduplicationId: 'm2' },
+      ],
+    ]);
+  });
+
+  it('refuses a message without FIFO ids on a FIFO queue', async () => {
+    const { client, calls } = fakeClient(allOk);
+    const batcher = new SqsBatcher({ client, queueUrl: 'http://sqs/1/cyphr-messages.fifo', maxDelayMs: 5 });
+    await expect(batcher.send('no group')).rejects.toThrow(QueueSendError);
+    expect(calls).toHaveLength(0);
+  });
+
   it('sends a lone message after the delay', async () => {
     const { client, calls } = fakeClient(allOk);
     const batcher = new SqsBatcher({ client, queueUrl: 'q', maxDelayMs: 5 });

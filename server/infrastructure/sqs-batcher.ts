@@ -4,6 +4,17 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 export const SQS_MAX_BATCH_ENTRIES = 10;
 export const SQS_MAX_BATCH_BYTES = 256 * 1024;
 
+/**
+ * FIFO queues (names end in `.fifo`) need both on every message: the group orders (one conversation), the
+ * deduplication id makes a resend of the same message within five minutes a no-op.
+ */
+export interface FifoIds {
+  groupId: string;
+  deduplicationId: string;
+}
+
+export const isFifoQueueUrl = (queueUrl: string) => queueUrl.endsWith('.fifo');
+
 export interface SqsBatcherOptions {
   client: Pick<SQSClient, 'send'>;
   queueUrl: string;
@@ -23,6 +34,7 @@ export class QueueSendError extends Error {
 interface Pending {
   id: string;
   body: string;
+  fifo?: FifoIds;
   bytes: number;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -43,14 +55,20 @@ export class SqsBatcher {
 
   constructor(private readonly options: SqsBatcherOptions) {}
 
-  send(body: string): Promise<void> {
+  /**
+   * On a FIFO queue `fifo` is required. Entries keep their call order within a SendMessageBatch, so two sends
+   * in one group from one caller, the second after the first resolved, are delivered in that order.
+   */
+  send(body: string, fifo?: FifoIds): Promise<void> {
     if (this.closed) return Promise.reject(new QueueSendError('queue producer is shutting down'));
+    if (isFifoQueueUrl(this.options.queueUrl) && !fifo)
+      return Promise.reject(new QueueSendError('a FIFO queue needs a message group and deduplication id'));
     const bytes = Buffer.byteLength(body, 'utf8');
     if (bytes > SQS_MAX_BATCH_BYTES)
       return Promise.reject(new QueueSendError(`message of ${bytes} bytes exceeds the SQS limit`));
     return new Promise<void>((resolve, reject) => {
       if (this.pendingBytes + bytes > SQS_MAX_BATCH_BYTES) this.dispatch();
-      this.pending.push({ id: String(this.sequence++ % 1_000_000), body, bytes, resolve, reject });
+      this.pending.push({ id: String(this.sequence++ % 1_000_000), body, fifo, bytes, resolve, reject });
       this.pendingBytes += bytes;
       if (this.pending.length >= SQS_MAX_BATCH_ENTRIES) this.dispatch();
       else if (!this.timer) this.timer = setTimeout(() => this.dispatch(), this.options.maxDelayMs);
@@ -87,7 +105,13 @@ export class SqsBatcher {
       const result = await this.options.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.options.queueUrl,
-          Entries: batch.map((entry) => ({ Id: entry.id, MessageBody: entry.body })),
+          Entries: batch.map((entry) => ({
+            Id: entry.id,
+            MessageBody: entry.body,
+            ...(entry.fifo
+              ? { MessageGroupId: entry.fifo.groupId, MessageDeduplicationId: entry.fifo.deduplicationId }
+              : {}),
+          })),
         }),
       );
       const ok = new Set((result.Successful ?? []).map((entry) => entry.Id));

@@ -1,4 +1,10 @@
-import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { Client } from 'pg';
@@ -274,7 +280,15 @@ export async function privateQueue(): Promise<{
 }> {
   const e = env();
   const sqs = createSqsClient(e);
-  const url = (await sqs.send(new CreateQueueCommand({ QueueName: `st-${tag()}-messages` }))).QueueUrl!;
+  // FIFO like `cyphr-messages.fifo`, so the instances send group and deduplication ids as they do in production.
+  const url = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `st-${tag()}-messages.fifo`,
+        Attributes: { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' },
+      }),
+    )
+  ).QueueUrl!;
   return {
     url,
     sqs,
@@ -292,6 +306,14 @@ export async function privateQueue(): Promise<{
         );
         bodies.push(...(Messages ?? []).map((message) => JSON.parse(message.Body!)));
         if (!Messages?.length) await sleep(50);
+        // Read means consumed: a FIFO group gives its next message only once the ones before are deleted.
+        else
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: url,
+              Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+            }),
+          );
       }
       return bodies;
     },

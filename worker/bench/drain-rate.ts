@@ -8,7 +8,6 @@ import { WorkerMetrics } from '../observability/metrics';
 import { MessageStore } from '../messages/message-store';
 import { ConsumerPool } from '../queue/consumer-pool';
 import {
-  countStored,
   createConversation,
   createTestQueues,
   eventually,
@@ -25,6 +24,10 @@ import { freePort } from '../../scripts/testing/waiting';
  * message is stored. CPU seconds of each local service over the drain show what limited it.
  *
  *   npx ts-node --transpile-only worker/bench/drain-rate.ts [messages=5000] [loops=1,4,8,16] [processes=1]
+ *     [conversations=100] [queue=fifo|standard]
+ *
+ * The messages are spread round-robin over `conversations`: on the FIFO queue a conversation is one message group,
+ * drained one batch at a time, so the drain rate depends on how many conversations are active at once.
  *
  * Then two ceilings, each with one side of the worker alone, in this process:
  *   sqs-only: receive + delete with a handler that stores nothing (the SQS server's ceiling)
@@ -77,21 +80,35 @@ async function meanMs(port: number, name: string, labels = ''): Promise<number> 
 /** The worker under test: ts-node on the sources by default; bench/ passes its compiled build. */
 const TS_NODE_WORKER = ['-r', 'ts-node/register/transpile-only', 'worker/main.ts'];
 
+export interface DrainShape {
+  /** Conversations the messages are spread over (FIFO groups). @default 100 */
+  conversations?: number;
+  /** @default true: the stack's FIFO queue */
+  fifo?: boolean;
+}
+
 export async function drain(
   total: number,
   loops: number,
   processes: number,
   workerArgs: string[] = TS_NODE_WORKER,
+  shape: DrainShape = {},
 ): Promise<Record<string, unknown>> {
   const sqs = testSqs();
   const db = await openDatabase();
-  const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5 });
+  const fifo = shape.fifo ?? true;
+  const queues = await createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5, fifo });
   try {
-    const conversation = await createConversation(db, 2);
+    const conversations = await Promise.all(
+      Array.from({ length: Math.max(1, shape.conversations ?? 100) }, () => createConversation(db, 2)),
+    );
+    const ids = conversations.map((conversation) => conversation.id);
+    const countAll = async (): Promise<number> =>
+      (await db.query(`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1)`, [ids]))[0].n;
     await sendBodies(
       sqs,
       queues.messages,
-      Array.from({ length: total }, () => messageBody(conversation)),
+      Array.from({ length: total }, (_, index) => messageBody(conversations[index % conversations.length])),
       16,
     );
     const ports = await Promise.all(Array.from({ length: processes }, () => freePort()));
@@ -110,11 +127,11 @@ export async function drain(
     );
     try {
       // Start the clock at the first stored message: excludes ts-node start-up.
-      await eventually(async () => (await countStored(db, conversation.id)) > 0, 60_000, 'first message');
+      await eventually(async () => (await countAll()) > 0, 60_000, 'first message');
       const before = snapshot();
       const started = Date.now();
-      const first = await countStored(db, conversation.id);
-      await eventually(async () => (await countStored(db, conversation.id)) === total, 300_000, 'all stored');
+      const first = await countAll();
+      await eventually(async () => (await countAll()) === total, 300_000, 'all stored');
       const seconds = (Date.now() - started) / 1000;
       const after = snapshot();
       const cpu = Object.fromEntries(
@@ -125,6 +142,8 @@ export async function drain(
       );
       const batchMs = await meanMs(ports[0], 'cyphr_worker_batch_duration_seconds', '{queue="messages"}');
       return {
+        queue: fifo ? 'fifo' : 'standard',
+        conversations: conversations.length,
         processes,
         loops,
         messages: total - first,
@@ -209,7 +228,9 @@ async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 5000);
   const loopCounts = (process.argv[3] ?? '1,4,8,16').split(',').map(Number);
   const processes = Number(process.argv[4] ?? 1);
-  for (const loops of loopCounts) console.log(JSON.stringify(await drain(total, loops, processes)));
+  const shape = { conversations: Number(process.argv[5] ?? 100), fifo: (process.argv[6] ?? 'fifo') === 'fifo' };
+  for (const loops of loopCounts)
+    console.log(JSON.stringify(await drain(total, loops, processes, TS_NODE_WORKER, shape)));
   if (processes > 1) return; // the ceilings do not depend on the worker count
   for (const loops of loopCounts) console.log(JSON.stringify(await sqsOnly(total, loops)));
   for (const loops of loopCounts) console.log(JSON.stringify(await dbOnly(total, loops)));

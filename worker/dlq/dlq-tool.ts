@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -81,7 +82,12 @@ async function receive(sqs: SQSClient, queueUrl: string, max: number, visibility
       WaitTimeSeconds: 1,
       VisibilityTimeout: visibilitySeconds,
       MessageAttributeNames: ['All'],
-      MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'DeadLetterQueueSourceArn'],
+      MessageSystemAttributeNames: [
+        'SentTimestamp',
+        'ApproximateReceiveCount',
+        'DeadLetterQueueSourceArn',
+        'MessageGroupId',
+      ],
     }),
   );
   return Messages ?? [];
@@ -151,6 +157,24 @@ export async function replayDeadLetters(
   return result;
 }
 
+/**
+ * A replay to a FIFO queue keeps the message's group (its conversation) and gets a deduplication id of its own
+ * per replay, so replaying it again later is not dropped as a copy. It joins the end of its group: it is stored
+ * after whatever its conversation received while it was dead-lettered.
+ */
+function replayFifoIds(
+  message: Message,
+  queueUrl: string,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+  if (!queueUrl.endsWith('.fifo')) return {};
+  const conversation = describe(message).summary.conversationId;
+  return {
+    MessageGroupId:
+      typeof conversation === 'string' ? conversation : (message.Attributes?.MessageGroupId ?? 'ungrouped'),
+    MessageDeduplicationId: `replay-${describe(message).replays + 1}-${message.MessageId ?? randomUUID()}`,
+  };
+}
+
 async function replayBatches(
   sqs: SQSClient,
   dlqUrl: string,
@@ -190,6 +214,7 @@ async function replayBatches(
           Entries: messages.map((message, id) => ({
             Id: String(id),
             MessageBody: message.Body ?? '',
+            ...replayFifoIds(message, url),
             MessageAttributes: withAttributes(carriedAttributes(message), {
               [CyphrAttributes.replays]: String(describe(message).replays + 1),
             }),

@@ -8,10 +8,10 @@ import { MessageBatchHandler } from './message-batch-handler';
 import { MessageStore, StoreResult } from './message-store';
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const body = (n: number): MessageQueueBodyV1 => ({
+const body = (n: number, conversationId = uuid(900)): MessageQueueBodyV1 => ({
   v: 1,
   id: uuid(n),
-  conversationId: uuid(900),
+  conversationId,
   senderId: uuid(800),
   clientMessageId: uuid(100 + n),
   ciphertext: 'AAAA',
@@ -165,15 +165,100 @@ describe('MessageBatchHandler', () => {
     ]);
   });
 
-  it('counts a failure on the last allowed receive as dead-lettered', async () => {
+  it('moves a message failing on its last allowed receive to the DLQ itself and counts it dead-lettered', async () => {
     const a = body(1);
-    const { handler, metrics } = setup({
+    const { handler, metrics, rejected } = setup({
       store: () => [{ status: 'failed', error: new Error('fk'), permanent: true }],
       maxReceiveCount: 3,
     });
-    await handler.handle([sqsMessage('s1', JSON.stringify(a), 3)]);
+    const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a), 3)]);
+    expect(ids(outcome.ack)).toEqual(['s1']);
+    expect(rejected).toEqual([{ id: 's1', reason: 'failed on its last allowed receive: fk' }]);
     expect((await metrics.deadLettered.get()).values).toEqual([
       expect.objectContaining({ labels: { queue: 'messages', kind: 'exhausted' }, value: 1 }),
+    ]);
+  });
+
+  it('leaves an exhausted message to the redrive policy when the DLQ cannot take it', async () => {
+    const { handler } = setup({
+      store: () => [{ status: 'failed', error: new Error('fk'), permanent: true }],
+      maxReceiveCount: 3,
+      dlqAccepts: false,
+    });
+    const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(body(1)), 3)]);
+    expect(outcome.ack).toEqual([]);
+    expect(outcome.retry.map(({ message }) => message.MessageId)).toEqual(['s1']);
+  });
+
+  it('keeps conversation order: what follows a failed message is handed back at once, the other conversation proceeds', async () => {
+    const [head, next, elsewhere] = [body(1), body(2), body(3, uuid(901))];
+    const { handler, metrics } = setup({
+      store: () => [
+        { status: 'failed', error: new Error('fk'), permanent: true },
+        { status: 'blocked' },
+        { status: 'stored', message: view(elsewhere) },
+      ],
+    });
+    const outcome = await handler.handle([
+      sqsMessage('head', JSON.stringify(head)),
+      sqsMessage('next', JSON.stringify(next)),
+      sqsMessage('elsewhere', JSON.stringify(elsewhere)),
+    ]);
+    expect(ids(outcome.ack)).toEqual(['elsewhere']);
+    expect(outcome.retry.map(({ message, delaySeconds }) => [message.MessageId, delaySeconds])).toEqual([
+      ['head', 2],
+      ['next', 0],
+    ]);
+    expect((await metrics.failed.get()).values).toEqual(
+      expect.arrayContaining([expect.objectContaining({ labels: { queue: 'messages', reason: 'blocked' }, value: 1 })]),
+    );
+  });
+
+  it('stores what waited behind a message once that one is dead-lettered, in the same batch', async () => {
+    const [head, next, last] = [body(1), body(2), body(3)];
+    const rounds: string[][] = [];
+    const { handler, rejected } = setup({
+      store: (bodies) => {
+        rounds.push(bodies.map((b) => b.id));
+        if (rounds.length === 1)
+          return [
+            { status: 'failed', error: new Error('fk'), permanent: true },
+            { status: 'blocked' },
+            { status: 'blocked' },
+          ];
+        return bodies.map((b) => ({ status: 'stored', message: view(b) }));
+      },
+      maxReceiveCount: 3,
+    });
+    const outcome = await handler.handle([
+      sqsMessage('head', JSON.stringify(head), 3),
+      sqsMessage('next', JSON.stringify(next), 3),
+      sqsMessage('last', JSON.stringify(last), 3),
+    ]);
+    expect(rounds).toEqual([
+      [head.id, next.id, last.id],
+      [next.id, last.id],
+    ]);
+    expect(rejected.map((r) => r.id)).toEqual(['head']);
+    expect(ids(outcome.ack)).toEqual(['head', 'next', 'last']);
+    expect(outcome.retry).toEqual([]);
+  });
+
+  it('holds back a conversation behind a malformed message that could not be moved to the DLQ', async () => {
+    const group = (message: Message) => ({
+      ...message,
+      Attributes: { ...message.Attributes, MessageGroupId: uuid(900) },
+    });
+    const a = body(1);
+    const { handler } = setup({ store: () => [], dlqAccepts: false });
+    const outcome = await handler.handle([
+      group(sqsMessage('bad', '{oops')),
+      group(sqsMessage('s1', JSON.stringify(a))),
+    ]);
+    expect(outcome.ack).toEqual([]);
+    expect(outcome.retry.map(({ message, delaySeconds }) => [message.MessageId, delaySeconds])).toEqual([
+      ['bad', 30],
+      ['s1', 0],
     ]);
   });
 

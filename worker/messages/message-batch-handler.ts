@@ -2,7 +2,7 @@ import { Message } from '@aws-sdk/client-sqs';
 import { MessageQueueBodyV1, parseMessageQueueBody } from '../../common/contracts/queue-messages';
 import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
-import { receiveCount, sentAt } from '../queue/attributes';
+import { messageGroup, receiveCount, sentAt } from '../queue/attributes';
 import { BatchOutcome } from '../queue/consumer-pool';
 import { DeadLetterSender } from '../queue/dead-letter';
 import { retryDelaySeconds } from '../queue/retry';
@@ -21,18 +21,31 @@ export interface MessageBatchHandlerOptions {
 
 const QUEUE = 'messages';
 
+/** The FIFO group is the conversation; on a standard queue (no group attribute) the body says which. */
+const groupOf = (sqs: Message, body: MessageQueueBodyV1 | undefined) =>
+  messageGroup(sqs) ?? body?.conversationId ?? `message:${sqs.MessageId}`;
+
+type Item = { sqs: Message; body: MessageQueueBodyV1 };
+
 /**
- * One received batch of `cyphr-messages`: parse, store (one statement), fan out, then acknowledge exactly
- * the messages that are stored and whose notifications are queued. Every message has its own fate:
- * a malformed one goes to the DLQ, a failing one is retried, the others are deleted.
+ * One received batch of `cyphr-messages.fifo`: parse, store (one statement), fan out, then acknowledge exactly
+ * the messages that are stored and whose notifications are queued. Every message has its own fate: a malformed
+ * one goes to the DLQ, a failing one is retried, the others are deleted.
+ *
+ * Order: the queue is grouped by conversation, so a batch holds each conversation's messages in send order and
+ * no other batch holds its later ones until these are deleted or visible again. A message that fails before it
+ * is stored therefore holds back the rest of its conversation in the batch: they are not stored, and are handed
+ * back at once (visibility 0) behind it, so none overtakes it; the queue releases them after it. On its last
+ * allowed receive the failing message is moved to the DLQ by the worker itself, and the ones behind it are
+ * stored in the same batch: left to the redrive policy, they would have gathered as many receives as it did
+ * and followed it to the DLQ.
  */
 export class MessageBatchHandler {
   constructor(private readonly options: MessageBatchHandlerOptions) {}
 
   readonly handle = async (messages: Message[]): Promise<BatchOutcome> => {
-    const { store, fanout, metrics, logger } = this.options;
     const outcome: BatchOutcome = { ack: [], retry: [] };
-    const valid: Array<{ sqs: Message; body: MessageQueueBodyV1 }> = [];
+    const valid: Item[] = [];
     const malformed: Array<{ sqs: Message; reason: string }> = [];
     for (const sqs of messages) {
       try {
@@ -41,13 +54,49 @@ export class MessageBatchHandler {
         malformed.push({ sqs, reason: error instanceof Error ? error.message : String(error) });
       }
     }
-    await Promise.all(malformed.map(({ sqs, reason }) => this.reject(sqs, reason, outcome)));
-    const results = await store.storeBatch(valid.map(({ body }) => body));
-    const delivered: Array<{ sqs: Message; body: MessageQueueBodyV1 }> = [];
+    const stuck = new Set<string>();
+    for (const { sqs, reason } of malformed) {
+      if (!(await this.reject(sqs, reason, outcome))) stuck.add(groupOf(sqs, undefined));
+    }
+    let pending = this.holdBack(valid, stuck, outcome);
+    const delivered: Item[] = [];
     const fanoutItems: FanoutItem[] = [];
+    while (pending.length > 0) pending = await this.store(pending, outcome, delivered, fanoutItems);
+    const queued = await this.options.fanout.deliver(fanoutItems);
+    delivered.forEach(({ sqs, body }, position) => {
+      if (queued[position]) outcome.ack.push(sqs);
+      else this.fail(sqs, body, new Error('notifications could not be queued'), false, outcome);
+    });
+    return outcome;
+  };
+
+  /** Messages of a conversation whose earlier message stays on the queue wait behind it. */
+  private holdBack(items: Item[], stuck: Set<string>, outcome: BatchOutcome): Item[] {
+    if (stuck.size === 0) return items;
+    return items.filter((item) => {
+      if (!stuck.has(groupOf(item.sqs, item.body))) return true;
+      this.blocked(item.sqs, outcome);
+      return false;
+    });
+  }
+
+  /**
+   * Stores `items` and sorts the results into the outcome. Returns what must be stored in another round: the
+   * messages held back behind one that has just been moved to the DLQ.
+   */
+  private async store(items: Item[], outcome: BatchOutcome, delivered: Item[], fanoutItems: FanoutItem[]) {
+    const { store, metrics, logger } = this.options;
+    const results = await store.storeBatch(items.map(({ body }) => body));
+    const released = new Set<string>();
+    const again: Item[] = [];
     const now = Date.now();
     for (const [index, result] of results.entries()) {
-      const { sqs, body } = valid[index];
+      const { sqs, body } = items[index];
+      if (result.status === 'blocked') {
+        if (released.has(groupOf(sqs, body))) again.push(items[index]);
+        else this.blocked(sqs, outcome);
+        continue;
+      }
       if (result.status === 'failed' && result.unavailable) {
         // The primary is down: no message is at fault. The pool pauses and hands these back once it answers.
         outcome.unavailable ??= { messages: [], error: result.error };
@@ -55,7 +104,8 @@ export class MessageBatchHandler {
         continue;
       }
       if (result.status === 'failed') {
-        this.fail(sqs, body, result.error, result.permanent, outcome);
+        if (await this.deadLetterIfExhausted(sqs, body, result.error, outcome)) released.add(groupOf(sqs, body));
+        else this.fail(sqs, body, result.error, result.permanent, outcome);
         continue;
       }
       if (result.status === 'stored') {
@@ -72,23 +122,45 @@ export class MessageBatchHandler {
       delivered.push({ sqs, body });
       fanoutItems.push({ message: result.message, memberIds: body.memberIds });
     }
-    const queued = await fanout.deliver(fanoutItems);
-    delivered.forEach(({ sqs, body }, position) => {
-      if (queued[position]) outcome.ack.push(sqs);
-      else this.fail(sqs, body, new Error('notifications could not be queued'), false, outcome);
-    });
-    return outcome;
-  };
+    return again;
+  }
 
-  private async reject(sqs: Message, reason: string, outcome: BatchOutcome): Promise<void> {
+  private blocked(sqs: Message, outcome: BatchOutcome): void {
+    this.options.metrics.failed.inc({ queue: QUEUE, reason: 'blocked' });
+    outcome.retry.push({ message: sqs, delaySeconds: 0 });
+  }
+
+  /** On its last allowed receive a failing message goes to the DLQ now, with the error as the reason. */
+  private async deadLetterIfExhausted(
+    sqs: Message,
+    body: MessageQueueBodyV1,
+    error: Error,
+    outcome: BatchOutcome,
+  ): Promise<boolean> {
+    const { deadLetters, metrics, logger } = this.options;
+    const max = deadLetters.maxReceiveCount;
+    if (max === undefined || receiveCount(sqs) < max) return false;
+    if (!(await deadLetters.reject(sqs, `failed on its last allowed receive: ${error.message}`))) return false;
+    metrics.deadLettered.inc({ queue: QUEUE, kind: 'exhausted' });
+    logger.error(
+      { messageId: body.id, conversationId: body.conversationId, sqsMessageId: sqs.MessageId, err: error },
+      'message failed on its last allowed receive; moved to the DLQ',
+    );
+    outcome.ack.push(sqs);
+    return true;
+  }
+
+  /** False when the message stays on the queue (the DLQ send failed). */
+  private async reject(sqs: Message, reason: string, outcome: BatchOutcome): Promise<boolean> {
     const { deadLetters, metrics, visibilityTimeoutSeconds } = this.options;
     if (await deadLetters.reject(sqs, reason)) {
       metrics.deadLettered.inc({ queue: QUEUE, kind: 'rejected' });
       outcome.ack.push(sqs);
-    } else {
-      metrics.failed.inc({ queue: QUEUE, reason: 'malformed' });
-      outcome.retry.push({ message: sqs, delaySeconds: visibilityTimeoutSeconds });
+      return true;
     }
+    metrics.failed.inc({ queue: QUEUE, reason: 'malformed' });
+    outcome.retry.push({ message: sqs, delaySeconds: visibilityTimeoutSeconds });
+    return false;
   }
 
   private fail(sqs: Message, body: MessageQueueBodyV1, error: Error, permanent: boolean, outcome: BatchOutcome): void {

@@ -80,6 +80,24 @@ describe('MessageStore', () => {
     expect(results[1]).toMatchObject({ status: 'failed', permanent: true });
   });
 
+  it('does not store the messages after a failed one in its conversation: they are blocked, others proceed', async () => {
+    const other = uuid(901);
+    const [head, next, elsewhere, later] = [body(1), body(2), body(3, other), body(4)];
+    const { dataSource, calls } = fakeDataSource((ids) => {
+      if (ids.includes(head.id)) throw fkViolation();
+      return ids.map((id) =>
+        row(
+          [next, elsewhere, later].find((candidate) => candidate.id === id)!,
+          true,
+          1,
+        ),
+      );
+    });
+    const results = await new MessageStore(dataSource).storeBatch([head, next, elsewhere, later]);
+    expect(calls).toEqual([[head.id, next.id, elsewhere.id, later.id], [head.id], [elsewhere.id]]);
+    expect(results.map((result) => result.status)).toEqual(['failed', 'blocked', 'stored', 'blocked']);
+  });
+
   it('does not retry one by one when the database itself is failing', async () => {
     const { dataSource, calls } = fakeDataSource(() => {
       throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });

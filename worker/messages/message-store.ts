@@ -5,11 +5,13 @@ import { MessageRow, messageView } from '../../common/database/message-row';
 
 /**
  * `permanent`: the message itself fails (a constraint); `unavailable`: the primary could not be reached, so
- * every message would fail the same way and none is at fault.
+ * every message would fail the same way and none is at fault; `blocked`: not attempted, because an earlier
+ * message of its conversation in the same batch failed and storing it first would put it before that one.
  */
 export type StoreResult =
   | { status: 'stored' | 'duplicate'; message: MessageView }
-  | { status: 'failed'; error: Error; permanent: boolean; unavailable?: boolean };
+  | { status: 'failed'; error: Error; permanent: boolean; unavailable?: boolean }
+  | { status: 'blocked' };
 
 interface Row extends MessageRow {
   inserted: boolean;
@@ -99,9 +101,10 @@ export class MessageStore {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Stores a batch in one statement. If the statement fails for a reason of the data (one message's
-   * conversation was deleted: FK violation), each message is retried alone so only the bad one fails.
-   * Results are in the order of `bodies`.
+   * Stores a batch in one statement; `seq` follows the order of `bodies`, which is queue order within a
+   * conversation (the FIFO group). If the statement fails for a reason of the data (one message's conversation
+   * was deleted: FK violation), each message is retried alone so only the bad one fails; the messages after it
+   * in its conversation are then `blocked`, not stored, so none overtakes it. Results are in the order of `bodies`.
    */
   async storeBatch(bodies: MessageQueueBodyV1[]): Promise<StoreResult[]> {
     if (bodies.length === 0) return [];
@@ -110,11 +113,17 @@ export class MessageStore {
     } catch (error) {
       if (bodies.length === 1 || !isPermanentDatabaseError(error)) return bodies.map(() => failed(error));
       const results: StoreResult[] = [];
+      const failedConversations = new Set<string>();
       for (const body of bodies) {
+        if (failedConversations.has(body.conversationId)) {
+          results.push({ status: 'blocked' });
+          continue;
+        }
         try {
           results.push(...(await this.insert([body])));
         } catch (single) {
           results.push(failed(single));
+          failedConversations.add(body.conversationId);
         }
       }
       return results;

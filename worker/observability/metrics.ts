@@ -27,14 +27,14 @@ export class WorkerMetrics {
 
   readonly failed = new Counter({
     name: 'cyphr_worker_messages_failed_total',
-    help: 'Messages left on the queue for a retry, by reason',
+    help: 'Messages left on the queue for a retry, by reason ("blocked": behind a failed message of the same conversation)',
     labelNames: ['queue', 'reason'],
     registers: [this.registry],
   });
 
   readonly deadLettered = new Counter({
     name: 'cyphr_worker_messages_dead_lettered_total',
-    help: 'Messages sent to the DLQ: "rejected" (malformed, moved directly) or "exhausted" (failed on their last allowed receive; the redrive policy moves them)',
+    help: 'Messages sent to the DLQ: "rejected" (malformed, moved directly) or "exhausted" (failed on their last allowed receive: moved by the worker when it could store them, else by the redrive policy)',
     labelNames: ['queue', 'kind'],
     registers: [this.registry],
   });

@@ -54,3 +54,20 @@ export function receiveCount(message: Message): number {
   const value = Number(message.Attributes?.ApproximateReceiveCount);
   return Number.isFinite(value) && value > 0 ? value : 1;
 }
+
+/** The FIFO message group (the conversation on `cyphr-messages.fifo`), when requested on receive. */
+export function messageGroup(message: Message): string | undefined {
+  return message.Attributes?.MessageGroupId || undefined;
+}
+
+/**
+ * What a send to a FIFO queue needs to keep a message in its group: the group it came from, and its SQS id
+ * for deduplication (the same message sent twice within five minutes is kept once).
+ */
+export function fifoIdsFor(
+  message: Message,
+  queueUrl: string,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+  if (!queueUrl.endsWith('.fifo')) return {};
+  return { MessageGroupId: messageGroup(message) ?? 'ungrouped', MessageDeduplicationId: message.MessageId };
+}

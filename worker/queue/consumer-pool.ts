@@ -125,9 +125,11 @@ export class ConsumerPool {
       waitTimeSeconds: options.waitTimeSeconds,
       visibilityTimeout: options.visibilityTimeoutSeconds,
       heartbeatInterval: Math.max(1, Math.floor(options.visibilityTimeoutSeconds / 3)),
-      messageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+      messageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount', 'MessageGroupId'],
       messageAttributeNames: ['All'],
       strictReturn: true,
+      // FIFO is handled on purpose: a group's next messages arrive only after these are deleted or released.
+      suppressFifoWarning: true,
       preReceiveMessageCallback: async () => {
         // Paused: receive nothing (every receive counts toward the DLQ) until the dependency answers.
         await this.untilOpenOrStopping();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { main as dlqCli } from '../dlq/cli';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../dlq/dlq-tool';
 import { CyphrAttributes } from '../queue/attributes';
-import { createTestQueues, eventually, queueDepth, receiveAll, TestQueues, testSqs } from './helpers';
+import { createTestQueues, eventually, fifoFields, queueDepth, receiveAll, TestQueues, testSqs } from './helpers';
 
 /** Puts a message in the DLQ the way the worker does for a malformed body. */
 async function rejectDirectly(sqs: SQSClient, queues: TestQueues, body: string, reason: string): Promise<void> {
@@ -11,6 +11,7 @@ async function rejectDirectly(sqs: SQSClient, queues: TestQueues, body: string, 
     new SendMessageCommand({
       QueueUrl: queues.dlq,
       MessageBody: body,
+      ...fifoFields(queues.dlq, body),
       MessageAttributes: {
         [CyphrAttributes.rejectReason]: { DataType: 'String', StringValue: reason },
         [CyphrAttributes.sourceQueue]: { DataType: 'String', StringValue: queues.messages },
@@ -22,7 +23,9 @@ async function rejectDirectly(sqs: SQSClient, queues: TestQueues, body: string, 
 /** Fails a message maxReceiveCount times on the source queue, so the redrive policy moves it. */
 async function redrive(sqs: SQSClient, queues: TestQueues, body: string): Promise<void> {
   const before = await queueDepth(sqs, queues.dlq);
-  await sqs.send(new SendMessageCommand({ QueueUrl: queues.messages, MessageBody: body }));
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: queues.messages, MessageBody: body, ...fifoFields(queues.messages, body) }),
+  );
   await eventually(
     async () => {
       await sqs.send(

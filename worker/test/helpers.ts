@@ -35,45 +35,88 @@ export function testSqs(): SQSClient {
 }
 
 export interface TestQueues {
+  /** FIFO, grouped by conversation, redriving to `dlq`: the stack's shape. */
   messages: string;
-  notifications: string;
+  /** FIFO (a FIFO queue's DLQ must be FIFO). */
   dlq: string;
-  /** Deletes the three queues. */
+  /** Standard, redriving to `notificationsDlq`. */
+  notifications: string;
+  notificationsDlq: string;
+  /** Deletes the four queues. */
   remove(): Promise<void>;
 }
 
-/** A private messages/notifications/DLQ trio with a short visibility timeout and a small maxReceiveCount. */
+/** High-throughput FIFO, as the stack and the local services create `cyphr-messages.fifo`. */
+export const FIFO_QUEUE_ATTRIBUTES = {
+  FifoQueue: 'true',
+  DeduplicationScope: 'messageGroup',
+  FifoThroughputLimit: 'perMessageGroupId',
+};
+
+/**
+ * Private messages/notifications queues and their DLQs with a short visibility timeout and a small
+ * maxReceiveCount. `fifo: false` makes the messages queue standard (a queue that keeps no order).
+ */
 export async function createTestQueues(
   sqs: SQSClient,
-  options: { visibilityTimeout?: number; maxReceiveCount?: number } = {},
+  options: { visibilityTimeout?: number; maxReceiveCount?: number; fifo?: boolean; prefix?: string } = {},
 ): Promise<TestQueues> {
-  const prefix = `wt-${randomUUID().slice(0, 8)}`;
-  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-dlq` }))).QueueUrl!;
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }));
-  const attributes = {
-    VisibilityTimeout: String(options.visibilityTimeout ?? 5),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: Attributes!.QueueArn,
-      maxReceiveCount: options.maxReceiveCount ?? 3,
-    }),
+  const prefix = options.prefix ?? `wt-${randomUUID().slice(0, 8)}`;
+  const fifo = options.fifo ?? true;
+  const create = async (name: string, attributes: Record<string, string> = {}) =>
+    (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
+  const redriveTo = async (dlqUrl: string) => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    return {
+      VisibilityTimeout: String(options.visibilityTimeout ?? 5),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: Attributes!.QueueArn,
+        maxReceiveCount: options.maxReceiveCount ?? 3,
+      }),
+    };
   };
-  const messages = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-messages`, Attributes: attributes })))
-    .QueueUrl!;
-  const notifications = (
-    await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}-notifications`, Attributes: attributes }))
-  ).QueueUrl!;
+  const dlq = fifo
+    ? await create(`${prefix}-messages-dlq.fifo`, FIFO_QUEUE_ATTRIBUTES)
+    : await create(`${prefix}-messages-dlq`);
+  const messages = fifo
+    ? await create(`${prefix}-messages.fifo`, { ...FIFO_QUEUE_ATTRIBUTES, ...(await redriveTo(dlq)) })
+    : await create(`${prefix}-messages`, await redriveTo(dlq));
+  const notificationsDlq = await create(`${prefix}-dlq`);
+  const notifications = await create(`${prefix}-notifications`, await redriveTo(notificationsDlq));
   return {
     messages,
     notifications,
     dlq,
+    notificationsDlq,
     remove: async () => {
       await Promise.all(
-        [messages, notifications, dlq].map((QueueUrl) =>
+        [messages, notifications, dlq, notificationsDlq].map((QueueUrl) =>
           sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined),
         ),
       );
     },
   };
+}
+
+/**
+ * What a send to `queueUrl` needs besides the body: on a FIFO queue the conversation as the group (a body
+ * that is not a message gets a group of its own) and a fresh deduplication id, so a test can send the same body
+ * twice to stand for a redelivery.
+ */
+export function fifoFields(
+  queueUrl: string,
+  body: string,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+  if (!queueUrl.endsWith('.fifo')) return {};
+  let group: unknown;
+  try {
+    group = (JSON.parse(body) as { conversationId?: unknown }).conversationId;
+  } catch {
+    group = undefined;
+  }
+  return { MessageGroupId: typeof group === 'string' ? group : randomUUID(), MessageDeduplicationId: randomUUID() };
 }
 
 /** Environment for a worker on the given test queues, tuned for fast tests. */
@@ -169,7 +212,11 @@ export async function sendBodies(
         const result = await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: queueUrl,
-            Entries: batch.map((MessageBody, id) => ({ Id: String(id), MessageBody })),
+            Entries: batch.map((MessageBody, id) => ({
+              Id: String(id),
+              MessageBody,
+              ...fifoFields(queueUrl, MessageBody),
+            })),
           }),
         );
         if (result.Failed?.length) throw new Error(`send failed: ${JSON.stringify(result.Failed)}`);

@@ -103,7 +103,28 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
       'poison message in the DLQ',
     );
     expect(dead.map((message) => JSON.parse(message.Body!).id)).toEqual([poison.id]);
-    expect(Number(dead[0].Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(3);
+    // Moved by the worker on its last allowed receive, with the error as the reason.
+    expect(dead[0].MessageAttributes?.[CyphrAttributes.rejectReason]?.StringValue).toMatch(
+      /^failed on its last allowed receive: .*foreign key/,
+    );
+    expect(await queueDepth(sqs, queues.messages)).toBe(0);
+  }, 60_000);
+
+  it('keeps conversation order around a poison message: the ones after it wait, then are stored in send order', async () => {
+    const other = await createConversation(db, 2);
+    const before = messageBody(other);
+    // A sender that does not exist: a foreign-key violation on every attempt, in a conversation that exists.
+    const poison = messageBody(other, { senderId: randomUUID() });
+    const after = Array.from({ length: 4 }, () => messageBody(other));
+    await sendBodies(sqs, queues.messages, [before, poison, ...after]);
+    await eventually(async () => (await countStored(db, other.id)) === 5, 40_000, 'the five good messages stored');
+    const rows: Array<{ id: string }> = await db.query(
+      `SELECT id FROM messages WHERE conversation_id = $1 ORDER BY seq`,
+      [other.id],
+    );
+    expect(rows.map((row) => row.id)).toEqual([before, ...after].map((body) => body.id));
+    const dead = await receiveAll(sqs, queues.dlq);
+    expect(dead.map((message) => JSON.parse(message.Body!).id)).toEqual([poison.id]);
     expect(await queueDepth(sqs, queues.messages)).toBe(0);
   }, 60_000);
 

@@ -1,4 +1,4 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { createWorker, Worker } from '../worker';
 import {
   countStored,
   createConversation,
+  createTestQueues,
   eventually,
   messageBody,
   openDatabase,
@@ -43,18 +44,9 @@ class PrivateSqsServer {
   }
 }
 
-async function createQueues(sqs: SQSClient) {
-  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'outage-dlq' }))).QueueUrl!;
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }));
-  const RedrivePolicy = JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 });
-  const messages = (
-    await sqs.send(new CreateQueueCommand({ QueueName: 'outage-messages', Attributes: { RedrivePolicy } }))
-  ).QueueUrl!;
-  const notifications = (
-    await sqs.send(new CreateQueueCommand({ QueueName: 'outage-notifications', Attributes: { RedrivePolicy } }))
-  ).QueueUrl!;
-  return { messages, notifications, dlq, remove: async () => undefined };
-}
+/** The stack's shape (FIFO messages queue), under fixed names: created again, they have the same URLs. */
+const createQueues = (sqs: SQSClient) =>
+  createTestQueues(sqs, { visibilityTimeout: 30, maxReceiveCount: 5, prefix: 'outage' });
 
 describe('worker during an SQS outage (private SQS server)', () => {
   let server: PrivateSqsServer;
