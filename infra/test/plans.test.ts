@@ -329,7 +329,14 @@ describe.each(stacks)('%s', (stack) => {
     });
     const rule = plan.resources('aws_lb_listener_rule')[0];
     // The secret is made by Terraform at apply time: nothing in the plan knows it.
-    expect(rule.change.after_unknown).toMatchObject({ condition: [{ http_header: [{ values: true }] }] });
+    const unknown = rule.change.after_unknown as { condition: unknown[] };
+    expect(unknown.condition).toEqual(
+      expect.arrayContaining([expect.objectContaining({ http_header: [{ values: true }] })]),
+    );
+    // Only the paths CloudFront forwards pass the origin check.
+    const after = rule.change.after as { condition: { path_pattern: { values: string[] }[] }[] };
+    const paths = after.condition.flatMap((c) => c.path_pattern.flatMap((p) => p.values));
+    expect(paths.sort()).toEqual(['/health', '/v1/*']);
     const distribution = plan.resources('aws_cloudfront_distribution')[0].change.after as Record<string, unknown>;
     expect(distribution).toMatchObject({ http_version: 'http2and3', is_ipv6_enabled: true });
   });

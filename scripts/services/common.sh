@@ -71,11 +71,13 @@ SQS_DLQ_URL=$SQS_DLQ_URL
 SQS_NOTIFICATIONS_DLQ_URL=$SQS_NOTIFICATIONS_DLQ_URL
 JWT_SECRET=$JWT_SECRET
 LOG_LEVEL=info
-# Not read by the apps: tests that take the AWS path pass these on as DATABASE_CA_FILE, and listen on the LDAP port.
+# Not read by the apps: tests that take the AWS path pass these on (DATABASE_CA_FILE), put stand-ins in front of
+# these ports (the ElastiCache IAM proxy before Redis) and listen on the LDAP port.
 CYPHR_PG_CA_FILE=$PG_CA_FILE
 CYPHR_PG_HOST=$HOST
 CYPHR_PG_PORT=$PG_PORT
 CYPHR_PG_REPLICA_PORT=$PG_REPLICA_PORT
+CYPHR_REDIS_PORT=$REDIS_PORT
 CYPHR_IAM_LDAP_PORT=$IAM_LDAP_PORT
 EOF2
 }
