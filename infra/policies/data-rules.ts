@@ -2,21 +2,14 @@
 // (an apply would fail half-way) and secret values Terraform would keep in its plan and state.
 // Which database instances let Secrets Manager manage their password is a fact across resources,
 // read from the stack once, at validation time.
-import { DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack, Tokenization } from 'cdktf';
+import { TerraformResource, TerraformStack } from 'cdktf';
+import { attributesOf } from './aspect';
 import type { Attributes, PolicyRule } from './rules';
 
 const truthy = (value: unknown) => value === true || value === 'true';
 const present = (value: unknown) =>
   value !== undefined && value !== null && value !== '' && !(Array.isArray(value) && value.length === 0);
-const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
-function attributesOf(resource: TerraformResource): Attributes {
-  const scope = TerraformStack.of(resource);
-  const doc = Tokenization.resolve(resource.toTerraform(), { scope, preparing: false, resolver: RESOLVER }) as {
-    resource?: Record<string, Record<string, Attributes>>;
-  };
-  return Object.values(doc.resource?.[resource.terraformResourceType] ?? {})[0] ?? {};
-}
 
 /** How a replica may name a source: `${aws_db_instance.x.identifier|id|arn}` or the literal identifier. */
 function managedPasswordSources(stack: TerraformStack): Set<string> {

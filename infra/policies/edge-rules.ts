@@ -1,7 +1,8 @@
 // Policy rules for the edge and the buckets, in the shape of rules.ts. Some need facts that span
 // resources (which bucket has a public access block, which web ACL a distribution uses); those are
 // read from the stack once, when the first check runs (validation time: every resource exists).
-import { DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack, Tokenization } from 'cdktf';
+import { TerraformResource, TerraformStack } from 'cdktf';
+import { attributesOf } from './aspect';
 import type { Attributes, PolicyRule } from './rules';
 
 const list = (value: unknown): Attributes[] => (Array.isArray(value) ? value : value ? [value] : []) as Attributes[];
@@ -17,15 +18,7 @@ interface EdgeFacts {
   aclsWithKnownBadInputs: Set<string>;
 }
 
-const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
-function attributesOf(resource: TerraformResource): Attributes {
-  const scope = TerraformStack.of(resource);
-  const doc = Tokenization.resolve(resource.toTerraform(), { scope, preparing: false, resolver: RESOLVER }) as {
-    resource?: Record<string, Record<string, Attributes>>;
-  };
-  return Object.values(doc.resource?.[resource.terraformResourceType] ?? {})[0] ?? {};
-}
 
 function managedGroups(webAcl: Attributes): { name: string; counted: boolean }[] {
   return list(webAcl.rule).flatMap((rule) =>

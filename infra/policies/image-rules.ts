@@ -1,20 +1,13 @@
 // Policy rules for EC2 Image Builder, in the shape of rules.ts: build instances are private, require
 // IMDSv2 and go away when a build fails; recipes encrypt every volume of the AMI. Which subnets are
 // public is a fact across resources, read from the stack once, at validation time.
-import { DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack, Tokenization } from 'cdktf';
+import { TerraformResource, TerraformStack } from 'cdktf';
+import { attributesOf } from './aspect';
 import type { Attributes, PolicyRule } from './rules';
 
 const list = (value: unknown): Attributes[] => (Array.isArray(value) ? value : value ? [value] : []) as Attributes[];
 const truthy = (value: unknown) => value === true || value === 'true';
-const RESOLVER = new DefaultTokenResolver(new StringConcat());
 
-function attributesOf(resource: TerraformResource): Attributes {
-  const scope = TerraformStack.of(resource);
-  const doc = Tokenization.resolve(resource.toTerraform(), { scope, preparing: false, resolver: RESOLVER }) as {
-    resource?: Record<string, Record<string, Attributes>>;
-  };
-  return Object.values(doc.resource?.[resource.terraformResourceType] ?? {})[0] ?? {};
-}
 
 /** `${aws_subnet.x.id}` of subnets that hand out public IPs or are tagged Tier = public (network.ts). */
 function publicSubnets(stack: TerraformStack): Set<string> {
