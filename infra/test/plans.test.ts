@@ -112,7 +112,8 @@ describe.each(cases)('$stack plans offline', ({ environment, tierName, stack }) 
     expect(counts.aws_autoscaling_group).toBe(2);
     expect(counts.aws_nat_gateway).toBe(environment.natGatewayPerAz ? 3 : 1);
     expect(counts.aws_subnet).toBe(9);
-    expect(counts.aws_sqs_queue).toBe(3);
+    // Messages (FIFO) and notifications, each with a dead-letter queue of its kind.
+    expect(counts.aws_sqs_queue).toBe(4);
     expect(counts.aws_lb_listener).toBe(environment.domain ? 2 : 1);
     const replicas = plan()
       .resources('aws_db_instance')
