@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ServerConfig } from './config/server-config';
+import { ContractController, ContractDocuments } from './contract/contract.controller';
 import { ConversationsModule } from './conversations/conversations.module';
 import { HealthModule } from './health/health.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
@@ -78,8 +79,9 @@ export class AppModule {
         RealtimeModule,
         HealthModule,
       ],
-      controllers: [MetricsController],
+      controllers: [MetricsController, ContractController],
       providers: [
+        ContractDocuments,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         // Order matters: per-address limits before authentication (so 401s are counted), per-user ones after it.

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -13,15 +12,14 @@ import { ApiSettings } from './config/api-settings';
 import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
 import { useJsonBodies } from './http/body-parsing';
 import { GracefulDrain } from './http/graceful-drain';
-import type { HttpRequest, HttpResponse } from './http/http-types';
+import { openApiDocument } from './http/openapi';
+import { ContractDocuments } from './contract/contract.controller';
 import { MessageQueueService } from './infrastructure/message-queue.service';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import type { TrustProxy } from './realtime/upgrade-request';
 import { API_KEEP_ALIVE_TIMEOUT_MS } from '../common/operations/timeouts';
-
-export const OPENAPI_PATH = '/v1/openapi.json';
 
 export interface ServerAppOptions extends ServerConfigOverrides {
   /** Environment values that win over process.env (tests: another database URL, Redis through a proxy...). */
@@ -36,18 +34,6 @@ export interface ServerApp {
   port: number;
   /** Graceful, bounded: see shutdown() below. Idempotent. */
   shutdown(): Promise<void>;
-}
-
-function openApiDocument(app: NestExpressApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
-    .setTitle('Cyphr messenger API')
-    .setDescription(
-      'End-to-end encrypted messaging: the server stores and relays ciphertext only. Errors are {statusCode, error, message}.',
-    )
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  return SwaggerModule.createDocument(app, config);
 }
 
 /**
@@ -75,8 +61,7 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   app.use(drain.middleware);
   app.use(httpMetrics(app.get(MetricsService)));
   useJsonBodies(app, config.bodyLimitBytes);
-  const document = openApiDocument(app);
-  app.getHttpAdapter().get(OPENAPI_PATH, (_req: HttpRequest, res: HttpResponse) => void res.json(document));
+  app.get(ContractDocuments).openApi = openApiDocument(app);
 
   // Longer than the ALB's idle timeout, so the ALB closes an idle connection first (never a 502 on reuse).
   server.keepAliveTimeout = API_KEEP_ALIVE_TIMEOUT_MS;

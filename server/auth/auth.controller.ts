@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiSummary } from '../http/api-docs';
 import type { AuthenticatedUser } from '../http/http-types';
 import { ClientAddress } from '../rate-limits/client-address';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
@@ -15,7 +16,9 @@ export class AuthController {
   @Public()
   @RateLimit('registerIp')
   @Post('register')
+  @ApiSummary('register', 'Create an account', 'Creates the account with its identity key and answers a first session.')
   @ApiResponse({ status: 201, type: SessionResponse })
+  @ApiErrors(400, [409, 'The username is taken'], 429)
   register(@Body() body: RegisterDto): Promise<SessionResponse> {
     return this.auth.register(body);
   }
@@ -24,8 +27,13 @@ export class AuthController {
   @RateLimit('loginIp')
   @Post('login')
   @HttpCode(HttpStatus.OK)
+  @ApiSummary('login', 'Log in', 'Starts a new session (one per device) with the username and password.')
   @ApiResponse({ status: 200, type: SessionResponse })
-  @ApiResponse({ status: 429, description: 'Too many failed logins for this username from this client' })
+  @ApiErrors(
+    400,
+    [401, 'Wrong username or password'],
+    [429, 'Too many failed logins for this username from this client'],
+  )
   login(@Body() body: LoginDto, @ClientAddress() clientAddress: string): Promise<SessionResponse> {
     return this.auth.login(body, clientAddress);
   }
@@ -34,6 +42,9 @@ export class AuthController {
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
+  @ApiSummary('logout', 'End this session', 'Ends this session on every instance; its sockets close with 4001.')
+  @ApiResponse({ status: 204, description: 'The session has ended' })
+  @ApiErrors(401, 429)
   logout(@CurrentUser() user: AuthenticatedUser): Promise<void> {
     return this.auth.logout(user);
   }
@@ -42,14 +53,18 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @ApiBearerAuth()
+  @ApiSummary('refreshAccessToken', 'Renew the access token', 'A fresh access token for the same session.')
   @ApiResponse({ status: 200, type: RefreshResponse })
+  @ApiErrors(401, 429)
   refresh(@CurrentUser() user: AuthenticatedUser): Promise<RefreshResponse> {
     return this.auth.refresh(user);
   }
 
   @Get('sessions')
   @ApiBearerAuth()
+  @ApiSummary('listSessions', 'List your live sessions')
   @ApiResponse({ status: 200, type: [SessionView] })
+  @ApiErrors(401, 429)
   sessions(@CurrentUser() user: AuthenticatedUser): Promise<SessionView[]> {
     return this.auth.sessionsOf(user);
   }
@@ -58,6 +73,13 @@ export class AuthController {
   @Delete('sessions/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
+  @ApiSummary(
+    'revokeSession',
+    'End one of your sessions',
+    'For a lost device: its tokens stop working and its sockets close with 4001.',
+  )
+  @ApiResponse({ status: 204, description: 'The session has ended' })
+  @ApiErrors(400, 401, [404, 'No such live session of yours'], 429)
   revokeSession(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionIdParams): Promise<void> {
     return this.auth.revokeSession(user, params.id);
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiSummary } from '../http/api-docs';
 import { CurrentUser } from '../auth/auth.decorators';
 import { ConversationIdParams } from '../conversations/conversations.dto';
 import type { AuthenticatedUser } from '../http/http-types';
@@ -16,11 +17,20 @@ export class MessagesController {
   @Post('messages')
   @HttpCode(HttpStatus.ACCEPTED)
   @RateLimit('send')
+  @ApiSummary(
+    'sendMessage',
+    'Send a message',
+    'Accepted once durable in the queue; the worker stores it and delivers it live.',
+  )
   @ApiResponse({
     status: 202,
     type: SendAccepted,
     description: 'Durable in the queue; stored and delivered by the worker',
   })
+  @ApiErrors(400, 401, [404, 'No such conversation, or you are not a member'], 413, 429, [
+    503,
+    'The queue is unavailable',
+  ])
   send(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: ConversationIdParams,
@@ -30,7 +40,9 @@ export class MessagesController {
   }
 
   @Get('messages')
+  @ApiSummary('getHistory', 'Page through history', 'Newest first; `before` is the cursor of the previous page.')
   @ApiResponse({ status: 200, type: HistoryPage })
+  @ApiErrors([400, 'Invalid query or cursor'], 401, [404, 'No such conversation, or you are not a member'], 429)
   history(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: ConversationIdParams,
@@ -41,6 +53,9 @@ export class MessagesController {
 
   @Post('read')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiSummary('markRead', 'Mark messages read', 'Members get a `receipt` event on the WebSocket.')
+  @ApiResponse({ status: 204, description: 'Recorded' })
+  @ApiErrors(400, 401, [404, 'No such conversation or message'], 429)
   markRead(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: ConversationIdParams,

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Patch, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiSummary } from '../http/api-docs';
 import { CurrentUser } from '../auth/auth.decorators';
 import type { AuthenticatedUser } from '../http/http-types';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
@@ -14,13 +15,17 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('me')
+  @ApiSummary('getMyProfile', 'Your profile')
   @ApiResponse({ status: 200, type: UserProfile })
+  @ApiErrors(401, 429)
   me(@CurrentUser() user: AuthenticatedUser): Promise<UserProfile> {
     return this.users.profile(user.id);
   }
 
   @Patch('me')
+  @ApiSummary('updateMyProfile', 'Change your profile')
   @ApiResponse({ status: 200, type: UserProfile })
+  @ApiErrors(400, 401, 429)
   update(@CurrentUser() user: AuthenticatedUser, @Body() body: UpdateProfileDto): Promise<UserProfile> {
     return this.users.updateProfile(user.id, body);
   }
@@ -29,12 +34,17 @@ export class UsersController {
   @Put('me/password')
   @RateLimit('passwordChange')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiSummary('changePassword', 'Change your password', 'Ends every session of the account, this one included.')
+  @ApiResponse({ status: 204, description: 'Changed; every session has ended' })
+  @ApiErrors(400, [401, 'No valid access token, or the current password is wrong'], 429)
   changePassword(@CurrentUser() user: AuthenticatedUser, @Body() body: ChangePasswordDto): Promise<void> {
     return this.users.changePassword(user.id, body.currentPassword, body.newPassword);
   }
 
   @Get(':id')
+  @ApiSummary('getUserProfile', "Another user's profile")
   @ApiResponse({ status: 200, type: UserProfile })
+  @ApiErrors(400, 401, [404, 'No such user'], 429)
   profile(@Param() params: UserIdParams): Promise<UserProfile> {
     return this.users.profile(params.id);
   }

@@ -1,0 +1,179 @@
+import { RealtimeCloseCodes } from './realtime-events';
+
+/**
+ * The WebSocket protocol at /v1/ws as an AsyncAPI 3 document, served at /v1/asyncapi.json. Its payload schemas
+ * are JSON Schema (draft 7 subset) describing the frames in realtime-events.ts and realtime.gateway.ts;
+ * server/test/realtime-contract.test.ts validates every frame a live gateway sends (and the ones a client may
+ * send) against them, so a new event or field without a schema fails there.
+ */
+
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const uuid = { type: 'string', format: 'uuid' } as const;
+
+/** A frame: an object with a fixed `type` and exactly these fields. */
+function frame(type: string, description: string, properties: Record<string, object>, optional: string[] = []) {
+  return {
+    type: 'object',
+    description,
+    additionalProperties: false,
+    required: ['type', ...Object.keys(properties).filter((name) => !optional.includes(name))],
+    properties: { type: { const: type }, ...properties },
+  };
+}
+
+const schemas = {
+  MessageView: {
+    type: 'object',
+    description: 'A stored message, as history pages carry it too.',
+    additionalProperties: false,
+    required: ['id', 'seq', 'conversationId', 'senderId', 'clientMessageId', 'ciphertext', 'sentAt', 'storedAt'],
+    properties: {
+      id: { ...uuid, description: 'Derived from (sender, conversation, clientMessageId): a retried send keeps it.' },
+      seq: { type: 'string', pattern: '^[0-9]+$', description: 'Storage order within the conversation (a bigint).' },
+      conversationId: uuid,
+      senderId: uuid,
+      clientMessageId: uuid,
+      ciphertext: { type: 'string', description: 'Base64, as sent; the server never reads it.' },
+      sentAt: timestamp,
+      storedAt: timestamp,
+    },
+  },
+  Ready: frame('ready', 'First frame on every socket: it is authenticated and subscribed.', {
+    userId: uuid,
+    instanceId: { type: 'string' },
+    heartbeatMs: { type: 'integer', minimum: 1, description: 'Ping frame interval; answer pings with pongs.' },
+    expiresAt: { ...timestamp, description: 'The socket closes with 4002 then, unless an `auth` frame renews it.' },
+    realtime: {
+      enum: ['live', 'degraded'],
+      description: '`degraded`: events cannot be relayed right now (Redis down); catch up from history.',
+    },
+  }),
+  Pong: frame('pong', 'Answer to a `ping` frame.', { at: timestamp }),
+  AuthRenewed: frame('auth', 'Answer to an `auth` frame: the socket now lives until `expiresAt`.', {
+    expiresAt: timestamp,
+  }),
+  Error: frame('error', 'A frame was refused (unknown type, bad token, one `auth` at a time). The socket stays open.', {
+    message: { type: 'string' },
+  }),
+  Message: frame('message', 'A message stored in one of your conversations (yours included: your other devices).', {
+    message: { $ref: '#/components/schemas/MessageView' },
+  }),
+  Receipt: frame('receipt', 'A member read a conversation up to a message.', {
+    conversationId: uuid,
+    userId: uuid,
+    upToMessageId: uuid,
+    readAt: timestamp,
+  }),
+  Presence: frame(
+    'presence',
+    'Someone you share a conversation with came online anywhere or went offline everywhere.',
+    { userId: uuid, online: { type: 'boolean' }, at: timestamp },
+  ),
+  IdentityChanged: frame(
+    'identity-changed',
+    "A user's identity key was replaced: show a safety-number change and re-verify before sending more.",
+    { userId: uuid, identityKey: { type: 'string', description: 'Base64 public key' }, changedAt: timestamp },
+  ),
+  Ping: frame('ping', 'Answered with `pong`. Does not keep the socket alive: only WebSocket pong frames do.', {}),
+  Auth: frame('auth', 'A fresh access token of the same user and session; answered with `auth` or `error`.', {
+    token: { type: 'string' },
+  }),
+} as const;
+
+type SchemaName = keyof typeof schemas;
+
+/** Frames the server sends, by AsyncAPI message name. */
+export const SERVER_FRAMES = {
+  ready: 'Ready',
+  pong: 'Pong',
+  authRenewed: 'AuthRenewed',
+  error: 'Error',
+  message: 'Message',
+  receipt: 'Receipt',
+  presence: 'Presence',
+  identityChanged: 'IdentityChanged',
+} as const satisfies Record<string, SchemaName>;
+
+/** Frames a client may send. */
+export const CLIENT_FRAMES = { ping: 'Ping', auth: 'Auth' } as const satisfies Record<string, SchemaName>;
+
+function messages(frames: Record<string, SchemaName>) {
+  return Object.fromEntries(
+    Object.entries(frames).map(([name, schema]) => [
+      name,
+      {
+        name,
+        title: schema,
+        summary: schemas[schema].description,
+        contentType: 'application/json',
+        payload: { $ref: `#/components/schemas/${schema}` },
+      },
+    ]),
+  );
+}
+
+const refs = (frames: Record<string, SchemaName>) =>
+  Object.keys(frames).map((name) => ({ $ref: `#/channels/socket/messages/${name}` }));
+
+const closeCodes = [
+  `${RealtimeCloseCodes.restarting}: the instance is shutting down; reconnect (you reach another instance).`,
+  `${RealtimeCloseCodes.sessionRevoked}: the session was revoked (logout, password change, session deleted); log in again.`,
+  `${RealtimeCloseCodes.tokenExpired}: the access token expired and no \`auth\` frame renewed it; reconnect with a fresh token.`,
+];
+
+/** The upgrade carries the access token (see info.description); every frame on the socket is authenticated. */
+const security = [{ $ref: '#/components/securitySchemes/bearer' }];
+
+export const ASYNCAPI_DOCUMENT = {
+  asyncapi: '3.0.0',
+  info: {
+    title: 'Cyphr realtime protocol',
+    version: '1',
+    description: [
+      'One WebSocket per device at `/v1/ws` on the API host, JSON text frames both ways.',
+      'Authenticate the upgrade with `Authorization: Bearer <access token>`, or (browsers) the subprotocols',
+      '`cyphr, bearer.<access token>`; a token in the URL is refused with 400. A refused upgrade answers the HTTP',
+      'error body `{statusCode, error, message}` (401, 429 with Retry-After, 503).',
+      'The server pings every `heartbeatMs` (from `ready`); a socket that missed the previous pong is dropped.',
+      '',
+      'Close codes:',
+      ...closeCodes.map((line) => `- ${line}`),
+    ].join('\n'),
+    license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+  },
+  defaultContentType: 'application/json',
+  channels: {
+    socket: {
+      address: '/v1/ws',
+      title: 'The WebSocket of one device',
+      messages: { ...messages(SERVER_FRAMES), ...messages(CLIENT_FRAMES) },
+    },
+  },
+  operations: {
+    sendEvents: {
+      action: 'send',
+      title: 'Frames the server sends',
+      channel: { $ref: '#/channels/socket' },
+      security,
+      messages: refs(SERVER_FRAMES),
+    },
+    receiveClientFrames: {
+      action: 'receive',
+      title: 'Frames a client may send',
+      channel: { $ref: '#/channels/socket' },
+      security,
+      messages: refs(CLIENT_FRAMES),
+    },
+  },
+  components: {
+    schemas,
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'The access token on the upgrade: `Authorization: Bearer`, or the `bearer.<token>` subprotocol.',
+      },
+    },
+  },
+};
