@@ -199,6 +199,9 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       '${jsonencode({ username = "cyphr_admin", password = ephemeral.aws_secretsmanager_random_password.database_master_password.random_password })}',
     ]);
     for (const version of versions) expect(version.secret_string_wo_version).toBe(1);
+    // Written only once the instance exists, so a failed create cannot leave the secret with another password.
+    const masterValue = versions.find((v) => String(v.secret_string_wo).includes('database_master_password'));
+    expect(masterValue?.depends_on).toEqual(['aws_db_instance.database_primary']);
     expect(json.ephemeral.aws_secretsmanager_random_password.secrets_jwt_first_key).toEqual({
       password_length: 64,
       exclude_punctuation: true,

@@ -47,6 +47,12 @@ export interface DatabaseProps {
   secretRecoveryWindowDays?: number;
 }
 
+/**
+ * The master password's write-only version, on the instance and its secret alike: bumping it (both at once, in one
+ * apply) is how the password is replaced; the two must never differ.
+ */
+const MASTER_PASSWORD_VERSION = 1;
+
 const LOG_EXPORTS = ['postgresql', 'upgrade'];
 export const DATABASE_PORT = 5432;
 /** Characters RDS refuses in a master password: `/`, `"`, `@` and space. */
@@ -125,7 +131,7 @@ export class Database extends Construct {
       username,
       // Write-only: sent on create (and when the version changes), never stored.
       passwordWo: `\${${password}}`,
-      passwordWoVersion: 1,
+      passwordWoVersion: MASTER_PASSWORD_VERSION,
       dbSubnetGroupName: subnetGroup.name,
       multiAz: props.multiAz ?? true,
       allocatedStorage: props.allocatedStorageGb,
@@ -159,8 +165,13 @@ export class Database extends Construct {
       region: props.region,
       recoveryWindowDays: props.secretRecoveryWindowDays,
     });
-    // The same ephemeral value as the primary's password_wo: both are written in the same apply.
-    this.masterSecret.initialValueWriteOnly(`jsonencode({ username = "${username}", password = ${password} })`);
+    // The same ephemeral value as the primary's password_wo: both are written in the same apply, the secret only
+    // once the instance exists. Were it written first and the instance failed, the next apply's new password would
+    // create the instance while the secret (version already 1) kept the old one.
+    this.masterSecret.initialValueWriteOnly(`jsonencode({ username = "${username}", password = ${password} })`, {
+      version: MASTER_PASSWORD_VERSION,
+      dependsOn: [this.primary],
+    });
   }
 
   get replicaAddresses(): string[] {

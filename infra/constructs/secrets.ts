@@ -3,7 +3,7 @@
 // AWS only through write-only arguments (`secret_string_wo`, `password_wo`), which are kept neither in
 // the plan nor in the state. Nothing is put by hand after apply.
 import { Construct } from 'constructs';
-import { TerraformStack } from 'cdktf';
+import { TerraformStack, type ITerraformDependable } from 'cdktf';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
@@ -69,11 +69,15 @@ export class Secret extends Construct {
    * The first value, from a Terraform expression (`jsonencode({...})` of ephemeral references), through
    * `secret_string_wo`. The version stays 1: later applies never overwrite what rotation put since.
    */
-  initialValueWriteOnly(expression: string): SecretsmanagerSecretVersion {
+  initialValueWriteOnly(
+    expression: string,
+    options: { version?: number; dependsOn?: ITerraformDependable[] } = {},
+  ): SecretsmanagerSecretVersion {
     return new SecretsmanagerSecretVersion(this, 'initial-value', {
       secretId: this.secret.id,
       secretStringWo: `\${${expression}}`,
-      secretStringWoVersion: 1,
+      secretStringWoVersion: options.version ?? 1,
+      dependsOn: options.dependsOn,
     });
   }
 

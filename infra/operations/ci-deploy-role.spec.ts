@@ -171,6 +171,11 @@ describe.each(Object.values(ENVIRONMENTS).filter((e) => e.ci))('$name deploy rol
       { action: 'secretsmanager:PutSecretValue', resource: secret('jwt-signing-keys') },
     ],
     ['make an ephemeral password', { action: 'secretsmanager:GetRandomPassword', resource: '*', context: inRegion }],
+    // Every plan refreshes the boundary policy the stack holds.
+    [
+      'read the boundary on refresh',
+      { action: 'iam:GetPolicyVersion', resource: `arn:aws:iam::${account}:policy/${prefix}-boundary` },
+    ],
     [
       'create a stack queue',
       { action: 'sqs:CreateQueue', resource: `arn:aws:sqs:${region}:${account}:${prefix}-messages` },

@@ -254,6 +254,13 @@ export function deployPolicy(props: CiDeployRoleProps, roleName: string): Record
       ],
       Resource: [iam(`role/${props.namePrefix}-*`), iam(`instance-profile/${props.namePrefix}-*`)],
     },
+    // The boundary is in the stack (an administrator creates it): every plan refreshes it, so the deploy role reads it.
+    {
+      Sid: 'ReadTheBoundary',
+      Effect: 'Allow',
+      Action: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListPolicyTags'],
+      Resource: boundary,
+    },
     {
       Sid: 'AttachOnlyKnownManagedPolicies',
       Effect: 'Deny',
