@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { markUnhealthy } from './mark-unhealthy';
 import { MIGRATION_START_BUDGET_SECONDS } from './timeouts';
+import { START_BUDGET_SECONDS } from '../../infra/constructs/compute';
 
 interface Recorded {
   method: string;
@@ -109,6 +110,20 @@ describe('systemd wiring', () => {
       expect(unitSection).toMatch(/^StartLimitIntervalSec=\d+$/m);
       expect(unitSection).toMatch(/^StartLimitBurst=\d+$/m);
       expect(serviceSection).toMatch(/^Restart=on-failure$/m);
+    },
+  );
+
+  // Giving up marks the instance unhealthy at once (the grace period is not waited for), so a unit must keep
+  // retrying at least as long as the group's grace: on a new stack the API starts before the first worker's
+  // migration has created its database role, and a failover makes every start fail for a minute or two.
+  it.each(['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'])(
+    '%s: gives up no sooner than the health-check grace',
+    (name) => {
+      const text = unit(name);
+      const value = (key: string) => Number(new RegExp(`^${key}=(\\d+)$`, 'm').exec(text)?.[1]);
+      const quickestGiveUp = value('StartLimitBurst') * value('RestartSec');
+      expect(quickestGiveUp).toBeGreaterThanOrEqual(START_BUDGET_SECONDS);
+      expect(value('StartLimitIntervalSec')).toBeGreaterThanOrEqual(quickestGiveUp);
     },
   );
 
