@@ -65,7 +65,7 @@ describe.each(cases)(
 
     it("the worker's visibility timeout is the messages queue's", () => {
       const queues = Object.values(json.resource.aws_sqs_queue);
-      const messages = queues.find((queue) => queue.name === `${prefix}-messages`);
+      const messages = queues.find((queue) => queue.name === `${prefix}-messages.fifo`);
       expect(Number(files.worker.WORKER_VISIBILITY_TIMEOUT_SECONDS)).toBe(messages?.visibility_timeout_seconds);
     });
 

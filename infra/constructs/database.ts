@@ -141,7 +141,7 @@ export class Database extends Construct {
       maintenanceWindow: 'sun:03:30-sun:04:30',
       skipFinalSnapshot: !(props.deletionProtection ?? true),
       finalSnapshotIdentifier: `${primaryId}-final`,
-      dependsOn: this.logGroups(primaryId),
+      dependsOn: this.logGroups('primary', primaryId),
     });
     this.replicas = Array.from({ length: props.replicas ?? 0 }, (_, i) => {
       const replicaId = `${name}-db-replica-${i + 1}`;
@@ -154,7 +154,7 @@ export class Database extends Construct {
         availabilityZone: props.availabilityZones[(i + 1) % props.availabilityZones.length],
         maxAllocatedStorage: props.maxAllocatedStorageGb,
         skipFinalSnapshot: true,
-        dependsOn: this.logGroups(replicaId),
+        dependsOn: this.logGroups(`replica-${i + 1}`, replicaId),
       });
     });
     this.masterSecret = new Secret(this, 'db-master', {
@@ -197,10 +197,13 @@ export class Database extends Construct {
     });
   }
 
-  /** Created ahead of RDS so exported logs are encrypted and expire. */
-  private logGroups(instanceId: string) {
+  /**
+   * Created ahead of RDS so exported logs are encrypted and expire. Named in Terraform by the instance's part
+   * (`database_primary_postgresql_logs`), not its identifier, so addresses read the same in every environment.
+   */
+  private logGroups(part: string, instanceId: string) {
     return LOG_EXPORTS.map((log) =>
-      encryptedLogGroup(this, `${instanceId}-${log}-logs`, `/aws/rds/instance/${instanceId}/${log}`, this.props.logs),
+      encryptedLogGroup(this, `${part}-${log}-logs`, `/aws/rds/instance/${instanceId}/${log}`, this.props.logs),
     );
   }
 }
