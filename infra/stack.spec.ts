@@ -331,6 +331,8 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     const connect = (role: string, user: string) =>
       statements(role).find((s) => s.sid === `ConnectDatabaseAs${user}`)?.resources ?? [];
     expect(connect('api', 'CyphrApi')).toHaveLength(1 + tier.database.replicas);
+    // The schema owner never reads a replica: its login is granted on the primary only.
+    expect(connect('worker', 'CyphrMigrate')).toEqual([expect.stringContaining('aws_db_instance.database_primary.')]);
     for (const arn of connect('api', 'CyphrApi'))
       expect(arn).toMatch(
         new RegExp(

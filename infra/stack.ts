@@ -253,7 +253,7 @@ export class CyphrStack extends TerraformStack {
     database.grantConnect(worker.role, DATABASE_ROLES.worker);
     // The migration runs on worker instances as the schema owner; the master secret only lets it create
     // the roles on a new database (their IAM login fails until they exist).
-    database.grantConnect(worker.role, DATABASE_ROLES.migrate);
+    database.grantConnect(worker.role, DATABASE_ROLES.migrate, { primaryOnly: true });
     database.masterSecret.grantRead(worker.role);
     cache.grantConnect(api.role, cache.iamUserId('api'));
     cache.grantConnect(worker.role, cache.iamUserId('worker'));

@@ -183,15 +183,19 @@ export class Database extends Construct {
     return this.replicas.map((r) => r.endpoint);
   }
 
-  /** IAM database authentication as `dbUser`, on the primary and every replica (rds-db:connect). */
-  grantConnect(role: ServiceRole, dbUser: string): void {
+  /**
+   * IAM database authentication as `dbUser` (rds-db:connect), on the primary and every replica, or on the primary
+   * only for a user that never reads from a replica (the migration's owner role).
+   */
+  grantConnect(role: ServiceRole, dbUser: string, options: { primaryOnly?: boolean } = {}): void {
     const { region, accountId } = this.props;
     const partition = partitionOf(region);
     const sid = `ConnectDatabaseAs${dbUser.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase())}`;
+    const instances = options.primaryOnly ? [this.primary] : [this.primary, ...this.replicas];
     role.addToPolicy({
       sid,
       actions: ['rds-db:connect'],
-      resources: [this.primary, ...this.replicas].map(
+      resources: instances.map(
         (instance) => `arn:${partition}:rds-db:${region}:${accountId}:dbuser:${instance.resourceId}/${dbUser}`,
       ),
     });
