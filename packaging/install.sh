@@ -46,7 +46,7 @@ ln -sfn "releases/$version" "$prefix/current.new"
 mv -T "$prefix/current.new" "$prefix/current"
 
 hardening=$(grep -v '^#' "$bundle/systemd/hardening.conf")
-# Every unit the bundle ships, including the cyphr-unhealthy@ template the others name in OnFailure=.
+# Every unit the bundle ships.
 for path in "$bundle"/systemd/*.service; do
   unit=$(basename "$path")
   awk -v prefix="$prefix" -v node="$node_bin" -v hardening="$hardening" '

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MIGRATION_START_BUDGET_SECONDS } from '../common/operations/timeouts';
+import { START_BUDGET_SECONDS } from '../infra/constructs/compute';
 
 const unit = (name: string) => readFileSync(join(__dirname, 'systemd', name), 'utf8');
 const directives = (text: string, key: string) =>
@@ -20,5 +22,41 @@ describe('systemd units: the migration runs on worker instances only', () => {
     for (const key of ['Requires', 'Wants', 'After', 'BindsTo']) {
       expect(directives(api, key)).not.toContain('cyphr-migrate.service');
     }
+  });
+});
+
+describe('systemd units: a process that cannot stay up takes its instance out', () => {
+  const units = ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'];
+
+  it.each(units)('%s: restarts, and at its start limit powers the instance off (the group replaces it)', (name) => {
+    const [unitSection, serviceSection] = unit(name).split('[Service]');
+    expect(unitSection).toMatch(/^StartLimitAction=poweroff$/m);
+    expect(unitSection).toMatch(/^StartLimitIntervalSec=\d+$/m);
+    expect(unitSection).toMatch(/^StartLimitBurst=\d+$/m);
+    expect(serviceSection).toMatch(/^Restart=on-failure$/m);
+  });
+
+  // Powering off ends the instance whatever its group's grace period, so a unit must keep retrying at least as long
+  // as that grace: on a new stack the API starts before the first worker's migration has created its database
+  // role, and a failover makes every start fail for a minute or two.
+  it.each(units)('%s: gives up no sooner than the health-check grace', (name) => {
+    const text = unit(name);
+    const value = (key: string) => Number(new RegExp(`^${key}=(\\d+)$`, 'm').exec(text)?.[1]);
+    const quickestGiveUp = value('StartLimitBurst') * value('RestartSec');
+    expect(quickestGiveUp).toBeGreaterThanOrEqual(START_BUDGET_SECONDS);
+    expect(value('StartLimitIntervalSec')).toBeGreaterThanOrEqual(quickestGiveUp);
+  });
+
+  it('the migration unit allows exactly the start budget the health-check grace is computed from', () => {
+    expect(unit('cyphr-migrate.service')).toMatch(
+      new RegExp(`^TimeoutStartSec=${MIGRATION_START_BUDGET_SECONDS}$`, 'm'),
+    );
+  });
+
+  it.each(['api', 'worker', 'migrate'])('cyphr-%s writes its output to the file the CloudWatch agent ships', (role) => {
+    const text = unit(`cyphr-${role}.service`);
+    expect(text).toMatch(new RegExp(`^StandardOutput=append:/var/log/cyphr/${role}\\.log$`, 'm'));
+    expect(text).toMatch(/^StandardError=inherit$/m);
+    expect(text).toMatch(/^LogsDirectory=cyphr$/m);
   });
 });

@@ -90,6 +90,9 @@ export class AppFleet extends Construct {
         },
       ],
       monitoring: { enabled: true },
+      // A unit that cannot stay up powers the instance off (StartLimitAction=poweroff): it is then terminated and
+      // its group launches a replacement, with no IAM permission that could touch another instance.
+      instanceInitiatedShutdownBehavior: 'terminate',
       userData: Fn.base64encode(userDataScript(props.role, props.settings)),
       updateDefaultVersion: true,
       tagSpecifications: ['instance', 'volume'].map((resourceType) => ({
@@ -138,7 +141,6 @@ export class AppFleet extends Construct {
       // Scaling policies own the desired count after creation.
       lifecycle: { ignoreChanges: ['desired_capacity'] },
     });
-    this.allowMarkingOwnInstancesUnhealthy();
   }
 
   /** SSM agent: Session Manager instead of SSH, patching, inventory. */
@@ -158,15 +160,6 @@ export class AppFleet extends Construct {
       sid: 'WriteOwnLogGroups',
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
       resources: logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
-    });
-  }
-
-  /** cyphr-unhealthy@.service (common/operations/mark-unhealthy.ts): an instance takes itself out of its own group. */
-  private allowMarkingOwnInstancesUnhealthy(): void {
-    this.role.addToPolicy({
-      sid: 'MarkOwnGroupInstancesUnhealthy',
-      actions: ['autoscaling:SetInstanceHealth'],
-      resources: [this.group.arn],
     });
   }
 }

@@ -19,8 +19,6 @@ import {
 export const INSTALL_PREFIX = '/opt/cyphr';
 export const SYSTEMD_DIR = '/etc/systemd/system';
 export const UNITS = ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'];
-/** Started by the units' OnFailure= (marks the instance unhealthy); a template, never enabled. */
-export const UNHEALTHY_UNIT = 'cyphr-unhealthy@.service';
 const ENTRY_POINTS = ['app/server/main.js', 'app/worker/main.js', 'app/common/database/migrate.js'];
 const WORK_DIR = '/var/tmp/cyphr-bundle';
 
@@ -59,7 +57,6 @@ function checks(p: ComponentDocumentProps): Step[] {
       `cd ${current} && ${node} -e "require.resolve('@nestjs/core'); require.resolve('pg'); require.resolve('sqs-consumer')"`,
       'id cyphr',
     ),
-    bash('UnhealthyTemplateInstalled', `test -f ${SYSTEMD_DIR}/${UNHEALTHY_UNIT}`),
     ...(p.cloudWatchAgent
       ? [
           bash(

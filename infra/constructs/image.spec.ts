@@ -120,7 +120,6 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       for (const unit of ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'])
         expect(checks).toContain(`test -f /etc/systemd/system/${unit}`);
       expect(checks).toContain('test -f /opt/cyphr/current/app/worker/main.js');
-      expect(checks).toContain('test -f /etc/systemd/system/cyphr-unhealthy@.service');
       expect(checks).toContain('systemctl is-enabled --quiet amazon-cloudwatch-agent');
     }
   });

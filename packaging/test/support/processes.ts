@@ -7,7 +7,7 @@ import { restartsAfter } from './systemd-unit';
 export interface RestartPolicy {
   restart: string;
   restartSecMs: number;
-  /** More starts than this within the interval and the unit stays failed (OnFailure= takes over on EC2). */
+  /** More starts than this within the interval and the unit stays failed (on EC2 StartLimitAction= powers off). */
   startLimitBurst: number;
   startLimitIntervalMs: number;
 }
@@ -25,7 +25,7 @@ export class ManagedProcess {
   /** Starts so far, the first included. */
   starts = 0;
   private readonly startedAt: number[] = [];
-  /** Hit its start limit: systemd would leave the unit failed (and cyphr-unhealthy@ would mark the instance). */
+  /** Hit its start limit: systemd would leave the unit failed (and power the instance off). */
   failed = false;
   readonly logFile: string;
 
