@@ -23,7 +23,7 @@ export class KeysController {
   @ApiResponse({ status: 200, type: PreKeyCount })
   @ApiErrors(400, 401, [403, 'identityKey would change the stored key and password is missing or wrong'], 429)
   upload(@CurrentUser() user: AuthenticatedUser, @Body() body: UploadKeysDto): Promise<PreKeyCount> {
-    return this.keys.upload(user.id, body);
+    return this.keys.upload(user, body);
   }
 
   /** How many one-time prekeys are left, so the client knows when to upload more. */

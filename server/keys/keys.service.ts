@@ -1,4 +1,5 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import type { AuthenticatedUser } from '../http/http-types';
 import { PasswordHasher } from '../auth/password-hasher';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { RateLimiter } from '../rate-limits/rate-limiter.service';
@@ -23,9 +24,10 @@ export class KeysService {
    * not let anyone swap the key others encrypt to), and everyone who shares a conversation with the user
    * hears of it. Uploading the key already stored is no change and needs nothing.
    */
-  async upload(userId: string, input: UploadKeysDto): Promise<PreKeyCount> {
+  async upload(user: AuthenticatedUser, input: UploadKeysDto): Promise<PreKeyCount> {
+    const userId = user.id;
     const changing = input.identityKey !== undefined && input.identityKey !== (await this.keys.identityKey(userId));
-    if (changing) await this.reauthenticate(userId, input.password);
+    if (changing) await this.reauthenticate(user, input.password);
     const stored = await this.keys.upload(userId, {
       identityKey: changing ? input.identityKey : undefined,
       signedPreKey: input.signedPreKey,
@@ -65,12 +67,21 @@ export class KeysService {
     return bundle;
   }
 
-  private async reauthenticate(userId: string, password: string | undefined): Promise<void> {
+  /**
+   * Wrong passwords are counted per session, so a stolen token can neither guess fast nor use up the owner's own
+   * attempts (the owner's session has a count of its own); a right password gives its place back.
+   */
+  private async reauthenticate(user: AuthenticatedUser, password: string | undefined): Promise<void> {
     if (!password)
       throw new ForbiddenException('changing the identity key requires the account password in "password"');
-    await this.limiter.consume('identityKeyChange', userId);
-    const hash = await this.users.findPasswordHash(userId);
+    const attempt = await this.limiter.reserve('identityKeyChange', `${user.id}|${user.sessionId}`);
+    if (attempt.over) {
+      await attempt.release();
+      throw attempt.refuse();
+    }
+    const hash = await this.users.findPasswordHash(user.id);
     if (!hash || !(await this.hasher.verify(hash, password)))
       throw new ForbiddenException('password is wrong; the identity key was not changed');
+    await attempt.release();
   }
 }

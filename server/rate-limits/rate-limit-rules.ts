@@ -54,7 +54,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
   registerIp: { limit: 20, windowSeconds: 3600 },
   /** Password changes per user (each checks the current password: a stolen token must not guess it fast). */
   passwordChange: { limit: 5, windowSeconds: 900 },
-  /** Identity key replacements per user (each checks the password, as above). */
+  /** Wrong passwords given to replace the identity key, per session (a right one is not counted). */
   identityKeyChange: { limit: 5, windowSeconds: 900 },
   /** Sends per user. */
   send: { limit: 300, windowSeconds: 60 },

@@ -127,12 +127,25 @@ describe('the key directory', () => {
       expect((await upload(bob, { identityKey: before })).status).toBe(200);
     });
 
-    it('limits password checks for identity changes per user', async () => {
+    it('limits wrong passwords for identity changes per session, without locking the owner out', async () => {
       const bob = await register(server.url, 'bob');
       const statuses = [];
       for (let i = 0; i < 4; i++)
         statuses.push((await upload(bob, { identityKey: publicKey(), password: 'not-the-password' })).status);
       expect(statuses).toEqual([403, 403, 403, 429]);
+      // The owner, on a session of their own, still changes the key with the right password.
+      const login = await call(server.url, 'POST', '/v1/auth/login', {
+        body: { username: bob.username, password: bob.password },
+      });
+      expect(login.status).toBe(200);
+      const owner = { ...bob, token: login.body.accessToken as string };
+      expect((await upload(owner, { identityKey: publicKey(), password: bob.password })).status).toBe(200);
+    });
+
+    it('does not count a right password against the session', async () => {
+      const bob = await register(server.url, 'bob');
+      for (let i = 0; i < 4; i++)
+        expect((await upload(bob, { identityKey: publicKey(), password: bob.password })).status).toBe(200);
     });
 
     it('replaces it with the password and tells everyone who shares a conversation with the user', async () => {
