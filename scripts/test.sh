@@ -25,7 +25,8 @@ cleanup
 
 # One plain closing line for CI, counted from jest's JSON result rather than its human summary.
 if [[ -f "$result" ]]; then
-  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$root/$result"
+  # A suite that fails to run (a syntax error, a missing file) has no failed test of its own: count it as one.
+  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);' "$root/$result"
 else
   echo "0 passed, 1 failed"
   status=1
