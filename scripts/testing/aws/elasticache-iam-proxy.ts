@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { CredentialStore } from './iam';
+import { listenOnLoopback } from './loopback';
 
 export interface ElastiCacheIamProxyOptions {
   credentials: CredentialStore;
@@ -89,10 +90,7 @@ export class ElastiCacheIamProxy {
     const proxy = new ElastiCacheIamProxy(server, options);
     server.on('secureConnection', (socket) => proxy.accept(socket));
     server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    await listenOnLoopback(server, options.port);
     return proxy;
   }
 

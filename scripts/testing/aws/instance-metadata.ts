@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { CredentialStore } from './iam';
+import { listenOnLoopback } from './loopback';
 
 export interface InstanceMetadataOptions {
   /** The instance profile's role name (the path segment the SDK reads). */
@@ -34,10 +35,7 @@ export class InstanceMetadataStandIn {
     const server = createServer();
     const standIn = new InstanceMetadataStandIn(server, options);
     server.on('request', (req, res) => standIn.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    await listenOnLoopback(server, options.port);
     return standIn;
   }
 

@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { CredentialStore } from './iam';
+import { listenOnLoopback } from './loopback';
 
 export type BindCheck = { ok: true; role?: string } | { ok: false; reason: string };
 /** Decides one bind: the user from the DN, the password as sent. */
@@ -160,10 +161,7 @@ export class RdsIamLdapStandIn {
     const server = createServer();
     const standIn = new RdsIamLdapStandIn(server, options);
     server.on('connection', (socket) => standIn.serve(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    await listenOnLoopback(server, options.port);
     return standIn;
   }
 

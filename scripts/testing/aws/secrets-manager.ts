@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { listenOnLoopback } from './loopback';
 
 export interface SecretVersion {
   versionId: string;
@@ -56,10 +57,7 @@ export class SecretsManagerStandIn {
     const server = createServer();
     const standIn = new SecretsManagerStandIn(server, options.region ?? 'us-east-1');
     server.on('request', (req, res) => void standIn.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
+    await listenOnLoopback(server, options.port);
     return standIn;
   }
 
