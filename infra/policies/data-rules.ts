@@ -10,7 +10,6 @@ const truthy = (value: unknown) => value === true || value === 'true';
 const present = (value: unknown) =>
   value !== undefined && value !== null && value !== '' && !(Array.isArray(value) && value.length === 0);
 
-
 /** How a replica may name a source: `${aws_db_instance.x.identifier|id|arn}` or the literal identifier. */
 function managedPasswordSources(stack: TerraformStack): Set<string> {
   const found = new Set<string>();

@@ -18,8 +18,6 @@ interface EdgeFacts {
   aclsWithKnownBadInputs: Set<string>;
 }
 
-
-
 function managedGroups(webAcl: Attributes): { name: string; counted: boolean }[] {
   return list(webAcl.rule).flatMap((rule) =>
     list(list(rule.statement)[0]?.managed_rule_group_statement).map((g) => ({

@@ -8,7 +8,6 @@ import type { Attributes, PolicyRule } from './rules';
 const list = (value: unknown): Attributes[] => (Array.isArray(value) ? value : value ? [value] : []) as Attributes[];
 const truthy = (value: unknown) => value === true || value === 'true';
 
-
 /** `${aws_subnet.x.id}` of subnets that hand out public IPs or are tagged Tier = public (network.ts). */
 function publicSubnets(stack: TerraformStack): Set<string> {
   const found = new Set<string>();
