@@ -40,7 +40,11 @@ export class MessagesController {
   }
 
   @Get('messages')
-  @ApiSummary('getHistory', 'Page through history', 'Newest first; `before` is the cursor of the previous page.')
+  @ApiSummary(
+    'getHistory',
+    'Page through history',
+    'Newest first with `before` (the cursor of the previous page); oldest first with `after` (`0`, then the cursor of the previous page) to catch up. Not both.',
+  )
   @ApiResponse({ status: 200, type: HistoryPage })
   @ApiErrors([400, 'Invalid query or cursor'], 401, [404, 'No such conversation, or you are not a member'], 429)
   history(
@@ -48,7 +52,7 @@ export class MessagesController {
     @Param() params: ConversationIdParams,
     @Query() query: HistoryQuery,
   ): Promise<HistoryPage> {
-    return this.messages.history(user.id, params.id, query.before, query.limit);
+    return this.messages.history(user.id, params.id, { before: query.before, after: query.after }, query.limit);
   }
 
   @Post('read')

@@ -74,6 +74,17 @@ export class HistoryQuery {
   @IsBigintSeq({ message: 'before must be a cursor returned by this API (beyond the largest message seq)' })
   before?: string;
 
+  @ApiProperty({
+    required: false,
+    description:
+      'Pages forward, oldest first: `0` starts at the oldest message, then the nextCursor of the previous page',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(0|[1-9][0-9]{0,18})$/, { message: 'after must be 0 or a cursor returned by this API' })
+  @IsBigintSeq({ message: 'after must be a cursor returned by this API (beyond the largest message seq)' })
+  after?: string;
+
   @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 50 })
   @IsOptional()
   @Type(() => Number)

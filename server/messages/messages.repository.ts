@@ -24,6 +24,19 @@ export class MessagesRepository {
     return rows.map(messageView);
   }
 
+  /** History after `afterSeq`, oldest first (catch-up), from a read replica, on the same index as `history`. */
+  async historyAfter(conversationId: string, afterSeq: string, limit: number): Promise<MessageView[]> {
+    const { rows } = await this.db.replica<MessageRow>(
+      `SELECT id, seq::text AS seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
+       FROM messages
+       WHERE conversation_id = $1 AND seq > $2::bigint
+       ORDER BY messages.seq ASC
+       LIMIT $3`,
+      [conversationId, afterSeq, limit],
+    );
+    return rows.map(messageView);
+  }
+
   /**
    * Moves the member's read position forward to `messageId` (never backwards). Primary: the message may have
    * been stored a moment ago. Answers `missing` when the message is not in this conversation.

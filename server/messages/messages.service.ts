@@ -39,11 +39,30 @@ export class MessagesService {
     return { id, conversationId, status: 'queued' };
   }
 
-  async history(userId: string, conversationId: string, before: string | undefined, limit = 50): Promise<HistoryPage> {
+  /**
+   * One page of history: newest first from `before` (or the newest message), or oldest first after `after` (a
+   * device catching up; `0` is before the oldest). `nextCursor` continues in the same direction and is null on the
+   * last page; a device that caught up resumes later with the seq of the last message it got.
+   */
+  async history(
+    userId: string,
+    conversationId: string,
+    cursor: { before?: string; after?: string },
+    limit = 50,
+  ): Promise<HistoryPage> {
+    const { before, after } = cursor;
+    if (before !== undefined && after !== undefined)
+      throw new BadRequestException('use either before (backwards) or after (forwards), not both');
     await this.conversations.requireMember(conversationId, userId);
-    const rows = await this.messages.history(conversationId, before, limit + 1).catch((error: unknown) => {
-      if (before !== undefined && isDataException(error))
-        throw new BadRequestException('before must be a cursor returned by this API');
+    const page =
+      after !== undefined
+        ? this.messages.historyAfter(conversationId, after, limit + 1)
+        : this.messages.history(conversationId, before, limit + 1);
+    const rows = await page.catch((error: unknown) => {
+      if ((before ?? after) !== undefined && isDataException(error))
+        throw new BadRequestException(
+          `${before !== undefined ? 'before' : 'after'} must be a cursor returned by this API`,
+        );
       throw error;
     });
     const items = rows.slice(0, limit);
