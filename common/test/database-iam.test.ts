@@ -48,6 +48,19 @@ async function asMaster(database: string, sql: string, params: unknown[] = []) {
   }
 }
 
+/** The database settings user data writes, pointed at the local services (no URL with a password). */
+const awsDatabaseSettings = (database: string) => ({
+  DATABASE_URL: '',
+  DATABASE_REPLICA_URLS: '',
+  DATABASE_HOST: host,
+  DATABASE_PORT: String(primaryPort),
+  DATABASE_REPLICA_HOSTS: `${host}:${replicaPort}`,
+  DATABASE_NAME: database,
+  DATABASE_AUTH: 'iam',
+  DATABASE_SSL: 'true',
+  DATABASE_CA_FILE: caFile,
+});
+
 /** The settings user data writes for a role, pointed at the local services. */
 function awsEnvironment(database: string, overrides: Record<string, string | undefined>): MigrateSettings {
   // The migration's validator: the worker's env file carries what the api's does, and the migration's fields.
@@ -55,15 +68,7 @@ function awsEnvironment(database: string, overrides: Record<string, string | und
     ...services,
     DATABASE_MIGRATION_USER: DATABASE_ROLES.migrate,
     DATABASE_MASTER_SECRET_ARN: masterSecretArn,
-    DATABASE_URL: '',
-    DATABASE_REPLICA_URLS: '',
-    DATABASE_HOST: host,
-    DATABASE_PORT: String(primaryPort),
-    DATABASE_REPLICA_HOSTS: `${host}:${replicaPort}`,
-    DATABASE_NAME: database,
-    DATABASE_AUTH: 'iam',
-    DATABASE_SSL: 'true',
-    DATABASE_CA_FILE: caFile,
+    ...awsDatabaseSettings(database),
     ...overrides,
   });
 }
@@ -367,18 +372,7 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       poolSize: 2,
       rateLimits: RELAXED_LIMITS,
       shutdownTimeoutMs: 5_000,
-      env: {
-        DATABASE_URL: '',
-        DATABASE_REPLICA_URLS: '',
-        DATABASE_HOST: host,
-        DATABASE_PORT: String(primaryPort),
-        DATABASE_REPLICA_HOSTS: `${host}:${replicaPort}`,
-        DATABASE_NAME: database,
-        DATABASE_AUTH: 'iam',
-        DATABASE_USER: DATABASE_ROLES.api,
-        DATABASE_SSL: 'true',
-        DATABASE_CA_FILE: caFile,
-      },
+      env: { ...awsDatabaseSettings(database), DATABASE_USER: DATABASE_ROLES.api },
     });
     const base = server.url;
     try {

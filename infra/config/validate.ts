@@ -19,6 +19,18 @@ interface Rule {
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 
+/** A WAF rate-based rule's limit, when set: WAF accepts 10 to 2,000,000,000 requests per 5 minutes. */
+function wafRateLimit(field: string, limit: (env: EnvironmentConfig) => number | undefined): Rule {
+  return {
+    field,
+    condition: (e) => {
+      const value = limit(e);
+      return value !== undefined && !(Number.isInteger(value) && value >= 10 && value <= 2_000_000_000);
+    },
+    message: (e) => `must be an integer from 10 to 2000000000 (WAF's limits), got ${limit(e)}`,
+  };
+}
+
 const RULES: Rule[] = [
   {
     field: 'tier',
@@ -149,18 +161,8 @@ const RULES: Rule[] = [
     condition: (e) => !/^[a-z][a-z0-9-]{1,20}$/.test(e.name ?? ''),
     message: (e) => `"${e.name}" must be 2-21 lower-case letters, digits or dashes`,
   },
-  // Edge and operations (issue 4).
-  {
-    field: 'edge.rateLimitPer5Minutes',
-    condition: (e) =>
-      e.edge?.rateLimitPer5Minutes !== undefined &&
-      !(
-        Number.isInteger(e.edge.rateLimitPer5Minutes) &&
-        e.edge.rateLimitPer5Minutes >= 10 &&
-        e.edge.rateLimitPer5Minutes <= 2_000_000_000
-      ),
-    message: (e) => `must be an integer from 10 to 2000000000 (WAF's limits), got ${e.edge?.rateLimitPer5Minutes}`,
-  },
+  // Edge and operations.
+  wafRateLimit('edge.rateLimitPer5Minutes', (e) => e.edge?.rateLimitPer5Minutes),
   {
     field: 'edge.originSecretGeneration',
     condition: (e) =>
@@ -198,17 +200,7 @@ const RULES: Rule[] = [
       e.edge?.originPrefixListId !== undefined && !/^pl-[0-9a-f]{8,17}$/.test(e.edge.originPrefixListId),
     message: (e) => `"${e.edge?.originPrefixListId}" is not a managed prefix list id`,
   },
-  {
-    field: 'edge.authRateLimitPer5Minutes',
-    condition: (e) =>
-      e.edge?.authRateLimitPer5Minutes !== undefined &&
-      !(
-        Number.isInteger(e.edge.authRateLimitPer5Minutes) &&
-        e.edge.authRateLimitPer5Minutes >= 10 &&
-        e.edge.authRateLimitPer5Minutes <= 2_000_000_000
-      ),
-    message: (e) => `must be an integer from 10 to 2000000000 (WAF's limits), got ${e.edge?.authRateLimitPer5Minutes}`,
-  },
+  wafRateLimit('edge.authRateLimitPer5Minutes', (e) => e.edge?.authRateLimitPer5Minutes),
   {
     field: 'backup.copyToVaultArn',
     condition: (e) =>
