@@ -12,6 +12,8 @@ export interface MessageQueueBodyV1 {
   id: string;
   conversationId: string;
   senderId: string;
+  /** Absent in bodies queued before devices existed (their sender's device 1). */
+  senderDeviceId?: number;
   clientMessageId: string;
   ciphertext: string;
   /** ISO-8601 time the API accepted it. */
@@ -64,6 +66,8 @@ function failOn(checks: Check[]): void {
 }
 
 const isUuid = (value: unknown) => typeof value === 'string' && UUID.test(value);
+const isDeviceId = (value: unknown) =>
+  typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 2_147_483_647;
 const isIsoDate = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value));
 
 export function parseMessageQueueBody(body: string): MessageQueueBodyV1 {
@@ -72,6 +76,7 @@ export function parseMessageQueueBody(body: string): MessageQueueBodyV1 {
     [isUuid(m.id), 'id must be a uuid'],
     [isUuid(m.conversationId), 'conversationId must be a uuid'],
     [isUuid(m.senderId), 'senderId must be a uuid'],
+    [m.senderDeviceId === undefined || isDeviceId(m.senderDeviceId), 'senderDeviceId must be a positive integer'],
     [isUuid(m.clientMessageId), 'clientMessageId must be a uuid'],
     [
       typeof m.ciphertext === 'string' && m.ciphertext.length > 0 && BASE64.test(m.ciphertext),

@@ -9,6 +9,7 @@ import { RealtimeCloseCodes } from './realtime-events';
 
 const timestamp = { type: 'string', format: 'date-time' } as const;
 const uuid = { type: 'string', format: 'uuid' } as const;
+const deviceId = { type: 'integer', minimum: 1, description: 'A device’s id within its account' } as const;
 
 /** A frame: an object with a fixed `type` and exactly these fields. */
 function frame(type: string, description: string, properties: Record<string, object>, optional: string[] = []) {
@@ -26,12 +27,23 @@ const schemas = {
     type: 'object',
     description: 'A stored message, as history pages carry it too.',
     additionalProperties: false,
-    required: ['id', 'seq', 'conversationId', 'senderId', 'clientMessageId', 'ciphertext', 'sentAt', 'storedAt'],
+    required: [
+      'id',
+      'seq',
+      'conversationId',
+      'senderId',
+      'senderDeviceId',
+      'clientMessageId',
+      'ciphertext',
+      'sentAt',
+      'storedAt',
+    ],
     properties: {
       id: { ...uuid, description: 'Derived from (sender, conversation, clientMessageId): a retried send keeps it.' },
       seq: { type: 'string', pattern: '^[0-9]+$', description: 'Storage order within the conversation (a bigint).' },
       conversationId: uuid,
       senderId: uuid,
+      senderDeviceId: { ...deviceId, description: 'The sender’s device that encrypted and sent it.' },
       clientMessageId: uuid,
       ciphertext: { type: 'string', description: 'Base64, as sent; the server never reads it.' },
       sentAt: timestamp,
@@ -40,6 +52,7 @@ const schemas = {
   },
   Ready: frame('ready', 'First frame on every socket: it is authenticated and subscribed.', {
     userId: uuid,
+    deviceId,
     instanceId: { type: 'string' },
     heartbeatMs: { type: 'integer', minimum: 1, description: 'Ping frame interval; answer pings with pongs.' },
     expiresAt: { ...timestamp, description: 'The socket closes with 4002 then, unless an `auth` frame renews it.' },
@@ -74,6 +87,18 @@ const schemas = {
     "A user's identity key was replaced: show a safety-number change and re-verify before sending more.",
     { userId: uuid, identityKey: { type: 'string', description: 'Base64 public key' }, changedAt: timestamp },
   ),
+  DeviceAdded: frame('device-added', 'To your other devices: a login added a device to your account.', {
+    userId: uuid,
+    deviceId,
+    name: { type: 'string' },
+    createdAt: timestamp,
+  }),
+  DevicesChanged: frame(
+    'devices-changed',
+    'A device of this user (you, or someone you share a conversation with) was added or removed: fetch their key ' +
+      'bundles again and rotate the sender keys of conversations with them.',
+    { userId: uuid },
+  ),
   Ping: frame('ping', 'Answered with `pong`. Does not keep the socket alive: only WebSocket pong frames do.', {}),
   Auth: frame('auth', 'A fresh access token of the same user and session; answered with `auth` or `error`.', {
     token: { type: 'string' },
@@ -92,6 +117,8 @@ export const SERVER_FRAMES = {
   receipt: 'Receipt',
   presence: 'Presence',
   identityChanged: 'IdentityChanged',
+  deviceAdded: 'DeviceAdded',
+  devicesChanged: 'DevicesChanged',
 } as const satisfies Record<string, SchemaName>;
 
 /** Frames a client may send. */

@@ -4,6 +4,8 @@ export interface MessageView {
   seq: string;
   conversationId: string;
   senderId: string;
+  /** The sender's device that encrypted and sent it. */
+  senderDeviceId: number;
   clientMessageId: string;
   ciphertext: string;
   sentAt: string;
@@ -19,7 +21,30 @@ export type RealtimeEvent =
    * who shares a conversation with the user, and to the user's own other devices: clients show a safety-number
    * change and re-verify before sending more to this user.
    */
-  | { type: 'identity-changed'; userId: string; identityKey: string; changedAt: string };
+  | { type: 'identity-changed'; userId: string; identityKey: string; changedAt: string }
+  /** To the account's other devices: a login added this device. */
+  | { type: 'device-added'; userId: string; deviceId: number; name: string; createdAt: string }
+  /**
+   * To the account's devices and everyone who shares a conversation with it: a device was added or removed. Fetch
+   * the user's key bundles again, and rotate sender keys for conversations with that user.
+   */
+  | { type: 'devices-changed'; userId: string };
+
+/**
+ * A published event meant for one device of the user rather than all of them. On the user's channel it travels as
+ * `@<deviceId> <event JSON>`; the gateway holding that device's sockets strips the prefix and sends only to them.
+ */
+export function deviceTargeted(deviceId: number, payload: string): string {
+  return `@${deviceId} ${payload}`;
+}
+
+/** The device a published payload is for (undefined: every device of the user), and the event text itself. */
+export function parseDeviceTarget(published: string): { deviceId?: number; payload: string } {
+  if (published.charCodeAt(0) !== 64 /* @ */) return { payload: published };
+  const space = published.indexOf(' ');
+  const deviceId = Number(published.slice(1, space));
+  return Number.isInteger(deviceId) && space > 1 ? { deviceId, payload: published.slice(space + 1) } : { payload: '' };
+}
 
 /**
  * Close codes the server sends on /v1/ws (README, "WebSocket protocol"). 4xxx are the application's own range

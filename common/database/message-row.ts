@@ -7,6 +7,7 @@ export interface MessageRow {
   seq: string;
   conversation_id: string;
   sender_id: string;
+  sender_device_id: number;
   client_message_id: string;
   ciphertext: string;
   /** pg returns Date; a row that went through JSON (a CTE's json_agg, a cache) has an ISO string. */
@@ -21,6 +22,7 @@ export function messageView(row: MessageRow): MessageView {
     seq: String(row.seq),
     conversationId: row.conversation_id,
     senderId: row.sender_id,
+    senderDeviceId: row.sender_device_id,
     clientMessageId: row.client_message_id,
     ciphertext: row.ciphertext,
     sentAt: new Date(row.sent_at).toISOString(),

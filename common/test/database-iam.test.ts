@@ -308,12 +308,12 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
     it('cannot run DDL, nor touch a table it has no grant on, nor write messages', async () => {
       await expect(api.query(`CREATE TABLE api_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });
       await expect(api.query(`SELECT * FROM cyphr_migrations`)).rejects.toMatchObject({ code: '42501' });
-      await expect(api.query(`TRUNCATE sessions`)).rejects.toMatchObject({ code: '42501' });
+      await expect(api.query(`TRUNCATE devices`)).rejects.toMatchObject({ code: '42501' });
       await expect(api.query(`DELETE FROM users`)).rejects.toMatchObject({ code: '42501' });
       await expect(
         api.query(
-          `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-           VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'c', now())`,
+          `INSERT INTO messages (id, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at)
+           VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1, gen_random_uuid(), 'c', now())`,
         ),
       ).rejects.toMatchObject({ code: '42501' });
     });
@@ -402,8 +402,8 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       const [{ id: messageId }] = (
         await asMaster(
           database,
-          `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-           VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), 'c', now()) RETURNING id`,
+          `INSERT INTO messages (id, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at)
+           VALUES (gen_random_uuid(), $1, $2, 1, gen_random_uuid(), 'c', now()) RETURNING id`,
           [conversationId, alice.id],
         )
       ).rows;

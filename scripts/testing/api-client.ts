@@ -17,11 +17,23 @@ export class ApiError extends Error {
   }
 }
 
+/** One logged-in device of an account. */
 export interface Session {
   userId: string;
   username: string;
   password: string;
+  deviceId: number;
+  /** Access token (15 minutes). */
   token: string;
+  /** Spent by `refresh`, which stores the next one here. */
+  refreshToken: string;
+}
+
+interface SessionAnswer {
+  user: { id: string };
+  deviceId: number;
+  accessToken: string;
+  refreshToken: string;
 }
 
 /** A message as the API returns it in history and pushes it live. */
@@ -61,12 +73,40 @@ export class CyphrClient {
   }
 
   async register(username = `user_${randomUUID().slice(0, 12)}`, password = `pw-${randomUUID()}`): Promise<Session> {
-    const { body } = await this.request<{ user: { id: string }; accessToken: string }>('POST', '/v1/auth/register', {
+    const { body } = await this.request<SessionAnswer>('POST', '/v1/auth/register', {
       username,
       password,
       identityKey: randomKey(),
     });
-    return { userId: body.user.id, username, password, token: body.accessToken };
+    return this.session(body, username, password);
+  }
+
+  /** A new device of the account. */
+  async login(account: Pick<Session, 'username' | 'password'>, deviceName?: string): Promise<Session> {
+    const { username, password } = account;
+    const { body } = await this.request<SessionAnswer>('POST', '/v1/auth/login', { username, password, deviceName });
+    return this.session(body, username, password);
+  }
+
+  /** New access and refresh tokens for the device, stored on the session. */
+  async refresh(session: Session): Promise<Session> {
+    const { body } = await this.request<{ accessToken: string; refreshToken: string }>('POST', '/v1/auth/refresh', {
+      refreshToken: session.refreshToken,
+    });
+    session.token = body.accessToken;
+    session.refreshToken = body.refreshToken;
+    return session;
+  }
+
+  private session(body: SessionAnswer, username: string, password: string): Session {
+    return {
+      userId: body.user.id,
+      username,
+      password,
+      deviceId: body.deviceId,
+      token: body.accessToken,
+      refreshToken: body.refreshToken,
+    };
   }
 
   async createConversation(owner: Session, memberIds: string[], title?: string): Promise<string> {

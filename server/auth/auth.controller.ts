@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiSummary } from '../http/api-docs';
 import type { AuthenticatedUser } from '../http/http-types';
 import { ClientAddress } from '../rate-limits/client-address';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
 import { CurrentUser, Public } from './auth.decorators';
-import { LoginDto, RefreshResponse, RegisterDto, SessionIdParams, SessionResponse, SessionView } from './auth.dto';
+import { LoginDto, RefreshDto, RefreshResponse, RegisterDto, SessionResponse } from './auth.dto';
 import { AuthService } from './auth.service';
 
 @ApiTags('auth')
@@ -16,7 +16,11 @@ export class AuthController {
   @Public()
   @RateLimit('registerIp')
   @Post('register')
-  @ApiSummary('register', 'Create an account', 'Creates the account with its identity key and answers a first session.')
+  @ApiSummary(
+    'register',
+    'Create an account',
+    'Creates the account with its identity key and its first device, and answers that device’s tokens.',
+  )
   @ApiResponse({ status: 201, type: SessionResponse })
   @ApiErrors(400, [409, 'The username is taken'], 429)
   register(@Body() body: RegisterDto): Promise<SessionResponse> {
@@ -27,7 +31,11 @@ export class AuthController {
   @RateLimit('loginIp')
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  @ApiSummary('login', 'Log in', 'Starts a new session (one per device) with the username and password.')
+  @ApiSummary(
+    'login',
+    'Log in',
+    'A login is a new device of the account; the account’s other devices get `device-added` and its contacts `devices-changed`.',
+  )
   @ApiResponse({ status: 200, type: SessionResponse })
   @ApiErrors(
     400,
@@ -38,49 +46,34 @@ export class AuthController {
     return this.auth.login(body, clientAddress);
   }
 
-  /** Ends this session on every instance; other devices stay logged in. */
+  /** Removes this device: its tokens stop working and its sockets close; other devices stay logged in. */
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
-  @ApiSummary('logout', 'End this session', 'Ends this session on every instance; its sockets close with 4001.')
-  @ApiResponse({ status: 204, description: 'The session has ended' })
+  @ApiSummary(
+    'logout',
+    'Log this device out',
+    'Removes the calling device, as DELETE /v1/devices/{deviceId} would: its sockets close with 4001.',
+  )
+  @ApiResponse({ status: 204, description: 'The device is removed' })
   @ApiErrors(401, 429)
   logout(@CurrentUser() user: AuthenticatedUser): Promise<void> {
     return this.auth.logout(user);
   }
 
-  /** A fresh access token for this session (short-lived tokens are renewed here, sockets included). */
+  @Public()
+  @RateLimit('refreshIp')
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
-  @ApiBearerAuth()
-  @ApiSummary('refreshAccessToken', 'Renew the access token', 'A fresh access token for the same session.')
-  @ApiResponse({ status: 200, type: RefreshResponse })
-  @ApiErrors(401, 429)
-  refresh(@CurrentUser() user: AuthenticatedUser): Promise<RefreshResponse> {
-    return this.auth.refresh(user);
-  }
-
-  @Get('sessions')
-  @ApiBearerAuth()
-  @ApiSummary('listSessions', 'List your live sessions')
-  @ApiResponse({ status: 200, type: [SessionView] })
-  @ApiErrors(401, 429)
-  sessions(@CurrentUser() user: AuthenticatedUser): Promise<SessionView[]> {
-    return this.auth.sessionsOf(user);
-  }
-
-  /** Ends one of your sessions (a lost device) on every instance; its sockets close with 4001. */
-  @Delete('sessions/:id')
-  @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiBearerAuth()
   @ApiSummary(
-    'revokeSession',
-    'End one of your sessions',
-    'For a lost device: its tokens stop working and its sockets close with 4001.',
+    'refreshTokens',
+    'Trade a refresh token',
+    'Answers a new 15-minute access token and the next refresh token; the presented one is spent. Presenting a ' +
+      'spent refresh token again removes its device (someone else holds a copy).',
   )
-  @ApiResponse({ status: 204, description: 'The session has ended' })
-  @ApiErrors(400, 401, [404, 'No such live session of yours'], 429)
-  revokeSession(@CurrentUser() user: AuthenticatedUser, @Param() params: SessionIdParams): Promise<void> {
-    return this.auth.revokeSession(user, params.id);
+  @ApiResponse({ status: 200, type: RefreshResponse })
+  @ApiErrors(400, [401, 'The refresh token is unknown, expired or spent (a spent one also removes its device)'], 429)
+  refresh(@Body() body: RefreshDto): Promise<RefreshResponse> {
+    return this.auth.refresh(body.refreshToken);
   }
 }

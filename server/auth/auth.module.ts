@@ -8,9 +8,11 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { JwtKeyring } from './jwt-keyring';
 import { PasswordHasher } from './password-hasher';
-import { SessionsRepository } from './sessions.repository';
+import { DevicesController } from '../devices/devices.controller';
+import { DevicesRepository } from '../devices/devices.repository';
+import { DevicesService } from '../devices/devices.service';
 
-/** Accounts and sessions: also provides the users repository, the hasher and the limiter to the modules that import it. */
+/** Accounts and their devices: also provides the users repository, the hasher and the limiter to the modules that import it. */
 @Module({
   imports: [
     JwtModule.registerAsync({
@@ -22,8 +24,17 @@ import { SessionsRepository } from './sessions.repository';
       }),
     }),
   ],
-  controllers: [AuthController],
-  providers: [JwtKeyring, AuthService, AuthGuard, SessionsRepository, PasswordHasher, UsersRepository, RateLimiter],
-  exports: [AuthService, AuthGuard, SessionsRepository, PasswordHasher, UsersRepository, RateLimiter],
+  controllers: [AuthController, DevicesController],
+  providers: [
+    JwtKeyring,
+    AuthService,
+    AuthGuard,
+    DevicesRepository,
+    DevicesService,
+    PasswordHasher,
+    UsersRepository,
+    RateLimiter,
+  ],
+  exports: [AuthService, AuthGuard, DevicesRepository, DevicesService, PasswordHasher, UsersRepository, RateLimiter],
 })
 export class AuthModule {}

@@ -1,36 +1,41 @@
-import { ConflictException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { randomUUID } from 'node:crypto';
 import { QueryFailedError } from 'typeorm';
+import { ServerConfig } from '../config/server-config';
+import { DevicesRepository, IssuedDevice } from '../devices/devices.repository';
+import { DevicesService } from '../devices/devices.service';
+import { parseRefreshToken } from '../devices/refresh-token';
 import type { AuthenticatedUser } from '../http/http-types';
 import { RateLimiter } from '../rate-limits/rate-limiter.service';
 import { UserProfile, UsersRepository } from '../users/users.repository';
-import { LoginDto, RegisterDto } from './auth.dto';
+import { LoginDto, RefreshResponse, RegisterDto, SessionResponse } from './auth.dto';
 import { JwtKeyring } from './jwt-keyring';
 import { PasswordHasher } from './password-hasher';
-import { SessionsRepository } from './sessions.repository';
 
+/** `did` is the device; tokens issued before devices existed have none and belong to their session's device. */
 interface AccessTokenClaims {
   sub: string;
   jti: string;
+  did?: number;
 }
 
 const UNIQUE_VIOLATION = '23505';
-/** A session can be refreshed until this long after its login; then the user logs in again. */
-export const SESSION_MAX_LIFETIME_SECONDS = 30 * 24 * 3600;
 
 @Injectable()
 export class AuthService {
   constructor(
+    @Inject(ServerConfig) private readonly config: ServerConfig,
     private readonly jwt: JwtService,
     private readonly keyring: JwtKeyring,
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
+    private readonly devices: DevicesRepository,
+    private readonly deviceEvents: DevicesService,
     private readonly hasher: PasswordHasher,
     private readonly limiter: RateLimiter,
   ) {}
 
-  async register(input: RegisterDto): Promise<{ user: UserProfile; accessToken: string }> {
+  /** The account and its first device. */
+  async register(input: RegisterDto): Promise<SessionResponse> {
     const passwordHash = await this.hasher.hash(input.password);
     let user: UserProfile;
     try {
@@ -40,16 +45,16 @@ export class AuthService {
       if (code === UNIQUE_VIOLATION) throw new ConflictException('username is already taken');
       throw error;
     }
-    return { user, accessToken: await this.startSession(user.id) };
+    return this.answer(user, await this.deviceEvents.add(user.id, input.deviceName, false));
   }
 
   /**
-   * Only failed attempts count, per (username, client address) and per username (see DEFAULT_RATE_LIMITS):
-   * a stranger's guesses refuse the stranger, never the owner's own client. Each attempt holds its place in
-   * the counters while the password is checked, so concurrent guesses cannot overshoot, and gives it back
-   * when the password was right. A refused attempt never reaches the password check.
+   * A login is a new device. Only failed attempts count, per (username, client address) and per username (see
+   * DEFAULT_RATE_LIMITS): a stranger's guesses refuse the stranger, never the owner's own client. Each attempt holds
+   * its place in the counters while the password is checked, so concurrent guesses cannot overshoot, and gives it
+   * back when the password was right. A refused attempt never reaches the password check.
    */
-  async login(input: LoginDto, clientAddress: string): Promise<{ user: UserProfile; accessToken: string }> {
+  async login(input: LoginDto, clientAddress: string): Promise<SessionResponse> {
     const username = input.username.toLowerCase();
     const client = `${username}|${clientAddress}`;
     const reservations = [await this.limiter.reserve('loginFailures', client)];
@@ -70,14 +75,16 @@ export class AuthService {
       throw new UnauthorizedException('invalid username or password');
     }
     await Promise.all(reservations.map((reservation) => reservation.release()));
-    return { user: credentials.profile, accessToken: await this.startSession(credentials.profile.id) };
+    const user = credentials.profile;
+    return this.answer(user, await this.deviceEvents.add(user.id, input.deviceName, true));
   }
 
+  /** Logging out removes the calling device. */
   async logout(user: AuthenticatedUser): Promise<void> {
-    await this.sessions.revoke(user.id, user.sessionId);
+    await this.deviceEvents.remove(user, user.deviceId);
   }
 
-  /** Checks signature, expiry and that the session is still live (on any instance's say-so). */
+  /** Checks signature, expiry and that the device is still live (on any instance's say-so). */
   async authenticate(token: string | undefined): Promise<AuthenticatedUser> {
     if (!token) throw new UnauthorizedException('missing access token');
     let claims: AccessTokenClaims;
@@ -88,8 +95,12 @@ export class AuthService {
     }
     if (typeof claims.sub !== 'string' || typeof claims.jti !== 'string')
       throw new UnauthorizedException('invalid access token');
-    if (!(await this.sessions.isLive(claims.sub, claims.jti))) throw new UnauthorizedException('session has ended');
-    return { id: claims.sub, sessionId: claims.jti };
+    if (claims.did !== undefined && !(Number.isInteger(claims.did) && claims.did > 0))
+      throw new UnauthorizedException('invalid access token');
+    if (!(await this.devices.isLive(claims.sub, claims.jti))) throw new UnauthorizedException('device was removed');
+    const deviceId = claims.did ?? (await this.devices.deviceOfSession(claims.sub, claims.jti));
+    if (deviceId === undefined) throw new UnauthorizedException('device was removed');
+    return { id: claims.sub, deviceId, sessionId: claims.jti };
   }
 
   /** As `authenticate`, and when the token expires (the WebSocket gateway closes the socket then). */
@@ -101,45 +112,36 @@ export class AuthService {
   }
 
   /**
-   * A fresh access token for the caller's session, which now lasts as long as that token (up to
-   * SESSION_MAX_LIFETIME_SECONDS after the login). Short-lived tokens are renewed this way, and sockets are told
-   * with a `{type:"auth"}` frame.
+   * Trades a refresh token for a new access token and the next refresh token. A spent refresh token presented again
+   * means a copy exists: the device is removed (its sockets close, its tokens stop working) and the caller gets 401.
    */
-  async refresh(user: AuthenticatedUser): Promise<{ accessToken: string; expiresAt: string }> {
-    const token = await this.keyring.sign({ sub: user.id, jti: user.sessionId });
-    const { exp } = this.jwt.decode<{ exp: number }>(token);
-    const until = await this.sessions.extend(
-      user.id,
-      user.sessionId,
-      new Date(exp * 1000),
-      SESSION_MAX_LIFETIME_SECONDS,
-    );
-    if (!until) throw new UnauthorizedException('session has ended');
-    return { accessToken: token, expiresAt: until.toISOString() };
+  async refresh(refreshToken: string): Promise<RefreshResponse> {
+    const presented = parseRefreshToken(refreshToken);
+    if (!presented) throw new UnauthorizedException('invalid refresh token');
+    const result = await this.devices.rotateRefreshToken(presented, this.config.jwt.refreshTokenTtlSeconds);
+    if (result.outcome === 'reused') {
+      await this.deviceEvents.removed(result.device.userId);
+      throw new UnauthorizedException('refresh token was already used; the device has been removed');
+    }
+    if (result.outcome === 'invalid') throw new UnauthorizedException('invalid or expired refresh token');
+    const { device } = result;
+    return {
+      accessToken: await this.accessToken(device.userId, device.id, device.sessionId),
+      refreshToken: result.refreshToken,
+      refreshExpiresAt: result.refreshExpiresAt.toISOString(),
+    };
   }
 
-  /** The caller's live sessions (one per logged-in device); `current` marks the one making the request. */
-  async sessionsOf(
-    user: AuthenticatedUser,
-  ): Promise<{ id: string; createdAt: string; expiresAt: string; current: boolean }[]> {
-    return (await this.sessions.listLive(user.id)).map((session) => ({
-      id: session.id,
-      createdAt: session.createdAt.toISOString(),
-      expiresAt: session.expiresAt.toISOString(),
-      current: session.id === user.sessionId,
-    }));
+  private async answer(user: UserProfile, device: IssuedDevice): Promise<SessionResponse> {
+    return {
+      user,
+      deviceId: device.deviceId,
+      accessToken: await this.accessToken(user.id, device.deviceId, device.sessionId),
+      refreshToken: device.refreshToken,
+    };
   }
 
-  /** Ends one of the caller's sessions (a lost device) on every instance, its sockets included. */
-  async revokeSession(user: AuthenticatedUser, sessionId: string): Promise<void> {
-    if (!(await this.sessions.revoke(user.id, sessionId))) throw new NotFoundException('no such live session');
-  }
-
-  private async startSession(userId: string): Promise<string> {
-    const sessionId = randomUUID();
-    const token = await this.keyring.sign({ sub: userId, jti: sessionId });
-    const { exp } = this.jwt.decode<{ exp: number }>(token);
-    await this.sessions.create(userId, sessionId, new Date(exp * 1000));
-    return token;
+  private accessToken(userId: string, deviceId: number, sessionId: string): Promise<string> {
+    return this.keyring.sign({ sub: userId, did: deviceId, jti: sessionId });
   }
 }

@@ -35,7 +35,14 @@ export class ServerConfig {
     maxBatchDelayMs: number;
   };
   /** The access-token keyring (server/auth/jwt-keyring.ts), how often to re-read it, and token lifetime. */
-  jwt: { source: ReloadableSecret; refreshSeconds: number; ttlSeconds: number };
+  jwt: {
+    source: ReloadableSecret;
+    refreshSeconds: number;
+    /** Access tokens: short, a device renews them with its refresh token. */
+    ttlSeconds: number;
+    /** A device's refresh token lives this long after its last use (sliding). */
+    refreshTokenTtlSeconds: number;
+  };
   /** Largest accepted JSON body; a 64 KiB ciphertext is ~87 KiB of base64. */
   bodyLimitBytes: number;
   /** SIGTERM → exit within this long, whatever is still in flight. */
@@ -92,12 +99,18 @@ export function withRealtimeLimitOverrides(spec: string | undefined): RealtimeLi
 export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'database' | 'sqs' | 'jwt' | 'realtime'>> {
   /** Lifetime of access tokens (tests of expiry); 3600 s otherwise. */
   accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
   realtime?: Partial<RealtimeLimits>;
   /** Shown in pg_stat_activity; tests use a unique one to see which server ran which query. */
   applicationName?: string;
   poolSize?: number;
   maxBatchDelayMs?: number;
 }
+
+/** 15 minutes: a stolen access token is good for little, and a removed device's last token dies soon after. */
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+/** 60 days, sliding: a device unused for two months logs in again. */
+export const REFRESH_TOKEN_TTL_SECONDS = 60 * 24 * 3600;
 
 export function buildServerConfig(
   env: ApiSettings,
@@ -106,7 +119,15 @@ export function buildServerConfig(
 ): ServerConfig {
   if (!secrets.jwtKeys) throw new Error('JWT secret is not set (JWT_SECRET or JWT_SECRET_ARN)');
   const instanceId = overrides.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const { applicationName, poolSize, maxBatchDelayMs, accessTokenTtlSeconds, realtime, ...rest } = overrides;
+  const {
+    applicationName,
+    poolSize,
+    maxBatchDelayMs,
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    realtime,
+    ...rest
+  } = overrides;
   return {
     port: env.PORT,
     host: '0.0.0.0',
@@ -128,7 +149,8 @@ export function buildServerConfig(
     jwt: {
       source: secrets.jwtKeys,
       refreshSeconds: env.JWT_KEYS_REFRESH_SECONDS,
-      ttlSeconds: accessTokenTtlSeconds ?? 3600,
+      ttlSeconds: accessTokenTtlSeconds ?? ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: refreshTokenTtlSeconds ?? REFRESH_TOKEN_TTL_SECONDS,
     },
     bodyLimitBytes: 128 * 1024,
     shutdownTimeoutMs: 10_000,

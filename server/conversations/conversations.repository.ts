@@ -72,17 +72,6 @@ export class ConversationsRepository {
     return members;
   }
 
-  /** Everyone who shares at least one conversation with the user, the user not included. */
-  async contactsOf(userId: string): Promise<string[]> {
-    const { rows } = await this.db.primary<{ user_id: string }>(
-      `SELECT DISTINCT o.user_id FROM conversation_members m
-       JOIN conversation_members o ON o.conversation_id = m.conversation_id
-       WHERE m.user_id = $1 AND o.user_id <> $1`,
-      [userId],
-    );
-    return rows.map((row) => row.user_id);
-  }
-
   /** A page of the user's conversations, newest joined first; the cursor is (joined_at, id) of the last row. */
   async listForUser(
     userId: string,

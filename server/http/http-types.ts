@@ -21,6 +21,8 @@ export type Next = (error?: unknown) => void;
 /** Set on the request by the auth guard. */
 export interface AuthenticatedUser {
   id: string;
-  /** The session (JWT jti) this request was made with. */
+  /** The device (its id within the account) this request was made from. */
+  deviceId: number;
+  /** The device's session (the access token's jti): revocations and sockets key on it. */
   sessionId: string;
 }

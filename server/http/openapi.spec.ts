@@ -100,6 +100,7 @@ describe('the published contracts', () => {
       [
         'POST /v1/auth/register',
         'POST /v1/auth/login',
+        'POST /v1/auth/refresh',
         'GET /health',
         'GET /health/ready',
         'GET /v1/openapi.json',

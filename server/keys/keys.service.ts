@@ -1,7 +1,6 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import type { AuthenticatedUser } from '../http/http-types';
 import { PasswordHasher } from '../auth/password-hasher';
-import { ConversationsRepository } from '../conversations/conversations.repository';
 import { RateLimiter } from '../rate-limits/rate-limiter.service';
 import { RealtimePublisher } from '../realtime/realtime-publisher.service';
 import { UsersRepository } from '../users/users.repository';
@@ -13,7 +12,6 @@ export class KeysService {
   constructor(
     private readonly keys: KeysRepository,
     private readonly users: UsersRepository,
-    private readonly conversations: ConversationsRepository,
     private readonly hasher: PasswordHasher,
     private readonly limiter: RateLimiter,
     private readonly realtime: RealtimePublisher,
@@ -36,7 +34,7 @@ export class KeysService {
     });
     if (changing) {
       await this.users.invalidate(userId);
-      const contacts = await this.conversations.contactsOf(userId);
+      const contacts = await this.users.contactsOf(userId);
       await this.realtime.publish([userId, ...contacts], {
         type: 'identity-changed',
         userId,

@@ -36,7 +36,7 @@ export class MessagesController {
     @Param() params: ConversationIdParams,
     @Body() body: SendMessageDto,
   ): Promise<SendAccepted> {
-    return this.messages.send(user.id, params.id, body);
+    return this.messages.send(user, params.id, body);
   }
 
   @Get('messages')

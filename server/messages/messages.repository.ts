@@ -14,7 +14,7 @@ export class MessagesRepository {
    */
   async history(conversationId: string, beforeSeq: string | undefined, limit: number): Promise<MessageView[]> {
     const { rows } = await this.db.replica<MessageRow>(
-      `SELECT id, seq::text AS seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
+      `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
        FROM messages
        WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
        ORDER BY messages.seq DESC
@@ -27,7 +27,7 @@ export class MessagesRepository {
   /** History after `afterSeq`, oldest first (catch-up), from a read replica, on the same index as `history`. */
   async historyAfter(conversationId: string, afterSeq: string, limit: number): Promise<MessageView[]> {
     const { rows } = await this.db.replica<MessageRow>(
-      `SELECT id, seq::text AS seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
+      `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
        FROM messages
        WHERE conversation_id = $1 AND seq > $2::bigint
        ORDER BY messages.seq ASC

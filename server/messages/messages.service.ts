@@ -2,6 +2,7 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { messageIdFor } from '../../common/contracts/message-id';
 import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { ConversationsService, isDataException } from '../conversations/conversations.service';
+import type { AuthenticatedUser } from '../http/http-types';
 import { MessageQueueService } from '../infrastructure/message-queue.service';
 import { RealtimePublisher } from '../realtime/realtime-publisher.service';
 import { HistoryPage, SendAccepted, SendMessageDto } from './messages.dto';
@@ -21,7 +22,8 @@ export class MessagesService {
    * retry answers the same id and the copy it enqueues is dropped by the worker's unique key; the same client
    * id in another conversation is a different message. The ciphertext is passed through untouched.
    */
-  async send(senderId: string, conversationId: string, input: SendMessageDto): Promise<SendAccepted> {
+  async send(sender: AuthenticatedUser, conversationId: string, input: SendMessageDto): Promise<SendAccepted> {
+    const senderId = sender.id;
     const memberIds = await this.conversations.requireMember(conversationId, senderId);
     const clientMessageId = input.clientMessageId.toLowerCase();
     const id = messageIdFor(senderId, conversationId, clientMessageId);
@@ -30,6 +32,7 @@ export class MessagesService {
       id,
       conversationId,
       senderId,
+      senderDeviceId: sender.deviceId,
       clientMessageId,
       ciphertext: input.ciphertext,
       sentAt: new Date().toISOString(),

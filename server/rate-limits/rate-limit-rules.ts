@@ -16,6 +16,7 @@ export const RATE_LIMIT_NAMES = [
   'loginUsernameFailures',
   'loginFailuresUnderAttack',
   'registerIp',
+  'refreshIp',
   'passwordChange',
   'identityKeyChange',
   'send',
@@ -52,6 +53,11 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
   loginFailuresUnderAttack: { limit: 3, windowSeconds: 900 },
   /** Account creation per client address. */
   registerIp: { limit: 20, windowSeconds: 3600 },
+  /**
+   * Refresh-token trades per client address: a token cannot be guessed (256 random bits), so this only keeps a
+   * broken client's loop off the primary (each trade is a row lock and a write).
+   */
+  refreshIp: { limit: 120, windowSeconds: 300 },
   /** Password changes per user (each checks the current password: a stolen token must not guess it fast). */
   passwordChange: { limit: 5, windowSeconds: 900 },
   /** Wrong passwords given to replace the identity key, per session (a right one is not counted). */

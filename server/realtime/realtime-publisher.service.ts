@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RealtimeEvent } from '../../common/contracts/realtime-events';
+import { deviceTargeted, RealtimeEvent } from '../../common/contracts/realtime-events';
 import { RedisChannels } from '../../common/redis/keys';
 import { RedisService } from '../infrastructure/redis.service';
 
@@ -18,6 +18,19 @@ export class RealtimePublisher {
     const payload = JSON.stringify(event);
     await this.redis.attempt(`publish ${event.type}`, (redis) =>
       Promise.all([...new Set(userIds)].map((userId) => redis.publish(RedisChannels.user(userId), payload))),
+    );
+  }
+
+  /** To given devices only (each device's sockets, wherever they are); the user's other devices do not see it. */
+  async publishToDevices(devices: Array<{ userId: string; deviceId: number }>, event: RealtimeEvent): Promise<void> {
+    if (devices.length === 0) return;
+    const payload = JSON.stringify(event);
+    await this.redis.attempt(`publish ${event.type}`, (redis) =>
+      Promise.all(
+        devices.map(({ userId, deviceId }) =>
+          redis.publish(RedisChannels.user(userId), deviceTargeted(deviceId, payload)),
+        ),
+      ),
     );
   }
 }

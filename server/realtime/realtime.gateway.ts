@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { IncomingMessage, Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { parseSessionRevocation, RealtimeCloseCodes } from '../../common/contracts/realtime-events';
+import { parseDeviceTarget, parseSessionRevocation, RealtimeCloseCodes } from '../../common/contracts/realtime-events';
 import { RedisChannels } from '../../common/redis/keys';
 import { AuthService } from '../auth/auth.service';
-import { SessionsRepository } from '../auth/sessions.repository';
+import { DevicesRepository } from '../devices/devices.repository';
+import type { AuthenticatedUser } from '../http/http-types';
 import { ServerConfig } from '../config/server-config';
 import { redactUrl } from '../http/logging';
 import { RedisService } from '../infrastructure/redis.service';
@@ -60,7 +61,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
   constructor(
     @Inject(ServerConfig) private readonly config: ServerConfig,
     private readonly auth: AuthService,
-    private readonly sessionStore: SessionsRepository,
+    private readonly sessionStore: DevicesRepository,
     private readonly limiter: RateLimiter,
     private readonly redis: RedisService,
     private readonly presence: PresenceService,
@@ -101,7 +102,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
       if (this.wss.clients.size + this.pendingUpgrades > limits.maxSocketsPerProcess)
         throw new UpgradeRefused(503, 'process-cap', 'this instance holds all the sockets it may; reconnect later');
       await this.rateLimit('ip', clientAddressKey(address)); // IPv6 per /64, as every request
-      let user: { id: string; sessionId: string };
+      let user: AuthenticatedUser;
       let expiresAt: Date;
       try {
         ({ user, expiresAt } = await this.auth.authenticateUntil(token));
@@ -137,14 +138,14 @@ export class RealtimeGateway implements OnApplicationShutdown {
     }
   }
 
-  private async connected(ws: WebSocket, user: { id: string; sessionId: string }, expiresAt: Date): Promise<void> {
+  private async connected(ws: WebSocket, user: AuthenticatedUser, expiresAt: Date): Promise<void> {
     // Authenticated just before its session was revoked: the revocation went by before this socket existed.
     if (this.sessions.wasRevoked(user.sessionId))
       return this.end(ws, RealtimeCloseCodes.sessionRevoked, 'session revoked');
     const userId = user.id;
     this.metrics.websocketConnections.inc();
     this.alive.add(ws);
-    this.sessions.add(ws, userId, user.sessionId, expiresAt);
+    this.sessions.add(ws, userId, user.deviceId, user.sessionId, expiresAt);
     let userSockets = this.sockets.get(userId);
     const first = !userSockets;
     if (!userSockets) this.sockets.set(userId, (userSockets = new Set()));
@@ -163,6 +164,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
       JSON.stringify({
         type: 'ready',
         userId,
+        deviceId: user.deviceId,
         instanceId: this.config.instanceId,
         heartbeatMs: this.config.realtime.heartbeatMs,
         expiresAt: new Date(this.sessions.get(ws)?.expiresAt ?? expiresAt).toISOString(),
@@ -257,11 +259,17 @@ export class RealtimeGateway implements OnApplicationShutdown {
     return done !== undefined || this.redis.subscriber.isReady;
   }
 
-  private deliver(userId: string, message: string): void {
+  /** Sends a published event to the user's sockets here, or to one device's sockets when it is aimed at one. */
+  private deliver(userId: string, published: string): void {
     const userSockets = this.sockets.get(userId);
     if (!userSockets) return;
-    const type = /"type":"(\w+)"/.exec(message)?.[1] ?? 'unknown';
-    for (const ws of userSockets) if (this.send(ws, message)) this.metrics.realtimeEvents.inc({ type });
+    const { deviceId, payload } = parseDeviceTarget(published);
+    if (!payload) return void this.logger.warn('ignored a malformed device-targeted event');
+    const type = /"type":"([\w-]+)"/.exec(payload)?.[1] ?? 'unknown';
+    for (const ws of userSockets) {
+      if (deviceId !== undefined && this.sessions.get(ws)?.deviceId !== deviceId) continue;
+      if (this.send(ws, payload)) this.metrics.realtimeEvents.inc({ type });
+    }
   }
 
   /** On the subscriber alone: the command connection may still be connecting when the subscriber is ready. */

@@ -11,8 +11,8 @@ describe('SocketSessions', () => {
     const expired: WebSocket[] = [];
     const sessions = new SocketSessions((ws) => expired.push(ws));
     const [a, b] = [socket(), socket()];
-    sessions.add(a, 'u1', 's1', new Date(Date.now() + 1_000));
-    sessions.add(b, 'u1', 's1', new Date(Date.now() + 1_000));
+    sessions.add(a, 'u1', 1, 's1', new Date(Date.now() + 1_000));
+    sessions.add(b, 'u1', 1, 's1', new Date(Date.now() + 1_000));
     sessions.renew(b, new Date(Date.now() + 5_000));
 
     jest.advanceTimersByTime(1_000);
@@ -25,9 +25,9 @@ describe('SocketSessions', () => {
     const expired: WebSocket[] = [];
     const sessions = new SocketSessions((ws) => expired.push(ws));
     const [a, b, c] = [socket(), socket(), socket()];
-    sessions.add(a, 'u1', 's1', new Date(Date.now() + 1_000));
-    sessions.add(b, 'u1', 's2', new Date(Date.now() + 1_000));
-    sessions.add(c, 'u2', 's3', new Date(Date.now() + 1_000));
+    sessions.add(a, 'u1', 1, 's1', new Date(Date.now() + 1_000));
+    sessions.add(b, 'u1', 1, 's2', new Date(Date.now() + 1_000));
+    sessions.add(c, 'u2', 1, 's3', new Date(Date.now() + 1_000));
     expect(sessions.socketsOf('s1')).toEqual([a]);
     expect(sessions.sessions()).toEqual([
       { userId: 'u1', sessionId: 's1' },
@@ -44,7 +44,7 @@ describe('SocketSessions', () => {
     const expired: WebSocket[] = [];
     const sessions = new SocketSessions((ws) => expired.push(ws));
     const ws = socket();
-    sessions.add(ws, 'u1', 's1', new Date(Date.now() + 40 * 24 * 3600 * 1000));
+    sessions.add(ws, 'u1', 1, 's1', new Date(Date.now() + 40 * 24 * 3600 * 1000));
     jest.advanceTimersByTime(30 * 24 * 3600 * 1000);
     expect(expired).toEqual([]);
     jest.advanceTimersByTime(10 * 24 * 3600 * 1000);

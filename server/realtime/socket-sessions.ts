@@ -10,6 +10,7 @@ export const REVOCATION_MEMORY_MS = 30_000;
 
 interface SocketSession {
   userId: string;
+  deviceId: number;
   sessionId: string;
   expiresAt: number;
   timer: NodeJS.Timeout;
@@ -27,8 +28,14 @@ export class SocketSessions {
 
   constructor(private readonly expired: (ws: WebSocket) => void) {}
 
-  add(ws: WebSocket, userId: string, sessionId: string, expiresAt: Date): void {
-    const entry = { userId, sessionId, expiresAt: expiresAt.getTime(), timer: this.arm(ws, expiresAt.getTime()) };
+  add(ws: WebSocket, userId: string, deviceId: number, sessionId: string, expiresAt: Date): void {
+    const entry = {
+      userId,
+      deviceId,
+      sessionId,
+      expiresAt: expiresAt.getTime(),
+      timer: this.arm(ws, expiresAt.getTime()),
+    };
     this.bySocket.set(ws, entry);
     let sockets = this.bySession.get(sessionId);
     if (!sockets) this.bySession.set(sessionId, (sockets = new Set()));

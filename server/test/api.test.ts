@@ -49,7 +49,9 @@ describe('API v1', () => {
       expect(created.status).toBe(201);
       expect(created.body).toEqual({
         user: expect.objectContaining({ id: expect.any(String), username }),
+        deviceId: 1,
         accessToken: expect.any(String),
+        refreshToken: expect.any(String),
       });
       expect(created.body.user).not.toHaveProperty('passwordHash');
 
@@ -71,6 +73,7 @@ describe('API v1', () => {
       });
       expect(login.status).toBe(200);
       expect(login.body.user.id).toBe(created.body.user.id);
+      expect(login.body.deviceId).toBe(2);
       expectError(
         await call(base, 'POST', '/v1/auth/login', { body: { username, password: 'wrong password' } }),
         401,
@@ -126,13 +129,13 @@ describe('API v1', () => {
       );
     });
 
-    it('logout ends that session only', async () => {
+    it('logout removes that device only', async () => {
       const user = await register(base);
       const second = await call(base, 'POST', '/v1/auth/login', {
         body: { username: user.username, password: user.password },
       });
       expect((await call(base, 'POST', '/v1/auth/logout', { token: user.token })).status).toBe(204);
-      expectError(await call(base, 'GET', '/v1/users/me', { token: user.token }), 401, /session has ended/);
+      expectError(await call(base, 'GET', '/v1/users/me', { token: user.token }), 401, /device was removed/);
       expect((await call(base, 'GET', '/v1/users/me', { token: second.body.accessToken })).status).toBe(200);
     });
 
@@ -176,7 +179,7 @@ describe('API v1', () => {
       );
     });
 
-    it('a password change ends every session', async () => {
+    it('a password change removes every other device; the one that changed it stays', async () => {
       const user = await register(base);
       const other = await call(base, 'POST', '/v1/auth/login', {
         body: { username: user.username, password: user.password },
@@ -196,8 +199,11 @@ describe('API v1', () => {
           })
         ).status,
       ).toBe(204);
-      expectError(await call(base, 'GET', '/v1/users/me', { token: user.token }), 401);
+      expect((await call(base, 'GET', '/v1/users/me', { token: user.token })).status).toBe(200);
       expectError(await call(base, 'GET', '/v1/users/me', { token: other.body.accessToken }), 401);
+      expect((await call(base, 'GET', '/v1/devices', { token: user.token })).body).toEqual([
+        expect.objectContaining({ id: user.deviceId, current: true }),
+      ]);
       expect(
         (await call(base, 'POST', '/v1/auth/login', { body: { username: user.username, password: 'new-password-1' } }))
           .status,
@@ -386,6 +392,7 @@ describe('API v1', () => {
         id: first.body.id,
         conversationId,
         senderId: alice.id,
+        senderDeviceId: alice.deviceId,
         clientMessageId,
         ciphertext,
         sentAt: expect.any(String),
@@ -437,6 +444,7 @@ describe('API v1', () => {
         seq: stored[4].seq,
         conversationId,
         senderId: alice.id,
+        senderDeviceId: 1,
         clientMessageId: expect.any(String),
         ciphertext: expect.any(String),
         sentAt: expect.any(String),

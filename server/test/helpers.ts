@@ -104,7 +104,10 @@ export interface TestUser {
   id: string;
   username: string;
   password: string;
+  /** The access token of `deviceId`. */
   token: string;
+  deviceId: number;
+  refreshToken: string;
 }
 
 export async function register(base: string, prefix = 'u'): Promise<TestUser> {
@@ -114,7 +117,28 @@ export async function register(base: string, prefix = 'u'): Promise<TestUser> {
     body: { username, password, identityKey: publicKey() },
   });
   if (answer.status !== 201) throw new Error(`register failed: ${answer.status} ${JSON.stringify(answer.body)}`);
-  return { id: answer.body.user.id, username, password, token: answer.body.accessToken };
+  return {
+    id: answer.body.user.id,
+    username,
+    password,
+    token: answer.body.accessToken,
+    deviceId: answer.body.deviceId,
+    refreshToken: answer.body.refreshToken,
+  };
+}
+
+/** Another device of the same account: a login. */
+export async function login(base: string, user: TestUser, deviceName?: string): Promise<TestUser> {
+  const answer = await call(base, 'POST', '/v1/auth/login', {
+    body: { username: user.username, password: user.password, deviceName },
+  });
+  if (answer.status !== 200) throw new Error(`login failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return {
+    ...user,
+    token: answer.body.accessToken,
+    deviceId: answer.body.deviceId,
+    refreshToken: answer.body.refreshToken,
+  };
 }
 
 export async function conversationOf(base: string, owner: TestUser, others: TestUser[]): Promise<string> {
@@ -152,11 +176,11 @@ export async function storeMessage(
   const [row] = await sql<{ id: string; seq: string }>(
     'primary',
     seq === undefined
-      ? `INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-         VALUES (gen_random_uuid(), $1, $2, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`
-      : `INSERT INTO messages (id, seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
+      ? `INSERT INTO messages (id, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at)
+         VALUES (gen_random_uuid(), $1, $2, 1, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`
+      : `INSERT INTO messages (id, seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at)
          OVERRIDING SYSTEM VALUE
-         VALUES (gen_random_uuid(), $4, $1, $2, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`,
+         VALUES (gen_random_uuid(), $4, $1, $2, 1, gen_random_uuid(), $3, now()) RETURNING id, seq::text AS seq`,
     seq === undefined ? [conversationId, senderId, ciphertext] : [conversationId, senderId, ciphertext, seq.toString()],
   );
   return row;
@@ -338,6 +362,7 @@ export async function storedMessageEvent(
       seq: stored.seq,
       conversationId,
       senderId,
+      senderDeviceId: 1,
       clientMessageId: randomUUID(),
       ciphertext: 'AAAA',
       sentAt: now,

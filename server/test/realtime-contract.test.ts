@@ -14,7 +14,17 @@ import {
 } from '../../worker/test/helpers';
 import { createWorker, Worker } from '../../worker/worker';
 import type { ServerApp } from '../bootstrap';
-import { call, conversationOf, publicKey, register, signature, startServer, TestSocket, TestUser } from './helpers';
+import {
+  call,
+  conversationOf,
+  login,
+  publicKey,
+  register,
+  signature,
+  startServer,
+  TestSocket,
+  TestUser,
+} from './helpers';
 
 /** The document's own schemas, resolved the way a client's validator would (JSON Schema with formats). */
 function validators(): { server: Map<string, ValidateFunction>; client: Map<string, ValidateFunction> } {
@@ -98,7 +108,9 @@ describe('the WebSocket frames match the published AsyncAPI schemas (real servic
 
       send(aliceSocket, { type: 'ping' });
       await aliceSocket.next((event) => event.type === 'pong');
-      const refreshed = await call(server.url, 'POST', '/v1/auth/refresh', { token: alice.token });
+      const refreshed = await call(server.url, 'POST', '/v1/auth/refresh', {
+        body: { refreshToken: alice.refreshToken },
+      });
       expect(refreshed.status).toBe(200);
       send(aliceSocket, { type: 'auth', token: refreshed.body.accessToken });
       await aliceSocket.next((event) => event.type === 'auth');
@@ -133,6 +145,11 @@ describe('the WebSocket frames match the published AsyncAPI schemas (real servic
       });
       expect(rekeyed.status).toBe(200);
       await aliceSocket.next((event) => event.type === 'identity-changed' && event.userId === bob.id);
+
+      // Alice logs in on a second device: her first device hears `device-added`, Bob `devices-changed`.
+      const aliceLaptop = await login(server.url, alice, 'laptop');
+      await aliceSocket.next((event) => event.type === 'device-added' && event.deviceId === aliceLaptop.deviceId);
+      await bobSocket.next((event) => event.type === 'devices-changed' && event.userId === alice.id);
 
       bobSocket.close();
       await aliceSocket.next((event) => event.type === 'presence' && event.userId === bob.id && !event.online);

@@ -10,6 +10,7 @@ import {
   call,
   CuttableProxy,
   env,
+  login as loginDevice,
   register,
   RELAXED_LIMITS,
   sleep,
@@ -35,16 +36,15 @@ function closeTimes(sockets: TestSocket[]): Promise<{ code: number; at: number }
   return Promise.all(sockets.map((socket) => socket.closed.then((code) => ({ code, at: Date.now() }))));
 }
 
+/** Another device of the user; its access token. */
 async function login(base: string, user: TestUser): Promise<string> {
-  const answer = await call(base, 'POST', '/v1/auth/login', {
-    body: { username: user.username, password: user.password },
-  });
-  expect(answer.status).toBe(200);
-  return answer.body.accessToken;
+  return (await loginDevice(base, user)).token;
 }
 
 const sessionOf = (token: string): string =>
   (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string }).jti;
+const deviceOf = (token: string): number =>
+  (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { did: number }).did;
 const expiryOf = (token: string): number =>
   (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number }).exp * 1000;
 
@@ -133,14 +133,15 @@ describe('realtime sessions and limits', () => {
     others.forEach((socket) => socket.close());
   });
 
-  it('a password change closes every session’s sockets on both instances within a second', async () => {
+  it('a password change closes the other devices’ sockets on both instances within a second, not the caller’s', async () => {
     const user = await register(a.url, 'pw');
     const second = await login(a.url, user);
+    const third = await login(b.url, user);
+    const mine = [await TestSocket.open(a.url, user.token), await TestSocket.open(b.url, user.token)];
     const sockets = [
-      await TestSocket.open(a.url, user.token),
-      await TestSocket.open(b.url, user.token),
       await TestSocket.open(a.url, second),
       await TestSocket.open(b.url, second, 'protocol'),
+      await TestSocket.open(a.url, third),
     ];
     const started = Date.now();
     const answer = await call(b.url, 'PUT', '/v1/users/me/password', {
@@ -154,26 +155,26 @@ describe('realtime sessions and limits', () => {
       latencies.push(ms);
     }
     await expectNothingMore(user, sockets);
+    expect(mine.map((socket) => socket.closeCode)).toEqual([undefined, undefined]);
+    expect((await call(a.url, 'GET', '/v1/users/me', { token: user.token })).status).toBe(200);
+    for (const token of [second, third]) expect((await call(a.url, 'GET', '/v1/users/me', { token })).status).toBe(401);
+    mine.forEach((socket) => socket.close());
   });
 
-  it('revoking another session (a lost device) closes its sockets on both instances, not the caller’s', async () => {
+  it('removing another device closes its sockets on both instances within a second, not the caller’s', async () => {
     const user = await register(a.url, 'rv');
     const lost = await login(a.url, user);
-    const listed = await call(b.url, 'GET', '/v1/auth/sessions', { token: user.token });
+    const listed = await call(b.url, 'GET', '/v1/devices', { token: user.token });
     expect(listed.status).toBe(200);
-    expect(listed.body.map((s: { id: string; current: boolean }) => [s.id, s.current]).sort()).toEqual(
-      [
-        [sessionOf(user.token), true],
-        [sessionOf(lost), false],
-      ].sort(),
-    );
+    expect(listed.body.map((device: { id: number; current: boolean }) => [device.id, device.current])).toEqual([
+      [user.deviceId, true],
+      [deviceOf(lost), false],
+    ]);
     const mine = await TestSocket.open(a.url, user.token);
     const sockets = [await TestSocket.open(a.url, lost), await TestSocket.open(b.url, lost)];
 
     const started = Date.now();
-    expect((await call(b.url, 'DELETE', `/v1/auth/sessions/${sessionOf(lost)}`, { token: user.token })).status).toBe(
-      204,
-    );
+    expect((await call(b.url, 'DELETE', `/v1/devices/${deviceOf(lost)}`, { token: user.token })).status).toBe(204);
     for (const { code, ms } of await closes(sockets, started)) {
       expect(code).toBe(RealtimeCloseCodes.sessionRevoked);
       expect(ms).toBeLessThan(1_000);
@@ -182,10 +183,41 @@ describe('realtime sessions and limits', () => {
     await expectNothingMore(user, sockets);
     expect(mine.closeCode).toBeUndefined();
     expect((await call(a.url, 'GET', '/v1/users/me', { token: lost })).status).toBe(401);
-    expect((await call(a.url, 'DELETE', `/v1/auth/sessions/${sessionOf(lost)}`, { token: user.token })).status).toBe(
-      404,
-    );
+    expect((await call(a.url, 'DELETE', `/v1/devices/${deviceOf(lost)}`, { token: user.token })).status).toBe(404);
+    expect((await call(a.url, 'GET', '/v1/devices', { token: user.token })).body).toHaveLength(1);
+    // Device ids are per account: a stranger's DELETE names the stranger's own devices, and has no device 2.
+    const stranger = await register(a.url, 'st');
+    expect((await call(a.url, 'DELETE', `/v1/devices/${deviceOf(lost)}`, { token: stranger.token })).status).toBe(404);
+    expect(mine.closeCode).toBeUndefined();
+    expect((await call(a.url, 'DELETE', '/v1/devices/zero', { token: user.token })).status).toBe(400);
     mine.close();
+  });
+
+  it('refresh tokens rotate, and a spent one presented again removes its device (sockets, tokens, both copies)', async () => {
+    const user = await register(a.url, 'rt');
+    const first = await call(b.url, 'POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(first.status).toBe(200);
+    expect(first.body.refreshToken).not.toBe(user.refreshToken);
+    expect(deviceOf(first.body.accessToken)).toBe(user.deviceId);
+    const sockets = [await TestSocket.open(a.url, first.body.accessToken), await TestSocket.open(b.url, user.token)];
+
+    // The thief (or the owner, whichever comes second) presents the spent token.
+    const started = Date.now();
+    const replay = await call(a.url, 'POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(replay.status).toBe(401);
+    expect(replay.body.message).toMatch(/already used/);
+    for (const { code, ms } of await closes(sockets, started)) {
+      expect(code).toBe(RealtimeCloseCodes.sessionRevoked);
+      expect(ms).toBeLessThan(1_000);
+    }
+    // Every token of the device is dead now: the newest refresh token and both access tokens.
+    const next = await call(a.url, 'POST', '/v1/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
+    expect(next.status).toBe(401);
+    for (const token of [user.token, first.body.accessToken])
+      expect((await call(b.url, 'GET', '/v1/users/me', { token })).status).toBe(401);
+    // Garbage is a plain 401 (nothing removed), a missing field a 400.
+    expect((await call(a.url, 'POST', '/v1/auth/refresh', { body: { refreshToken: 'x.1.y' } })).status).toBe(401);
+    expect((await call(a.url, 'POST', '/v1/auth/refresh', { body: {} })).status).toBe(400);
   });
 
   it('closes sockets at token expiry on both instances (4002)', async () => {
@@ -210,7 +242,7 @@ describe('realtime sessions and limits', () => {
     socket.ws.send(JSON.stringify({ type: 'auth', token: stranger.token }));
     expect(await socket.next((e) => e.type === 'error' && /another session/.test(e.message))).toBeDefined();
 
-    const refreshed = await call(d.url, 'POST', '/v1/auth/refresh', { token: user.token });
+    const refreshed = await call(d.url, 'POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } });
     expect(refreshed.status).toBe(200);
     const fresh: string = refreshed.body.accessToken;
     expect(sessionOf(fresh)).toBe(sessionOf(user.token));

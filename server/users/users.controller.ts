@@ -30,15 +30,19 @@ export class UsersController {
     return this.users.updateProfile(user.id, body);
   }
 
-  /** Ends every session of the user, this one included. Has its own limit: each call checks the current password. */
+  /** Removes every other device of the user. Has its own limit: each call checks the current password. */
   @Put('me/password')
   @RateLimit('passwordChange')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiSummary('changePassword', 'Change your password', 'Ends every session of the account, this one included.')
-  @ApiResponse({ status: 204, description: 'Changed; every session has ended' })
+  @ApiSummary(
+    'changePassword',
+    'Change your password',
+    'Removes every other device of the account; the calling device stays logged in.',
+  )
+  @ApiResponse({ status: 204, description: 'Changed; every other device is removed' })
   @ApiErrors(400, [401, 'No valid access token, or the current password is wrong'], 429)
   changePassword(@CurrentUser() user: AuthenticatedUser, @Body() body: ChangePasswordDto): Promise<void> {
-    return this.users.changePassword(user.id, body.currentPassword, body.newPassword);
+    return this.users.changePassword(user, body.currentPassword, body.newPassword);
   }
 
   @Get(':id')

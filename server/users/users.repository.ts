@@ -99,6 +99,17 @@ export class UsersRepository {
     return new Set(rows.map((row) => row.id));
   }
 
+  /** Everyone who shares at least one conversation with the user, the user not included. */
+  async contactsOf(userId: string): Promise<string[]> {
+    const { rows } = await this.db.primary<{ user_id: string }>(
+      `SELECT DISTINCT o.user_id FROM conversation_members m
+       JOIN conversation_members o ON o.conversation_id = m.conversation_id
+       WHERE m.user_id = $1 AND o.user_id <> $1`,
+      [userId],
+    );
+    return rows.map((row) => row.user_id);
+  }
+
   async update(
     userId: string,
     changes: { displayName?: string | null; identityKey?: string; passwordHash?: string },

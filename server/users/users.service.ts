@@ -1,13 +1,14 @@
 import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { PasswordHasher } from '../auth/password-hasher';
-import { SessionsRepository } from '../auth/sessions.repository';
+import { DevicesService } from '../devices/devices.service';
+import type { AuthenticatedUser } from '../http/http-types';
 import { UserProfile, UsersRepository } from './users.repository';
 
 @Injectable()
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
+    private readonly devices: DevicesService,
     private readonly hasher: PasswordHasher,
   ) {}
 
@@ -22,12 +23,16 @@ export class UsersService {
     return this.profile(userId);
   }
 
-  /** Changing the password ends every session of the user, on every instance. */
-  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+  /**
+   * Changing the password removes every other device of the account, on every instance: whoever else knew the old
+   * password and logged in with it is out. The device that changed it stays.
+   */
+  async changePassword(user: AuthenticatedUser, currentPassword: string, newPassword: string): Promise<void> {
+    const userId = user.id;
     const hash = await this.users.findPasswordHash(userId);
     if (!hash || !(await this.hasher.verify(hash, currentPassword)))
       throw new UnauthorizedException('current password is wrong');
     await this.users.update(userId, { passwordHash: await this.hasher.hash(newPassword) });
-    await this.sessions.revokeAll(userId);
+    await this.devices.removeAllBut(user);
   }
 }

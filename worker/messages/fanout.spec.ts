@@ -15,6 +15,7 @@ const view = (id: string): MessageView => ({
   seq: '1',
   conversationId: 'conv',
   senderId: alice,
+  senderDeviceId: 1,
   clientMessageId: 'c',
   ciphertext: 'SECRET',
   sentAt: 't',

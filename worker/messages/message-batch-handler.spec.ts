@@ -29,6 +29,7 @@ const view = (b: MessageQueueBodyV1) => ({
   seq: '1',
   conversationId: b.conversationId,
   senderId: b.senderId,
+  senderDeviceId: b.senderDeviceId ?? 1,
   clientMessageId: b.clientMessageId,
   ciphertext: b.ciphertext,
   sentAt: b.sentAt,

@@ -26,17 +26,18 @@ interface Row extends MessageRow {
  */
 const INSERT_BATCH = `
   WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[])
-      WITH ORDINALITY AS t(id, conversation_id, sender_id, client_message_id, ciphertext, sent_at, ord)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::text[], $7::timestamptz[])
+      WITH ORDINALITY AS t(id, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, ord)
   ), inserted AS (
-    INSERT INTO messages (id, conversation_id, sender_id, client_message_id, ciphertext, sent_at)
-    SELECT id, conversation_id, sender_id, client_message_id, ciphertext, sent_at FROM input ORDER BY ord
+    INSERT INTO messages (id, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at)
+    SELECT id, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at FROM input ORDER BY ord
     ON CONFLICT DO NOTHING
-    RETURNING id, seq, conversation_id, sender_id, client_message_id, ciphertext, sent_at, stored_at
+    RETURNING id, seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
   )
   SELECT true AS inserted, i.* FROM inserted i
   UNION ALL
-  SELECT false, m.id, m.seq, m.conversation_id, m.sender_id, m.client_message_id, m.ciphertext, m.sent_at, m.stored_at
+  SELECT false, m.id, m.seq, m.conversation_id, m.sender_id, m.sender_device_id, m.client_message_id, m.ciphertext,
+         m.sent_at, m.stored_at
     FROM messages m JOIN input USING (sender_id, conversation_id, client_message_id)`;
 
 const keyOf = (senderId: string, conversationId: string, clientMessageId: string) =>
@@ -96,6 +97,9 @@ export function isPrimaryUnreachable(error: unknown): boolean {
   return visit(error);
 }
 
+/** Bodies queued before devices existed name no device: their senders' only device became device 1. */
+const LEGACY_SENDER_DEVICE_ID = 1;
+
 /** Writes messages to the primary, idempotently. */
 export class MessageStore {
   constructor(private readonly dataSource: DataSource) {}
@@ -140,6 +144,7 @@ export class MessageStore {
       unique.map((body) => body.id),
       unique.map((body) => body.conversationId),
       unique.map((body) => body.senderId),
+      unique.map((body) => body.senderDeviceId ?? LEGACY_SENDER_DEVICE_ID),
       unique.map((body) => body.clientMessageId),
       unique.map((body) => body.ciphertext),
       unique.map((body) => body.sentAt),

@@ -12,6 +12,10 @@ export class ConversationEntity {
   @Column({ name: 'created_by', type: 'uuid' })
   createdBy: string;
 
+  /** Goes up with every member change; caches keep the member list of the highest version they saw. */
+  @Column({ name: 'membership_version', type: 'bigint' })
+  membershipVersion: string;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

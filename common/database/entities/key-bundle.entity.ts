@@ -1,10 +1,13 @@
 import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-/** The signed prekey half of a user's public key bundle (X3DH-style). All values are public keys, base64. */
+/** The signed prekey half of one device's public key bundle (X3DH-style). All values are public keys, base64. */
 @Entity({ name: 'key_bundles' })
 export class KeyBundleEntity {
   @PrimaryColumn({ name: 'user_id', type: 'uuid' })
   userId: string;
+
+  @PrimaryColumn({ name: 'device_id', type: 'integer' })
+  deviceId: number;
 
   @Column({ name: 'signed_prekey_id', type: 'integer' })
   signedPreKeyId: number;

@@ -31,6 +31,10 @@ export class MessageEntity {
   @Column({ name: 'sender_id', type: 'uuid' })
   senderId: string;
 
+  /** The sender's device (its id within the sender's account). */
+  @Column({ name: 'sender_device_id', type: 'integer' })
+  senderDeviceId: number;
+
   @Column({ name: 'client_message_id', type: 'uuid' })
   clientMessageId: string;
 

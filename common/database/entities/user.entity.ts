@@ -20,6 +20,10 @@ export class UserEntity {
   @Column({ name: 'identity_key', type: 'text' })
   identityKey: string;
 
+  /** The id the account's next device gets; device ids are never reused. */
+  @Column({ name: 'next_device_id', type: 'integer' })
+  nextDeviceId: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -2,6 +2,7 @@ import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
 import { ConversationListIndex1764000100000 } from './1764000100000-conversation-list-index';
 import { LeastPrivilegeGrants1764000200000 } from './1764000200000-least-privilege-grants';
 import { LastResortPrekeys1764000310000 } from './1764000310000-last-resort-prekeys';
+import { Devices1764000400000 } from './1764000400000-devices';
 import { MessageIdempotencyPerConversation1764000320000 } from './1764000320000-message-idempotency-per-conversation';
 
 /** In order. A new migration is a new file here, never an edit of a shipped one. */
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   LeastPrivilegeGrants1764000200000,
   LastResortPrekeys1764000310000,
   MessageIdempotencyPerConversation1764000320000,
+  Devices1764000400000,
 ];
