@@ -109,6 +109,16 @@ export class CyphrClient {
     };
   }
 
+  /** Registers one of the account's devices for wake-up pushes while it has no open socket. */
+  async setPush(session: Session, provider: 'apns' | 'fcm' | 'webhook', token: string, deviceId = session.deviceId) {
+    await this.request('PUT', `/v1/devices/${deviceId}/push`, { provider, token }, session.token, [204]);
+  }
+
+  /** Stops pushes to one of the account's devices. */
+  async clearPush(session: Session, deviceId = session.deviceId): Promise<void> {
+    await this.request('DELETE', `/v1/devices/${deviceId}/push`, undefined, session.token, [204]);
+  }
+
   async createConversation(owner: Session, memberIds: string[], title?: string): Promise<string> {
     const { body } = await this.request<{ id: string }>('POST', '/v1/conversations', { memberIds, title }, owner.token);
     return body.id;

@@ -8,6 +8,9 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { JwtKeyring } from './jwt-keyring';
 import { PasswordHasher } from './password-hasher';
+import { DevicePushController } from '../devices/device-push.controller';
+import { DevicePushRepository } from '../devices/device-push.repository';
+import { DevicePushService } from '../devices/device-push.service';
 import { DevicesController } from '../devices/devices.controller';
 import { DevicesRepository } from '../devices/devices.repository';
 import { DevicesService } from '../devices/devices.service';
@@ -24,13 +27,15 @@ import { DevicesService } from '../devices/devices.service';
       }),
     }),
   ],
-  controllers: [AuthController, DevicesController],
+  controllers: [AuthController, DevicesController, DevicePushController],
   providers: [
     JwtKeyring,
     AuthService,
     AuthGuard,
     DevicesRepository,
     DevicesService,
+    DevicePushRepository,
+    DevicePushService,
     PasswordHasher,
     UsersRepository,
     RateLimiter,

@@ -13,7 +13,7 @@ import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { clientAddressKey } from '../rate-limits/client-address';
 import { RateLimitedException, RateLimiter } from '../rate-limits/rate-limiter.service';
-import { PresenceService } from './presence.service';
+import { LocalDevices, PresenceService } from './presence.service';
 import { SocketSessions } from './socket-sessions';
 import { clientAddress, PROTOCOL, refuse, TrustProxy, UpgradeRefused, upgradeToken } from './upgrade-request';
 
@@ -148,6 +148,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     this.sessions.add(ws, userId, user.deviceId, user.sessionId, expiresAt);
     let userSockets = this.sockets.get(userId);
     const first = !userSockets;
+    const firstOfDevice = !this.hasDeviceSocket(userSockets, user.deviceId);
     if (!userSockets) this.sockets.set(userId, (userSockets = new Set()));
     userSockets.add(ws);
 
@@ -158,7 +159,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
 
     if (first) this.subscriptions.set(userId, this.subscribe(userId));
     const subscribed = await this.subscriptions.get(userId);
-    if (first) await this.presence.join(userId);
+    if (firstOfDevice) await this.presence.join(userId, user.deviceId);
     this.send(
       ws,
       JSON.stringify({
@@ -240,16 +241,38 @@ export class RealtimeGateway implements OnApplicationShutdown {
 
   private async disconnected(ws: WebSocket, userId: string): Promise<void> {
     this.metrics.websocketConnections.dec();
+    const deviceId = this.sessions.get(ws)?.deviceId;
     this.sessions.remove(ws);
     const userSockets = this.sockets.get(userId);
-    if (!userSockets?.delete(ws) || userSockets.size > 0) return;
+    if (!userSockets?.delete(ws)) return;
+    if (userSockets.size > 0) {
+      // The user stays online here; only the device's own field goes when it was its last socket.
+      if (deviceId !== undefined && !this.closing && !this.hasDeviceSocket(userSockets, deviceId))
+        await this.presence.leave(userId, deviceId);
+      return;
+    }
     this.sockets.delete(userId);
     this.subscriptions.delete(userId);
     if (this.closing) return;
     await this.redis.attempt('unsubscribe', (_) => this.redis.subscriber.unsubscribe(RedisChannels.user(userId)));
     // The user may have reconnected here while we were unsubscribing.
     if (this.sockets.has(userId)) return void this.subscriptions.set(userId, this.subscribe(userId));
-    await this.presence.leave(userId);
+    if (deviceId !== undefined) await this.presence.leave(userId, deviceId);
+  }
+
+  private hasDeviceSocket(sockets: Set<WebSocket> | undefined, deviceId: number): boolean {
+    for (const socket of sockets ?? []) if (this.sessions.get(socket)?.deviceId === deviceId) return true;
+    return false;
+  }
+
+  /** Per user with sockets here, the devices they belong to (presence fields are per device). */
+  private localDevices(): LocalDevices[] {
+    return [...this.sockets]
+      .map(([userId, sockets]) => ({
+        userId,
+        deviceIds: [...new Set([...sockets].flatMap((ws) => this.sessions.get(ws)?.deviceId ?? []))],
+      }))
+      .filter(({ deviceIds }) => deviceIds.length > 0);
   }
 
   private async subscribe(userId: string): Promise<boolean> {
@@ -331,7 +354,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
       this.alive.delete(ws);
       ws.ping();
     }
-    await this.presence.refresh([...this.sockets.keys()]);
+    await this.presence.refresh(this.localDevices());
   }
 
   private async resubscribeMissing(): Promise<void> {
@@ -352,7 +375,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const ws of this.wss.clients) ws.close(CLOSE_RESTARTING, 'server restarting; reconnect');
-    await this.presence.dropAll([...this.sockets.keys()]);
+    await this.presence.dropAll(this.localDevices());
     const deadline = Date.now() + graceMs;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
     for (const ws of this.wss.clients) ws.terminate();

@@ -3,7 +3,7 @@ import { redisSettings } from '../../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../../common/redis/connection';
 import { RealtimeCloseCodes } from '../../common/contracts/realtime-events';
 import { RedisChannels, RedisKeys } from '../../common/redis/keys';
-import { isOnline } from '../../common/redis/presence';
+import { isOnline, presenceField } from '../../common/redis/presence';
 import { RedisClusterHandle, startRedisCluster } from '../../scripts/testing/redis-cluster';
 import type { ServerApp } from '../bootstrap';
 import { RealtimeGateway } from '../realtime/realtime.gateway';
@@ -184,10 +184,11 @@ describe('two instances on a Redis Cluster', () => {
     const keys = users.map((user) => RedisKeys.presence(user.id));
     expect(new Set(await Promise.all(keys.map(nodeOf))).size).toBeGreaterThan(1);
 
-    const before = await Promise.all(keys.map((key) => redis.hGet(key, c.config.instanceId)));
+    const fields = users.map((user) => presenceField(c.config.instanceId, user.deviceId));
+    const before = await Promise.all(keys.map((key, index) => redis.hGet(key, fields[index])));
     await new Promise((resolve) => setTimeout(resolve, 20));
     await c.app.get(RealtimeGateway)['beat'](); // the heartbeat tick: one refresh per user, across slots
-    const after = await Promise.all(keys.map((key) => redis.hGet(key, c.config.instanceId)));
+    const after = await Promise.all(keys.map((key, index) => redis.hGet(key, fields[index])));
     after.forEach((deadline, index) => expect(Number(deadline)).toBeGreaterThan(Number(before[index])));
 
     await c.shutdown(); // drops this instance's field of every user at once, not after the TTL
