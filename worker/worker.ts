@@ -3,7 +3,7 @@ import { Server } from 'node:http';
 import { DataSource } from 'typeorm';
 import { createSqsClient } from '../common/aws/sqs-client';
 import { buildDataSourceOptions } from '../common/config/database-options';
-import { resolveSecrets, SecretReader } from '../common/config/secrets';
+import { ResolvedSecrets, resolveSecrets, SecretReader } from '../common/config/secrets';
 import { redisSettings } from '../common/redis/client';
 import { createRedisConnection, RedisConnection } from '../common/redis/connection';
 import { WorkerSettings } from './config/worker-environment';
@@ -13,6 +13,7 @@ import { MessageStore } from './messages/message-store';
 import { LogPushProvider } from './notifications/log-push-provider';
 import { NotificationBatchHandler } from './notifications/notification-batch-handler';
 import { PushProvider } from './notifications/push-provider';
+import { PushTargets } from './notifications/push-targets';
 import { WebhookPushProvider } from './notifications/webhook-push-provider';
 import { WorkerLogger } from './observability/logger';
 import { startMetricsServer, WorkerMetrics } from './observability/metrics';
@@ -38,11 +39,16 @@ export interface WorkerDependencies {
   metrics?: WorkerMetrics;
 }
 
-export function createPushProvider(env: WorkerSettings, logger: WorkerLogger): PushProvider {
+export function createPushProvider(
+  env: WorkerSettings,
+  logger: WorkerLogger,
+  secrets: Pick<ResolvedSecrets, 'pushWebhookSecret'> = {},
+): PushProvider {
   if (env.PUSH_PROVIDER === 'webhook') {
+    if (!secrets.pushWebhookSecret) throw new Error('PUSH_PROVIDER=webhook needs the signing secret');
     return new WebhookPushProvider({
       url: env.PUSH_WEBHOOK_URL as string,
-      secret: env.PUSH_WEBHOOK_SECRET,
+      secret: secrets.pushWebhookSecret,
       timeoutMs: env.PUSH_WEBHOOK_TIMEOUT_MS,
       attempts: env.PUSH_WEBHOOK_ATTEMPTS,
     });
@@ -113,6 +119,7 @@ export async function createWorker(
   );
   await dataSource.initialize();
   const redis = await connectRedis(env, secrets, logger);
+  const pushTargets = new PushTargets(dataSource);
 
   const common = {
     sqs,
@@ -127,14 +134,15 @@ export async function createWorker(
   };
   const messageHandler = new MessageBatchHandler({
     store: new MessageStore(dataSource),
-    fanout: new Fanout(redis, sqs, env.SQS_NOTIFICATIONS_QUEUE_URL, metrics, logger),
+    fanout: new Fanout(redis, pushTargets, sqs, env.SQS_NOTIFICATIONS_QUEUE_URL, metrics, logger),
     deadLetters: new DeadLetterSender(sqs, messagesRedrive, logger),
     metrics,
     logger,
     ...retry,
   });
   const notificationHandler = new NotificationBatchHandler({
-    provider: deps.pushProvider ?? createPushProvider(env, logger),
+    provider: deps.pushProvider ?? createPushProvider(env, logger, secrets),
+    targets: pushTargets,
     deadLetters: new DeadLetterSender(sqs, notificationsRedrive, logger),
     metrics,
     logger,

@@ -8,6 +8,8 @@ export interface ResolvedSecrets {
   /** The API's JWT keyring (see server/auth/jwt-keyring.ts); absent for the worker and the migration. */
   jwtKeys?: ReloadableSecret;
   redisAuthToken?: string;
+  /** The worker's webhook signing key (PUSH_WEBHOOK_SECRET locally, PUSH_WEBHOOK_SECRET_ARN on AWS). */
+  pushWebhookSecret?: string;
 }
 
 /** A secret's value at start-up and, when it lives in Secrets Manager, how to read its current version again. */
@@ -24,6 +26,8 @@ export type SecretReferences = Pick<
   JWT_SECRET?: string;
   JWT_SECRET_ARN?: string;
   REDIS_AUTH_SECRET_ARN?: string;
+  PUSH_WEBHOOK_SECRET?: string;
+  PUSH_WEBHOOK_SECRET_ARN?: string;
 };
 
 export type SecretReader = (arn: string) => Promise<string>;
@@ -62,6 +66,8 @@ export async function resolveSecrets(
     secrets.database = await readDatabaseLogin(env.DATABASE_SECRET_ARN, read);
   }
   if (env.REDIS_AUTH_SECRET_ARN) secrets.redisAuthToken = await read(env.REDIS_AUTH_SECRET_ARN);
+  if (env.PUSH_WEBHOOK_SECRET) secrets.pushWebhookSecret = env.PUSH_WEBHOOK_SECRET;
+  else if (env.PUSH_WEBHOOK_SECRET_ARN) secrets.pushWebhookSecret = await read(env.PUSH_WEBHOOK_SECRET_ARN);
   return secrets;
 }
 

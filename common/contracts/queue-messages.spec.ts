@@ -65,4 +65,21 @@ describe('parseNotificationQueueBody', () => {
       /kind must be "message"/,
     );
   });
+
+  it('accepts a device notification (v2) only with a device id, and rejects an unknown version by name', () => {
+    const body = {
+      v: 2,
+      kind: 'message',
+      userId: randomUUID(),
+      deviceId: 3,
+      conversationId: randomUUID(),
+      messageId: randomUUID(),
+      createdAt: new Date().toISOString(),
+    };
+    expect(parseNotificationQueueBody(JSON.stringify(body))).toEqual(body);
+    expect(() => parseNotificationQueueBody(JSON.stringify({ ...body, deviceId: undefined }))).toThrow(
+      /deviceId must be a positive integer/,
+    );
+    expect(() => parseNotificationQueueBody(JSON.stringify({ ...body, v: 3 }))).toThrow(/unknown body version 3/);
+  });
 });

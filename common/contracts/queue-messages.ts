@@ -22,7 +22,11 @@ export interface MessageQueueBodyV1 {
   memberIds: string[];
 }
 
-/** `cyphr-notifications`: tell one offline user that something arrived. Never carries message content. */
+/**
+ * `cyphr-notifications`, as queued before devices existed: tell one offline user that something arrived.
+ * Still accepted (bodies in flight across the upgrade): the user was offline, so each of their devices with a
+ * push token gets the push. Never carries message content.
+ */
 export interface NotificationQueueBodyV1 {
   v: 1;
   kind: 'message';
@@ -31,6 +35,19 @@ export interface NotificationQueueBodyV1 {
   messageId: string;
   createdAt: string;
 }
+
+/** `cyphr-notifications`: wake one device that has a push token and had no open socket. Never carries content. */
+export interface NotificationQueueBodyV2 {
+  v: 2;
+  kind: 'message';
+  userId: string;
+  deviceId: number;
+  conversationId: string;
+  messageId: string;
+  createdAt: string;
+}
+
+export type NotificationQueueBody = NotificationQueueBodyV1 | NotificationQueueBodyV2;
 
 export class QueueBodyError extends Error {
   constructor(message: string) {
@@ -44,7 +61,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type Check = [condition: boolean, problem: string];
 
-function parseObject(body: string): Record<string, unknown> {
+function parseObject(body: string, versions: unknown[] = [1]): Record<string, unknown> {
   if (Buffer.byteLength(body, 'utf8') > MAX_QUEUE_BODY_BYTES)
     throw new QueueBodyError(`body is larger than ${MAX_QUEUE_BODY_BYTES} bytes`);
   let value: unknown;
@@ -56,7 +73,7 @@ function parseObject(body: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new QueueBodyError('body is not a JSON object');
   const record = value as Record<string, unknown>;
-  if (record.v !== 1) throw new QueueBodyError(`unknown body version ${JSON.stringify(record.v)}`);
+  if (!versions.includes(record.v)) throw new QueueBodyError(`unknown body version ${JSON.stringify(record.v)}`);
   return record;
 }
 
@@ -95,14 +112,15 @@ export function parseMessageQueueBody(body: string): MessageQueueBodyV1 {
   return m as unknown as MessageQueueBodyV1;
 }
 
-export function parseNotificationQueueBody(body: string): NotificationQueueBodyV1 {
-  const n = parseObject(body);
+export function parseNotificationQueueBody(body: string): NotificationQueueBody {
+  const n = parseObject(body, [1, 2]);
   failOn([
     [n.kind === 'message', 'kind must be "message"'],
     [isUuid(n.userId), 'userId must be a uuid'],
+    [n.v === 1 || isDeviceId(n.deviceId), 'deviceId must be a positive integer'],
     [isUuid(n.conversationId), 'conversationId must be a uuid'],
     [isUuid(n.messageId), 'messageId must be a uuid'],
     [isIsoDate(n.createdAt), 'createdAt must be an ISO-8601 time'],
   ]);
-  return n as unknown as NotificationQueueBodyV1;
+  return n as unknown as NotificationQueueBody;
 }

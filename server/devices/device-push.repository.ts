@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../infrastructure/database.service';
-import type { PushTokenProvider } from './device-push.dto';
+import type { PushTokenProvider } from '../../common/contracts/push-tokens';
 
 /**
  * A device's push registration (devices.push_provider/push_token/push_updated_at). Writes go to the primary and

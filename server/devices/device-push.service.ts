@@ -1,6 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import type { AuthenticatedUser } from '../http/http-types';
-import { pushTokenProblem, SetPushTokenDto } from './device-push.dto';
+import { pushTokenProblem } from '../../common/contracts/push-tokens';
+import { SetPushTokenDto } from './device-push.dto';
 import { DevicePushRepository } from './device-push.repository';
 
 /**

@@ -49,15 +49,43 @@ describe('WorkerSettings', () => {
     expect(found.join('\n')).toMatch(/REDIS_URL/);
   });
 
-  it('requires a webhook URL only for the webhook provider', () => {
-    expect(problems({ ...base, PUSH_PROVIDER: 'webhook' })).toContain(
-      'PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook',
-    );
-    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'https://push.example.com/hook' })).toEqual(
-      [],
-    );
-    expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'ftp://x' })).toEqual([
-      'PUSH_WEBHOOK_URL must be an http(s) URL',
-    ]);
+  describe('webhook push', () => {
+    const arn =
+      'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cyphr-production/push-webhook-signing-key-AbCdEf';
+    const webhook = { ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_SECRET_ARN: arn };
+
+    it('requires a URL only for the webhook provider', () => {
+      expect(problems({ ...base, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_SECRET_ARN: arn })).toContain(
+        'PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook',
+      );
+      expect(problems({ ...webhook, PUSH_WEBHOOK_URL: 'https://push.example.com/hook' })).toEqual([]);
+      expect(problems({ ...webhook, PUSH_WEBHOOK_URL: 'ftp://x' })).toEqual(
+        expect.arrayContaining(['PUSH_WEBHOOK_URL must be an http(s) URL']),
+      );
+      expect(problems(base)).toEqual([]);
+    });
+
+    it('takes plain http only to a loopback address', () => {
+      expect(problems({ ...webhook, PUSH_WEBHOOK_URL: 'http://127.0.0.1:8080/push' })).toEqual([]);
+      expect(problems({ ...webhook, PUSH_WEBHOOK_URL: 'http://localhost/push' })).toEqual([]);
+      expect(problems({ ...webhook, PUSH_WEBHOOK_URL: 'http://push.example.com/hook' })).toEqual([
+        'PUSH_WEBHOOK_URL must be https (plain http only to localhost, 127.0.0.1 or [::1])',
+      ]);
+      expect(problems({ ...webhook, PUSH_WEBHOOK_URL: 'http://localhost.evil.example/hook' })).toHaveLength(1);
+    });
+
+    it('names the missing signing secret, and takes it by ARN or (locally) by value', () => {
+      const url = { PUSH_WEBHOOK_URL: 'https://push.example.com/hook' };
+      expect(problems({ ...base, ...url, PUSH_PROVIDER: 'webhook' })).toContain(
+        'PUSH_WEBHOOK_SECRET_ARN (or PUSH_WEBHOOK_SECRET locally) is required when PUSH_PROVIDER=webhook',
+      );
+      expect(problems({ ...base, ...url, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_SECRET: 'x'.repeat(32) })).toEqual([]);
+      expect(problems({ ...base, ...url, PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_SECRET: 'short' })).toEqual([
+        'PUSH_WEBHOOK_SECRET must be at least 32 characters',
+      ]);
+      expect(problems({ ...webhook, ...url, PUSH_WEBHOOK_SECRET_ARN: 'cyphr/push' })).toEqual([
+        'PUSH_WEBHOOK_SECRET_ARN must be a Secrets Manager secret ARN',
+      ]);
+    });
   });
 });

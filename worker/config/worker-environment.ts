@@ -1,5 +1,17 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateIf, IsNotEmpty } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 import { SharedSettings } from '../../common/config/environment';
 import { WORKER_VISIBILITY_TIMEOUT_SECONDS } from '../../common/operations/timeouts';
 
@@ -7,6 +19,8 @@ const toInt = ({ value }: { value: unknown }) => (value === undefined || value =
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 export const PUSH_PROVIDERS = ['log', 'webhook'] as const;
+/** https anywhere; plain http only to this machine (a local gateway), never across a network. */
+const HTTPS_OR_LOOPBACK = /^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$))/i;
 export type PushProviderName = (typeof PUSH_PROVIDERS)[number];
 
 /**
@@ -104,6 +118,7 @@ export class WorkerSettings extends SharedSettings {
   @IsIn(PUSH_PROVIDERS as unknown as string[])
   PUSH_PROVIDER: PushProviderName = 'log';
 
+  /** The push gateway (relays to APNs/FCM): https, or plain http to a loopback address for local runs. */
   @Transform(emptyToUndefined)
   @ValidateIf((env: WorkerSettings) => env.PUSH_PROVIDER === 'webhook')
   @IsNotEmpty({ message: 'PUSH_WEBHOOK_URL is required when PUSH_PROVIDER=webhook' })
@@ -111,13 +126,34 @@ export class WorkerSettings extends SharedSettings {
     { protocols: ['http', 'https'], require_tld: false, require_protocol: true },
     { message: 'PUSH_WEBHOOK_URL must be an http(s) URL' },
   )
+  @Matches(HTTPS_OR_LOOPBACK, {
+    message: 'PUSH_WEBHOOK_URL must be https (plain http only to localhost, 127.0.0.1 or [::1])',
+  })
   PUSH_WEBHOOK_URL?: string;
 
-  /** Optional HMAC-SHA256 key; when set each webhook request carries `x-cyphr-signature: sha256=<hex>` of its body. */
+  /**
+   * Local runs: the HMAC-SHA256 key that signs each webhook request (worker/notifications/webhook-signature.ts),
+   * at least 32 characters. On AWS use PUSH_WEBHOOK_SECRET_ARN: a key never sits in the user data.
+   */
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: WorkerSettings) =>
+      (env.PUSH_PROVIDER === 'webhook' && !env.PUSH_WEBHOOK_SECRET_ARN) || env.PUSH_WEBHOOK_SECRET !== undefined,
+  )
+  @IsNotEmpty({
+    message: 'PUSH_WEBHOOK_SECRET_ARN (or PUSH_WEBHOOK_SECRET locally) is required when PUSH_PROVIDER=webhook',
+  })
+  @IsString()
+  @MinLength(32, { message: 'PUSH_WEBHOOK_SECRET must be at least 32 characters' })
+  PUSH_WEBHOOK_SECRET?: string;
+
+  /** On AWS: the Secrets Manager secret holding the webhook signing key, read once at start-up. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsString()
-  PUSH_WEBHOOK_SECRET?: string;
+  @Matches(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, {
+    message: 'PUSH_WEBHOOK_SECRET_ARN must be a Secrets Manager secret ARN',
+  })
+  PUSH_WEBHOOK_SECRET_ARN?: string;
 
   @IsOptional()
   @Transform(toInt)

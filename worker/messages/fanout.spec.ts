@@ -3,7 +3,8 @@ import { MessageView } from '../../common/contracts/realtime-events';
 import { RedisChannels, RedisKeys } from '../../common/redis/keys';
 import { createLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
-import { Fanout, FanoutRedis } from './fanout';
+import type { PushTarget } from '../notifications/push-targets';
+import { Fanout, FanoutRedis, PushDevices } from './fanout';
 
 const [alice, bob, carol] = [
   '00000000-0000-4000-8000-00000000000a',
@@ -22,7 +23,8 @@ const view = (id: string): MessageView => ({
   storedAt: 't',
 });
 
-function fakeRedis(online: string[], options: { publishFails?: boolean; presenceFails?: boolean } = {}) {
+/** Presence as the API writes it: `<instanceId>/<deviceId>` → deadline. */
+function fakeRedis(online: Array<[string, number]>, options: { publishFails?: boolean; presenceFails?: boolean } = {}) {
   const published: Array<[string, string]> = [];
   const redis: FanoutRedis = {
     publish: async (channel, message) => {
@@ -32,11 +34,30 @@ function fakeRedis(online: string[], options: { publishFails?: boolean; presence
     },
     hGetAll: async (key): Promise<Record<string, string>> => {
       if (options.presenceFails) throw new Error('redis down');
-      return online.some((userId) => RedisKeys.presence(userId) === key) ? { i1: String(Date.now() + 60_000) } : {};
+      return Object.fromEntries(
+        online
+          .filter(([userId]) => RedisKeys.presence(userId) === key)
+          .map(([, deviceId]) => [`i1/${deviceId}`, String(Date.now() + 60_000)]),
+      );
     },
   };
   return { redis, published };
 }
+
+const target = (userId: string, deviceId: number): PushTarget => ({
+  userId,
+  deviceId,
+  provider: 'fcm',
+  token: `token-${userId.slice(-1)}-${deviceId}-0123456789abcdefghijklmnop`,
+});
+/** Alice sends from device 1 and has device 2; Bob has devices 1 and 2; Carol has no push at all. */
+const registered = [target(alice, 1), target(alice, 2), target(bob, 1), target(bob, 2)];
+const pushDevices = (targets = registered, fails = false): PushDevices => ({
+  of: async (userIds) => {
+    if (fails) throw new Error('primary down');
+    return targets.filter((t) => userIds.includes(t.userId));
+  },
+});
 
 function fakeSqs(failIds: string[] = []) {
   const sent: Array<Record<string, unknown>> = [];
@@ -55,33 +76,71 @@ function fakeSqs(failIds: string[] = []) {
   return { sqs, sent };
 }
 
-const fanout = (redis: FanoutRedis, sqs: SQSClient) =>
+const fanout = (redis: FanoutRedis, sqs: SQSClient, devices = pushDevices()) =>
   new Fanout(
     redis,
+    devices,
     sqs,
     'http://q/notifications',
     new WorkerMetrics({ defaultMetrics: false }),
     createLogger('silent'),
   );
 
+const devicesOf = (sent: Array<Record<string, unknown>>) => sent.map((body) => `${body.userId}/${body.deviceId}`);
+
 describe('Fanout', () => {
-  it('publishes to every member, sender included, and notifies only offline recipients, without content', async () => {
-    const { redis, published } = fakeRedis([bob]);
+  it('publishes to every member and queues one notification per registered device without a socket, no content', async () => {
+    const { redis, published } = fakeRedis([[bob, 1]]);
     const { sqs, sent } = fakeSqs();
     expect(await fanout(redis, sqs).deliver([{ message: view('m1'), memberIds: [alice, bob, carol] }])).toEqual([true]);
     expect(published.map(([channel]) => channel)).toEqual([alice, bob, carol].map(RedisChannels.user));
     expect(JSON.parse(published[0][1])).toEqual({ type: 'message', message: view('m1') });
+    // Alice's sending device 1 is skipped, her device 2 is woken; Bob's device 1 has a socket.
     expect(sent).toEqual([
-      { v: 1, kind: 'message', userId: carol, conversationId: 'conv', messageId: 'm1', createdAt: expect.any(String) },
+      {
+        v: 2,
+        kind: 'message',
+        userId: alice,
+        deviceId: 2,
+        conversationId: 'conv',
+        messageId: 'm1',
+        createdAt: expect.any(String),
+      },
+      {
+        v: 2,
+        kind: 'message',
+        userId: bob,
+        deviceId: 2,
+        conversationId: 'conv',
+        messageId: 'm1',
+        createdAt: expect.any(String),
+      },
     ]);
     expect(JSON.stringify(sent)).not.toContain('SECRET');
+    expect(JSON.stringify(sent)).not.toContain('token-');
+  });
+
+  it('queues nothing and reads no presence when no member has a push token', async () => {
+    const { redis } = fakeRedis([], { presenceFails: true });
+    const { sqs, sent } = fakeSqs();
+    expect(
+      await fanout(redis, sqs, pushDevices([])).deliver([{ message: view('m1'), memberIds: [alice, carol] }]),
+    ).toEqual([true]);
+    expect(sent).toEqual([]);
   });
 
   it('treats unknown presence as offline and a failed publish as degraded, not failed', async () => {
     const { redis } = fakeRedis([], { publishFails: true, presenceFails: true });
     const { sqs, sent } = fakeSqs();
     expect(await fanout(redis, sqs).deliver([{ message: view('m1'), memberIds: [alice, bob, carol] }])).toEqual([true]);
-    expect(sent.map((notification) => notification.userId)).toEqual([bob, carol]);
+    expect(devicesOf(sent)).toEqual([`${alice}/2`, `${bob}/1`, `${bob}/2`]);
+  });
+
+  it('fails the batch when the registrations cannot be read (it is fanned out again)', async () => {
+    const { redis } = fakeRedis([]);
+    const { sqs } = fakeSqs();
+    const items = ['m1', 'm2'].map((id) => ({ message: view(id), memberIds: [alice, bob] }));
+    expect(await fanout(redis, sqs, pushDevices(registered, true)).deliver(items)).toEqual([false, false]);
   });
 
   it('fails exactly the messages whose notifications could not be queued', async () => {

@@ -1,14 +1,20 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { NotificationQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { NotificationQueueBodyV2 } from '../../common/contracts/queue-messages';
 import { MessageView, RealtimeEvent } from '../../common/contracts/realtime-events';
-import { onlineUsers, PresenceRedis } from '../../common/redis/presence';
+import { onlineDevices, PresenceRedis } from '../../common/redis/presence';
 import { RedisChannels } from '../../common/redis/keys';
+import type { PushTarget } from '../notifications/push-targets';
 import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 
 /** What fan-out needs from Redis: publish and the presence reads. */
 export interface FanoutRedis extends PresenceRedis {
   publish(channel: string, message: string): Promise<number>;
+}
+
+/** The devices with a push token (PushTargets on the primary). */
+export interface PushDevices {
+  of(userIds: string[]): Promise<PushTarget[]>;
 }
 
 export interface FanoutItem {
@@ -21,18 +27,20 @@ const SQS_BATCH_LIMIT = 10;
 
 /**
  * After a message is stored: publish it on every member's Redis channel (each API instance pushes to its
- * own WebSockets), and queue a notification for each member other than the sender with no live
- * connection.
+ * own WebSockets), and queue one notification per device to wake: a member's device (the sender's other
+ * devices too, never the one that sent it) that has a push token and no open socket. Registrations are read in
+ * one query per batch and presence only for users that have any, so members without push cost nothing more.
  *
  * Redis trouble degrades, it does not fail the message: the message is durable in PostgreSQL and
  * clients catch up from history on reconnect, so a failed publish is logged and counted, and unknown
- * presence counts as offline (a push too many rather than one too few). A failure to queue a
- * notification does fail the message: it stays on the queue, is redelivered, found as a duplicate and
+ * presence counts as offline (a push too many rather than one too few). A failure to read registrations or
+ * queue a notification does fail the message: it stays on the queue, is redelivered, found as a duplicate and
  * fanned out again.
  */
 export class Fanout {
   constructor(
     private readonly redis: FanoutRedis,
+    private readonly pushDevices: PushDevices,
     private readonly sqs: SQSClient,
     private readonly notificationsQueueUrl: string,
     private readonly metrics: WorkerMetrics,
@@ -48,18 +56,29 @@ export class Fanout {
   }
 
   private async notifyOffline(items: FanoutItem[]): Promise<Set<number>> {
-    const online = await this.presence(items);
-    const notifications: Array<{ item: number; body: NotificationQueueBodyV1 }> = [];
+    let registered: PushTarget[];
+    try {
+      registered = await this.pushDevices.of(items.flatMap(({ memberIds }) => memberIds));
+    } catch (error) {
+      this.logger.error({ err: error }, 'push registrations unavailable; messages will be fanned out again');
+      return new Set(items.map((_, index) => index));
+    }
+    if (registered.length === 0) return new Set();
+    const online = await this.presence([...new Set(registered.map((target) => target.userId))]);
+    const notifications: Array<{ item: number; body: NotificationQueueBodyV2 }> = [];
     const createdAt = new Date().toISOString();
     items.forEach(({ message, memberIds }, item) => {
-      for (const userId of new Set(memberIds)) {
-        if (userId === message.senderId || online.has(userId)) continue;
+      const members = new Set(memberIds);
+      for (const { userId, deviceId } of registered) {
+        if (!members.has(userId) || online.get(userId)?.has(deviceId)) continue;
+        if (userId === message.senderId && deviceId === message.senderDeviceId) continue;
         notifications.push({
           item,
           body: {
-            v: 1,
+            v: 2,
             kind: 'message',
             userId,
+            deviceId,
             conversationId: message.conversationId,
             messageId: message.id,
             createdAt,
@@ -90,21 +109,18 @@ export class Fanout {
     }
   }
 
-  private async presence(items: FanoutItem[]): Promise<Set<string>> {
-    const candidates = new Set<string>();
-    for (const { message, memberIds } of items)
-      for (const userId of memberIds) if (userId !== message.senderId) candidates.add(userId);
+  private async presence(userIds: string[]): Promise<Map<string, Set<number>>> {
     try {
-      return await onlineUsers(this.redis, [...candidates]);
+      return await onlineDevices(this.redis, userIds);
     } catch (error) {
-      this.logger.warn({ err: error }, 'presence unavailable; notifying every recipient');
-      return new Set();
+      this.logger.warn({ err: error }, 'presence unavailable; waking every registered device');
+      return new Map();
     }
   }
 
   /** Returns the items whose notifications could not all be queued. */
   private async queueNotifications(
-    notifications: Array<{ item: number; body: NotificationQueueBodyV1 }>,
+    notifications: Array<{ item: number; body: NotificationQueueBodyV2 }>,
   ): Promise<Set<number>> {
     const failedItems = new Set<number>();
     const batches: Array<typeof notifications> = [];

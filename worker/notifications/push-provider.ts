@@ -1,33 +1,25 @@
-import { NotificationQueueBodyV1 } from '../../common/contracts/queue-messages';
+import type { PushTokenProvider } from '../../common/contracts/push-tokens';
 
 /**
- * What a push carries: who to wake up and where to look. Never message content or anything from it
- * (ciphertext included): the client fetches the message itself over its authenticated connection.
+ * What a push carries: which device to wake (its provider and token) and, at most, which conversation to look
+ * at. Never the sender, the message or anything from it (ciphertext included): the client fetches what is new
+ * itself over its authenticated connection.
  */
 export interface PushNotification {
-  kind: 'message';
-  userId: string;
+  kind: 'wake';
+  provider: PushTokenProvider;
+  token: string;
   conversationId: string;
-  messageId: string;
-  createdAt: string;
 }
 
-/** `delivered`: the provider took it. `dropped`: the provider refused it for good (unknown user...): do not retry. */
-export type PushOutcome = 'delivered' | 'dropped';
+/**
+ * `delivered`: the provider took it. `dropped`: the provider refused it for good (do not retry).
+ * `token-invalid`: the provider says the device's token is dead (uninstalled app): forget the token.
+ */
+export type PushOutcome = 'delivered' | 'dropped' | 'token-invalid';
 
 /** A push transport. Throws for failures worth retrying (network, timeout, 5xx, 429). */
 export interface PushProvider {
   readonly name: string;
   send(notification: PushNotification): Promise<PushOutcome>;
-}
-
-/** Builds the push from the queue body field by field, so nothing else can slip into a payload. */
-export function toPushNotification(body: NotificationQueueBodyV1): PushNotification {
-  return {
-    kind: body.kind,
-    userId: body.userId,
-    conversationId: body.conversationId,
-    messageId: body.messageId,
-    createdAt: body.createdAt,
-  };
 }

@@ -1,11 +1,12 @@
-import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PushNotification, PushOutcome, PushProvider } from './push-provider';
+import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
 
 export interface WebhookPushOptions {
+  /** https, or http to a loopback address (a local gateway); anything else is refused here and by the settings. */
   url: string;
-  /** When set, each request carries `x-cyphr-signature: sha256=<hex HMAC of the body>`. */
-  secret?: string;
+  /** HMAC-SHA256 key: each request carries a timestamped signature (./webhook-signature.ts). */
+  secret: string;
   timeoutMs: number;
   /** Attempts within one call; the queue's visibility retry and DLQ take over after that. */
   attempts: number;
@@ -26,24 +27,52 @@ export class WebhookError extends Error {
 
 /** 408 and 429 are worth another try; other 4xx mean the request itself is wrong. */
 const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
+/** The gateway's way of saying APNs/FCM no longer know the token (the app is gone from the device). */
+const TOKEN_GONE = 410;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** undefined when the URL may receive pushes: https anywhere, plain http only on this machine. */
+export function webhookUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  if (parsed.protocol === 'https:') return undefined;
+  if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return undefined;
+  return 'must be https (plain http only to a loopback address)';
+}
 
 /**
- * Posts each notification as JSON to a configured URL (a push gateway: FCM/APNs relay, ntfy, a bridge),
- * with a timeout per attempt and bounded retries with exponential backoff.
+ * undici rejects a redirect under `redirect: 'error'` with a TypeError whose cause says so (matched by name, not
+ * instanceof: the fetch may come from another realm).
+ */
+const isRefusedRedirect = (error: unknown) => {
+  const cause = (error as { cause?: { message?: unknown } } | undefined)?.cause;
+  return (error as Error | undefined)?.name === 'TypeError' && /redirect/i.test(String(cause?.message ?? ''));
+};
+
+/**
+ * Posts each push as JSON `{type: "wake", provider, token, conversationId}` to a push gateway that relays to
+ * APNs/FCM, signed and timestamped, with a timeout per attempt and bounded retries with exponential backoff.
+ * Redirects are never followed (a 3xx fails the push): a signed request must reach only the configured host.
  */
 export class WebhookPushProvider implements PushProvider {
   readonly name = 'webhook';
   private readonly fetch: typeof fetch;
 
   constructor(private readonly options: WebhookPushOptions) {
+    const problem = webhookUrlProblem(options.url);
+    if (problem) throw new Error(`webhook URL ${problem}`);
+    if (!options.secret) throw new Error('webhook pushes need a signing secret');
     this.fetch = options.fetch ?? fetch;
   }
 
   async send(notification: PushNotification): Promise<PushOutcome> {
-    const body = JSON.stringify({ type: 'message', ...notification });
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'cyphr-worker' };
-    if (this.options.secret)
-      headers['x-cyphr-signature'] = `sha256=${createHmac('sha256', this.options.secret).update(body).digest('hex')}`;
+    const { provider, token, conversationId } = notification;
+    const body = JSON.stringify({ type: 'wake', provider, token, conversationId });
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
       if (attempt > 1) {
@@ -53,15 +82,23 @@ export class WebhookPushProvider implements PushProvider {
       try {
         const response = await this.fetch(this.options.url, {
           method: 'POST',
-          headers,
+          // Signed per attempt: a retry late in the backoff still falls inside the gateway's tolerance.
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'cyphr-worker',
+            [SIGNATURE_HEADER]: signWebhookBody(this.options.secret, body),
+          },
           body,
+          redirect: 'error',
           signal: AbortSignal.timeout(this.options.timeoutMs),
         });
         await response.arrayBuffer().catch(() => undefined); // drain so the connection is reused
         if (response.ok) return 'delivered';
+        if (response.status === TOKEN_GONE) return 'token-invalid';
         if (!retryableStatus(response.status)) return 'dropped';
         lastError = new WebhookError(`webhook answered ${response.status}`, response.status);
       } catch (error) {
+        if (isRefusedRedirect(error)) throw new WebhookError('webhook answered a redirect; redirects are refused');
         lastError = error;
       }
     }

@@ -1,9 +1,11 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { messageIdFor } from '../../common/contracts/message-id';
+import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager';
 import {
   call,
   conversationOf,
+  login,
   register,
   replicaCaughtUp,
   startServer,
@@ -13,15 +15,10 @@ import {
 import type { ServerApp } from '../../server/bootstrap';
 import { createLogger } from '../observability/logger';
 import { createWorker, Worker } from '../worker';
-import {
-  createTestQueues,
-  eventually,
-  queueEnv,
-  RecordingPushProvider,
-  TestQueues,
-  testSqs,
-  workerEnv,
-} from './helpers';
+import { createTestQueues, eventually, queueEnv, TestQueues, testSqs, workerEnv } from './helpers';
+import { PushReceiver } from './push-receiver';
+
+const pushToken = () => `e2e-${randomUUID()}`;
 
 /**
  * The whole path: HTTP send on API instance A → SQS → worker → PostgreSQL → Redis → WebSocket on API
@@ -32,7 +29,9 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
   let queues: TestQueues;
   let servers: ServerApp[];
   let worker: Worker;
-  let pushes: RecordingPushProvider;
+  let secrets: SecretsManagerStandIn;
+  let receiver: PushReceiver;
+  const saved = { ...process.env };
   let alice: TestUser;
   let bob: TestUser;
   let carol: TestUser;
@@ -43,8 +42,18 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
     queues = await createTestQueues(sqs, { visibilityTimeout: 10, maxReceiveCount: 5 });
     const env = { SQS_MESSAGES_QUEUE_URL: queues.messages, SQS_NOTIFICATIONS_QUEUE_URL: queues.notifications };
     servers = [await startServer({ env }), await startServer({ env })];
-    pushes = new RecordingPushProvider();
-    worker = await createWorker(workerEnv(queueEnv(queues)), createLogger('silent'), { pushProvider: pushes });
+    // Pushes as on AWS: the webhook provider, its signing key read by ARN through the Secrets Manager API.
+    const signingKey = randomBytes(32).toString('base64');
+    secrets = await SecretsManagerStandIn.start();
+    const arn = secrets.create('cyphr-test/push-webhook-signing-key', signingKey);
+    receiver = await new PushReceiver(signingKey).start();
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDTESTPUSHWEBHOOK';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test-secret';
+    delete process.env.AWS_SESSION_TOKEN;
+    const push = { PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: receiver.url, PUSH_WEBHOOK_SECRET_ARN: arn };
+    worker = await createWorker(workerEnv({ ...queueEnv(queues), ...push }), createLogger('silent'));
+    expect(secrets.calls).toEqual([expect.objectContaining({ action: 'GetSecretValue', secretId: arn })]);
     worker.start();
     const base = servers[0].url;
     [alice, bob, carol] = await Promise.all([register(base, 'alice'), register(base, 'bob'), register(base, 'carol')]);
@@ -53,12 +62,34 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
 
   afterAll(async () => {
     await worker?.stop();
+    await receiver?.stop();
+    await secrets?.close();
+    process.env = saved;
     await Promise.all((servers ?? []).map((server) => server.shutdown()));
     await queues?.remove();
     sqs?.destroy();
   });
 
-  it('a message sent over HTTP reaches the online recipient by WebSocket on another instance, history, and a push for the offline one', async () => {
+  it('a message sent over HTTP reaches the online recipient by WebSocket on another instance, history, and one signed wake-up per offline registered device', async () => {
+    // Bob: device 1 online (socket) and registered, device 2 offline and registered, device 3 offline without
+    // a token. Carol: device 1 offline and registered.
+    const [bobTablet, bobLaptop] = [
+      await login(servers[0].url, bob, 'tablet'),
+      await login(servers[0].url, bob, 'laptop'),
+    ];
+    const token = { bobOnline: pushToken(), bobOffline: pushToken(), carol: pushToken() };
+    for (const [user, value] of [
+      [bob, token.bobOnline],
+      [bobTablet, token.bobOffline],
+      [carol, token.carol],
+    ] as const) {
+      const answer = await call(servers[1].url, 'PUT', `/v1/devices/${user.deviceId}/push`, {
+        token: user.token,
+        body: { provider: 'webhook', token: value },
+      });
+      expect(answer.status).toBe(204);
+    }
+    expect(bobLaptop.deviceId).toBe(3);
     const bobSocket = await TestSocket.open(servers[1].url, bob.token);
     try {
       const clientMessageId = randomUUID();
@@ -80,6 +111,7 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
         seq: expect.any(String),
         conversationId,
         senderId: alice.id,
+        senderDeviceId: alice.deviceId,
         clientMessageId,
         ciphertext,
         sentAt: expect.any(String),
@@ -93,12 +125,19 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
       expect(history.status).toBe(200);
       expect(history.body.items.filter((item: { id: string }) => item.id === id)).toEqual([event.message]);
 
-      // Bob is connected (presence in Redis), Carol is not: only Carol gets a push, and it carries no content.
-      await eventually(async () => pushes.sent.some((push) => push.messageId === id), 10_000, 'a push for carol');
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const forMessage = pushes.sent.filter((push) => push.messageId === id);
-      expect(forMessage.map((push) => push.userId)).toEqual([carol.id]);
-      expect(JSON.stringify(forMessage)).not.toContain(ciphertext);
+      // Bob's device 1 is connected (presence in Redis): only the two offline registered devices are woken,
+      // once each, with a signed wake-up that names no sender and carries no content.
+      const tokens = Object.values(token);
+      await eventually(async () => receiver.to(tokens).length >= 2, 10_000, 'two pushes');
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // room for any wrong extra push to show up
+      const received = receiver.to(tokens);
+      expect(received.map((push) => push.body.token).sort()).toEqual([token.bobOffline, token.carol].sort());
+      for (const push of received) {
+        expect(push.verified).toBe(true);
+        expect(push.body).toEqual({ type: 'wake', provider: 'webhook', token: push.body.token, conversationId });
+      }
+      expect(JSON.stringify(received)).not.toContain(ciphertext);
+      expect(JSON.stringify(received)).not.toContain(alice.id);
     } finally {
       bobSocket.close();
     }

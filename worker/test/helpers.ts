@@ -277,6 +277,21 @@ export function eventually<T>(
   return waitUntil(probe, timeoutMs, what, 100);
 }
 
+/**
+ * A device of the user, as login would make it, optionally registered for push (`webhook`, the given token).
+ * The worker suites write users directly, so their devices too.
+ */
+export async function addDevice(db: DataSource, userId: string, deviceId: number, pushToken?: string): Promise<void> {
+  await db.query(
+    `INSERT INTO devices (user_id, id, session_id, name, refresh_expires_at, push_provider, push_token, push_updated_at)
+     VALUES ($1, $2, $3, $4, now() + interval '1 day', $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END)`,
+    [userId, deviceId, randomUUID(), `device ${deviceId}`, pushToken ? 'webhook' : null, pushToken ?? null],
+  );
+}
+
+/** A push token unique to the test, so pushes are told apart by it. */
+export const testPushToken = () => `tok-${randomUUID()}`;
+
 /** A push provider that records what it was asked to send (and never contacts anything). */
 export class RecordingPushProvider implements PushProvider {
   readonly name = 'recording';

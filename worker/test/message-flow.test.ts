@@ -20,6 +20,8 @@ import {
   queueEnv,
   receiveAll,
   RecordingPushProvider,
+  addDevice,
+  testPushToken,
   sendBodies,
   TestQueues,
   testSqs,
@@ -158,14 +160,23 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
     expect(await queueDepth(sqs, queues.messages)).toBe(0);
   });
 
-  it('publishes to every member and notifies only the offline ones, never with content', async () => {
+  it('publishes to every member and wakes only registered devices without a socket, never with content', async () => {
     const group = await createConversation(db, 3);
     const [sender, online, offline] = group.memberIds;
-    // Presence as the API writes it (common/redis/presence.ts): instance id → deadline in epoch ms.
-    await redis.hSet(RedisKeys.presence(online), `test-instance-${randomUUID()}`, String(Date.now() + 60_000));
+    const token = Object.fromEntries(
+      ['senderOther', 'onlinePhone', 'onlineTablet', 'offlinePhone'].map((name) => [name, testPushToken()]),
+    );
+    await addDevice(db, sender, 1, testPushToken()); // sends: never woken by its own message
+    await addDevice(db, sender, 2, token.senderOther);
+    await addDevice(db, online, 1, token.onlinePhone);
+    await addDevice(db, online, 2, token.onlineTablet);
+    await addDevice(db, offline, 1, token.offlinePhone);
+    await addDevice(db, offline, 2); // no push token
+    // Presence as the API writes it (common/redis/presence.ts): `<instance>/<device>` → deadline in epoch ms.
+    await redis.hSet(RedisKeys.presence(online), `test-instance-${randomUUID()}/1`, String(Date.now() + 60_000));
     await redis.expire(RedisKeys.presence(online), RedisTtlSeconds.presence);
     // A stale field of a dead instance does not count.
-    await redis.hSet(RedisKeys.presence(offline), 'dead-instance', String(Date.now() - 1_000));
+    await redis.hSet(RedisKeys.presence(offline), 'dead-instance/1', String(Date.now() - 1_000));
 
     const subscriber = redis.duplicate('subscriber');
     await subscriber.connect();
@@ -176,7 +187,7 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
       );
     }
     try {
-      const body = messageBody(group);
+      const body = messageBody(group, { senderDeviceId: 1 });
       await sendBodies(sqs, queues.messages, [body]);
       await eventually(
         async () => group.memberIds.every((userId) => events[userId].length > 0),
@@ -190,19 +201,15 @@ describe('worker: messages queue → PostgreSQL → Redis → notifications (in 
       });
       expect(event.type === 'message' && Number(event.message.seq)).toBeGreaterThan(0);
 
-      await eventually(async () => pushes.sent.some((push) => push.messageId === body.id), 10_000, 'a push');
+      const mine = () => pushes.sent.filter((push) => Object.values(token).includes(push.token));
+      await eventually(async () => mine().length >= 3, 10_000, 'three pushes');
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // room for any wrong extra push to show up
-      const forMessage = pushes.sent.filter((push) => push.messageId === body.id);
-      expect(forMessage).toEqual([
-        {
-          kind: 'message',
-          userId: offline,
-          conversationId: group.id,
-          messageId: body.id,
-          createdAt: expect.any(String),
-        },
-      ]);
-      expect(JSON.stringify(forMessage)).not.toContain(body.ciphertext);
+      const wake = (t: string) => ({ kind: 'wake', provider: 'webhook', token: t, conversationId: group.id });
+      expect(mine().sort((a, b) => a.token.localeCompare(b.token))).toEqual(
+        [token.senderOther, token.onlineTablet, token.offlinePhone].sort().map(wake),
+      );
+      expect(JSON.stringify(mine())).not.toContain(body.ciphertext);
+      expect(JSON.stringify(mine())).not.toContain(sender);
     } finally {
       await subscriber.close();
       await redis.del([RedisKeys.presence(online), RedisKeys.presence(offline)]);
