@@ -1,7 +1,7 @@
 // Synthesized JSON of the whole stack, for every environment x tier, construct by construct.
 // Testing.synth(stack, true) also runs the policy aspect: every shipped stack must pass it.
 import { Testing } from 'cdktf';
-import { albOrigin, ENVIRONMENTS, TIERS, type TierName } from './config';
+import { albOrigin, ENVIRONMENTS, pushOf, TIERS, type TierName } from './config';
 import { CyphrStack } from './stack';
 import { ALB_IDLE_TIMEOUT_SECONDS } from '../common/operations/timeouts';
 
@@ -33,6 +33,7 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     return `${type}.${found[0][0]}`;
   };
   const prefix = `cyphr-${environment.name}`;
+  const webhook = pushOf(environment).provider === 'webhook';
 
   beforeAll(() => {
     const stack = new CyphrStack(Testing.app(), 'test', { environment, tier });
@@ -186,7 +187,11 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       all('aws_secretsmanager_secret')
         .map((s) => s.name)
         .sort(),
-    ).toEqual([`${prefix}/db-master`, `${prefix}/jwt-signing-keys`]);
+    ).toEqual([
+      `${prefix}/db-master`,
+      `${prefix}/jwt-signing-keys`,
+      ...(webhook ? [`${prefix}/push-webhook-signing-key`] : []),
+    ]);
     for (const secret of all('aws_secretsmanager_secret'))
       expect(secret).toMatchObject({
         kms_key_id: expect.stringContaining('aws_kms_key'),
@@ -194,10 +199,14 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
       });
     const versions = all('aws_secretsmanager_secret_version');
     expect(versions.map((v) => v.secret_string_wo).sort()).toEqual([
+      ...(webhook ? ['${ephemeral.aws_secretsmanager_random_password.secrets_push_webhook_key.random_password}'] : []),
       // The master secret holds the very value the primary gets as password_wo.
       '${jsonencode({ keys = [{ kid = "k1", secret = ephemeral.aws_secretsmanager_random_password.secrets_jwt_first_key.random_password }] })}',
       '${jsonencode({ username = "cyphr_admin", password = ephemeral.aws_secretsmanager_random_password.database_master_password.random_password })}',
     ]);
+    expect(json.ephemeral.aws_secretsmanager_random_password.secrets_push_webhook_key).toEqual(
+      webhook ? { password_length: 64, exclude_punctuation: true } : undefined,
+    );
     for (const version of versions) expect(version.secret_string_wo_version).toBe(1);
     // Written only once the instance exists, so a failed create cannot leave the secret with another password.
     const masterValue = versions.find((v) => String(v.secret_string_wo).includes('database_master_password'));
@@ -329,6 +338,14 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
     );
     expect(sids('api')).not.toContain('SendDlqQueue');
     expect(sids('worker')).not.toContain('ReadJwtSigningKeysSecret');
+    // The push webhook's signing key: the worker reads it (and nothing else reads it), only when pushes go to one.
+    expect(sids('api')).not.toContain('ReadPushWebhookSigningKeySecret');
+    const pushKey = statements('worker').find((s) => s.sid === 'ReadPushWebhookSigningKeySecret');
+    expect(pushKey?.resources).toEqual(
+      webhook
+        ? [`\${${addressOf('aws_secretsmanager_secret', (r) => r.name === `${prefix}/push-webhook-signing-key`)}.arn}`]
+        : undefined,
+    );
     // IAM database logins: each role as its own users, on the primary and every replica.
     const connect = (role: string, user: string) =>
       statements(role).find((s) => s.sid === `ConnectDatabaseAs${user}`)?.resources ?? [];

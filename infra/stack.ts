@@ -20,6 +20,8 @@ import { cpuScaling, queueBacklogScaling } from './constructs/scaling';
 import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
 import type { ApiEnvFile, AppRole, AppSettings, SharedEnvFile, WorkerEnvFile } from './constructs/user-data';
+
+type PushSetting = 'PUSH_PROVIDER' | 'PUSH_WEBHOOK_URL' | 'PUSH_WEBHOOK_SECRET_ARN';
 import { DATABASE_ROLES } from '../common/database/roles';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
@@ -27,7 +29,14 @@ import { applyPolicyRules } from './policies/apply-rules';
 import { AppLogGroups } from './constructs/logs';
 import { dataPolicyRules } from './policies/data-rules';
 import { addEdgeAndOperations, type EdgeAndOperations } from './edge-and-operations';
-import { albOrigin, backupCopyAccount, edgeOriginName, isExistingImage } from './config/environments';
+import {
+  albOrigin,
+  backupCopyAccount,
+  DEFAULT_MAILBOX_RETENTION_DAYS,
+  edgeOriginName,
+  isExistingImage,
+  pushOf,
+} from './config/environments';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
@@ -131,6 +140,7 @@ export class CyphrStack extends TerraformStack {
       region: env.region,
       key,
       recoveryWindowDays: env.secretRecoveryWindowDays,
+      pushWebhook: pushOf(env).provider === 'webhook',
     });
 
     // Load balancer.
@@ -255,6 +265,7 @@ export class CyphrStack extends TerraformStack {
     // the roles on a new database (their IAM login fails until they exist).
     database.grantConnect(worker.role, DATABASE_ROLES.migrate, { primaryOnly: true });
     database.masterSecret.grantRead(worker.role);
+    secrets.pushWebhookSigningKey?.grantRead(worker.role);
     cache.grantConnect(api.role, cache.iamUserId('api'));
     cache.grantConnect(worker.role, cache.iamUserId('worker'));
   }
@@ -301,8 +312,18 @@ export class CyphrStack extends TerraformStack {
         DATABASE_MIGRATION_USER: DATABASE_ROLES.migrate,
         DATABASE_MASTER_SECRET_ARN: this.database.masterSecret.arn,
         WORKER_VISIBILITY_TIMEOUT_SECONDS: String(this.queues.messages.visibilityTimeoutSeconds),
+        MAILBOX_RETENTION_DAYS: String(env.mailboxRetentionDays ?? DEFAULT_MAILBOX_RETENTION_DAYS),
+        ...this.pushSettings(env),
       },
     };
+  }
+
+  /** The push provider and, for a webhook, its URL and the signing key's ARN (never the key). */
+  private pushSettings(env: EnvironmentConfig): Pick<WorkerEnvFile, PushSetting> {
+    const push = pushOf(env);
+    const key = this.secrets.pushWebhookSigningKey;
+    if (push.provider === 'log' || !key) return { PUSH_PROVIDER: 'log' };
+    return { PUSH_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: push.url, PUSH_WEBHOOK_SECRET_ARN: key.arn };
   }
 
   private outputs(): void {
@@ -330,6 +351,12 @@ export class CyphrStack extends TerraformStack {
       this.secrets.jwtSigningKeys.arn,
       'JWT signing keyring (first key written by Terraform, write-only; rotate with npm run rotate-jwt-key)',
     );
+    if (this.secrets.pushWebhookSigningKey)
+      out(
+        'push_webhook_secret_arn',
+        this.secrets.pushWebhookSigningKey.arn,
+        'Push webhook signing key (written by Terraform, write-only; give the push gateway a copy to verify with)',
+      );
     out('api_asg_name', this.api.group.name, 'API auto scaling group');
     out('worker_asg_name', this.worker.group.name, 'Worker auto scaling group');
     out('ami_id', this.api.launchTemplate.imageId, 'AMI of both launch templates');

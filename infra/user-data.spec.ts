@@ -7,7 +7,7 @@ import { MigrateSettings } from '../common/config/migrate-settings';
 import { DATABASE_ROLES } from '../common/database/roles';
 import { ApiSettings } from '../server/config/api-settings';
 import { WorkerSettings } from '../worker/config/worker-environment';
-import { ENVIRONMENTS, TIERS, type TierName } from './config';
+import { ENVIRONMENTS, pushOf, TIERS, type TierName } from './config';
 import { CyphrStack } from './stack';
 import { placeholder, roleEnvFiles, substituteReferences, userDataScriptOf, type EnvFile } from './user-data-env';
 
@@ -61,6 +61,22 @@ describe.each(cases)(
       expect(migrate.DATABASE_MASTER_SECRET_ARN).toMatch(/^arn:/);
       // The api's file could not run the migration: it has neither the owner role nor the master secret.
       expect(() => validateEnvironment(MigrateSettings, files.api)).toThrow(/DATABASE_MIGRATION_USER/);
+    });
+
+    it('the worker gets the environment’s push provider, a webhook’s key by ARN only, and the mailbox retention', () => {
+      const push = pushOf(environment);
+      const worker = validateEnvironment(WorkerSettings, files.worker);
+      expect(worker.PUSH_PROVIDER).toBe(push.provider);
+      expect(worker.MAILBOX_RETENTION_DAYS).toBe(environment.mailboxRetentionDays ?? 30);
+      if (push.provider === 'webhook') {
+        expect(worker.PUSH_WEBHOOK_URL).toBe(push.url);
+        expect(worker.PUSH_WEBHOOK_SECRET_ARN).toMatch(/^arn:aws:secretsmanager:/);
+      } else {
+        expect(files.worker).not.toHaveProperty('PUSH_WEBHOOK_URL');
+        expect(files.worker).not.toHaveProperty('PUSH_WEBHOOK_SECRET_ARN');
+      }
+      expect(files.worker).not.toHaveProperty('PUSH_WEBHOOK_SECRET');
+      expect(files.api).not.toHaveProperty('PUSH_PROVIDER');
     });
 
     it("the worker's visibility timeout is the messages queue's", () => {

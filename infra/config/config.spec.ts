@@ -84,6 +84,27 @@ describe('config', () => {
     expect(problems.every((p) => p.startsWith('environment "staging": '))).toBe(true);
   });
 
+  it('takes push as log or an https webhook, naming the field otherwise', () => {
+    const withPush = (push: unknown) => problemsOf({ staging: { ...staging, push } as EnvironmentConfig });
+    expect(withPush({ provider: 'log' })).toEqual([]);
+    expect(withPush({ provider: 'webhook', url: 'https://push.example.com/wake' })).toEqual([]);
+    expect(withPush({ provider: 'pigeon' })).toEqual([
+      'environment "staging": push.provider: must be one of log, webhook, got "pigeon"',
+    ]);
+    expect(withPush({ provider: 'webhook' })).toEqual([
+      'environment "staging": push.url: is required when push.provider is "webhook"',
+    ]);
+    expect(withPush({ provider: 'webhook', url: 'http://push.example.com/wake' })).toEqual([
+      'environment "staging": push.url: must be https, got "http://push.example.com/wake"',
+    ]);
+    expect(withPush({ provider: 'webhook', url: 'https://127.0.0.1/wake' })).toEqual([
+      'environment "staging": push.url: needs a host name, got "127.0.0.1"',
+    ]);
+    expect(withPush({ provider: 'log', url: 'https://push.example.com/wake' })).toEqual([
+      'environment "staging": push.url: only a webhook has a URL: set push.provider to "webhook" or drop the URL',
+    ]);
+  });
+
   it('insists on deletion protection and Multi-AZ in production', () => {
     const problems = problemsOf({
       production: { ...ENVIRONMENTS.production, deletionProtection: false, multiAzDatabase: false },

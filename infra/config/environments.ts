@@ -56,7 +56,26 @@ export interface EnvironmentConfig {
   ci?: CiConfig;
   /** Remote state in S3 with a lock file. @default local state (a first try needs no bucket) */
   stateBackend?: StateBackendConfig;
+  /** Days an unacknowledged device-to-device message stays in its mailbox (1-365). @default 30 */
+  mailboxRetentionDays?: number;
+  /** Where the worker sends devices' wake-ups. @default { provider: 'log' } (pushes are only logged) */
+  push?: PushConfig;
 }
+
+/**
+ * `log`: pushes are written to the worker's log only (an environment without a push gateway).
+ * `webhook`: each push is POSTed to `url`, a push gateway relaying to APNs/FCM, signed with a key Terraform
+ * writes into Secrets Manager (`cyphr-<env>/push-webhook-signing-key`) and the worker reads by ARN.
+ */
+export type PushConfig = { provider: 'log' } | { provider: 'webhook'; /** https only */ url: string };
+
+export const PUSH_CONFIG_PROVIDERS = ['log', 'webhook'] as const;
+
+/** The worker's MAILBOX_RETENTION_DAYS default, and the environments' too. */
+export const DEFAULT_MAILBOX_RETENTION_DAYS = 30;
+
+/** The environment's push settings, with the default filled in. */
+export const pushOf = (env: EnvironmentConfig): PushConfig => env.push ?? { provider: 'log' };
 
 /** Bake the AMI from the bundle (dist/) with EC2 Image Builder (infra/constructs/image.ts). */
 export interface BuildImageConfig {
@@ -174,6 +193,7 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     // A zone of its own in the staging account (delegated from the production zone): HTTPS to the origin here too.
     domain: { name: 'api.staging.cyphr.example.com', hostedZoneId: 'Z0STAGINGEXAMPLEZONE' },
     ci: { githubRepository: 'example-org/cyphr' },
+    push: { provider: 'log' },
   },
   production: {
     name: 'production',
@@ -193,5 +213,6 @@ export const ENVIRONMENTS: Record<string, EnvironmentConfig> = {
     domain: { name: 'api.cyphr.example.com', hostedZoneId: 'Z0123456789EXAMPLEZONE' },
     alarmEmail: 'ops@cyphr.example.com',
     ci: { githubRepository: 'example-org/cyphr' },
+    push: { provider: 'webhook', url: 'https://push.cyphr.example.com/v1/wake' },
   },
 };

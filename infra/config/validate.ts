@@ -1,7 +1,7 @@
 // Config validation: a table of rules, every failure collected, each naming environment and field.
 // Runs before any construct is made.
 import { cidrsOverlap, parseCidr } from './cidr';
-import type { EnvironmentConfig } from './environments';
+import { PUSH_CONFIG_PROVIDERS, type EnvironmentConfig } from './environments';
 import { isTierName, TIERS } from './tiers';
 import { cloudFrontPrefixListId } from './cloudfront-prefix-lists';
 
@@ -31,7 +31,46 @@ function wafRateLimit(field: string, limit: (env: EnvironmentConfig) => number |
   };
 }
 
+/** An https URL with a public host name: the push gateway is reached across the internet, never in plain text. */
+function httpsUrlProblem(url: unknown): string | undefined {
+  if (typeof url !== 'string') return 'is required when push.provider is "webhook"';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL`;
+  }
+  if (parsed.protocol !== 'https:') return `must be https, got "${url}"`;
+  if (!HOST.test(parsed.hostname)) return `needs a host name, got "${parsed.hostname}"`;
+  if (parsed.username || parsed.password) return 'must not carry credentials (the request is signed instead)';
+  if (!/^[^\n'"`\\$ ]+$/.test(url))
+    return 'must not contain quotes, spaces, backslashes or "$" (it goes into user data)';
+  return undefined;
+}
+
 const RULES: Rule[] = [
+  {
+    field: 'mailboxRetentionDays',
+    condition: (e) =>
+      e.mailboxRetentionDays !== undefined &&
+      !(Number.isInteger(e.mailboxRetentionDays) && e.mailboxRetentionDays >= 1 && e.mailboxRetentionDays <= 365),
+    message: (e) => `must be a whole number of days from 1 to 365, got ${e.mailboxRetentionDays}`,
+  },
+  {
+    field: 'push.provider',
+    condition: (e) => e.push !== undefined && !PUSH_CONFIG_PROVIDERS.includes(e.push.provider),
+    message: (e) => `must be one of ${PUSH_CONFIG_PROVIDERS.join(', ')}, got "${e.push?.provider}"`,
+  },
+  {
+    field: 'push.url',
+    condition: (e) => e.push?.provider === 'webhook' && httpsUrlProblem(e.push.url) !== undefined,
+    message: (e) => httpsUrlProblem(e.push?.provider === 'webhook' ? e.push.url : undefined) ?? '',
+  },
+  {
+    field: 'push.url',
+    condition: (e) => e.push?.provider === 'log' && 'url' in e.push,
+    message: () => 'only a webhook has a URL: set push.provider to "webhook" or drop the URL',
+  },
   {
     field: 'tier',
     condition: (e) => !isTierName(e.tier),

@@ -116,6 +116,8 @@ export interface AppSecretsProps {
   key: KmsKey;
   /** @default 30 */
   recoveryWindowDays?: number;
+  /** Also a signing key for the worker's push webhook. @default false */
+  pushWebhook?: boolean;
 }
 
 /** The key id of the first JWT signing key; rotation (npm run rotate-jwt-key) adds the next ones. */
@@ -124,6 +126,8 @@ export const FIRST_JWT_KEY_ID = 'k1';
 export class AppSecrets extends Construct {
   /** The API's JWT keyring `{"keys":[{"kid","secret"}]}`: keys[0] signs, every key verifies. */
   readonly jwtSigningKeys: Secret;
+  /** The worker's HMAC key for webhook pushes (worker/notifications/webhook-signature.ts), when pushes go to one. */
+  readonly pushWebhookSigningKey?: Secret;
 
   constructor(scope: Construct, id: string, props: AppSecretsProps) {
     super(scope, id);
@@ -140,5 +144,18 @@ export class AppSecrets extends Construct {
     this.jwtSigningKeys.initialValueWriteOnly(
       `jsonencode({ keys = [{ kid = "${FIRST_JWT_KEY_ID}", secret = ${secret} }] })`,
     );
+    if (props.pushWebhook) {
+      this.pushWebhookSigningKey = new Secret(this, 'push-webhook-signing-key', {
+        key: props.key,
+        region: props.region,
+        recoveryWindowDays: props.recoveryWindowDays,
+        name: `${props.namePrefix}/push-webhook-signing-key`,
+        description:
+          'Cyphr worker push webhook HMAC-SHA256 key (written by Terraform write-only; the push gateway gets a copy)',
+      });
+      // The same strength as a JWT key; letters and digits, so it is one line in any gateway's configuration.
+      const signingKey = ephemeralRandomPassword(this, 'push-webhook-key', { length: 64, excludePunctuation: true });
+      this.pushWebhookSigningKey.initialValueWriteOnly(signingKey);
+    }
   }
 }
