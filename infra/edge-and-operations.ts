@@ -99,6 +99,7 @@ export function addEdgeAndOperations(stack: TerraformStack, parts: StackParts): 
         { label: 'notifications', name: queues.deadLetter.queue.name },
       ],
     },
+    mailboxRetentionDays: env.mailboxRetentionDays,
   });
 
   const backup = new DatabaseBackup(stack, 'backup', {

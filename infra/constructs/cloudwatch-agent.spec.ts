@@ -38,5 +38,23 @@ describe('CloudWatch agent config', () => {
     expect(Object.keys(config.logs.logs_collected)).toEqual(['files']);
     expect(config.logs.metrics_collected.prometheus.log_group_name).toBe('/cyphr/staging/metrics');
     expect(prometheusConfig()).toMatch(/job_name: cyphr-api[\s\S]*regex: 'cyphr_websocket_connections\|/);
+    // Pushes are split by outcome; everything else is one series per job.
+    const declarations = config.logs.metrics_collected.prometheus.emf_processor.metric_declaration;
+    expect(
+      declarations.map((d: { dimensions: string[][]; metric_selectors: string[] }) => [
+        d.dimensions,
+        d.metric_selectors,
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        [[['job', 'outcome']], ['^cyphr_worker_push_total$']],
+        [[['job']], expect.arrayContaining(['^cyphr_worker_mailbox_pending_messages$'])],
+      ]),
+    );
+    expect(
+      declarations.filter((d: { metric_selectors: string[] }) =>
+        d.metric_selectors.includes('^cyphr_worker_push_total$'),
+      ),
+    ).toHaveLength(1);
   });
 });

@@ -29,8 +29,20 @@ export const SCRAPED_METRICS = {
     'cyphr_worker_messages_stored_total',
     'cyphr_worker_messages_failed_total',
     'cyphr_worker_messages_dead_lettered_total',
+    // Gauges every worker measures alike (a table's state, not the instance's): read them with Maximum, not Sum.
+    'cyphr_worker_mailbox_pending_messages',
+    'cyphr_worker_mailbox_oldest_pending_age_seconds',
+    'cyphr_worker_push_total',
   ],
 } as const;
+
+/**
+ * Metrics kept per value of a label as well as per job (each label value is one more CloudWatch metric: only
+ * where an operator acts on the split). Pushes: a `failed` series is a gateway in trouble, `token-invalid` churn.
+ */
+export const METRIC_LABELS: Partial<Record<string, string[]>> = {
+  cyphr_worker_push_total: ['outcome'],
+};
 
 export const metricsNamespace = (environment: string) => `Cyphr/${environment}`;
 
@@ -59,12 +71,22 @@ export function agentConfig(environment: string): Record<string, unknown> {
             metric_namespace: metricsNamespace(environment),
             metric_declaration_dedup: true,
             // One series per job (summed over instances by CloudWatch), not one per instance and label set.
-            metric_declaration: Object.entries(SCRAPED_METRICS).map(([job, names]) => ({
-              source_labels: ['job'],
-              label_matcher: `^${job}$`,
-              dimensions: [['job']],
-              metric_selectors: names.map((name) => `^${name}$`),
-            })),
+            metric_declaration: Object.entries(SCRAPED_METRICS).flatMap(([job, names]) => {
+              const declaration = (selected: readonly string[], labels: string[]) => ({
+                source_labels: ['job'],
+                label_matcher: `^${job}$`,
+                dimensions: [['job', ...labels]],
+                metric_selectors: selected.map((name) => `^${name}$`),
+              });
+              const labelled = names.filter((name) => METRIC_LABELS[name]);
+              return [
+                declaration(
+                  names.filter((name) => !METRIC_LABELS[name]),
+                  [],
+                ),
+                ...labelled.map((name) => declaration([name], METRIC_LABELS[name] ?? [])),
+              ];
+            }),
           },
         },
       },

@@ -1,6 +1,7 @@
 // Operational alarms as a table: each names the plan goal it guards. Scaling alarms live with the
 // scaling policies (constructs/scaling.ts); these page a human through the SNS topic.
 import type { CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { DEFAULT_MAILBOX_RETENTION_DAYS } from '../config/environments';
 import type { MonitoredStack } from './targets';
 
 export interface AlarmThresholds {
@@ -16,6 +17,13 @@ export interface AlarmThresholds {
   oldestMessageSeconds: number;
   /** Free storage below this share of the allocated storage. @default 0.1 */
   freeStorageRatio: number;
+  /**
+   * Pending device messages (all mailboxes) for 30 minutes: far above what the tier's users keep pending, so
+   * clients stopped acknowledging or a sender is flooding. @default 20,000,000 (~25 GiB at ~1.3 KiB a row)
+   */
+  mailboxPendingMessages: number;
+  /** Pushes the gateway failed (after the worker's own retries) in 5 minutes, three periods running. @default 50 */
+  pushFailuresPer5Minutes: number;
 }
 
 export const DEFAULT_THRESHOLDS: AlarmThresholds = {
@@ -25,7 +33,12 @@ export const DEFAULT_THRESHOLDS: AlarmThresholds = {
   replicaLagSeconds: 30,
   oldestMessageSeconds: 300,
   freeStorageRatio: 0.1,
+  mailboxPendingMessages: 20_000_000,
+  pushFailuresPer5Minutes: 50,
 };
+
+/** Slack past the retention before the oldest pending device message means the expiry pass has stopped. */
+const MAILBOX_EXPIRY_SLACK_SECONDS = 3_600;
 
 /** An alarm without its actions (the Monitoring construct adds the topic). */
 export type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions'> & {
@@ -183,6 +196,58 @@ export function alarmSpecs(t: MonitoredStack, th: AlarmThresholds): AlarmSpec[] 
       comparisonOperator: over,
       treatMissingData: 'notBreaching',
     })),
+    ...(t.processMetricsNamespace ? workerAlarms(t, t.processMetricsNamespace, th) : []),
   ];
   return specs;
+}
+
+/** From the worker's own metrics (infra/constructs/cloudwatch-agent.ts): mailboxes and pushes. */
+function workerAlarms(t: MonitoredStack, namespace: string, th: AlarmThresholds): AlarmSpec[] {
+  const p = t.namePrefix;
+  const retentionDays = t.mailboxRetentionDays ?? DEFAULT_MAILBOX_RETENTION_DAYS;
+  const worker = { job: 'cyphr-worker' };
+  return [
+    {
+      id: 'mailbox-expiry-stalled',
+      alarmName: `${p}-mailbox-expiry-stalled`,
+      alarmDescription: `A device message has waited more than ${retentionDays} days (MAILBOX_RETENTION_DAYS) plus an hour: the worker's expiry pass is not deleting`,
+      namespace,
+      metricName: 'cyphr_worker_mailbox_oldest_pending_age_seconds',
+      dimensions: worker,
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: retentionDays * 86_400 + MAILBOX_EXPIRY_SLACK_SECONDS,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    },
+    {
+      id: 'mailbox-pending-high',
+      alarmName: `${p}-mailbox-pending-high`,
+      alarmDescription: `More than ${th.mailboxPendingMessages} device messages pending for 30 minutes: devices stopped acknowledging, or a sender floods mailboxes`,
+      namespace,
+      metricName: 'cyphr_worker_mailbox_pending_messages',
+      dimensions: worker,
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 6,
+      threshold: th.mailboxPendingMessages,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    },
+    {
+      id: 'push-failures',
+      alarmName: `${p}-push-failures`,
+      alarmDescription: `More than ${th.pushFailuresPer5Minutes} pushes failed in 5 minutes, 15 minutes running: the push gateway is down or refusing the signature`,
+      namespace,
+      metricName: 'cyphr_worker_push_total',
+      dimensions: { ...worker, outcome: 'failed' },
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: th.pushFailuresPer5Minutes,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+    },
+  ];
 }

@@ -1,4 +1,5 @@
 // The CyphrMetrics dashboard body: one row per layer of the topology, in the order traffic flows.
+import { DEFAULT_MAILBOX_RETENTION_DAYS } from '../config/environments';
 import type { MonitoredStack } from './targets';
 
 type Metric = (string | Record<string, unknown>)[];
@@ -39,13 +40,30 @@ function cacheSearch(id: string, metric: string, stat: string): Metric[] {
  * The processes' own metrics (infra/constructs/cloudwatch-agent.ts): one series per scrape job, summed over
  * instances per minute (every instance reports once a minute; counters arrive as per-scrape deltas).
  */
-function processWidgets(r: string, namespace: string): Omit<Widget, 'x' | 'y'>[] {
+function processWidgets(r: string, namespace: string, retentionDays: number): Omit<Widget, 'x' | 'y'>[] {
   const sum = (job: string, metric: string, label: string): Metric => [
     namespace,
     metric,
     'job',
     job,
     { stat: 'Sum', label },
+  ];
+  // Every worker measures the same table: the largest report is the value (a sum would count it per instance).
+  const gauge = (metric: string, label: string): Metric => [
+    namespace,
+    metric,
+    'job',
+    'cyphr-worker',
+    { stat: 'Maximum', label },
+  ];
+  const push = (outcome: string): Metric => [
+    namespace,
+    'cyphr_worker_push_total',
+    'job',
+    'cyphr-worker',
+    'outcome',
+    outcome,
+    { stat: 'Sum', label: outcome },
   ];
   return [
     graph(r, 'WebSocket connections (all API instances)', [
@@ -58,6 +76,16 @@ function processWidgets(r: string, namespace: string): Omit<Widget, 'x' | 'y'>[]
       sum('cyphr-worker', 'cyphr_worker_messages_failed_total', 'failed'),
       sum('cyphr-worker', 'cyphr_worker_messages_dead_lettered_total', 'dead-lettered'),
     ]),
+    graph(r, 'Device mailboxes: pending messages (estimate)', [
+      gauge('cyphr_worker_mailbox_pending_messages', 'pending'),
+    ]),
+    graph(
+      r,
+      'Device mailboxes: oldest undelivered (s)',
+      [gauge('cyphr_worker_mailbox_oldest_pending_age_seconds', 'oldest')],
+      { annotations: { horizontal: [{ label: 'retention', value: retentionDays * 86_400 }] } },
+    ),
+    graph(r, 'Pushes / min by outcome', ['delivered', 'dropped', 'token-invalid', 'failed', 'no-token'].map(push)),
   ];
 }
 
@@ -185,7 +213,9 @@ export function dashboardWidgets(t: MonitoredStack): Omit<Widget, 'x' | 'y'>[] {
       ]),
     ),
     // Processes.
-    ...(t.processMetricsNamespace ? processWidgets(r, t.processMetricsNamespace) : []),
+    ...(t.processMetricsNamespace
+      ? processWidgets(r, t.processMetricsNamespace, t.mailboxRetentionDays ?? DEFAULT_MAILBOX_RETENTION_DAYS)
+      : []),
   ];
 }
 

@@ -70,14 +70,13 @@ export class Monitoring extends Construct {
         endpoint: props.alarmEmail,
       });
     }
+    const monitored = { processMetricsNamespace: metricsNamespace(props.environment), ...props };
     this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
       dashboardName: `CyphrMetrics-${props.environment}`,
-      dashboardBody: JSON.stringify(
-        dashboardBody({ processMetricsNamespace: metricsNamespace(props.environment), ...props }),
-      ),
+      dashboardBody: JSON.stringify(dashboardBody(monitored)),
     });
     const thresholds = { ...DEFAULT_THRESHOLDS, ...props.thresholds };
-    this.alarms = alarmSpecs(props, thresholds).map(
+    this.alarms = alarmSpecs(monitored, thresholds).map(
       ({ id: alarmId, ...spec }) =>
         new CloudwatchMetricAlarm(this, alarmId, {
           ...spec,

@@ -86,8 +86,21 @@ describe('Monitoring', () => {
         'cyphr-api:cyphr_websocket_connections',
         'cyphr-worker:cyphr_worker_messages_stored_total',
         'cyphr-worker:cyphr_worker_messages_dead_lettered_total',
+        'cyphr-worker:cyphr_worker_mailbox_pending_messages',
+        'cyphr-worker:cyphr_worker_mailbox_oldest_pending_age_seconds',
+        'cyphr-worker:cyphr_worker_push_total',
       ]),
     );
+    // Mailbox gauges are the table's, reported alike by every worker: Maximum, never a Sum over instances.
+    const mailbox = body.widgets
+      .flatMap((w: Json) => w.properties.metrics)
+      .filter((m: unknown[]) => String(m[1]).startsWith('cyphr_worker_mailbox_'));
+    expect(mailbox.map((m: unknown[]) => (m[m.length - 1] as Json).stat)).toEqual(['Maximum', 'Maximum']);
+    const pushOutcomes = body.widgets
+      .flatMap((w: Json) => w.properties.metrics)
+      .filter((m: unknown[]) => m[1] === 'cyphr_worker_push_total')
+      .map((m: unknown[]) => m[5]);
+    expect(pushOutcomes).toEqual(['delivered', 'dropped', 'token-invalid', 'failed', 'no-token']);
   });
 
   it('raises the plan’s alarms', () => {
@@ -100,12 +113,28 @@ describe('Monitoring', () => {
       'cyphr-test-db-low-free-storage',
       'cyphr-test-db-replica-1-lag',
       'cyphr-test-db-replica-2-lag',
+      'cyphr-test-mailbox-expiry-stalled',
+      'cyphr-test-mailbox-pending-high',
       'cyphr-test-messages-dlq-not-empty',
       'cyphr-test-messages-oldest-message',
       'cyphr-test-notifications-dlq-not-empty',
       'cyphr-test-notifications-oldest-message',
+      'cyphr-test-push-failures',
       'cyphr-test-worker-high-cpu',
     ]);
+    // The expiry pass keeps every mailbox younger than the retention (30 days by default) plus an hour.
+    expect(alarms['cyphr-test-mailbox-expiry-stalled']).toMatchObject({
+      namespace: 'Cyphr/test',
+      metric_name: 'cyphr_worker_mailbox_oldest_pending_age_seconds',
+      dimensions: { job: 'cyphr-worker' },
+      statistic: 'Maximum',
+      threshold: 30 * 86_400 + 3_600,
+    });
+    expect(alarms['cyphr-test-push-failures']).toMatchObject({
+      metric_name: 'cyphr_worker_push_total',
+      dimensions: { job: 'cyphr-worker', outcome: 'failed' },
+      statistic: 'Sum',
+    });
     expect(alarms['cyphr-test-api-high-cpu']).toMatchObject({
       metric_name: 'CPUUtilization',
       threshold: 80,

@@ -28,4 +28,6 @@ export interface MonitoredStack {
   };
   /** CloudWatch namespace of the processes' own metrics (scraped by the CloudWatch agent). @default no such widgets */
   processMetricsNamespace?: string;
+  /** MAILBOX_RETENTION_DAYS of the workers: a mailbox older than that means the expiry pass stopped. @default 30 */
+  mailboxRetentionDays?: number;
 }

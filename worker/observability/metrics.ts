@@ -48,13 +48,13 @@ export class WorkerMetrics {
 
   readonly notificationsQueued = new Counter({
     name: 'cyphr_worker_notifications_queued_total',
-    help: 'Notifications queued for offline members',
+    help: 'Notifications queued, one per registered device without an open socket',
     registers: [this.registry],
   });
 
   readonly pushes = new Counter({
     name: 'cyphr_worker_push_total',
-    help: 'Push deliveries, by provider and outcome',
+    help: 'Pushes, by provider and outcome: delivered, dropped (refused for good), token-invalid (the token was forgotten), failed (retried), no-token (the device had none left)',
     labelNames: ['provider', 'outcome'],
     registers: [this.registry],
   });
@@ -92,6 +92,31 @@ export class WorkerMetrics {
     name: 'cyphr_worker_messages_held_total',
     help: 'Messages whose storing failed on an unreachable dependency and were held (not retried) until it answered',
     labelNames: ['queue'],
+    registers: [this.registry],
+  });
+
+  readonly deviceMessages = new Counter({
+    name: 'cyphr_worker_device_messages_total',
+    help: 'Device-to-device messages handled, by outcome: "stored" (new in a mailbox), "duplicate" (a redelivery, pushed again), "dropped" (the recipient device is gone: it can never be delivered)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  readonly mailboxPending = new Gauge({
+    name: 'cyphr_worker_mailbox_pending_messages',
+    help: 'Device messages stored and not yet acknowledged or expired: the statistics collector’s live-row estimate (n_live_tup), measured by the expiry pass',
+    registers: [this.registry],
+  });
+
+  readonly mailboxOldestAge = new Gauge({
+    name: 'cyphr_worker_mailbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest pending device message (now - stored_at), 0 when none; measured by the expiry pass',
+    registers: [this.registry],
+  });
+
+  readonly mailboxPurged = new Counter({
+    name: 'cyphr_worker_mailbox_purged_total',
+    help: 'Expired device messages deleted by the expiry pass (unacknowledged for MAILBOX_RETENTION_DAYS)',
     registers: [this.registry],
   });
 
