@@ -8,7 +8,7 @@ import { HOURS_PER_MONTH, PRICES } from './prices-us-east-1';
 import { priceStacks, stackIdentity } from './report';
 import { renderReport } from './render';
 import { Resources } from './stack-json';
-import { DEFAULT_USAGE, parseUsage } from './usage';
+import { DEFAULT_USAGE, deviceVolumes, parseUsage } from './usage';
 
 const resources: Resources = {
   aws_launch_template: {
@@ -96,13 +96,34 @@ describe('cost report', () => {
 
   it('prices the FIFO messages queue at the FIFO request price, notifications at the standard one', () => {
     const withFifo = { ...resources, aws_sqs_queue: { messages: { fifo_queue: true }, notifications: {} } };
-    const usage = { ...DEFAULT_USAGE, offlineShare: 1, workerMessagesPollingLoops: 5 };
+    // One recipient device per message, always offline and registered: as many notifications as messages.
+    const usage = {
+      ...DEFAULT_USAGE,
+      offlineShare: 1,
+      devicesPerUser: 1,
+      membersPerConversation: 2,
+      pushRegisteredShare: 1,
+      workerMessagesPollingLoops: 5,
+    };
     const priced = priceStack('cyphr-production-large', 'production', 'large', withFifo, usage);
     const fifo = line(priced, 'requests on messages (FIFO)')!;
     const standard = line(priced, 'requests on notifications')!;
     // Same messages and idle polls on both (offline share 1, loops 5 + 5): only the price per request differs.
     expect(fifo.quantity).toBe(standard.quantity);
     expect(fifo.monthly / standard.monthly).toBeCloseTo(0.5 / 0.4, 3);
+  });
+
+  it('models devices: a push per registered offline recipient device, sender keys on FIFO, mailboxes in storage', () => {
+    // 2 members × 2 devices: the other member's 2 devices and the sender's other one receive each message.
+    const volumes = deviceVolumes(1_000, DEFAULT_USAGE, 30);
+    expect(volumes.recipientDevices).toBe(3);
+    const messages = 1_000 * DEFAULT_USAGE.messagesPerUserPerDay * (730 / 24);
+    expect(volumes.pushes).toBeCloseTo(messages * 3 * 0.3 * 0.8, 3);
+    // One rotation per device per day, each to 3 recipient devices.
+    expect(volumes.deviceMessages).toBeCloseTo(1_000 * 2 * 3 * (730 / 24), 3);
+    // Steady state: 6,000 a day, 95 % staying 8 h, 5 % the 30-day retention.
+    expect(volumes.pendingRows).toBeCloseTo(6_000 * (0.95 / 3 + 0.05 * 30), 3);
+    expect(deviceVolumes(1_000, DEFAULT_USAGE, 60).pendingRows).toBeGreaterThan(volumes.pendingRows);
   });
 
   it('takes usage overrides and names a bad one', () => {
@@ -128,6 +149,10 @@ describe('cost report', () => {
       expect(synthesized).toMatchObject({ stack: 'cyphr-production-medium', tier: 'medium', unpriced: [] });
       expect(line(synthesized, 'api t3.medium')?.quantity).toBe('3 × 730 h');
       expect(line(synthesized, 'NAT gateways')?.quantity).toBe('3 × 730 h');
+      // Production pushes through a webhook (its user data says so) and keeps mailboxes 30 days.
+      expect(line(synthesized, 'push webhook calls')?.basis).toBe('usage');
+      expect(line(synthesized, 'device mailboxes')?.item).toContain('retention 30 days');
+      expect(line(synthesized, 'device messages on messages (FIFO)')).toBeDefined();
       const markdown = renderReport([synthesized], DEFAULT_USAGE);
       expect(markdown).toContain('### cyphr-production-medium');
       expect(markdown).toContain('left out by the plan');

@@ -3,6 +3,7 @@ import { PLAN_TABLES } from './plan-tables';
 import { cacheLines, Category, computeLines, CostLine, databaseLines, money, PricingInput } from './pricing';
 import { edgeLines } from './pricing-edge';
 import { networkLines } from './pricing-network';
+import { deviceLines } from './pricing-devices';
 import { logStorageLine, operationsLines } from './pricing-operations';
 import { Resources } from './stack-json';
 import { UsageAssumptions } from './usage';
@@ -133,6 +134,7 @@ export function priceStack(
     ...networkLines(input),
     ...edgeLines(input),
     ...operationsLines(input),
+    ...deviceLines(input),
   ];
   const storage = logStorageLine(lines, usage.logCompressionRatio);
   if (storage) lines.push(storage);

@@ -1,13 +1,14 @@
 import { HOURS_PER_MONTH, PRICES } from './prices-us-east-1';
 import { CostLine, fleets, gb, PricingInput, retentionDays } from './pricing';
 import { all } from './stack-json';
-import { monthlyVolumes } from './usage';
+import { mailboxRetentionDays } from './pricing-devices';
+import { deviceVolumes, monthlyVolumes } from './usage';
 
 const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
 
 /**
- * SQS requests: sends, receives and deletes in batches on the messages queue, again on the notifications queue for
- * the offline share, idle long polls. FIFO requests cost more than standard ones: the messages queue is FIFO.
+ * SQS requests: sends, receives and deletes in batches on the messages queue, again on the notifications queue once
+ * per registered recipient device without a socket (usage.deviceVolumes), idle long polls. FIFO requests cost more than standard ones: the messages queue is FIFO.
  */
 function sqsLines({ resources, users, usage }: PricingInput): CostLine[] {
   const queues = all(resources, 'aws_sqs_queue');
@@ -29,7 +30,7 @@ function sqsLines({ resources, users, usage }: PricingInput): CostLine[] {
     },
     {
       queue: 'notifications',
-      messages: volumes.messages * usage.offlineShare,
+      messages: deviceVolumes(users, usage, mailboxRetentionDays(resources)).pushes,
       idlePolls: pollsPerLoop * (usage.workerPollingLoops - messagesLoops),
       price: PRICES.sqs.perMillionRequests,
     },
@@ -131,7 +132,7 @@ function dataProtectionLines({ resources, users, usage }: PricingInput): CostLin
   if (secrets)
     lines.push({
       category: 'Secrets Manager',
-      item: 'secrets (JWT keyring, database master credentials)',
+      item: 'secrets (JWT keyring, database master credentials, push webhook signing key when pushes go to one)',
       quantity: `${secrets}`,
       monthly: secrets * PRICES.secretsManager.secretMonthly,
       basis: 'synthesized',

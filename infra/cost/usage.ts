@@ -14,8 +14,27 @@ export interface UsageAssumptions {
   connectionsPerUser: number;
   /** New connections per user per day (reconnects, HTTP keep-alive renewals). */
   newConnectionsPerUserPerDay: number;
-  /** Share of messages that queue a push notification (recipient offline). */
+  /** Share of recipient devices with no open socket when a message is stored (each registered one gets a push). */
   offlineShare: number;
+  /** Devices per account (phone, laptop...): every one receives each message and has its own sender key. */
+  devicesPerUser: number;
+  /** Members of the average conversation, the sender included. */
+  membersPerConversation: number;
+  /** Share of devices registered for push (PUT /v1/devices/{id}/push). */
+  pushRegisteredShare: number;
+  /** Bytes a push costs through NAT to the push gateway (TLS records, headers, the signed wake-up and the answer). */
+  pushRequestBytes: number;
+  /**
+   * Sender-key rotations per device per day (membership or device changes, periodic rotation): each sends one
+   * device message per recipient device through the FIFO queue into their mailboxes.
+   */
+  senderKeyRotationsPerDevicePerDay: number;
+  /** Hours until a device acknowledges a device message (it comes online, fetches, acks). */
+  mailboxAckDelayHours: number;
+  /** Share of device messages never acknowledged (lost or abandoned devices): they stay until expiry. */
+  mailboxUnackedShare: number;
+  /** Bytes per pending mailbox row in PostgreSQL: ciphertext, columns, tuple header, two index entries. */
+  mailboxRowBytes: number;
   /** Average messages per SendMessageBatch from the API, and per receive on the worker. */
   sqsBatchSize: number;
   /** Receive loops per worker process that long-poll (20 s) when idle: messages + notifications. */
@@ -59,6 +78,14 @@ export const DEFAULT_USAGE: UsageAssumptions = {
   connectionsPerUser: 1,
   newConnectionsPerUserPerDay: 20,
   offlineShare: 0.3,
+  devicesPerUser: 2,
+  membersPerConversation: 2,
+  pushRegisteredShare: 0.8,
+  pushRequestBytes: 2_000,
+  senderKeyRotationsPerDevicePerDay: 1,
+  mailboxAckDelayHours: 8,
+  mailboxUnackedShare: 0.05,
+  mailboxRowBytes: 1_200,
   sqsBatchSize: 3,
   workerPollingLoops: 10,
   workerMessagesPollingLoops: 8,
@@ -106,5 +133,30 @@ export function monthlyVolumes(users: number, usage: UsageAssumptions) {
     cloudfrontGb: users * usage.cloudfrontGbPerUserPerMonth,
     newConnectionsPerSecond: (users * usage.newConnectionsPerUserPerDay) / 86_400,
     activeConnections: users * usage.connectionsPerUser,
+  };
+}
+
+/**
+ * The device model's volumes per month: pushes (one per registered recipient device without a socket: the other
+ * members' devices and the sender's own other devices), device messages (sender-key distribution: one per
+ * recipient device per rotation) and the device messages pending in mailboxes at any time (steady state:
+ * daily inflow × average stay, the unacknowledged share staying the whole retention).
+ */
+export function deviceVolumes(users: number, usage: UsageAssumptions, retentionDays: number) {
+  const days = 730 / 24;
+  const { messages } = monthlyVolumes(users, usage);
+  const devices = usage.devicesPerUser;
+  const recipientDevices = Math.max(0, (usage.membersPerConversation - 1) * devices + (devices - 1));
+  const pushes = messages * recipientDevices * usage.offlineShare * usage.pushRegisteredShare;
+  const deviceMessages = users * devices * usage.senderKeyRotationsPerDevicePerDay * recipientDevices * days;
+  const stayDays =
+    (1 - usage.mailboxUnackedShare) * (usage.mailboxAckDelayHours / 24) + usage.mailboxUnackedShare * retentionDays;
+  const pendingRows = (deviceMessages / days) * stayDays;
+  return {
+    recipientDevices,
+    pushes,
+    deviceMessages,
+    pendingRows,
+    mailboxGb: (pendingRows * usage.mailboxRowBytes) / 1e9,
   };
 }
