@@ -32,6 +32,6 @@ export function pushTokenProblem(provider: PushTokenProvider, token: string): st
   if (token.length > MAX_PUSH_TOKEN_LENGTH) return `token must be at most ${MAX_PUSH_TOKEN_LENGTH} characters`;
   const shape = TOKEN_SHAPES[provider];
   if (token.length < shape.min || !shape.pattern.test(token))
-    return `token is not a ${provider} token: expected ${shape.describe}`;
+    return `token is not a valid ${provider} token: expected ${shape.describe}`;
   return undefined;
 }

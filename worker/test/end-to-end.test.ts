@@ -165,4 +165,55 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
       bobSocket.close();
     }
   }, 60_000);
+
+  it('push registration: clear 400s for a bad provider or token, 404 for a device that is not the caller’s, DELETE stops the pushes', async () => {
+    const base = servers[0].url;
+    const put = (user: TestUser, deviceId: number, body: unknown) =>
+      call(base, 'PUT', `/v1/devices/${deviceId}/push`, { token: user.token, body });
+    const problems = async (body: unknown) => {
+      const answer = await put(carol, carol.deviceId, body);
+      expect(answer.status).toBe(400);
+      return JSON.stringify(answer.body);
+    };
+    expect(await problems({ provider: 'pigeon', token: pushToken() })).toContain(
+      'provider must be one of apns, fcm, webhook',
+    );
+    expect(await problems({ provider: 'webhook', token: 'short' })).toContain('token must be at least 16 characters');
+    expect(await problems({ provider: 'apns', token: 'z'.repeat(64) })).toContain('token is not a valid apns token');
+    expect(await problems({ provider: 'fcm', token: `${'a'.repeat(40)} b` })).toContain(
+      'token is not a valid fcm token',
+    );
+    expect(await problems({ provider: 'webhook', token: 'x'.repeat(4097) })).toContain('at most 4096');
+    expect((await put(carol, carol.deviceId, { provider: 'apns', token: 'ab'.repeat(32) })).status).toBe(204);
+    // Device ids are per account, so the path can only name the caller's devices: one Carol does not have, or
+    // has removed, is a 404.
+    expect((await put(carol, 999, { provider: 'webhook', token: pushToken() })).status).toBe(404);
+    const spare = await login(base, carol, 'spare');
+    expect((await call(base, 'DELETE', `/v1/devices/${spare.deviceId}`, { token: carol.token })).status).toBe(204);
+    expect((await put(carol, spare.deviceId, { provider: 'webhook', token: pushToken() })).status).toBe(404);
+    expect((await call(base, 'DELETE', '/v1/devices/999/push', { token: carol.token })).status).toBe(404);
+
+    // After DELETE, a message to Carol (offline) wakes nobody.
+    const token = pushToken();
+    expect((await put(carol, carol.deviceId, { provider: 'webhook', token })).status).toBe(204);
+    expect((await call(base, 'DELETE', `/v1/devices/${carol.deviceId}/push`, { token: carol.token })).status).toBe(204);
+    const sent = await call(base, 'POST', `/v1/conversations/${conversationId}/messages`, {
+      token: alice.token,
+      body: { clientMessageId: randomUUID(), ciphertext: randomBytes(16).toString('base64') },
+    });
+    expect(sent.status).toBe(202);
+    await eventually(
+      async () => {
+        await replicaCaughtUp();
+        const page = await call(base, 'GET', `/v1/conversations/${conversationId}/messages?limit=5`, {
+          token: carol.token,
+        });
+        return page.body.items?.some((item: { id: string }) => item.id === sent.body.id) || undefined;
+      },
+      10_000,
+      'stored',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(receiver.to([token])).toEqual([]);
+  }, 60_000);
 });
