@@ -15,7 +15,8 @@ import { buildDataSourceOptions } from '../../common/config/database-options';
 import { validateEnvironment } from '../../common/config/environment';
 import { runMigrations } from '../../common/database/migrate';
 import type { RealtimeEvent } from '../../common/contracts/realtime-events';
-import { isOnline, type PresenceRedis } from '../../common/redis/presence';
+import { RedisKeys } from '../../common/redis/keys';
+import { isOnline, onlineDevicesFromHash, type PresenceRedis } from '../../common/redis/presence';
 import { eventually, sleep } from '../../scripts/testing/waiting';
 import { ApiSettings } from '../config/api-settings';
 import { createServerApp, ServerApp, ServerAppOptions } from '../bootstrap';
@@ -393,7 +394,19 @@ export async function expectPresenceComesAndGoes(
     online: true,
   });
 
+  // Presence is kept per device (the worker pushes to the devices without a socket); the user stays online while
+  // any device has one, and contacts hear only when the user comes or goes.
+  const devices = async () =>
+    [...onlineDevicesFromHash(await redis.hGetAll(RedisKeys.presence(bob.id)))].sort((x, y) => x - y);
+  expect(await devices()).toEqual([bob.deviceId]);
+  const bobPhone = await login(a.url, bob, 'phone');
+  const phoneOnA = await TestSocket.open(a.url, bobPhone.token);
+  expect(await devices()).toEqual([bob.deviceId, bobPhone.deviceId].sort((x, y) => x - y));
   bobOnB.close();
+  await eventually(async () => (await devices()).join() === String(bobPhone.deviceId), 5_000, 'only the phone');
+  expect(await isOnline(redis, bob.id)).toBe(true);
+  expect(aliceOnA.events.filter((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toEqual([]);
+  phoneOnA.close();
   await eventually(async () => !(await isOnline(redis, bob.id)), 5_000, 'bob offline');
   expect(await aliceOnA.next((e) => e.type === 'presence' && e.userId === bob.id && !e.online)).toMatchObject({
     online: false,
