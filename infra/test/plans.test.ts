@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { App } from 'cdktf';
-import { ENVIRONMENTS, TIERS, type TierName } from '../config';
+import { ENVIRONMENTS, pushOf, TIERS, type TierName } from '../config';
 import { synthesizeEnvironments } from '../app';
 import { planStacks, type PlanResult } from '../../scripts/terraform/harness';
 import { synthHcl } from '../../scripts/terraform/hcl/synth-hcl';
@@ -170,7 +170,9 @@ describe.each(cases)('$stack plans offline', ({ environment, tierName, stack }) 
       ...(planned.root_module?.resources ?? []).map((r) => r.values ?? {}),
     ];
     for (const v of values) for (const key of writeOnly) expect(v[key] ?? null).toBeNull();
-    expect(plan().resources('aws_secretsmanager_secret_version')).toHaveLength(2);
+    // The JWT keyring, the database master login, and the push webhook's signing key when pushes go to one.
+    const webhook = pushOf(environment).provider === 'webhook';
+    expect(plan().resources('aws_secretsmanager_secret_version')).toHaveLength(webhook ? 3 : 2);
     for (const version of plan().resources('aws_secretsmanager_secret_version'))
       expect(version.change.after).toMatchObject({
         secret_string: null,
