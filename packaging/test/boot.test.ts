@@ -91,6 +91,7 @@ let synthesized: Record<Role, string>;
 const ran: Record<string, string> = {};
 let jwtKeyringArn: string;
 let masterSecretArn: string;
+let pushKeyArn: string;
 let roleNames: Record<Role, string>;
 let shippedRdsCa: boolean;
 let apis: ManagedProcess[] = [];
@@ -178,6 +179,8 @@ function createSecrets(): Map<string, string> {
   const values: Record<string, () => string> = {
     [`${NAME_PREFIX}/jwt-signing-keys`]: () => formatKeyring([{ kid: 'initial', secret: randomBytes(48) }]),
     [`${NAME_PREFIX}/db-master`]: () => JSON.stringify(master),
+    // Production pushes through a webhook: the worker reads its signing key by ARN at start.
+    [`${NAME_PREFIX}/push-webhook-signing-key`]: () => randomBytes(48).toString('base64url'),
   };
   const arns = new Map<string, string>();
   for (const secret of Object.values(stack.resource.aws_secretsmanager_secret ?? {})) {
@@ -353,6 +356,7 @@ beforeAll(async () => {
   const secrets = createSecrets();
   jwtKeyringArn = secrets.get(`${NAME_PREFIX}/jwt-signing-keys`)!;
   masterSecretArn = secrets.get(`${NAME_PREFIX}/db-master`)!;
+  pushKeyArn = secrets.get(`${NAME_PREFIX}/push-webhook-signing-key`)!;
   synthesized = resolveEnvFiles({
     primary,
     replica,
@@ -449,7 +453,7 @@ describe('the configuration the stack writes', () => {
     }
   });
 
-  it('fetches each secret by ARN with its own role’s credentials: the keyring the api, the master secret the worker', () => {
+  it('fetches each secret by ARN with its own role’s credentials: the keyring the api, the master secret and the push key the worker', () => {
     const readers = (arn: string) =>
       new Set(
         aws.secrets.calls.filter((c) => c.action === 'GetSecretValue' && c.secretId === arn).map((c) => c.accessKeyId),
@@ -457,6 +461,8 @@ describe('the configuration the stack writes', () => {
     // Nothing has rotated yet: each role still has the first keys IMDS handed out.
     expect(readers(jwtKeyringArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.api).accessKeyId]));
     expect(readers(masterSecretArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.worker).accessKeyId]));
+    // The push webhook's signing key: the worker's, read once at start.
+    expect(readers(pushKeyArn)).toEqual(new Set([aws.credentials.credentialsFor(roleNames.worker).accessKeyId]));
   });
 
   it('lets the api role’s credentials log in as cyphr_api only, as IAM does', async () => {
