@@ -99,6 +99,11 @@ const schemas = {
       'bundles again and rotate the sender keys of conversations with them.',
     { userId: uuid },
   ),
+  PreKeysLow: frame(
+    'prekeys-low',
+    'To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more with PUT /v1/keys.',
+    { remaining: { type: 'integer', minimum: 0 } },
+  ),
   Ping: frame('ping', 'Answered with `pong`. Does not keep the socket alive: only WebSocket pong frames do.', {}),
   Auth: frame('auth', 'A fresh access token of the same user and session; answered with `auth` or `error`.', {
     token: { type: 'string' },
@@ -119,6 +124,7 @@ export const SERVER_FRAMES = {
   identityChanged: 'IdentityChanged',
   deviceAdded: 'DeviceAdded',
   devicesChanged: 'DevicesChanged',
+  preKeysLow: 'PreKeysLow',
 } as const satisfies Record<string, SchemaName>;
 
 /** Frames a client may send. */

@@ -28,7 +28,9 @@ export type RealtimeEvent =
    * To the account's devices and everyone who shares a conversation with it: a device was added or removed. Fetch
    * the user's key bundles again, and rotate sender keys for conversations with that user.
    */
-  | { type: 'devices-changed'; userId: string };
+  | { type: 'devices-changed'; userId: string }
+  /** To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more (PUT /v1/keys). */
+  | { type: 'prekeys-low'; remaining: number };
 
 /**
  * A published event meant for one device of the user rather than all of them. On the user's channel it travels as
