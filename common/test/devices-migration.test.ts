@@ -177,7 +177,8 @@ describe('the devices migration on a database with data', () => {
     const source = dataSource(MIGRATIONS);
     await source.initialize();
     try {
-      for (let i = MIGRATIONS.length - 1; i >= BEFORE_DEVICES; i--) await source.undoLastMigration({ transaction: 'each' });
+      for (let i = MIGRATIONS.length - 1; i >= BEFORE_DEVICES; i--)
+        await source.undoLastMigration({ transaction: 'each' });
     } finally {
       await source.destroy();
     }
