@@ -28,7 +28,20 @@ export type RealtimeEvent =
    * To the account's devices and everyone who shares a conversation with it: a device was added or removed. Fetch
    * the user's key bundles again, and rotate sender keys for conversations with that user.
    */
-  | { type: 'devices-changed'; userId: string };
+  | { type: 'devices-changed'; userId: string }
+  /**
+   * To the members before and after a change (a removed user hears it was removed): who is in now, who came and
+   * went, who did it. Senders rotate their sender key for the conversation. membershipVersion is a bigint as text.
+   */
+  | {
+      type: 'members-changed';
+      conversationId: string;
+      memberIds: string[];
+      added: string[];
+      removed: string[];
+      by: string;
+      membershipVersion: string;
+    };
 
 /**
  * A published event meant for one device of the user rather than all of them. On the user's channel it travels as
