@@ -52,6 +52,12 @@ export class ConversationsRepository {
         rows[0].id,
         memberIds,
       ]);
+      // Logged like later additions, so a member's next sync tells its devices about the new conversation.
+      await query(
+        `INSERT INTO membership_changes (conversation_id, user_id, change, actor_id)
+         SELECT $1, unnest($2::uuid[]), 'added', $3`,
+        [rows[0].id, memberIds, creatorId],
+      );
       return {
         id: rows[0].id,
         title: rows[0].title,
