@@ -112,6 +112,11 @@ const schemas = {
       membershipVersion: { type: 'string', pattern: '^[0-9]+$', description: 'Goes up with every change (a bigint)' },
     },
   ),
+  PreKeysLow: frame(
+    'prekeys-low',
+    'To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more with PUT /v1/keys.',
+    { remaining: { type: 'integer', minimum: 0 } },
+  ),
   Ping: frame('ping', 'Answered with `pong`. Does not keep the socket alive: only WebSocket pong frames do.', {}),
   Auth: frame('auth', 'A fresh access token of the same user and session; answered with `auth` or `error`.', {
     token: { type: 'string' },
@@ -133,6 +138,7 @@ export const SERVER_FRAMES = {
   deviceAdded: 'DeviceAdded',
   devicesChanged: 'DevicesChanged',
   membersChanged: 'MembersChanged',
+  preKeysLow: 'PreKeysLow',
 } as const satisfies Record<string, SchemaName>;
 
 /** Frames a client may send. */

@@ -41,7 +41,9 @@ export type RealtimeEvent =
       removed: string[];
       by: string;
       membershipVersion: string;
-    };
+    }
+  /** To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more (PUT /v1/keys). */
+  | { type: 'prekeys-low'; remaining: number };
 
 /**
  * A published event meant for one device of the user rather than all of them. On the user's channel it travels as
