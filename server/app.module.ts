@@ -20,6 +20,7 @@ import { MessagesModule } from './messages/messages.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { ClientRateLimitGuard, UserRateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RealtimeModule } from './realtime/realtime.module';
+import { SyncModule } from './sync/sync.module';
 import { UsersModule } from './users/users.module';
 
 /** Makes the validated ServerConfig injectable everywhere. */
@@ -76,6 +77,7 @@ export class AppModule {
         KeysModule,
         ConversationsModule,
         MessagesModule,
+        SyncModule,
         RealtimeModule,
         HealthModule,
       ],

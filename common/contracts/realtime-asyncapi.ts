@@ -99,6 +99,19 @@ const schemas = {
       'bundles again and rotate the sender keys of conversations with them.',
     { userId: uuid },
   ),
+  MembersChanged: frame(
+    'members-changed',
+    'Members were added or removed (to the members before and after: a removed member hears it too). Rotate your ' +
+      'sender key for the conversation before sending again.',
+    {
+      conversationId: uuid,
+      memberIds: { type: 'array', items: uuid, description: 'The members now' },
+      added: { type: 'array', items: uuid },
+      removed: { type: 'array', items: uuid },
+      by: { ...uuid, description: 'Who made the change' },
+      membershipVersion: { type: 'string', pattern: '^[0-9]+$', description: 'Goes up with every change (a bigint)' },
+    },
+  ),
   PreKeysLow: frame(
     'prekeys-low',
     'To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more with PUT /v1/keys.',
@@ -124,6 +137,7 @@ export const SERVER_FRAMES = {
   identityChanged: 'IdentityChanged',
   deviceAdded: 'DeviceAdded',
   devicesChanged: 'DevicesChanged',
+  membersChanged: 'MembersChanged',
   preKeysLow: 'PreKeysLow',
 } as const satisfies Record<string, SchemaName>;
 

@@ -29,6 +29,19 @@ export type RealtimeEvent =
    * the user's key bundles again, and rotate sender keys for conversations with that user.
    */
   | { type: 'devices-changed'; userId: string }
+  /**
+   * To the members before and after a change (a removed user hears it was removed): who is in now, who came and
+   * went, who did it. Senders rotate their sender key for the conversation. membershipVersion is a bigint as text.
+   */
+  | {
+      type: 'members-changed';
+      conversationId: string;
+      memberIds: string[];
+      added: string[];
+      removed: string[];
+      by: string;
+      membershipVersion: string;
+    }
   /** To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more (PUT /v1/keys). */
   | { type: 'prekeys-low'; remaining: number };
 

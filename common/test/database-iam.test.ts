@@ -422,6 +422,15 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
           })
         ).status,
       );
+      // Members change (conversations UPDATE, conversation_members DELETE, membership_changes INSERT) and sync
+      // (membership_changes and device_messages SELECT).
+      const carol = await register(base, 'carol');
+      const members = `/v1/conversations/${conversationId}/members`;
+      ok((await call(base, 'POST', members, { token: alice.token, body: { userIds: [carol.id] } })).status);
+      ok((await call(base, 'DELETE', `${members}/${carol.id}`, { token: alice.token })).status);
+      const synced = await call(base, 'GET', '/v1/sync', { token: bob.token });
+      expect(synced.status).toBe(200);
+      expect(synced.body.conversations).toHaveLength(1);
       // Devices: a refresh rotates (a row lock and an update), a removal deletes the device's keys, logout likewise.
       const refreshed = await call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken: bob.refreshToken } });
       expect(refreshed.status).toBe(200);

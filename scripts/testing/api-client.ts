@@ -36,6 +36,29 @@ interface SessionAnswer {
   refreshToken: string;
 }
 
+/** A conversation's members after a change (POST/DELETE /v1/conversations/{id}/members). */
+export interface MembersAnswer {
+  conversationId: string;
+  memberIds: string[];
+  adminId: string | null;
+  membershipVersion: string;
+}
+
+/** GET /v1/sync: what changed for the calling device since `since`. */
+export interface SyncAnswer {
+  conversations: Array<{ id: string; latestCursor: string | null; newMessages: number; pageFrom: string }>;
+  membershipChanges: Array<{
+    conversationId: string;
+    userId: string;
+    change: 'added' | 'removed';
+    by: string;
+    at: string;
+  }>;
+  pendingDeviceMessages: number;
+  nextSince: string;
+  hasMore: boolean;
+}
+
 /** A message as the API returns it in history and pushes it live. */
 export type StoredMessage = MessageView;
 
@@ -188,6 +211,52 @@ export class CyphrClient {
       all.push(...page.items);
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+    return all;
+  }
+
+  /** The admin adds members; already-members are no-ops. */
+  async addMembers(admin: Session, conversationId: string, userIds: string[]): Promise<MembersAnswer> {
+    const { body } = await this.request<MembersAnswer>(
+      'POST',
+      `/v1/conversations/${conversationId}/members`,
+      { userIds },
+      admin.token,
+      [200],
+    );
+    return body;
+  }
+
+  /** The admin removes anyone; a member passing its own id leaves. */
+  async removeMember(actor: Session, conversationId: string, userId: string): Promise<MembersAnswer> {
+    const { body } = await this.request<MembersAnswer>(
+      'DELETE',
+      `/v1/conversations/${conversationId}/members/${userId}`,
+      undefined,
+      actor.token,
+      [200],
+    );
+    return body;
+  }
+
+  /** Catch-up for this device; pass the previous answer's nextSince (none: everything). */
+  async sync(device: Session, since?: string): Promise<SyncAnswer> {
+    const query = since ? `?${new URLSearchParams({ since })}` : '';
+    const { body } = await this.request<SyncAnswer>('GET', `/v1/sync${query}`, undefined, device.token);
+    return body;
+  }
+
+  /** Forward history (oldest first) after a seq, all pages: what `sync` says to fetch. */
+  async historyAfter(reader: Session, conversationId: string, after: string): Promise<StoredMessage[]> {
+    const all: StoredMessage[] = [];
+    for (let cursor: string | null = after; cursor !== null;) {
+      const query: URLSearchParams = new URLSearchParams({ after: cursor, limit: '100' });
+      const { body }: { body: { items: StoredMessage[]; nextCursor: string | null } } = await this.request<{
+        items: StoredMessage[];
+        nextCursor: string | null;
+      }>('GET', `/v1/conversations/${conversationId}/messages?${query}`, undefined, reader.token);
+      all.push(...body.items);
+      cursor = body.nextCursor;
+    }
     return all;
   }
 

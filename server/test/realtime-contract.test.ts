@@ -157,6 +157,13 @@ describe('the WebSocket frames match the published AsyncAPI schemas (real servic
 
       bobSocket.close();
       await aliceSocket.next((event) => event.type === 'presence' && event.userId === bob.id && !event.online);
+
+      // Last, as it ends what Alice and Bob share: Bob leaves the conversation and Alice hears `members-changed`.
+      const left = await call(server.url, 'DELETE', `/v1/conversations/${conversationId}/members/${bob.id}`, {
+        token: bob.token,
+      });
+      expect(left.status).toBe(200);
+      await aliceSocket.next((event) => event.type === 'members-changed' && event.removed.includes(bob.id));
     } finally {
       aliceSocket.close();
       bobSocket.close();

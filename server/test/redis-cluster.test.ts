@@ -164,6 +164,14 @@ describe('two instances on a Redis Cluster', () => {
       userId: bob.id,
     });
 
+    // The member entry is written by a script on the shard owning it; a removal on A is seen by B at once.
+    expect(await redis.get(RedisKeys.members(conversationId))).toMatch(/^1:/);
+    const removal = `/v1/conversations/${conversationId}/members/${bob.id}`;
+    expect((await call(a.url, 'DELETE', removal, { token: alice.token })).status).toBe(200);
+    expect(await redis.get(RedisKeys.members(conversationId))).toBe(`2:${alice.id}`);
+    const readAgain = { token: bob.token, body: { upToMessageId: storedId } };
+    expect((await call(b.url, 'POST', `/v1/conversations/${conversationId}/read`, readAgain)).status).toBe(404);
+
     bobOnB.close();
     aliceOnA.close();
     await eventually(
