@@ -103,6 +103,11 @@ const schemas = {
       'bundles again and rotate the sender keys of conversations with them.',
     { userId: uuid },
   ),
+  PreKeysLow: frame(
+    'prekeys-low',
+    'To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more with PUT /v1/keys.',
+    { remaining: { type: 'integer', minimum: 0 } },
+  ),
   DeviceMessage: frame(
     'device-message',
     'To this device only: an item of its mailbox (sender keys, key changes), pairwise-encrypted by the sending ' +
@@ -153,6 +158,7 @@ export const SERVER_FRAMES = {
   identityChanged: 'IdentityChanged',
   deviceAdded: 'DeviceAdded',
   devicesChanged: 'DevicesChanged',
+  preKeysLow: 'PreKeysLow',
   deviceMessage: 'DeviceMessage',
   delivered: 'Delivered',
 } as const satisfies Record<string, SchemaName>;

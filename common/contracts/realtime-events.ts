@@ -29,6 +29,8 @@ export type RealtimeEvent =
    * the user's key bundles again, and rotate sender keys for conversations with that user.
    */
   | { type: 'devices-changed'; userId: string }
+  /** To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more (PUT /v1/keys). */
+  | { type: 'prekeys-low'; remaining: number }
   /** To the recipient device only: an item of its mailbox. It stays pending until the device acknowledges it. */
   | DeviceMessageEvent
   /**

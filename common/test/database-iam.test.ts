@@ -288,12 +288,18 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       );
       await api.query(`UPDATE users SET display_name = 'x', updated_at = now() WHERE id = $1`, [user.id]);
       await api.query(
-        `INSERT INTO key_bundles (user_id, signed_prekey_id, signed_prekey, signed_prekey_signature) VALUES ($1, 1, 'p', 's')
-         ON CONFLICT (user_id) DO UPDATE SET signed_prekey = excluded.signed_prekey`,
+        `INSERT INTO devices (user_id, id, session_id, name, refresh_expires_at)
+         VALUES ($1, 1, gen_random_uuid(), 'd', now() + interval '1 day')`,
         [user.id],
       );
       await api.query(
-        `INSERT INTO one_time_prekeys (user_id, key_id, public_key) VALUES ($1, 1, 'k') ON CONFLICT DO NOTHING`,
+        `INSERT INTO key_bundles (user_id, device_id, signed_prekey_id, signed_prekey, signed_prekey_signature)
+         VALUES ($1, 1, 1, 'p', 's')
+         ON CONFLICT (user_id, device_id) DO UPDATE SET signed_prekey = excluded.signed_prekey`,
+        [user.id],
+      );
+      await api.query(
+        `INSERT INTO one_time_prekeys (user_id, device_id, key_id, public_key) VALUES ($1, 1, 1, 'k') ON CONFLICT DO NOTHING`,
         [user.id],
       );
       const taken = await api.query(
@@ -396,7 +402,7 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       );
       const bundle = await call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token });
       expect(bundle.status).toBe(200);
-      expect(JSON.stringify(bundle.body)).toContain('oneTimePreKey');
+      expect(bundle.body.devices[0].preKey).toMatchObject({ keyId: 1, lastResort: false });
       const conversationId = await conversationOf(base, alice, [bob]);
       ok((await call(base, 'GET', '/v1/conversations', { token: bob.token })).status);
       const [{ id: messageId }] = (
@@ -416,7 +422,18 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
           })
         ).status,
       );
-      ok((await call(base, 'POST', '/v1/auth/logout', { token: bob.token })).status);
+      // Devices: a refresh rotates (a row lock and an update), a removal deletes the device's keys, logout likewise.
+      const refreshed = await call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken: bob.refreshToken } });
+      expect(refreshed.status).toBe(200);
+      ok((await call(base, 'GET', '/v1/devices', { token: refreshed.body.accessToken })).status);
+      expect((await call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken: bob.refreshToken } })).status).toBe(
+        401,
+      ); // spent: the device (with its keys) is removed
+      const laptop = await call(base, 'POST', '/v1/auth/login', {
+        body: { username: alice.username, password: alice.password, deviceName: 'laptop' },
+      });
+      ok((await call(base, 'DELETE', `/v1/devices/${laptop.body.deviceId}`, { token: alice.token })).status);
+      ok((await call(base, 'POST', '/v1/auth/logout', { token: alice.token })).status);
     } finally {
       await server.shutdown();
     }

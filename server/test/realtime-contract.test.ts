@@ -145,6 +145,10 @@ describe('the WebSocket frames match the published AsyncAPI schemas (real servic
       });
       expect(rekeyed.status).toBe(200);
       await aliceSocket.next((event) => event.type === 'identity-changed' && event.userId === bob.id);
+      // Alice takes one of Bob's few one-time prekeys: Bob's device is told it runs low.
+      const bundles = await call(server.url, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token });
+      expect(bundles.status).toBe(200);
+      await bobSocket.next((event) => event.type === 'prekeys-low');
 
       // Alice logs in on a second device: her first device hears `device-added`, Bob `devices-changed`.
       const aliceLaptop = await login(server.url, alice, 'laptop');
