@@ -11,8 +11,8 @@ export interface LargerBody {
   limitBytes: number;
 }
 
-/** body-parser's (and Express's) mark on a request whose body has been read: a parser skips such a request. */
-type Marked = HttpRequest & { _body?: boolean; largerBodyDeferred?: boolean };
+/** What body-parser's default `type` for JSON matches: the media type application/json, any parameters. */
+const PARSED_AS_JSON = /^application\/json\s*(;|$)/i;
 
 const pathOf = (req: HttpRequest) => (req.url ?? '/').split('?')[0].replace(/(.)\/+$/, '$1');
 
@@ -31,20 +31,21 @@ export function useJsonBodies(app: NestExpressApplication, limitBytes: number, l
     }
     next();
   });
-  if (larger) {
-    // The larger route's parser runs first and sees only that route: every other request is marked as read for
-    // its turn, then unmarked for the common parser, which in turn skips the route already parsed.
-    app.use((req: Marked, _res: HttpResponse, next: Next) => {
-      if (req.method !== 'POST' || pathOf(req) !== larger.path) req._body = req.largerBodyDeferred = true;
-      next();
+  // Each parser takes only its own requests (body-parser's `type` as a predicate): the larger route's limit
+  // applies to it alone, and the common limit to everything else.
+  const isLarger = (req: HttpRequest) => larger !== undefined && req.method === 'POST' && pathOf(req) === larger.path;
+  const json = (req: HttpRequest) => PARSED_AS_JSON.test(req.headers['content-type'] ?? '');
+  if (larger)
+    app.useBodyParser('json', {
+      limit: larger.limitBytes,
+      strict: true,
+      type: (req: HttpRequest) => isLarger(req) && json(req),
     });
-    app.useBodyParser('json', { limit: larger.limitBytes, strict: true });
-    app.use((req: Marked, _res: HttpResponse, next: Next) => {
-      if (req.largerBodyDeferred) req._body = req.largerBodyDeferred = false;
-      next();
-    });
-  }
-  app.useBodyParser('json', { limit: limitBytes, strict: true });
+  app.useBodyParser('json', {
+    limit: limitBytes,
+    strict: true,
+    type: (req: HttpRequest) => !isLarger(req) && json(req),
+  });
   app.use(
     (
       error: { type?: string; status?: number; message?: string; limit?: number },
