@@ -16,9 +16,13 @@ export const PURGE_BATCH_ROWS = 5_000;
 /** A pass stops after this many statements (a backlog is worked off over several passes, not in one long run). */
 export const PURGE_MAX_BATCHES = 200;
 
+/**
+ * No FOR UPDATE in the subquery: only the lock holder purges, and a row an acknowledgement deletes meanwhile is
+ * simply not deleted twice (the DELETE re-checks it). The worker's role needs no UPDATE grant for it either.
+ */
 const PURGE_BATCH = `
   DELETE FROM device_messages WHERE id IN (
-    SELECT id FROM device_messages WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`;
+    SELECT id FROM device_messages WHERE expires_at <= now() ORDER BY expires_at LIMIT $1)`;
 
 /**
  * The gauges. Pending is the statistics collector's live-row estimate (n_live_tup): it costs nothing and trails
