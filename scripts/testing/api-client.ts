@@ -57,6 +57,38 @@ export interface DeviceMessageInput {
 /** A mailbox item as GET /v1/devices/messages lists it (the `device-message` event without its type). */
 export type PendingDeviceMessage = Omit<DeviceMessageEvent, 'type'>;
 
+export interface DeviceView {
+  id: number;
+  name: string;
+  createdAt: string;
+  lastSeenAt: string;
+  current: boolean;
+}
+
+export interface SignedKey {
+  keyId: number;
+  publicKey: string;
+  signature: string;
+}
+
+export interface KeyUpload {
+  signedPreKey: SignedKey;
+  lastResortKey?: SignedKey;
+  oneTimePreKeys: Array<{ keyId: number; publicKey: string }>;
+  identityKey?: string;
+  password?: string;
+}
+
+export interface KeyBundles {
+  userId: string;
+  identityKey: string;
+  devices: Array<{
+    deviceId: number;
+    signedPreKey: SignedKey;
+    preKey: { keyId: number; publicKey: string; lastResort: boolean; signature?: string } | null;
+  }>;
+}
+
 export const randomKey = (bytes = 32) => randomBytes(bytes).toString('base64');
 
 export class CyphrClient {
@@ -200,6 +232,26 @@ export class CyphrClient {
   /** Deletes these from the device's mailbox; conversation message ids among them send `delivered` to senders. */
   async ackDeviceMessages(device: Session, ids: string[]): Promise<void> {
     await this.request('POST', '/v1/devices/messages/ack', { ids }, device.token, [204]);
+  }
+
+  /** The account's devices. */
+  async devices(session: Session): Promise<DeviceView[]> {
+    return (await this.request<DeviceView[]>('GET', '/v1/devices', undefined, session.token)).body;
+  }
+
+  /** Removes one of the account's devices (the session's own one too: that is a logout). */
+  async removeDevice(session: Session, deviceId: number): Promise<void> {
+    await this.request('DELETE', `/v1/devices/${deviceId}`, undefined, session.token, [204]);
+  }
+
+  /** Publishes the session's device's prekeys; answers how many one-time prekeys it now has. */
+  async uploadKeys(session: Session, keys: KeyUpload): Promise<{ oneTimePreKeyCount: number }> {
+    return (await this.request<{ oneTimePreKeyCount: number }>('PUT', '/v1/keys', keys, session.token)).body;
+  }
+
+  /** One bundle per device of the user, each taking one of that device's one-time prekeys. */
+  async keyBundles(session: Session, userId: string): Promise<KeyBundles> {
+    return (await this.request<KeyBundles>('GET', `/v1/users/${userId}/keys`, undefined, session.token)).body;
   }
 
   /** Opens the live connection; resolves once the server said `ready` (subscribed on its instance). */
