@@ -11,6 +11,7 @@ import {
 } from '../../worker/test/helpers';
 import { createWorker, Worker } from '../../worker/worker';
 import type { ServerApp } from '../bootstrap';
+import { CyphrClient, Session } from '../../scripts/testing/api-client';
 import { call, conversationOf, eventually, login, register, sql, startServer, TestSocket, TestUser } from './helpers';
 
 const ciphertext = (bytes = 32) => randomBytes(bytes).toString('base64');
@@ -78,6 +79,7 @@ describe('device mailbox and delivery receipts: API instances and the worker (re
     return page.body.items.map((item: { id: string }) => item.id);
   };
   const address = (device: TestUser) => ({ userId: device.id, deviceId: device.deviceId });
+  const session = (device: TestUser): Session => ({ ...device, userId: device.id });
 
   it('a device message reaches only its device, live and pending, until that device acknowledges it', async () => {
     const [phoneSocket, laptopSocket] = await Promise.all([
@@ -113,8 +115,9 @@ describe('device mailbox and delivery receipts: API instances and the worker (re
 
       // Offline: the tablet finds its message pending, oldest first, with what the event would have carried.
       await eventually(async () => (await pendingIds(b, bobTablet)).includes(toTablet), 15_000, 'tablet pending');
-      const tablet = await call(a.url, 'GET', '/v1/devices/messages', { token: bobTablet.token });
-      expect(tablet.body).toEqual({
+      // Through the typed client, as an app would.
+      const client = new CyphrClient(a.url);
+      expect(await client.pendingDeviceMessages(session(bobTablet))).toEqual({
         items: [
           {
             id: toTablet,
@@ -134,10 +137,7 @@ describe('device mailbox and delivery receipts: API instances and the worker (re
           .status,
       ).toBe(204);
       expect(await pendingIds(a, bobTablet)).toEqual([toTablet]);
-      expect(
-        (await call(b.url, 'POST', '/v1/devices/messages/ack', { token: bobTablet.token, body: { ids: [toTablet] } }))
-          .status,
-      ).toBe(204);
+      await client.ackDeviceMessages(session(bobTablet), [toTablet]);
       expect(await pendingIds(a, bobTablet)).toEqual([]);
 
       // The socket ack: no answer, the row goes.
@@ -173,10 +173,12 @@ describe('device mailbox and delivery receipts: API instances and the worker (re
       expect((await sendTo(a, alice, [{ ...address(aliceLaptop), ciphertext: ciphertext() }])).status).toBe(202);
 
       // The phone's mailbox is one FIFO group: anything queued by the refused requests would come before this.
-      const marker = await sendTo(b, alice, [{ ...address(bob), ciphertext: ciphertext() }]);
-      await phoneSocket.next((event) => event.type === 'device-message' && event.id === marker.body.ids[0], 15_000);
+      const marker = await new CyphrClient(b.url).sendDeviceMessages(session(alice), [
+        { ...address(bob), ciphertext: ciphertext() },
+      ]);
+      await phoneSocket.next((event) => event.type === 'device-message' && event.id === marker[0], 15_000);
       expect(phoneSocket.events.filter((event) => event.type === 'device-message')).toHaveLength(1);
-      expect(await pendingIds(a, bob)).toEqual(marker.body.ids);
+      expect(await pendingIds(a, bob)).toEqual(marker);
     } finally {
       phoneSocket.close();
     }
