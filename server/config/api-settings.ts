@@ -73,6 +73,7 @@ export class ApiSettings extends SharedSettings {
    * `delivered` events to a sender's devices when a device acknowledges or fetches their conversation messages.
    * `off` saves the lookups and publishes (each API instance batches them) where senders need no such signal.
    */
+  @Transform(emptyToUndefined)
   @IsOptional()
   @IsIn(['on', 'off'], { message: 'DELIVERY_RECEIPTS must be on or off' })
   DELIVERY_RECEIPTS: 'on' | 'off' = 'on';

@@ -61,6 +61,7 @@ describe('delivery receipts and the device-messages body limit', () => {
   it('sends receipts unless DELIVERY_RECEIPTS=off, and refuses anything but on or off', () => {
     expect(config({}).deliveryReceipts).toEqual({ enabled: true, windowMs: 250 });
     expect(config({ DELIVERY_RECEIPTS: 'off' }).deliveryReceipts.enabled).toBe(false);
+    expect(config({ DELIVERY_RECEIPTS: '' }).deliveryReceipts.enabled).toBe(true);
     try {
       validateEnvironment(ApiSettings, { ...base, DELIVERY_RECEIPTS: 'sometimes' });
       throw new Error('accepted');
