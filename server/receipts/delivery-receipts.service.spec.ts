@@ -62,6 +62,17 @@ describe('DeliveryReceipts', () => {
     ]);
   });
 
+  it('does not repeat a receipt it has sent when the device fetches the same page again', async () => {
+    const { receipts, rounds } = setup();
+    const page = [message(alice)];
+    receipts.fetched(bob, page);
+    await receipts.flush();
+    receipts.fetched(bob, page);
+    receipts.fetched({ ...bob, deviceId: 3 }, page);
+    await receipts.flush();
+    expect(rounds.map((round) => round.length)).toEqual([1, 1]);
+  });
+
   it('sends a receipt for the same account’s other device: only the sending device’s own messages are skipped', async () => {
     const { receipts, rounds } = setup();
     receipts.fetched({ ...alice, deviceId: 3 }, [message(alice)]);

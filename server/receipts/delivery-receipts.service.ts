@@ -11,6 +11,11 @@ import { AckedMessage, Delivery, ReceiptsRepository } from './receipts.repositor
  * are dropped and counted: receipts are a courtesy, and a slow Redis or primary must not grow the heap.
  */
 export const MAX_WAITING_RECEIPTS = 50_000;
+/**
+ * Receipts this instance remembers having sent (oldest forgotten first), so a device paging back and forth over
+ * the same history does not repeat them: a few MiB at most. Another instance, or a long while later, may repeat.
+ */
+export const REMEMBERED_RECEIPTS = 20_000;
 
 /**
  * `delivered` events: when a device acknowledges conversation messages (the `ack` frame or POST
@@ -19,14 +24,15 @@ export const MAX_WAITING_RECEIPTS = 50_000;
  *
  * Nothing happens on the request path but recording: each instance gathers receipts for a short window
  * (ServerConfig.deliveryReceipts.windowMs), looks up the acknowledged ids in one statement, and publishes the
- * whole round in one pipelined burst. Within a round a (message, receiving device) pair is sent once; across
- * rounds it may repeat (a device fetching the same page twice). Never sent for a device's own messages. Best
+ * whole round in one pipelined burst. A (message, receiving device) pair is sent once per round and, as long as
+ * this instance remembers it (REMEMBERED_RECEIPTS), once at all. Never sent for a device's own messages. Best
  * effort: what fails is logged and counted, never retried. DELIVERY_RECEIPTS=off turns all of it off.
  */
 @Injectable()
 export class DeliveryReceipts implements BeforeApplicationShutdown {
   private readonly logger = new Logger(DeliveryReceipts.name);
   private deliveries = new Map<string, Delivery>();
+  private readonly sent = new Set<string>();
   private acks: AckedMessage[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly rounds = new Set<Promise<void>>();
@@ -90,8 +96,10 @@ export class DeliveryReceipts implements BeforeApplicationShutdown {
 
   private add(delivery: Delivery): void {
     if (delivery.senderId === delivery.readerId && delivery.senderDeviceId === delivery.readerDeviceId) return;
+    const key = `${delivery.messageId}|${delivery.readerId}|${delivery.readerDeviceId}`;
+    if (this.sent.has(key)) return;
     if (this.waiting >= MAX_WAITING_RECEIPTS) return void this.metrics.deliveryReceipts.inc({ outcome: 'dropped' });
-    this.deliveries.set(`${delivery.messageId}|${delivery.readerId}|${delivery.readerDeviceId}`, delivery);
+    this.deliveries.set(key, delivery);
   }
 
   private schedule(): void {
@@ -115,15 +123,22 @@ export class DeliveryReceipts implements BeforeApplicationShutdown {
         this.logger.warn(`delivery receipts: acknowledged ids not looked up: ${(error as Error).message}`);
       }
     }
-    const deliveries = [...this.deliveries.values()];
+    const round = this.deliveries;
     this.deliveries = new Map();
-    if (deliveries.length === 0) return;
+    if (round.size === 0) return;
+    const deliveries = [...round.values()];
     const published = await this.realtime.publishEach(
       deliveries.map((delivery) => ({ userId: delivery.senderId, event: deliveredEvent(delivery) })),
     );
     this.metrics.deliveryReceipts.inc({ outcome: 'published' }, published);
     if (published < deliveries.length)
-      this.metrics.deliveryReceipts.inc({ outcome: 'failed' }, deliveries.length - published);
+      return void this.metrics.deliveryReceipts.inc({ outcome: 'failed' }, deliveries.length - published);
+    for (const key of round.keys()) this.remember(key);
+  }
+
+  private remember(key: string): void {
+    this.sent.add(key);
+    if (this.sent.size > REMEMBERED_RECEIPTS) this.sent.delete(this.sent.values().next().value as string);
   }
 }
 
