@@ -208,7 +208,7 @@ export async function createWorker(
         // The pools first (they release what they hold), then the gate's probing.
         const stopping = Promise.all([
           ...pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)),
-          mailboxExpiry.stop(),
+          mailboxExpiry.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS),
         ]);
         primary.close();
         await stopping;

@@ -63,11 +63,16 @@ export class MailboxExpiry {
     void this.pass();
   }
 
-  /** Stops scheduling and waits for a pass in progress to end (it checks between statements). */
-  async stop(): Promise<void> {
+  /**
+   * Stops scheduling and waits, at most `timeoutMs`, for a pass in progress to end (it checks between statements;
+   * one stuck on an unreachable primary ends when the worker closes its connections).
+   */
+  async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** One pass (purge if this instance gets the lock, then measure); a pass already running is not doubled. */
