@@ -16,6 +16,7 @@ import { requestId } from './http/request-id';
 import { StrictValidationPipe } from './http/validation.pipe';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { KeysModule } from './keys/keys.module';
+import { MailboxModule } from './mailbox/mailbox.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { ClientRateLimitGuard, UserRateLimitGuard } from './rate-limits/rate-limit.guard';
@@ -78,6 +79,7 @@ export class AppModule {
         ConversationsModule,
         MessagesModule,
         SyncModule,
+        MailboxModule,
         RealtimeModule,
         HealthModule,
       ],

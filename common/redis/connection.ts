@@ -26,6 +26,7 @@ export const IAM_REAUTH_INTERVAL_MS = 10 * 60 * 60 * 1000;
 export interface RedisTransaction {
   del(): this;
   incr(): this;
+  incrBy(amount: number): this;
   decr(): this;
   expire(seconds: number): this;
   pExpire(milliseconds: number): this;
@@ -109,6 +110,7 @@ class Transaction implements RedisTransaction {
 
   del = () => this.add('del');
   incr = () => this.add('incr');
+  incrBy = (amount: number) => this.add('incrBy', amount);
   decr = () => this.add('decr');
   expire = (seconds: number) => this.add('expire', seconds);
   pExpire = (milliseconds: number) => this.add('pExpire', milliseconds);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
-import type { MessageView } from '../../common/contracts/realtime-events';
+import type { DeviceMessageEvent, MessageView } from '../../common/contracts/realtime-events';
 
 /**
  * A small Cyphr API client, as a messenger app would use it: HTTP for commands and history, one
@@ -68,6 +68,17 @@ export type LiveEvent =
   | { type: 'receipt'; conversationId: string; userId: string; upToMessageId: string }
   | { type: 'presence'; userId: string; online: boolean }
   | { type: string; [key: string]: unknown };
+
+/** One item for a device's mailbox. */
+export interface DeviceMessageInput {
+  userId: string;
+  deviceId: number;
+  /** Pairwise-encrypted for that device, base64 (at most 64 KiB decoded). */
+  ciphertext: string;
+}
+
+/** A mailbox item as GET /v1/devices/messages lists it (the `device-message` event without its type). */
+export type PendingDeviceMessage = Omit<DeviceMessageEvent, 'type'>;
 
 export interface DeviceView {
   id: number;
@@ -264,6 +275,34 @@ export class CyphrClient {
     await this.request('POST', `/v1/conversations/${conversationId}/read`, { upToMessageId }, reader.token, [204]);
   }
 
+  /** Sends to devices' mailboxes (at most 1,000 per call); resolves with their ids, in order, once queued. */
+  async sendDeviceMessages(sender: Session, messages: DeviceMessageInput[]): Promise<string[]> {
+    const { body } = await this.request<{ ids: string[] }>(
+      'POST',
+      '/v1/devices/messages',
+      { messages },
+      sender.token,
+      [202],
+    );
+    return body.ids;
+  }
+
+  /** What the session's device has not acknowledged yet, oldest first; `more` when others follow. */
+  async pendingDeviceMessages(device: Session, limit = 100): Promise<{ items: PendingDeviceMessage[]; more: boolean }> {
+    const { body } = await this.request<{ items: PendingDeviceMessage[]; more: boolean }>(
+      'GET',
+      `/v1/devices/messages?limit=${limit}`,
+      undefined,
+      device.token,
+    );
+    return body;
+  }
+
+  /** Deletes these from the device's mailbox; conversation message ids among them send `delivered` to senders. */
+  async ackDeviceMessages(device: Session, ids: string[]): Promise<void> {
+    await this.request('POST', '/v1/devices/messages/ack', { ids }, device.token, [204]);
+  }
+
   /** The account's devices. */
   async devices(session: Session): Promise<DeviceView[]> {
     return (await this.request<DeviceView[]>('GET', '/v1/devices', undefined, session.token)).body;
@@ -338,6 +377,11 @@ export class LiveConnection {
       );
       this.waiters.push({ match, resolve: (event) => (clearTimeout(timer), resolve(event)) });
     });
+  }
+
+  /** The `ack` frame: the same as CyphrClient.ackDeviceMessages, on the socket (no answer unless refused). */
+  ack(ids: string[]): void {
+    this.ws.send(JSON.stringify({ type: 'ack', ids }));
   }
 
   /** Message events received so far, by message id. */

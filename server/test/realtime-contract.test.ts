@@ -155,6 +155,20 @@ describe('the WebSocket frames match the published AsyncAPI schemas (real servic
       await aliceSocket.next((event) => event.type === 'device-added' && event.deviceId === aliceLaptop.deviceId);
       await bobSocket.next((event) => event.type === 'devices-changed' && event.userId === alice.id);
 
+      // A device-to-device message reaches Bob's device; Bob acknowledges it. Alice acknowledges Bob's message:
+      // Bob's devices hear `delivered`.
+      const toBob = await call(server.url, 'POST', '/v1/devices/messages', {
+        token: alice.token,
+        body: {
+          messages: [{ userId: bob.id, deviceId: bob.deviceId, ciphertext: randomBytes(32).toString('base64') }],
+        },
+      });
+      expect(toBob.status).toBe(202);
+      await bobSocket.next((event) => event.type === 'device-message' && event.id === toBob.body.ids[0], 15_000);
+      send(bobSocket, { type: 'ack', ids: toBob.body.ids });
+      send(aliceSocket, { type: 'ack', ids: [accepted.body.id] });
+      await bobSocket.next((event) => event.type === 'delivered' && event.messageId === accepted.body.id);
+
       bobSocket.close();
       await aliceSocket.next((event) => event.type === 'presence' && event.userId === bob.id && !event.online);
 

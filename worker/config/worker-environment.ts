@@ -133,4 +133,23 @@ export class WorkerSettings extends SharedSettings {
   @Min(1)
   @Max(10)
   PUSH_WEBHOOK_ATTEMPTS: number = 3;
+
+  /**
+   * Unacknowledged device-to-device messages are deleted this many days after they were sent: a device that
+   * stays offline longer catches up by asking its peers for fresh keys, not from its mailbox.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  MAILBOX_RETENTION_DAYS: number = 30;
+
+  /** How often the expiry pass runs (and measures the mailbox gauges). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  MAILBOX_PURGE_INTERVAL_SECONDS: number = 300;
 }

@@ -95,6 +95,31 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly deviceMessages = new Counter({
+    name: 'cyphr_worker_device_messages_total',
+    help: 'Device-to-device messages handled, by outcome: "stored" (new in a mailbox), "duplicate" (a redelivery, pushed again), "dropped" (the recipient device is gone: it can never be delivered)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  readonly mailboxPending = new Gauge({
+    name: 'cyphr_worker_mailbox_pending_messages',
+    help: 'Device messages stored and not yet acknowledged or expired: the statistics collector’s live-row estimate (n_live_tup), measured by the expiry pass',
+    registers: [this.registry],
+  });
+
+  readonly mailboxOldestAge = new Gauge({
+    name: 'cyphr_worker_mailbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest pending device message (now - stored_at), 0 when none; measured by the expiry pass',
+    registers: [this.registry],
+  });
+
+  readonly mailboxPurged = new Counter({
+    name: 'cyphr_worker_mailbox_purged_total',
+    help: 'Expired device messages deleted by the expiry pass (unacknowledged for MAILBOX_RETENTION_DAYS)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cyphr_worker_' });
   }
