@@ -16,10 +16,12 @@ import { requestId } from './http/request-id';
 import { StrictValidationPipe } from './http/validation.pipe';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { KeysModule } from './keys/keys.module';
+import { MailboxModule } from './mailbox/mailbox.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { ClientRateLimitGuard, UserRateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RealtimeModule } from './realtime/realtime.module';
+import { SyncModule } from './sync/sync.module';
 import { UsersModule } from './users/users.module';
 
 /** Makes the validated ServerConfig injectable everywhere. */
@@ -76,6 +78,8 @@ export class AppModule {
         KeysModule,
         ConversationsModule,
         MessagesModule,
+        SyncModule,
+        MailboxModule,
         RealtimeModule,
         HealthModule,
       ],

@@ -14,6 +14,7 @@ import { useJsonBodies } from './http/body-parsing';
 import { GracefulDrain } from './http/graceful-drain';
 import { openApiDocument } from './http/openapi';
 import { ContractDocuments } from './contract/contract.controller';
+import { DEVICE_MESSAGES_PATH } from './mailbox/mailbox.controller';
 import { MessageQueueService } from './infrastructure/message-queue.service';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
@@ -60,7 +61,10 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   const drain = new GracefulDrain(server, config.drainLameDuckMs);
   app.use(drain.middleware);
   app.use(httpMetrics(app.get(MetricsService)));
-  useJsonBodies(app, config.bodyLimitBytes);
+  useJsonBodies(app, config.bodyLimitBytes, {
+    path: DEVICE_MESSAGES_PATH,
+    limitBytes: config.deviceMessagesBodyLimitBytes,
+  });
   app.get(ContractDocuments).openApi = openApiDocument(app);
 
   // Longer than the ALB's idle timeout, so the ALB closes an idle connection first (never a 502 on reuse).

@@ -10,6 +10,9 @@ import { WorkerSettings } from './config/worker-environment';
 import { Fanout } from './messages/fanout';
 import { MessageBatchHandler } from './messages/message-batch-handler';
 import { MessageStore } from './messages/message-store';
+import { DeviceMessageDelivery } from './mailbox/device-message-delivery';
+import { DeviceMessageStore } from './mailbox/device-message-store';
+import { MailboxExpiry } from './mailbox/mailbox-expiry';
 import { LogPushProvider } from './notifications/log-push-provider';
 import { NotificationBatchHandler } from './notifications/notification-batch-handler';
 import { PushProvider } from './notifications/push-provider';
@@ -135,6 +138,12 @@ export async function createWorker(
   const messageHandler = new MessageBatchHandler({
     store: new MessageStore(dataSource),
     fanout: new Fanout(redis, pushTargets, sqs, env.SQS_NOTIFICATIONS_QUEUE_URL, metrics, logger),
+    deviceMessages: new DeviceMessageDelivery(
+      new DeviceMessageStore(dataSource, env.MAILBOX_RETENTION_DAYS),
+      redis,
+      metrics,
+      logger,
+    ),
     deadLetters: new DeadLetterSender(sqs, messagesRedrive, logger),
     metrics,
     logger,
@@ -174,6 +183,12 @@ export async function createWorker(
     }),
   ];
 
+  const mailboxExpiry = new MailboxExpiry(dataSource, {
+    intervalMs: env.MAILBOX_PURGE_INTERVAL_SECONDS * 1000,
+    metrics,
+    logger,
+  });
+
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;
   if (env.WORKER_METRICS_PORT > 0) {
@@ -192,11 +207,17 @@ export async function createWorker(
     get ready() {
       return !primary.paused;
     },
-    start: () => pools.forEach((pool) => pool.start()),
+    start: () => {
+      pools.forEach((pool) => pool.start());
+      mailboxExpiry.start();
+    },
     stop: () =>
       (stopped ??= (async () => {
         // The pools first (they release what they hold), then the gate's probing.
-        const stopping = Promise.all(pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)));
+        const stopping = Promise.all([
+          ...pools.map((pool) => pool.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS)),
+          mailboxExpiry.stop(env.WORKER_SHUTDOWN_TIMEOUT_MS),
+        ]);
         primary.close();
         await stopping;
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));

@@ -71,6 +71,9 @@ function credentials(
   });
 }
 
+/** Every statement of the API and the worker is cancelled after this long (sync's settle margin builds on it). */
+export const DATABASE_STATEMENT_TIMEOUT_MS = 15_000;
+
 /**
  * TypeORM options with replication: writes and transactions go to `master`, `find` reads to a slave.
  * No replicas configured → the primary serves reads too. Schema changes only through migrations.
@@ -111,6 +114,6 @@ export function buildDataSourceOptions(
     migrationsRun: false,
     poolSize: overrides.poolSize ?? 10,
     applicationName: overrides.applicationName ?? 'cyphr',
-    extra: { connectionTimeoutMillis: 5_000, statement_timeout: 15_000 },
+    extra: { connectionTimeoutMillis: 5_000, statement_timeout: DATABASE_STATEMENT_TIMEOUT_MS },
   };
 }

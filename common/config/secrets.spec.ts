@@ -4,7 +4,7 @@ describe('resolveSecrets: the push webhook signing key', () => {
   const arn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cyphr-production/push-webhook-signing-key-x';
   const reads: string[] = [];
   const read = async (secretArn: string) => (reads.push(secretArn), `value of ${secretArn}`);
-  const env = { AWS_REGION: 'eu-central-1', DATABASE_URL: 'postgres://u:p@h/db' };
+  const env = { AWS_REGION: 'eu-central-1', DATABASE_URL: 'postgres://u:p@h/db', DATABASE_AUTH: 'password' as const };
 
   beforeEach(() => (reads.length = 0));
 

@@ -1,4 +1,4 @@
-import { RealtimeCloseCodes } from './realtime-events';
+import { MAX_ACK_IDS, RealtimeCloseCodes } from './realtime-events';
 
 /**
  * The WebSocket protocol at /v1/ws as an AsyncAPI 3 document, served at /v1/asyncapi.json. Its payload schemas
@@ -65,9 +65,13 @@ const schemas = {
   AuthRenewed: frame('auth', 'Answer to an `auth` frame: the socket now lives until `expiresAt`.', {
     expiresAt: timestamp,
   }),
-  Error: frame('error', 'A frame was refused (unknown type, bad token, one `auth` at a time). The socket stays open.', {
-    message: { type: 'string' },
-  }),
+  Error: frame(
+    'error',
+    'A frame was refused (unknown type, bad token, one `auth` at a time, a malformed `ack`). The socket stays open.',
+    {
+      message: { type: 'string' },
+    },
+  ),
   Message: frame('message', 'A message stored in one of your conversations (yours included: your other devices).', {
     message: { $ref: '#/components/schemas/MessageView' },
   }),
@@ -99,10 +103,58 @@ const schemas = {
       'bundles again and rotate the sender keys of conversations with them.',
     { userId: uuid },
   ),
+  MembersChanged: frame(
+    'members-changed',
+    'Members were added or removed (to the members before and after: a removed member hears it too). Rotate your ' +
+      'sender key for the conversation before sending again.',
+    {
+      conversationId: uuid,
+      memberIds: { type: 'array', items: uuid, description: 'The members now' },
+      added: { type: 'array', items: uuid },
+      removed: { type: 'array', items: uuid },
+      by: { ...uuid, description: 'Who made the change' },
+      membershipVersion: { type: 'string', pattern: '^[0-9]+$', description: 'Goes up with every change (a bigint)' },
+    },
+  ),
+  PreKeysLow: frame(
+    'prekeys-low',
+    'To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more with PUT /v1/keys.',
+    { remaining: { type: 'integer', minimum: 0 } },
+  ),
+  DeviceMessage: frame(
+    'device-message',
+    'To this device only: an item of its mailbox (sender keys, key changes), pairwise-encrypted by the sending ' +
+      'device. It stays pending (GET /v1/devices/messages) until this device acknowledges it with `ack`.',
+    {
+      id: { ...uuid, description: 'Acknowledge by this id.' },
+      senderId: uuid,
+      senderDeviceId: deviceId,
+      ciphertext: { type: 'string', description: 'Base64, as sent; the server never reads it.' },
+      sentAt: timestamp,
+    },
+  ),
+  Delivered: frame(
+    'delivered',
+    'To the sender’s devices: a device acknowledged or fetched one of your conversation messages. Batched, best ' +
+      'effort, never for a device’s own messages; the operator may turn receipts off.',
+    {
+      conversationId: uuid,
+      messageId: uuid,
+      userId: { ...uuid, description: 'The receiving device’s account' },
+      deviceId,
+    },
+  ),
   Ping: frame('ping', 'Answered with `pong`. Does not keep the socket alive: only WebSocket pong frames do.', {}),
   Auth: frame('auth', 'A fresh access token of the same user and session; answered with `auth` or `error`.', {
     token: { type: 'string' },
   }),
+  Ack: frame(
+    'ack',
+    'This device has these: mailbox items (`device-message` ids) are deleted from its mailbox, and the senders of ' +
+      'conversation messages among them get `delivered`. No answer unless refused (`error`). Write it compactly: ' +
+      'the largest frame the server takes is sized for an ack of the most ids.',
+    { ids: { type: 'array', items: uuid, minItems: 1, maxItems: MAX_ACK_IDS } },
+  ),
 } as const;
 
 type SchemaName = keyof typeof schemas;
@@ -119,10 +171,14 @@ export const SERVER_FRAMES = {
   identityChanged: 'IdentityChanged',
   deviceAdded: 'DeviceAdded',
   devicesChanged: 'DevicesChanged',
+  membersChanged: 'MembersChanged',
+  preKeysLow: 'PreKeysLow',
+  deviceMessage: 'DeviceMessage',
+  delivered: 'Delivered',
 } as const satisfies Record<string, SchemaName>;
 
 /** Frames a client may send. */
-export const CLIENT_FRAMES = { ping: 'Ping', auth: 'Auth' } as const satisfies Record<string, SchemaName>;
+export const CLIENT_FRAMES = { ping: 'Ping', auth: 'Auth', ack: 'Ack' } as const satisfies Record<string, SchemaName>;
 
 function messages(frames: Record<string, SchemaName>) {
   return Object.fromEntries(

@@ -28,7 +28,42 @@ export type RealtimeEvent =
    * To the account's devices and everyone who shares a conversation with it: a device was added or removed. Fetch
    * the user's key bundles again, and rotate sender keys for conversations with that user.
    */
-  | { type: 'devices-changed'; userId: string };
+  | { type: 'devices-changed'; userId: string }
+  /**
+   * To the members before and after a change (a removed user hears it was removed): who is in now, who came and
+   * went, who did it. Senders rotate their sender key for the conversation. membershipVersion is a bigint as text.
+   */
+  | {
+      type: 'members-changed';
+      conversationId: string;
+      memberIds: string[];
+      added: string[];
+      removed: string[];
+      by: string;
+      membershipVersion: string;
+    }
+  /** To one device: a fetch of its bundle left it fewer than 10 one-time prekeys; upload more (PUT /v1/keys). */
+  | { type: 'prekeys-low'; remaining: number }
+  /** To the recipient device only: an item of its mailbox. It stays pending until the device acknowledges it. */
+  | DeviceMessageEvent
+  /**
+   * To the sender's devices: a device of `userId` acknowledged or fetched one of the sender's conversation
+   * messages. Best effort and batched; not sent for a device's own messages.
+   */
+  | { type: 'delivered'; conversationId: string; messageId: string; userId: string; deviceId: number };
+
+/** A device-to-device message as pushed live and as `GET /v1/devices/messages` lists it (without `type`). */
+export interface DeviceMessageEvent {
+  type: 'device-message';
+  id: string;
+  senderId: string;
+  senderDeviceId: number;
+  ciphertext: string;
+  sentAt: string;
+}
+
+/** Most ids one `ack` (frame or request) may carry. */
+export const MAX_ACK_IDS = 1000;
 
 /**
  * A published event meant for one device of the user rather than all of them. On the user's channel it travels as
@@ -64,7 +99,12 @@ export type RealtimeClientFrame =
   /** Answered with `{type:"pong"}`; does not count as liveness (only WebSocket pong frames do). */
   | { type: 'ping' }
   /** A fresh access token of the same user and session: the socket now lives until that token's expiry. */
-  | { type: 'auth'; token: string };
+  | { type: 'auth'; token: string }
+  /**
+   * Mailbox items this device has (deleted from its mailbox), and conversation messages it received (their
+   * senders get `delivered`). At most MAX_ACK_IDS ids; no answer unless it is refused (`error`).
+   */
+  | { type: 'ack'; ids: string[] };
 
 /**
  * Published on RedisChannels.sessionRevocations when sessions end (logout, password change, session deletion);

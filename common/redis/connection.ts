@@ -26,6 +26,7 @@ export const IAM_REAUTH_INTERVAL_MS = 10 * 60 * 60 * 1000;
 export interface RedisTransaction {
   del(): this;
   incr(): this;
+  incrBy(amount: number): this;
   decr(): this;
   expire(seconds: number): this;
   pExpire(milliseconds: number): this;
@@ -53,6 +54,8 @@ export interface RedisCommands {
   hSet(key: string, field: string, value: string): Promise<number>;
   hDel(key: string, field: string): Promise<number>;
   sMembers(key: string): Promise<string[]>;
+  /** A Lua script on one key (so it runs on the shard owning that key in cluster mode), atomically. */
+  eval(script: string, key: string, args: string[]): Promise<unknown>;
   /** Every master answers (cluster mode): a shard down is Redis down. */
   ping(): Promise<string>;
   /** PUBLISH in single mode, SPUBLISH (to the shard owning the channel) in cluster mode. */
@@ -79,6 +82,7 @@ interface NodeRedis {
   hSet(key: string, field: string, value: string): Promise<number>;
   hDel(key: string, field: string): Promise<number>;
   sMembers(key: string): Promise<string[]>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   ping(): Promise<string>;
   publish(channel: string, message: string): Promise<number>;
   sPublish(channel: string, message: string): Promise<number>;
@@ -106,6 +110,7 @@ class Transaction implements RedisTransaction {
 
   del = () => this.add('del');
   incr = () => this.add('incr');
+  incrBy = (amount: number) => this.add('incrBy', amount);
   decr = () => this.add('decr');
   expire = (seconds: number) => this.add('expire', seconds);
   pExpire = (milliseconds: number) => this.add('pExpire', milliseconds);
@@ -250,6 +255,7 @@ export class RedisConnection implements RedisCommands {
   hSet = (key: string, field: string, value: string) => this.redis.hSet(key, field, value);
   hDel = (key: string, field: string) => this.redis.hDel(key, field);
   sMembers = (key: string) => this.redis.sMembers(key);
+  eval = (script: string, key: string, args: string[]) => this.redis.eval(script, { keys: [key], arguments: args });
 
   async del(keys: string | string[]): Promise<number> {
     const counts = await Promise.all((Array.isArray(keys) ? keys : [keys]).map((key) => this.redis.del(key)));

@@ -7,7 +7,10 @@ export const RedisKeys = {
   token: (userId: string) => `token:${userId}`,
   /** Cached public profile (JSON). */
   user: (userId: string) => `user:${userId}`,
-  /** Cached member ids of a conversation (a set). */
+  /**
+   * Cached member ids of a conversation with their membership version: a string `<version>:<id>,<id>...` written
+   * only by a compare-and-set that keeps the higher version (server/conversations/member-cache.ts).
+   */
   members: (conversationId: string) => `members:${conversationId}`,
   /** Presence: a user's live connection count per instance, as a hash refreshed by heartbeats with a TTL. */
   presence: (userId: string) => `presence:${userId}`,

@@ -20,6 +20,11 @@ import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager
 import { eventually, sleep } from '../../scripts/testing/waiting';
 import { createServerApp } from '../../server/bootstrap';
 import { MessageStore } from '../../worker/messages/message-store';
+import { DeviceMessageStore } from '../../worker/mailbox/device-message-store';
+import { MailboxExpiry } from '../../worker/mailbox/mailbox-expiry';
+import { WorkerMetrics } from '../../worker/observability/metrics';
+import type { WorkerLogger } from '../../worker/observability/logger';
+import { ReceiptsRepository } from '../../server/receipts/receipts.repository';
 import { call, conversationOf, publicKey, register, RELAXED_LIMITS, signature } from '../../server/test/helpers';
 
 // PostgreSQL reached the way production reaches RDS: verify-full TLS against the database's CA, logins by IAM
@@ -288,12 +293,18 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       );
       await api.query(`UPDATE users SET display_name = 'x', updated_at = now() WHERE id = $1`, [user.id]);
       await api.query(
-        `INSERT INTO key_bundles (user_id, signed_prekey_id, signed_prekey, signed_prekey_signature) VALUES ($1, 1, 'p', 's')
-         ON CONFLICT (user_id) DO UPDATE SET signed_prekey = excluded.signed_prekey`,
+        `INSERT INTO devices (user_id, id, session_id, name, refresh_expires_at)
+         VALUES ($1, 1, gen_random_uuid(), 'd', now() + interval '1 day')`,
         [user.id],
       );
       await api.query(
-        `INSERT INTO one_time_prekeys (user_id, key_id, public_key) VALUES ($1, 1, 'k') ON CONFLICT DO NOTHING`,
+        `INSERT INTO key_bundles (user_id, device_id, signed_prekey_id, signed_prekey, signed_prekey_signature)
+         VALUES ($1, 1, 1, 'p', 's')
+         ON CONFLICT (user_id, device_id) DO UPDATE SET signed_prekey = excluded.signed_prekey`,
+        [user.id],
+      );
+      await api.query(
+        `INSERT INTO one_time_prekeys (user_id, device_id, key_id, public_key) VALUES ($1, 1, 1, 'k') ON CONFLICT DO NOTHING`,
         [user.id],
       );
       const taken = await api.query(
@@ -396,7 +407,7 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       );
       const bundle = await call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token });
       expect(bundle.status).toBe(200);
-      expect(JSON.stringify(bundle.body)).toContain('oneTimePreKey');
+      expect(bundle.body.devices[0].preKey).toMatchObject({ keyId: 1, lastResort: false });
       const conversationId = await conversationOf(base, alice, [bob]);
       ok((await call(base, 'GET', '/v1/conversations', { token: bob.token })).status);
       const [{ id: messageId }] = (
@@ -416,7 +427,51 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
           })
         ).status,
       );
-      ok((await call(base, 'POST', '/v1/auth/logout', { token: bob.token })).status);
+      // Members change (conversations UPDATE, conversation_members DELETE, membership_changes INSERT) and sync
+      // (membership_changes and device_messages SELECT).
+      const carol = await register(base, 'carol');
+      const members = `/v1/conversations/${conversationId}/members`;
+      ok((await call(base, 'POST', members, { token: alice.token, body: { userIds: [carol.id] } })).status);
+      ok((await call(base, 'DELETE', `${members}/${carol.id}`, { token: alice.token })).status);
+      const synced = await call(base, 'GET', '/v1/sync', { token: bob.token });
+      expect(synced.status).toBe(200);
+      expect(synced.body.conversations).toHaveLength(1);
+      // The mailbox: addressing reads members and devices (refused here, so nothing is queued), the pending list
+      // reads and the ack deletes; ids not in the mailbox are looked up as conversation messages for receipts.
+      const to = (deviceId: number) => ({ messages: [{ userId: bob.id, deviceId, ciphertext: 'AAAA' }] });
+      expect((await call(base, 'POST', '/v1/devices/messages', { token: alice.token, body: to(999) })).status).toBe(
+        404,
+      );
+      const [{ id: mailboxId }] = (
+        await asMaster(
+          database,
+          `INSERT INTO device_messages (id, user_id, device_id, sender_id, sender_device_id, ciphertext, sent_at, expires_at)
+           VALUES (gen_random_uuid(), $1, $2, $3, 1, 'AAAA', now(), now() + interval '1 day') RETURNING id`,
+          [bob.id, bob.deviceId, alice.id],
+        )
+      ).rows;
+      const pending = await call(base, 'GET', '/v1/devices/messages', { token: bob.token });
+      expect(pending.body.items.map((item: { id: string }) => item.id)).toEqual([mailboxId]);
+      ok(
+        (await call(base, 'POST', '/v1/devices/messages/ack', { token: bob.token, body: { ids: [mailboxId] } })).status,
+      );
+      expect(
+        await server.app
+          .get(ReceiptsRepository)
+          .visibleMessages([{ readerId: bob.id, readerDeviceId: bob.deviceId, messageId }]),
+      ).toEqual([expect.objectContaining({ messageId, senderId: alice.id })]);
+      // Devices: a refresh rotates (a row lock and an update), a removal deletes the device's keys, logout likewise.
+      const refreshed = await call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken: bob.refreshToken } });
+      expect(refreshed.status).toBe(200);
+      ok((await call(base, 'GET', '/v1/devices', { token: refreshed.body.accessToken })).status);
+      expect((await call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken: bob.refreshToken } })).status).toBe(
+        401,
+      ); // spent: the device (with its keys) is removed
+      const laptop = await call(base, 'POST', '/v1/auth/login', {
+        body: { username: alice.username, password: alice.password, deviceName: 'laptop' },
+      });
+      ok((await call(base, 'DELETE', `/v1/devices/${laptop.body.deviceId}`, { token: alice.token })).status);
+      ok((await call(base, 'POST', '/v1/auth/logout', { token: alice.token })).status);
     } finally {
       await server.shutdown();
     }
@@ -446,6 +501,35 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       };
       expect((await messages.storeBatch([body])).map((r) => r.status)).toEqual(['stored']);
       expect((await messages.storeBatch([body])).map((r) => r.status)).toEqual(['duplicate']); // a redelivery
+      // Device messages: stored for a live device, dropped for none; the expiry pass locks, purges and measures.
+      const [{ user_id: recipient, id: deviceId }] = (
+        await asMaster(database, `SELECT user_id, id FROM devices WHERE removed_at IS NULL LIMIT 1`)
+      ).rows;
+      const deviceMessage = (device: number) => ({
+        v: 1 as const,
+        kind: 'device-message' as const,
+        id: randomUUID(),
+        userId: recipient,
+        deviceId: device,
+        senderId: userId,
+        senderDeviceId: 1,
+        ciphertext: 'Y2lwaGVy',
+        sentAt: new Date(Date.now() - 40 * 86_400_000).toISOString(),
+      });
+      const mailbox = new DeviceMessageStore(worker, 30);
+      expect(
+        (await mailbox.storeBatch([deviceMessage(deviceId), deviceMessage(2_000_000)])).map((r) => r.status),
+      ).toEqual(['stored', 'gone']);
+      const warnings: unknown[] = [];
+      const metrics = new WorkerMetrics({ defaultMetrics: false });
+      await new MailboxExpiry(worker, {
+        intervalMs: 60_000,
+        metrics,
+        logger: { warn: (...args: unknown[]) => warnings.push(args) } as unknown as WorkerLogger,
+      }).pass();
+      expect(warnings).toEqual([]);
+      expect((await metrics.mailboxPurged.get()).values[0].value).toBeGreaterThanOrEqual(1); // sent 40 days ago
+      expect((await metrics.mailboxOldestAge.get()).values).toHaveLength(1);
       await expect(worker.query(`SELECT * FROM users`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`DELETE FROM messages`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`CREATE TABLE worker_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
-import type { MessageView } from '../../common/contracts/realtime-events';
+import type { DeviceMessageEvent, MessageView } from '../../common/contracts/realtime-events';
 
 /**
  * A small Cyphr API client, as a messenger app would use it: HTTP for commands and history, one
@@ -36,6 +36,29 @@ interface SessionAnswer {
   refreshToken: string;
 }
 
+/** A conversation's members after a change (POST/DELETE /v1/conversations/{id}/members). */
+export interface MembersAnswer {
+  conversationId: string;
+  memberIds: string[];
+  adminId: string | null;
+  membershipVersion: string;
+}
+
+/** GET /v1/sync: what changed for the calling device since `since`. */
+export interface SyncAnswer {
+  conversations: Array<{ id: string; latestCursor: string | null; newMessages: number; pageFrom: string }>;
+  membershipChanges: Array<{
+    conversationId: string;
+    userId: string;
+    change: 'added' | 'removed';
+    by: string;
+    at: string;
+  }>;
+  pendingDeviceMessages: number;
+  nextSince: string;
+  hasMore: boolean;
+}
+
 /** A message as the API returns it in history and pushes it live. */
 export type StoredMessage = MessageView;
 
@@ -45,6 +68,49 @@ export type LiveEvent =
   | { type: 'receipt'; conversationId: string; userId: string; upToMessageId: string }
   | { type: 'presence'; userId: string; online: boolean }
   | { type: string; [key: string]: unknown };
+
+/** One item for a device's mailbox. */
+export interface DeviceMessageInput {
+  userId: string;
+  deviceId: number;
+  /** Pairwise-encrypted for that device, base64 (at most 64 KiB decoded). */
+  ciphertext: string;
+}
+
+/** A mailbox item as GET /v1/devices/messages lists it (the `device-message` event without its type). */
+export type PendingDeviceMessage = Omit<DeviceMessageEvent, 'type'>;
+
+export interface DeviceView {
+  id: number;
+  name: string;
+  createdAt: string;
+  lastSeenAt: string;
+  current: boolean;
+}
+
+export interface SignedKey {
+  keyId: number;
+  publicKey: string;
+  signature: string;
+}
+
+export interface KeyUpload {
+  signedPreKey: SignedKey;
+  lastResortKey?: SignedKey;
+  oneTimePreKeys: Array<{ keyId: number; publicKey: string }>;
+  identityKey?: string;
+  password?: string;
+}
+
+export interface KeyBundles {
+  userId: string;
+  identityKey: string;
+  devices: Array<{
+    deviceId: number;
+    signedPreKey: SignedKey;
+    preKey: { keyId: number; publicKey: string; lastResort: boolean; signature?: string } | null;
+  }>;
+}
 
 export const randomKey = (bytes = 32) => randomBytes(bytes).toString('base64');
 
@@ -169,8 +235,102 @@ export class CyphrClient {
     return all;
   }
 
+  /** The admin adds members; already-members are no-ops. */
+  async addMembers(admin: Session, conversationId: string, userIds: string[]): Promise<MembersAnswer> {
+    const { body } = await this.request<MembersAnswer>(
+      'POST',
+      `/v1/conversations/${conversationId}/members`,
+      { userIds },
+      admin.token,
+      [200],
+    );
+    return body;
+  }
+
+  /** The admin removes anyone; a member passing its own id leaves. */
+  async removeMember(actor: Session, conversationId: string, userId: string): Promise<MembersAnswer> {
+    const { body } = await this.request<MembersAnswer>(
+      'DELETE',
+      `/v1/conversations/${conversationId}/members/${userId}`,
+      undefined,
+      actor.token,
+      [200],
+    );
+    return body;
+  }
+
+  /** Catch-up for this device; pass the previous answer's nextSince (none: everything). */
+  async sync(device: Session, since?: string): Promise<SyncAnswer> {
+    const query = since ? `?${new URLSearchParams({ since })}` : '';
+    const { body } = await this.request<SyncAnswer>('GET', `/v1/sync${query}`, undefined, device.token);
+    return body;
+  }
+
+  /** Forward history (oldest first) after a seq, all pages: what `sync` says to fetch. */
+  async historyAfter(reader: Session, conversationId: string, after: string): Promise<StoredMessage[]> {
+    const all: StoredMessage[] = [];
+    for (let cursor: string | null = after; cursor !== null;) {
+      const query: URLSearchParams = new URLSearchParams({ after: cursor, limit: '100' });
+      const { body }: { body: { items: StoredMessage[]; nextCursor: string | null } } = await this.request<{
+        items: StoredMessage[];
+        nextCursor: string | null;
+      }>('GET', `/v1/conversations/${conversationId}/messages?${query}`, undefined, reader.token);
+      all.push(...body.items);
+      cursor = body.nextCursor;
+    }
+    return all;
+  }
+
   async markRead(reader: Session, conversationId: string, upToMessageId: string): Promise<void> {
     await this.request('POST', `/v1/conversations/${conversationId}/read`, { upToMessageId }, reader.token, [204]);
+  }
+
+  /** Sends to devices' mailboxes (at most 1,000 per call); resolves with their ids, in order, once queued. */
+  async sendDeviceMessages(sender: Session, messages: DeviceMessageInput[]): Promise<string[]> {
+    const { body } = await this.request<{ ids: string[] }>(
+      'POST',
+      '/v1/devices/messages',
+      { messages },
+      sender.token,
+      [202],
+    );
+    return body.ids;
+  }
+
+  /** What the session's device has not acknowledged yet, oldest first; `more` when others follow. */
+  async pendingDeviceMessages(device: Session, limit = 100): Promise<{ items: PendingDeviceMessage[]; more: boolean }> {
+    const { body } = await this.request<{ items: PendingDeviceMessage[]; more: boolean }>(
+      'GET',
+      `/v1/devices/messages?limit=${limit}`,
+      undefined,
+      device.token,
+    );
+    return body;
+  }
+
+  /** Deletes these from the device's mailbox; conversation message ids among them send `delivered` to senders. */
+  async ackDeviceMessages(device: Session, ids: string[]): Promise<void> {
+    await this.request('POST', '/v1/devices/messages/ack', { ids }, device.token, [204]);
+  }
+
+  /** The account's devices. */
+  async devices(session: Session): Promise<DeviceView[]> {
+    return (await this.request<DeviceView[]>('GET', '/v1/devices', undefined, session.token)).body;
+  }
+
+  /** Removes one of the account's devices (the session's own one too: that is a logout). */
+  async removeDevice(session: Session, deviceId: number): Promise<void> {
+    await this.request('DELETE', `/v1/devices/${deviceId}`, undefined, session.token, [204]);
+  }
+
+  /** Publishes the session's device's prekeys; answers how many one-time prekeys it now has. */
+  async uploadKeys(session: Session, keys: KeyUpload): Promise<{ oneTimePreKeyCount: number }> {
+    return (await this.request<{ oneTimePreKeyCount: number }>('PUT', '/v1/keys', keys, session.token)).body;
+  }
+
+  /** One bundle per device of the user, each taking one of that device's one-time prekeys. */
+  async keyBundles(session: Session, userId: string): Promise<KeyBundles> {
+    return (await this.request<KeyBundles>('GET', `/v1/users/${userId}/keys`, undefined, session.token)).body;
   }
 
   /** Opens the live connection; resolves once the server said `ready` (subscribed on its instance). */
@@ -227,6 +387,11 @@ export class LiveConnection {
       );
       this.waiters.push({ match, resolve: (event) => (clearTimeout(timer), resolve(event)) });
     });
+  }
+
+  /** The `ack` frame: the same as CyphrClient.ackDeviceMessages, on the socket (no answer unless refused). */
+  ack(ids: string[]): void {
+    this.ws.send(JSON.stringify({ type: 'ack', ids }));
   }
 
   /** Message events received so far, by message id. */

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MinLength, ValidateIf } from 'class-validator';
 import { SharedSettings } from '../../common/config/environment';
 
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -68,4 +68,13 @@ export class ApiSettings extends SharedSettings {
   @IsOptional()
   @IsString()
   REALTIME_LIMITS?: string;
+
+  /**
+   * `delivered` events to a sender's devices when a device acknowledges or fetches their conversation messages.
+   * `off` saves the lookups and publishes (each API instance batches them) where senders need no such signal.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['on', 'off'], { message: 'DELIVERY_RECEIPTS must be on or off' })
+  DELIVERY_RECEIPTS: 'on' | 'off' = 'on';
 }

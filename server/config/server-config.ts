@@ -45,6 +45,10 @@ export class ServerConfig {
   };
   /** Largest accepted JSON body; a 64 KiB ciphertext is ~87 KiB of base64. */
   bodyLimitBytes: number;
+  /** Largest body of POST /v1/devices/messages (up to 1,000 mailbox items): see DEVICE_MESSAGES_BODY_LIMIT_BYTES. */
+  deviceMessagesBodyLimitBytes: number;
+  /** `delivered` events (server/mailbox/delivery-receipts.ts): on or off, and how long one batch gathers. */
+  deliveryReceipts: { enabled: boolean; windowMs: number };
   /** SIGTERM → exit within this long, whatever is still in flight. */
   shutdownTimeoutMs: number;
   /** After SIGTERM, keep serving (with /health failing) this long before closing the listener: see GracefulDrain. */
@@ -107,6 +111,18 @@ export interface ServerConfigOverrides extends Partial<Omit<ServerConfig, 'datab
   maxBatchDelayMs?: number;
 }
 
+/**
+ * 4 MiB for one device-messages request. The common case is a sender key for every device of a conversation:
+ * about 1,000 items of under 1 KiB of base64 each (~1.2 MiB of JSON), which fits with room to spare; the largest
+ * items (64 KiB) fit about 45 to a request, and a client sends more in several. The bound caps what one request
+ * holds in memory while parsed and validated (a few times its size) and how much it puts on the queue (16 full
+ * SQS batches at most), so a handful of concurrent senders cannot exhaust an instance.
+ */
+export const DEVICE_MESSAGES_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** Receipts gathered this long go out in one pipelined round: a busy instance publishes a few times a second. */
+export const DELIVERY_RECEIPT_WINDOW_MS = 250;
+
 /** 15 minutes: a stolen access token is good for little, and a removed device's last token dies soon after. */
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 /** 60 days, sliding: a device unused for two months logs in again. */
@@ -153,6 +169,8 @@ export function buildServerConfig(
       refreshTokenTtlSeconds: refreshTokenTtlSeconds ?? REFRESH_TOKEN_TTL_SECONDS,
     },
     bodyLimitBytes: 128 * 1024,
+    deviceMessagesBodyLimitBytes: DEVICE_MESSAGES_BODY_LIMIT_BYTES,
+    deliveryReceipts: { enabled: env.DELIVERY_RECEIPTS !== 'off', windowMs: DELIVERY_RECEIPT_WINDOW_MS },
     shutdownTimeoutMs: 10_000,
     drainLameDuckMs: 2_000,
     rateLimits: withRateLimitOverrides(env.RATE_LIMITS),

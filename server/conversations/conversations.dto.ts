@@ -61,6 +61,13 @@ export class ConversationView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ nullable: true, type: String }) title: string | null;
   @ApiProperty({ format: 'uuid' }) createdBy: string;
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'Adds and removes others: the creator, then the longest-standing member once the admin leaves',
+  })
+  adminId: string | null;
   @ApiProperty() createdAt: string;
   @ApiProperty({ type: [String] }) memberIds: string[];
 }
@@ -68,4 +75,28 @@ export class ConversationView {
 export class ConversationPage {
   @ApiProperty({ type: [ConversationView] }) items: ConversationView[];
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}
+
+export class AddMembersDto {
+  @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: MAX_MEMBERS })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_MEMBERS)
+  @ArrayUnique()
+  @IsUUID('all', { each: true, message: 'userIds must contain uuids' })
+  userIds: string[];
+}
+
+export class MemberParams extends ConversationIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'userId must be a uuid' })
+  userId: string;
+}
+
+export class MembersView {
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty({ type: [String], description: 'Longest-standing first' }) memberIds: string[];
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) adminId: string | null;
+  @ApiProperty({ description: 'Goes up with every change (a bigint, as a decimal string)', pattern: '^[0-9]+$' })
+  membershipVersion: string;
 }

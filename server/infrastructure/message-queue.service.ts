@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { createSqsClient } from '../../common/aws/sqs-client';
-import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { DeviceMessageQueueBodyV1, messageGroupOf, MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { ServerConfig } from '../config/server-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { SqsBatcher } from './sqs-batcher';
@@ -35,6 +35,22 @@ export class MessageQueueService implements OnApplicationShutdown {
    */
   enqueueMessage(body: MessageQueueBodyV1): Promise<void> {
     return this.batcher.send(JSON.stringify(body), { groupId: body.conversationId, deduplicationId: body.id });
+  }
+
+  /**
+   * Resolves once SQS has stored every one; rejects with the first QueueSendError otherwise (the others may be
+   * stored: the worker keeps what it gets). Each recipient device is its own FIFO group, so a mailbox keeps the
+   * order its items were accepted in, and the groups spread the load; the id (fresh per item) is the
+   * deduplication id.
+   */
+  async enqueueDeviceMessages(bodies: DeviceMessageQueueBodyV1[]): Promise<void> {
+    const sends = bodies.map((body) =>
+      this.batcher.send(JSON.stringify(body), { groupId: messageGroupOf(body), deduplicationId: body.id }),
+    );
+    // Every send gets its answer before the caller hears of a failure: nothing is left in flight behind a 503.
+    const results = await Promise.allSettled(sends);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
   }
 
   /** Readiness: the queue exists and answers. */

@@ -97,29 +97,38 @@ export class UploadKeysDto {
   lastResortKey?: SignedPreKeyDto;
 }
 
-export class KeyBundle {
-  @ApiProperty({ format: 'uuid' }) userId: string;
-  @ApiProperty() identityKey: string;
-  @ApiProperty({ type: SignedPreKeyDto }) signedPreKey: { keyId: number; publicKey: string; signature: string };
-  @ApiProperty({
-    type: PreKeyDto,
-    nullable: true,
-    description: 'A one-time prekey, consumed by this fetch; null when none is left or none may be handed out now',
-  })
-  oneTimePreKey: { keyId: number; publicKey: string } | null;
-
-  @ApiProperty({
-    type: SignedPreKeyDto,
-    nullable: true,
-    description:
-      "When oneTimePreKey is null: the user's last-resort prekey (never consumed), to use in its place; null if the user never uploaded one",
-  })
-  lastResortKey: { keyId: number; publicKey: string; signature: string } | null;
-
-  @ApiProperty({ description: 'true when lastResortKey stands in for the one-time prekey' })
+/** The prekey of one device's bundle: a one-time prekey (consumed), or the device's last-resort key. */
+export class BundlePreKey {
+  @ApiProperty({ minimum: 0, maximum: 2 ** 31 - 1 }) keyId: number;
+  @ApiProperty({ description: 'Public key, base64' }) publicKey: string;
+  @ApiProperty({ description: 'true: the device’s last-resort key (never consumed, signed), not a one-time prekey' })
   lastResort: boolean;
+  @ApiProperty({ required: false, description: 'Last-resort keys only: signature of publicKey by the identity key' })
+  signature?: string;
 }
 
+export class DeviceBundle {
+  @ApiProperty({ description: 'The device’s id within the account' }) deviceId: number;
+  @ApiProperty({ type: SignedPreKeyDto }) signedPreKey: { keyId: number; publicKey: string; signature: string };
+  @ApiProperty({
+    type: BundlePreKey,
+    nullable: true,
+    description:
+      'A one-time prekey taken for this fetch, or the last-resort key when none is left (or none may be handed ' +
+      'out now); null only when the device has neither',
+  })
+  preKey: BundlePreKey | null;
+}
+
+/** What a sender needs to start a session with every device of a user. */
+export class KeyBundles {
+  @ApiProperty({ format: 'uuid' }) userId: string;
+  @ApiProperty({ description: 'The account’s identity key, base64' }) identityKey: string;
+  @ApiProperty({ type: [DeviceBundle], description: 'One bundle per device that has published keys' })
+  devices: DeviceBundle[];
+}
+
+/** For the calling device. */
 export class PreKeyCount {
   @ApiProperty() oneTimePreKeyCount: number;
   @ApiProperty({ description: 'Whether a last-resort prekey is stored' }) hasLastResortKey: boolean;

@@ -5,6 +5,7 @@ import { CurrentUser } from '../auth/auth.decorators';
 import { ConversationIdParams } from '../conversations/conversations.dto';
 import type { AuthenticatedUser } from '../http/http-types';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
+import { DeliveryReceipts } from '../receipts/delivery-receipts.service';
 import { HistoryPage, HistoryQuery, ReadReceiptDto, SendAccepted, SendMessageDto } from './messages.dto';
 import { MessagesService } from './messages.service';
 
@@ -12,7 +13,10 @@ import { MessagesService } from './messages.service';
 @ApiBearerAuth()
 @Controller('v1/conversations/:id')
 export class MessagesController {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly receipts: DeliveryReceipts,
+  ) {}
 
   @Post('messages')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -47,12 +51,20 @@ export class MessagesController {
   )
   @ApiResponse({ status: 200, type: HistoryPage })
   @ApiErrors([400, 'Invalid query or cursor'], 401, [404, 'No such conversation, or you are not a member'], 429)
-  history(
+  async history(
     @CurrentUser() user: AuthenticatedUser,
     @Param() params: ConversationIdParams,
     @Query() query: HistoryQuery,
   ): Promise<HistoryPage> {
-    return this.messages.history(user.id, params.id, { before: query.before, after: query.after }, query.limit);
+    const page = await this.messages.history(
+      user.id,
+      params.id,
+      { before: query.before, after: query.after },
+      query.limit,
+    );
+    // Only recorded here; the senders hear `delivered` after this answer has gone (DeliveryReceipts).
+    this.receipts.fetched(user, page.items);
+    return page;
   }
 
   @Post('read')

@@ -99,6 +99,8 @@ export class MessageItem {
   @ApiProperty() seq: string;
   @ApiProperty({ format: 'uuid' }) conversationId: string;
   @ApiProperty({ format: 'uuid' }) senderId: string;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'The sender’s device that sent it' })
+  senderDeviceId: number;
   @ApiProperty({ format: 'uuid' }) clientMessageId: string;
   @ApiProperty() ciphertext: string;
   @ApiProperty() sentAt: string;

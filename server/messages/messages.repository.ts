@@ -3,6 +3,14 @@ import { MessageView } from '../../common/contracts/realtime-events';
 import { MessageRow, messageView } from '../../common/database/message-row';
 import { DatabaseService } from '../infrastructure/database.service';
 
+/**
+ * Where the reader's history starts: after its join point (conversation_members.joined_seq). A member row the
+ * replica has not replayed yet (added a moment ago) shows nothing rather than everything.
+ */
+const JOINED_SEQ = (reader: string) =>
+  `coalesce((SELECT joined_seq FROM conversation_members j WHERE j.conversation_id = $1 AND j.user_id = ${reader}), ${MAX_SEQ})`;
+const MAX_SEQ = '9223372036854775807';
+
 /** Stored messages (the worker writes them) and read positions. */
 @Injectable()
 export class MessagesRepository {
@@ -12,27 +20,37 @@ export class MessagesRepository {
    * History, newest first, from a read replica: served by messages_conversation_seq_idx. ORDER BY names
    * `messages.seq`: a bare `seq` would mean the text alias of the select list, and sort "9" above "10".
    */
-  async history(conversationId: string, beforeSeq: string | undefined, limit: number): Promise<MessageView[]> {
+  async history(
+    conversationId: string,
+    readerId: string,
+    beforeSeq: string | undefined,
+    limit: number,
+  ): Promise<MessageView[]> {
     const { rows } = await this.db.replica<MessageRow>(
       `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
        FROM messages
-       WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
+       WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint) AND seq > ${JOINED_SEQ('$4')}
        ORDER BY messages.seq DESC
        LIMIT $3`,
-      [conversationId, beforeSeq ?? null, limit],
+      [conversationId, beforeSeq ?? null, limit, readerId],
     );
     return rows.map(messageView);
   }
 
   /** History after `afterSeq`, oldest first (catch-up), from a read replica, on the same index as `history`. */
-  async historyAfter(conversationId: string, afterSeq: string, limit: number): Promise<MessageView[]> {
+  async historyAfter(
+    conversationId: string,
+    readerId: string,
+    afterSeq: string,
+    limit: number,
+  ): Promise<MessageView[]> {
     const { rows } = await this.db.replica<MessageRow>(
       `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
        FROM messages
-       WHERE conversation_id = $1 AND seq > $2::bigint
+       WHERE conversation_id = $1 AND seq > $2::bigint AND seq > ${JOINED_SEQ('$4')}
        ORDER BY messages.seq ASC
        LIMIT $3`,
-      [conversationId, afterSeq, limit],
+      [conversationId, afterSeq, limit, readerId],
     );
     return rows.map(messageView);
   }

@@ -59,8 +59,8 @@ export class MessagesService {
     await this.conversations.requireMember(conversationId, userId);
     const page =
       after !== undefined
-        ? this.messages.historyAfter(conversationId, after, limit + 1)
-        : this.messages.history(conversationId, before, limit + 1);
+        ? this.messages.historyAfter(conversationId, userId, after, limit + 1)
+        : this.messages.history(conversationId, userId, before, limit + 1);
     const rows = await page.catch((error: unknown) => {
       if ((before ?? after) !== undefined && isDataException(error))
         throw new BadRequestException(

@@ -77,6 +77,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly deliveryReceipts = new Counter({
+    name: 'cyphr_delivery_receipts_total',
+    help: 'Delivery receipts by outcome: published (to the sender), dropped (too many waiting: Redis or the database slow), failed (the lookup or publish failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'cyphr_' });
   }

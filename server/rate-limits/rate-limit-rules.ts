@@ -20,6 +20,7 @@ export const RATE_LIMIT_NAMES = [
   'passwordChange',
   'identityKeyChange',
   'send',
+  'deviceMessages',
   'keyFetch',
   'keyFetchPair',
   'keyFetchTarget',
@@ -64,6 +65,12 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
   identityKeyChange: { limit: 5, windowSeconds: 900 },
   /** Sends per user. */
   send: { limit: 300, windowSeconds: 60 },
+  /**
+   * Device-to-device messages per user, counted per message (a request of 1,000 counts 1,000). Sender keys go to
+   * every device of a conversation when a member or device changes: a user in many large groups rotating after
+   * removing a device sends a few thousand at once, which fits; a client flooding mailboxes does not.
+   */
+  deviceMessages: { limit: 10_000, windowSeconds: 60 },
   /** Key bundle fetches per requesting user. */
   keyFetch: { limit: 60, windowSeconds: 60 },
   /** Key bundle fetches per (requester, target): one requester cannot drain one target's one-time prekeys. */

@@ -37,9 +37,12 @@ export class RateLimiter {
     private readonly redis: RedisService,
   ) {}
 
-  /** Counts one hit on `rule` for `subject`; throws RateLimitedException (429) over the limit. */
-  async consume(rule: RateLimitName, subject: string): Promise<void> {
-    const hit = await this.hit(rule, subject);
+  /**
+   * Counts `hits` (one request, or the items one request carries) on `rule` for `subject`; throws
+   * RateLimitedException (429) when that takes the window over the limit. A refused request stays counted.
+   */
+  async consume(rule: RateLimitName, subject: string, hits = 1): Promise<void> {
+    const hit = await this.hit(rule, subject, hits);
     if (hit.count > hit.limit) throw new RateLimitedException(hit.retryAfterSeconds);
   }
 
@@ -83,20 +86,20 @@ export class RateLimiter {
     };
   }
 
-  private async hit(rule: RateLimitName, subject: string) {
+  private async hit(rule: RateLimitName, subject: string, hits = 1) {
     const window = this.window(rule, subject);
     let count: number;
     try {
-      const [hits] = (await this.redis.run('rate limit', (redis) =>
+      const [total] = (await this.redis.run('rate limit', (redis) =>
         redis
           .transaction(window.key)
-          .incr()
+          .incrBy(hits)
           .expire(window.windowSeconds + 1)
           .exec(),
       )) as [number];
-      count = Number(hits);
+      count = Number(total);
     } catch {
-      count = this.countLocally(window.key, window.expiresAt, window.now);
+      count = this.countLocally(window.key, window.expiresAt, window.now, hits);
     }
     return { ...window, count };
   }
@@ -112,13 +115,13 @@ export class RateLimiter {
     }
   }
 
-  private countLocally(key: string, expiresAt: number, now: number): number {
+  private countLocally(key: string, expiresAt: number, now: number, hits: number): number {
     if (now - this.lastSweep > 10_000) {
       for (const [k, entry] of this.local) if (entry.expiresAt <= now) this.local.delete(k);
       this.lastSweep = now;
     }
     const entry = this.local.get(key) ?? { count: 0, expiresAt };
-    entry.count += 1;
+    entry.count += hits;
     this.local.set(key, entry);
     return entry.count;
   }

@@ -24,4 +24,15 @@ describe('RateLimiter without Redis', () => {
     expect(await rates.isOver('loginFailures', 'alice|10.0.0.1')).toBe(true);
     expect(await rates.isOver('loginFailures', 'alice|10.0.0.2')).toBe(false);
   });
+
+  it('counts a request by the items it carries when told to', async () => {
+    const rates = new RateLimiter(
+      { rateLimits: { ...DEFAULT_RATE_LIMITS, deviceMessages: { limit: 1000, windowSeconds: 60 } } } as ServerConfig,
+      { run: () => Promise.reject(new Error('redis down')) } as unknown as RedisService,
+    );
+    await rates.consume('deviceMessages', 'alice', 600);
+    await rates.consume('deviceMessages', 'alice', 400);
+    await expect(rates.consume('deviceMessages', 'alice', 1)).rejects.toBeInstanceOf(RateLimitedException);
+    await rates.consume('deviceMessages', 'bob', 1000);
+  });
 });

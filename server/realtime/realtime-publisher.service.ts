@@ -21,6 +21,20 @@ export class RealtimePublisher {
     );
   }
 
+  /**
+   * Several events, each to one user's devices, in one round: every PUBLISH is issued in the same tick, so
+   * node-redis pipelines them (per shard in cluster mode). Answers how many were published.
+   */
+  async publishEach(deliveries: Array<{ userId: string; event: RealtimeEvent }>): Promise<number> {
+    if (deliveries.length === 0) return 0;
+    const published = await this.redis.attempt(`publish ${deliveries[0].event.type}`, (redis) =>
+      Promise.all(
+        deliveries.map(({ userId, event }) => redis.publish(RedisChannels.user(userId), JSON.stringify(event))),
+      ),
+    );
+    return published === undefined ? 0 : deliveries.length;
+  }
+
   /** To given devices only (each device's sockets, wherever they are); the user's other devices do not see it. */
   async publishToDevices(devices: Array<{ userId: string; deviceId: number }>, event: RealtimeEvent): Promise<void> {
     if (devices.length === 0) return;

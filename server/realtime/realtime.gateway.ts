@@ -6,6 +6,7 @@ import { parseDeviceTarget, parseSessionRevocation, RealtimeCloseCodes } from '.
 import { RedisChannels } from '../../common/redis/keys';
 import { AuthService } from '../auth/auth.service';
 import { DevicesRepository } from '../devices/devices.repository';
+import { MailboxService } from '../mailbox/mailbox.service';
 import type { AuthenticatedUser } from '../http/http-types';
 import { ServerConfig } from '../config/server-config';
 import { redactUrl } from '../http/logging';
@@ -14,6 +15,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { clientAddressKey } from '../rate-limits/client-address';
 import { RateLimitedException, RateLimiter } from '../rate-limits/rate-limiter.service';
 import { LocalDevices, PresenceService } from './presence.service';
+import { MAX_CLIENT_FRAME_BYTES, SocketAcks } from './socket-acks';
 import { SocketSessions } from './socket-sessions';
 import { clientAddress, PROTOCOL, refuse, TrustProxy, UpgradeRefused, upgradeToken } from './upgrade-request';
 
@@ -40,7 +42,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeGateway.name);
   private readonly wss = new WebSocketServer({
     noServer: true,
-    maxPayload: 4 * 1024,
+    maxPayload: MAX_CLIENT_FRAME_BYTES,
     handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
   });
   private readonly sockets = new Map<string, Set<WebSocket>>();
@@ -49,6 +51,11 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private readonly alive = new WeakSet<WebSocket>();
   /** Sockets with an `auth` frame being checked: one at a time, so a client cannot queue verifications. */
   private readonly reauthenticating = new WeakSet<WebSocket>();
+  private readonly acks = new SocketAcks({
+    acknowledge: (device, ids) => this.mailbox.acknowledge(device, ids),
+    refuse: (ws, message) => void this.send(ws, JSON.stringify({ type: 'error', message })),
+    warn: (message) => this.logger.warn(message),
+  });
   private readonly sessions = new SocketSessions((ws) =>
     this.end(ws, RealtimeCloseCodes.tokenExpired, 'token expired'),
   );
@@ -66,6 +73,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     private readonly redis: RedisService,
     private readonly presence: PresenceService,
     private readonly metrics: MetricsService,
+    private readonly mailbox: MailboxService,
   ) {}
 
   /** `trust` is Express's compiled `trust proxy` setting, so upgrades are keyed on the same client address. */
@@ -176,10 +184,11 @@ export class RealtimeGateway implements OnApplicationShutdown {
 
   /**
    * Clients may send `{"type":"ping"}` (answered with a pong, for their own checks; it does not keep the socket
-   * alive, only pong frames do) and `{"type":"auth","token"}` (a fresh access token of the same session).
+   * alive, only pong frames do), `{"type":"auth","token"}` (a fresh access token of the same session) and
+   * `{"type":"ack","ids"}` (mailbox items and conversation messages this device has).
    */
   private received(ws: WebSocket, text: string): void {
-    let frame: { type?: unknown; token?: unknown };
+    let frame: { type?: unknown; token?: unknown; ids?: unknown };
     try {
       frame = JSON.parse(text) as typeof frame;
     } catch {
@@ -187,11 +196,21 @@ export class RealtimeGateway implements OnApplicationShutdown {
     }
     if (frame?.type === 'ping') this.send(ws, JSON.stringify({ type: 'pong', at: new Date().toISOString() }));
     else if (frame?.type === 'auth' && typeof frame.token === 'string') void this.reauthenticate(ws, frame.token);
+    else if (frame?.type === 'ack') this.acknowledge(ws, frame.ids);
     else
       this.send(
         ws,
-        JSON.stringify({ type: 'error', message: 'only {"type":"ping"} and {"type":"auth","token"} are accepted' }),
+        JSON.stringify({
+          type: 'error',
+          message: 'only {"type":"ping"}, {"type":"auth","token"} and {"type":"ack","ids"} are accepted',
+        }),
       );
+  }
+
+  private acknowledge(ws: WebSocket, ids: unknown): void {
+    const session = this.sessions.get(ws);
+    if (session)
+      this.acks.receive(ws, { id: session.userId, deviceId: session.deviceId, sessionId: session.sessionId }, ids);
   }
 
   /** Answers `{type:"auth", expiresAt}` when the socket now lives until the new token's expiry, else an error. */

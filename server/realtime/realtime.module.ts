@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { MailboxModule } from '../mailbox/mailbox.module';
 import { PresenceService } from './presence.service';
 import { RealtimeGateway } from './realtime.gateway';
 
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, MailboxModule],
   providers: [RealtimeGateway, PresenceService],
   exports: [RealtimeGateway],
 })

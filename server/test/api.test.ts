@@ -230,16 +230,19 @@ describe('API v1', () => {
         Array.from({ length: 25 }, () => call(base, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token })),
       );
       expect(fetches.every((answer) => answer.status === 200)).toBe(true);
-      const handed = fetches
-        .map((answer) => answer.body.oneTimePreKey)
-        .filter(Boolean)
-        .map((key: any) => key.keyId);
+      const preKeys = fetches.map((answer) => answer.body.devices[0].preKey);
+      const handed = preKeys.filter(Boolean).map((key: any) => key.keyId);
       expect(handed.sort((a, b) => a - b)).toEqual(ids);
-      expect(fetches.filter((answer) => answer.body.oneTimePreKey === null)).toHaveLength(5);
+      expect(preKeys.filter((key) => key === null)).toHaveLength(5);
       expect(fetches[0].body).toMatchObject({
         userId: bob.id,
         identityKey: expect.any(String),
-        signedPreKey: { keyId: 1, publicKey: expect.any(String), signature: expect.any(String) },
+        devices: [
+          {
+            deviceId: bob.deviceId,
+            signedPreKey: { keyId: 1, publicKey: expect.any(String), signature: expect.any(String) },
+          },
+        ],
       });
       expect((await call(base, 'GET', '/v1/keys', { token: bob.token })).body).toEqual({
         oneTimePreKeyCount: 0,

@@ -3,10 +3,12 @@ import {
   RELAXED_LIMITS,
   call,
   conversationOf,
+  login,
   publicKey,
   register,
   signature,
   sleep,
+  sql,
   startServer,
   TestSocket,
   TestUser,
@@ -44,6 +46,15 @@ describe('the key directory', () => {
   const remaining = async (user: TestUser) =>
     (await call(server.url, 'GET', '/v1/keys', { token: user.token })).body.oneTimePreKeyCount;
 
+  /** The bundle of the target's only device. */
+  const single = async (requester: TestUser, target: TestUser) => {
+    const answer = await fetchBundle(requester, target);
+    expect(answer.status).toBe(200);
+    expect(answer.body.devices).toHaveLength(1);
+    return answer.body.devices[0];
+  };
+  const lastResortOf = (key: { keyId: number; publicKey: string; signature: string }) => ({ ...key, lastResort: true });
+
   describe('one-time prekeys', () => {
     it('limits fetches per (requester, target), so one requester cannot drain a target', async () => {
       const [bob, alice] = await Promise.all([register(server.url, 'bob'), register(server.url, 'alice')]);
@@ -55,16 +66,15 @@ describe('the key directory', () => {
       expect(await remaining(bob)).toBe(7);
     });
 
-    it('hands out at most the per-target budget to all requesters together, then the last-resort key', async () => {
+    it('hands out at most the per-device budget to all requesters together, then the last-resort key', async () => {
       const bob = await register(server.url, 'bob');
       const lastResortKey = signedKey(9999);
       await upload(bob, { oneTimePreKeys: preKeys(10), lastResortKey });
       const requesters = await Promise.all(Array.from({ length: 6 }, () => register(server.url, 'fetcher')));
       const bundles = [];
-      for (const requester of requesters) bundles.push((await fetchBundle(requester, bob)).body);
-      expect(bundles.map((bundle) => bundle.lastResort)).toEqual([false, false, false, false, true, true]);
-      expect(bundles.slice(0, 4).every((bundle) => bundle.oneTimePreKey && bundle.lastResortKey === null)).toBe(true);
-      for (const bundle of bundles.slice(4)) expect(bundle).toMatchObject({ oneTimePreKey: null, lastResortKey });
+      for (const requester of requesters) bundles.push(await single(requester, bob));
+      expect(bundles.map((bundle) => bundle.preKey.lastResort)).toEqual([false, false, false, false, true, true]);
+      for (const bundle of bundles.slice(4)) expect(bundle.preKey).toEqual(lastResortOf(lastResortKey));
       expect(await remaining(bob)).toBe(6);
     });
 
@@ -79,32 +89,75 @@ describe('the key directory', () => {
         ['alice', 'carol', 'dave'].map((name) => register(server.url, name)),
       );
 
-      const first = (await fetchBundle(alice, bob)).body;
-      expect(first).toMatchObject({ oneTimePreKey: { keyId: 1 }, lastResortKey: null, lastResort: false });
-      // Before, these answered no prekey at all.
+      const first = await single(alice, bob);
+      expect(first.preKey).toEqual({ keyId: 1, publicKey: expect.any(String), lastResort: false });
       for (const requester of [carol, dave, carol])
-        expect((await fetchBundle(requester, bob)).body).toMatchObject({
-          oneTimePreKey: null,
-          lastResortKey,
-          lastResort: true,
-        });
+        expect((await single(requester, bob)).preKey).toEqual(lastResortOf(lastResortKey));
 
       // An upload without one keeps the stored last-resort key.
       expect((await upload(bob, { oneTimePreKeys: [] })).body).toEqual({
         oneTimePreKeyCount: 0,
         hasLastResortKey: true,
       });
-      expect((await fetchBundle(dave, bob)).body).toMatchObject({ lastResortKey, lastResort: true });
+      expect((await single(dave, bob)).preKey).toEqual(lastResortOf(lastResortKey));
     });
 
-    it('keeps the old answer for a user without a last-resort key', async () => {
+    it('answers no prekey for a device without a last-resort key', async () => {
       const [bob, alice] = await Promise.all([register(server.url, 'bob'), register(server.url, 'alice')]);
       await upload(bob, {});
-      expect((await fetchBundle(alice, bob)).body).toMatchObject({
-        oneTimePreKey: null,
-        lastResortKey: null,
-        lastResort: false,
-      });
+      expect((await single(alice, bob)).preKey).toBeNull();
+    });
+  });
+
+  describe('several devices', () => {
+    it('answers one bundle per device, each taking its own one-time prekey, and keys go with a removed device', async () => {
+      const bob = await register(server.url, 'bob');
+      const [laptop, tablet] = [await login(server.url, bob, 'laptop'), await login(server.url, bob, 'tablet')];
+      const alice = await register(server.url, 'alice');
+      await upload(bob, { signedPreKey: signedKey(11), oneTimePreKeys: preKeys(12), lastResortKey: signedKey(111) });
+      await upload(laptop, { signedPreKey: signedKey(22), oneTimePreKeys: preKeys(3), lastResortKey: signedKey(222) });
+      // The tablet publishes nothing: it is left out until it does.
+
+      const socket = await TestSocket.open(server.url, laptop.token);
+      const phoneSocket = await TestSocket.open(server.url, bob.token);
+      try {
+        const answer = await fetchBundle(alice, bob);
+        expect(answer.status).toBe(200);
+        expect(answer.body.identityKey).toEqual(expect.any(String));
+        expect(answer.body.devices.map((device: any) => [device.deviceId, device.signedPreKey.keyId])).toEqual([
+          [bob.deviceId, 11],
+          [laptop.deviceId, 22],
+        ]);
+        expect(answer.body.devices.map((device: any) => device.preKey.lastResort)).toEqual([false, false]);
+        // Each device counts its own keys: the phone had 12, the laptop 3.
+        expect(await remaining(bob)).toBe(11);
+        expect(await remaining(laptop)).toBe(2);
+        expect(await remaining(tablet)).toBe(0);
+
+        // The laptop, now under 10, is told to upload more; the phone (11 left) is not.
+        expect(await socket.next((event) => event.type === 'prekeys-low')).toEqual({
+          type: 'prekeys-low',
+          remaining: 2,
+        });
+        await sleep(200);
+        expect(phoneSocket.events.filter((event) => event.type === 'prekeys-low')).toEqual([]);
+
+        // A removed device's bundle and prekeys are gone with it.
+        expect((await call(server.url, 'DELETE', `/v1/devices/${laptop.deviceId}`, { token: bob.token })).status).toBe(
+          204,
+        );
+        const after = await fetchBundle(alice, bob);
+        expect(after.body.devices.map((device: any) => device.deviceId)).toEqual([bob.deviceId]);
+        expect(
+          await sql('primary', 'SELECT 1 FROM one_time_prekeys WHERE user_id = $1 AND device_id = $2', [
+            bob.id,
+            laptop.deviceId,
+          ]),
+        ).toEqual([]);
+      } finally {
+        socket.close();
+        phoneSocket.close();
+      }
     });
   });
 

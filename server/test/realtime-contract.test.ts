@@ -145,14 +145,39 @@ describe('the WebSocket frames match the published AsyncAPI schemas (real servic
       });
       expect(rekeyed.status).toBe(200);
       await aliceSocket.next((event) => event.type === 'identity-changed' && event.userId === bob.id);
+      // Alice takes one of Bob's few one-time prekeys: Bob's device is told it runs low.
+      const bundles = await call(server.url, 'GET', `/v1/users/${bob.id}/keys`, { token: alice.token });
+      expect(bundles.status).toBe(200);
+      await bobSocket.next((event) => event.type === 'prekeys-low');
 
       // Alice logs in on a second device: her first device hears `device-added`, Bob `devices-changed`.
       const aliceLaptop = await login(server.url, alice, 'laptop');
       await aliceSocket.next((event) => event.type === 'device-added' && event.deviceId === aliceLaptop.deviceId);
       await bobSocket.next((event) => event.type === 'devices-changed' && event.userId === alice.id);
 
+      // A device-to-device message reaches Bob's device; Bob acknowledges it. Alice acknowledges Bob's message:
+      // Bob's devices hear `delivered`.
+      const toBob = await call(server.url, 'POST', '/v1/devices/messages', {
+        token: alice.token,
+        body: {
+          messages: [{ userId: bob.id, deviceId: bob.deviceId, ciphertext: randomBytes(32).toString('base64') }],
+        },
+      });
+      expect(toBob.status).toBe(202);
+      await bobSocket.next((event) => event.type === 'device-message' && event.id === toBob.body.ids[0], 15_000);
+      send(bobSocket, { type: 'ack', ids: toBob.body.ids });
+      send(aliceSocket, { type: 'ack', ids: [accepted.body.id] });
+      await bobSocket.next((event) => event.type === 'delivered' && event.messageId === accepted.body.id);
+
       bobSocket.close();
       await aliceSocket.next((event) => event.type === 'presence' && event.userId === bob.id && !event.online);
+
+      // Last, as it ends what Alice and Bob share: Bob leaves the conversation and Alice hears `members-changed`.
+      const left = await call(server.url, 'DELETE', `/v1/conversations/${conversationId}/members/${bob.id}`, {
+        token: bob.token,
+      });
+      expect(left.status).toBe(200);
+      await aliceSocket.next((event) => event.type === 'members-changed' && event.removed.includes(bob.id));
     } finally {
       aliceSocket.close();
       bobSocket.close();

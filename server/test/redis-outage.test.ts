@@ -65,6 +65,9 @@ describe('Redis outage', () => {
       body: { clientMessageId: randomUUID(), ciphertext: 'AAAA' },
     });
     expect(sent.status).toBe(202);
+    // A member change the other instances' caches could not see at once is refused, and nothing changes.
+    const leave = `/v1/conversations/${conversationId}/members/${bob.id}`;
+    expect((await call(server.url, 'DELETE', leave, { token: bob.token })).status).toBe(503);
     expect(
       (await call(server.url, 'GET', `/v1/conversations/${conversationId}/messages`, { token: bob.token })).status,
     ).toBe(200);

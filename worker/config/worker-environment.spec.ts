@@ -88,4 +88,18 @@ describe('WorkerSettings', () => {
       ]);
     });
   });
+
+  it('keeps unacknowledged device messages 30 days unless told otherwise, within 1 to 365', () => {
+    expect(validateEnvironment(WorkerSettings, base)).toMatchObject({
+      MAILBOX_RETENTION_DAYS: 30,
+      MAILBOX_PURGE_INTERVAL_SECONDS: 300,
+    });
+    expect(validateEnvironment(WorkerSettings, { ...base, MAILBOX_RETENTION_DAYS: '7' }).MAILBOX_RETENTION_DAYS).toBe(
+      7,
+    );
+    const found = problems({ ...base, MAILBOX_RETENTION_DAYS: '0', MAILBOX_PURGE_INTERVAL_SECONDS: 'soon' }).join('\n');
+    expect(found).toMatch(/MAILBOX_RETENTION_DAYS/);
+    expect(found).toMatch(/MAILBOX_PURGE_INTERVAL_SECONDS/);
+    expect(problems({ ...base, MAILBOX_RETENTION_DAYS: '366' }).join('\n')).toMatch(/MAILBOX_RETENTION_DAYS/);
+  });
 });

@@ -42,6 +42,7 @@ const SUMMARY_FIELDS = [
   'senderId',
   'clientMessageId',
   'userId',
+  'deviceId',
   'messageId',
   'sentAt',
   'createdAt',

@@ -1,5 +1,7 @@
 import { Message } from '@aws-sdk/client-sqs';
-import { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { DeviceMessageQueueBodyV1, MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
+import { DeviceMessageDelivery } from '../mailbox/device-message-delivery';
+import { DeviceMessageStore, DeviceStoreResult } from '../mailbox/device-message-store';
 import { createLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { DeadLetterSender } from '../queue/dead-letter';
@@ -41,10 +43,18 @@ function setup(options: {
   queued?: (items: FanoutItem[]) => boolean[];
   dlqAccepts?: boolean;
   maxReceiveCount?: number;
+  deviceStore?: (bodies: DeviceMessageQueueBodyV1[]) => DeviceStoreResult[];
 }) {
   const rejected: Array<{ id?: string; reason: string }> = [];
   const fannedOut: FanoutItem[][] = [];
+  const published: Array<[channel: string, message: string]> = [];
   const metrics = new WorkerMetrics({ defaultMetrics: false });
+  const logger = createLogger('silent');
+  const deviceStore = {
+    storeBatch: async (bodies: DeviceMessageQueueBodyV1[]) =>
+      (options.deviceStore ?? ((all) => all.map(() => ({ status: 'stored' }) as const)))(bodies),
+  } as unknown as DeviceMessageStore;
+  const redis = { publish: async (channel: string, message: string) => published.push([channel, message]) };
   const handler = new MessageBatchHandler({
     store: { storeBatch: async (bodies: MessageQueueBodyV1[]) => options.store(bodies) } as unknown as MessageStore,
     fanout: {
@@ -53,6 +63,7 @@ function setup(options: {
         return options.queued ? options.queued(items) : items.map(() => true);
       },
     } as unknown as Fanout,
+    deviceMessages: new DeviceMessageDelivery(deviceStore, redis, metrics, logger),
     deadLetters: {
       maxReceiveCount: options.maxReceiveCount ?? 5,
       reject: async (message: Message, reason: string) => {
@@ -61,11 +72,11 @@ function setup(options: {
       },
     } as unknown as DeadLetterSender,
     metrics,
-    logger: createLogger('silent'),
+    logger,
     retryBaseSeconds: 2,
     visibilityTimeoutSeconds: 30,
   });
-  return { handler, rejected, fannedOut, metrics };
+  return { handler, rejected, fannedOut, published, metrics };
 }
 
 const ids = (messages: Message[]) => messages.map((message) => message.MessageId);
@@ -272,5 +283,136 @@ describe('MessageBatchHandler', () => {
     const outcome = await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b))]);
     expect(ids(outcome.ack)).toEqual(['s1']);
     expect(outcome.retry.map(({ message }) => message.MessageId)).toEqual(['s2']);
+  });
+});
+
+const deviceBody = (n: number, deviceId = 2): DeviceMessageQueueBodyV1 => ({
+  v: 1,
+  kind: 'device-message',
+  id: uuid(n),
+  userId: uuid(801),
+  deviceId,
+  senderId: uuid(800),
+  senderDeviceId: 1,
+  ciphertext: 'AAAA',
+  sentAt: '2026-01-01T00:00:00.000Z',
+});
+
+describe('MessageBatchHandler: device messages on the same queue', () => {
+  it('routes each body by kind: conversation messages fanned out, device messages pushed to their device only', async () => {
+    const [message, device] = [body(1), deviceBody(2, 3)];
+    const stored: string[][] = [];
+    const { handler, fannedOut, published, metrics } = setup({
+      store: (bodies) => bodies.map((b) => ({ status: 'stored', message: view(b) })),
+      deviceStore: (bodies) => {
+        stored.push(bodies.map((b) => b.id));
+        return bodies.map(() => ({ status: 'stored' }));
+      },
+    });
+    const outcome = await handler.handle([
+      sqsMessage('m', JSON.stringify(message)),
+      sqsMessage('d', JSON.stringify(device)),
+    ]);
+    expect(ids(outcome.ack).sort()).toEqual(['d', 'm']);
+    expect(fannedOut[0].map((item) => item.message.id)).toEqual([message.id]);
+    expect(stored).toEqual([[device.id]]);
+    expect(published).toEqual([
+      [
+        `events:user:${device.userId}`,
+        `@3 ${JSON.stringify({
+          type: 'device-message',
+          id: device.id,
+          senderId: device.senderId,
+          senderDeviceId: 1,
+          ciphertext: 'AAAA',
+          sentAt: device.sentAt,
+        })}`,
+      ],
+    ]);
+    expect((await metrics.deviceMessages.get()).values).toEqual([
+      expect.objectContaining({ labels: { outcome: 'stored' }, value: 1 }),
+    ]);
+  });
+
+  it('pushes a redelivered device message again and acknowledges it', async () => {
+    const { handler, published, metrics } = setup({ store: () => [], deviceStore: () => [{ status: 'duplicate' }] });
+    const outcome = await handler.handle([sqsMessage('d', JSON.stringify(deviceBody(1)))]);
+    expect(ids(outcome.ack)).toEqual(['d']);
+    expect(published).toHaveLength(1);
+    expect((await metrics.deviceMessages.get()).values).toEqual([
+      expect.objectContaining({ labels: { outcome: 'duplicate' }, value: 1 }),
+    ]);
+  });
+
+  it('drops what can never be delivered (device gone, a constraint of its own) without holding up the batch', async () => {
+    const { handler, published, metrics, rejected } = setup({
+      store: () => [],
+      deviceStore: () => [
+        { status: 'gone' },
+        { status: 'failed', error: new Error('foreign key'), permanent: true },
+        { status: 'stored' },
+      ],
+    });
+    const outcome = await handler.handle([
+      sqsMessage('gone', JSON.stringify(deviceBody(1))),
+      sqsMessage('fk', JSON.stringify(deviceBody(2))),
+      sqsMessage('ok', JSON.stringify(deviceBody(3))),
+    ]);
+    expect(ids(outcome.ack)).toEqual(['gone', 'fk', 'ok']);
+    expect(outcome.retry).toEqual([]);
+    expect(rejected).toEqual([]);
+    expect(published).toHaveLength(1);
+    expect((await metrics.deviceMessages.get()).values).toEqual(
+      expect.arrayContaining([expect.objectContaining({ labels: { outcome: 'dropped' }, value: 2 })]),
+    );
+  });
+
+  it('retries device messages the store failed on, and holds them while the primary is unreachable', async () => {
+    const down = new Error('connect ECONNREFUSED');
+    const { handler, published } = setup({
+      store: () => [],
+      deviceStore: () => [
+        { status: 'failed', error: new Error('timeout'), permanent: false },
+        { status: 'failed', error: down, permanent: false, unavailable: true },
+      ],
+    });
+    const outcome = await handler.handle([
+      sqsMessage('slow', JSON.stringify(deviceBody(1)), 2),
+      sqsMessage('down', JSON.stringify(deviceBody(2))),
+    ]);
+    expect(outcome.ack).toEqual([]);
+    expect(outcome.retry.map(({ message }) => message.MessageId)).toEqual(['slow']);
+    expect(outcome.unavailable).toEqual({ messages: [expect.objectContaining({ MessageId: 'down' })], error: down });
+    expect(published).toEqual([]);
+  });
+
+  it('rejects an unknown kind or a malformed device message to the DLQ, naming the problem', async () => {
+    const { handler, rejected } = setup({ store: () => [] });
+    const outcome = await handler.handle([
+      sqsMessage('kind', JSON.stringify({ ...deviceBody(1), kind: 'carrier-pigeon' })),
+      sqsMessage('device', JSON.stringify({ ...deviceBody(2), deviceId: 0 })),
+    ]);
+    expect(ids(outcome.ack)).toEqual(['kind', 'device']);
+    expect(rejected).toEqual([
+      { id: 'kind', reason: expect.stringMatching(/^unknown body kind "carrier-pigeon"/) },
+      { id: 'device', reason: 'deviceId must be a positive integer' },
+    ]);
+  });
+
+  it('holds back a device mailbox behind a malformed message that could not be moved to the DLQ', async () => {
+    const group = (message: Message) => ({
+      ...message,
+      Attributes: { ...message.Attributes, MessageGroupId: `device:${uuid(801)}:2` },
+    });
+    const { handler, published } = setup({ store: () => [], dlqAccepts: false });
+    const outcome = await handler.handle([
+      group(sqsMessage('bad', '{oops')),
+      group(sqsMessage('d', JSON.stringify(deviceBody(1)))),
+    ]);
+    expect(outcome.retry.map(({ message, delaySeconds }) => [message.MessageId, delaySeconds])).toEqual([
+      ['bad', 30],
+      ['d', 0],
+    ]);
+    expect(published).toEqual([]);
   });
 });

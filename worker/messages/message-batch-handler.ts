@@ -1,5 +1,12 @@
 import { Message } from '@aws-sdk/client-sqs';
-import { MessageQueueBodyV1, parseMessageQueueBody } from '../../common/contracts/queue-messages';
+import {
+  isDeviceMessage,
+  messageGroupOf,
+  MessageQueueBodyV1,
+  MessagesQueueBody,
+  parseMessagesQueueBody,
+} from '../../common/contracts/queue-messages';
+import { DeviceMessageDelivery, DeviceMessageItem } from '../mailbox/device-message-delivery';
 import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { messageGroup, receiveCount, sentAt } from '../queue/attributes';
@@ -12,6 +19,8 @@ import { MessageStore } from './message-store';
 export interface MessageBatchHandlerOptions {
   store: MessageStore;
   fanout: Fanout;
+  /** Device-to-device messages, which share the queue (their own FIFO groups, one per recipient device). */
+  deviceMessages: DeviceMessageDelivery;
   deadLetters: DeadLetterSender;
   metrics: WorkerMetrics;
   logger: WorkerLogger;
@@ -21,9 +30,12 @@ export interface MessageBatchHandlerOptions {
 
 const QUEUE = 'messages';
 
-/** The FIFO group is the conversation; on a standard queue (no group attribute) the body says which. */
-const groupOf = (sqs: Message, body: MessageQueueBodyV1 | undefined) =>
-  messageGroup(sqs) ?? body?.conversationId ?? `message:${sqs.MessageId}`;
+/**
+ * The FIFO group is the conversation (or, for a device message, the recipient device); on a standard queue (no
+ * group attribute) the body says which.
+ */
+const groupOf = (sqs: Message, body: MessagesQueueBody | undefined) =>
+  messageGroup(sqs) ?? (body ? messageGroupOf(body) : `message:${sqs.MessageId}`);
 
 type Item = { sqs: Message; body: MessageQueueBodyV1 };
 
@@ -39,6 +51,9 @@ type Item = { sqs: Message; body: MessageQueueBodyV1 };
  * allowed receive the failing message is moved to the DLQ by the worker itself, and the ones behind it are
  * stored in the same batch: left to the redrive policy, they would have gathered as many receives as it did
  * and followed it to the DLQ.
+ *
+ * Device messages in the batch take their own path at the same time (DeviceMessageDelivery: stored in one
+ * statement, pushed to their devices); a malformed one is rejected like any other body.
  */
 export class MessageBatchHandler {
   constructor(private readonly options: MessageBatchHandlerOptions) {}
@@ -46,10 +61,13 @@ export class MessageBatchHandler {
   readonly handle = async (messages: Message[]): Promise<BatchOutcome> => {
     const outcome: BatchOutcome = { ack: [], retry: [] };
     const valid: Item[] = [];
+    const devices: DeviceMessageItem[] = [];
     const malformed: Array<{ sqs: Message; reason: string }> = [];
     for (const sqs of messages) {
       try {
-        valid.push({ sqs, body: parseMessageQueueBody(sqs.Body ?? '') });
+        const body = parseMessagesQueueBody(sqs.Body ?? '');
+        if (isDeviceMessage(body)) devices.push({ sqs, body });
+        else valid.push({ sqs, body });
       } catch (error) {
         malformed.push({ sqs, reason: error instanceof Error ? error.message : String(error) });
       }
@@ -58,7 +76,15 @@ export class MessageBatchHandler {
     for (const { sqs, reason } of malformed) {
       if (!(await this.reject(sqs, reason, outcome))) stuck.add(groupOf(sqs, undefined));
     }
-    let pending = this.holdBack(valid, stuck, outcome);
+    await Promise.all([
+      this.conversationMessages(this.holdBack(valid, stuck, outcome), outcome),
+      this.deviceMessages(this.holdBack(devices, stuck, outcome), outcome),
+    ]);
+    return outcome;
+  };
+
+  private async conversationMessages(items: Item[], outcome: BatchOutcome): Promise<void> {
+    let pending = items;
     const delivered: Item[] = [];
     const fanoutItems: FanoutItem[] = [];
     while (pending.length > 0) pending = await this.store(pending, outcome, delivered, fanoutItems);
@@ -67,11 +93,25 @@ export class MessageBatchHandler {
       if (queued[position]) outcome.ack.push(sqs);
       else this.fail(sqs, body, new Error('notifications could not be queued'), false, outcome);
     });
-    return outcome;
-  };
+  }
 
-  /** Messages of a conversation whose earlier message stays on the queue wait behind it. */
-  private holdBack(items: Item[], stuck: Set<string>, outcome: BatchOutcome): Item[] {
+  private async deviceMessages(items: DeviceMessageItem[], outcome: BatchOutcome): Promise<void> {
+    for (const item of await this.options.deviceMessages.deliver(items)) {
+      if (item.verdict === 'ack') outcome.ack.push(item.sqs);
+      else if (item.verdict === 'retry') this.fail(item.sqs, item.body, item.error, false, outcome);
+      else {
+        outcome.unavailable ??= { messages: [], error: item.error };
+        outcome.unavailable.messages.push(item.sqs);
+      }
+    }
+  }
+
+  /** Messages of a group whose earlier message stays on the queue wait behind it. */
+  private holdBack<T extends { sqs: Message; body: MessagesQueueBody }>(
+    items: T[],
+    stuck: Set<string>,
+    outcome: BatchOutcome,
+  ): T[] {
     if (stuck.size === 0) return items;
     return items.filter((item) => {
       if (!stuck.has(groupOf(item.sqs, item.body))) return true;
@@ -163,7 +203,7 @@ export class MessageBatchHandler {
     return false;
   }
 
-  private fail(sqs: Message, body: MessageQueueBodyV1, error: Error, permanent: boolean, outcome: BatchOutcome): void {
+  private fail(sqs: Message, body: MessagesQueueBody, error: Error, permanent: boolean, outcome: BatchOutcome): void {
     const { deadLetters, metrics, logger, retryBaseSeconds, visibilityTimeoutSeconds } = this.options;
     const receives = receiveCount(sqs);
     const exhausted = deadLetters.maxReceiveCount !== undefined && receives >= deadLetters.maxReceiveCount;
@@ -172,7 +212,9 @@ export class MessageBatchHandler {
     logger[exhausted ? 'error' : 'warn'](
       {
         messageId: body.id,
-        conversationId: body.conversationId,
+        ...(isDeviceMessage(body)
+          ? { userId: body.userId, deviceId: body.deviceId }
+          : { conversationId: body.conversationId }),
         sqsMessageId: sqs.MessageId,
         receives,
         permanent,

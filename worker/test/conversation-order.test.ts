@@ -5,6 +5,7 @@ import type { ServerApp } from '../../server/bootstrap';
 import {
   call,
   conversationOf,
+  login,
   register,
   replicaCaughtUp,
   startServer,
@@ -93,24 +94,34 @@ describe('conversation order: FIFO by conversation, two API instances and the wo
   const stored = async (reader: TestUser, conversationId: string) =>
     (await history(reader, conversationId)).map((item) => item.id);
 
-  it('200 back-to-back sends appear in sending order on a reader socket and in history', async () => {
+  it('200 back-to-back sends from one device appear in sending order on every device, live and in history', async () => {
     const conversationId = await conversationOf(servers[0].url, alice, [bob]);
-    const socket = await TestSocket.open(servers[1].url, bob.token);
+    // Bob's phone and laptop, and Alice's own second device, each on a socket (the instances alternate).
+    const [bobLaptop, aliceTablet] = [await login(servers[0].url, bob, 'laptop'), await login(servers[0].url, alice)];
+    const sockets = [
+      await TestSocket.open(servers[1].url, bob.token),
+      await TestSocket.open(servers[0].url, bobLaptop.token),
+      await TestSocket.open(servers[1].url, aliceTablet.token),
+    ];
     try {
       const sent = await sendBackToBack(alice, conversationId, 200);
-      const live = () =>
+      const live = (socket: TestSocket) =>
         socket.events.filter((event) => event.type === 'message' && event.message.conversationId === conversationId);
-      await eventually(async () => live().length >= 200, 60_000, '200 messages on the socket');
-      expect(live().map((event) => event.message.id)).toEqual(sent);
-      const seqs = live().map((event) => BigInt(event.message.seq));
+      for (const socket of sockets)
+        await eventually(async () => live(socket).length >= 200, 60_000, '200 messages on every socket');
+      for (const socket of sockets) expect(live(socket).map((event) => event.message.id)).toEqual(sent);
+      const seqs = live(sockets[0]).map((event) => BigInt(event.message.seq));
       expect(seqs.every((seq, index) => index === 0 || seq > seqs[index - 1])).toBe(true);
+      expect(live(sockets[1]).every((event) => event.message.senderDeviceId === alice.deviceId)).toBe(true);
 
       await eventually(async () => (await stored(bob, conversationId)).length === 200, 20_000, 'history complete');
-      const items = await history(bob, conversationId);
-      expect(items.map((item) => item.id)).toEqual(sent);
-      expect(items.map((item) => item.seq)).toEqual(live().map((event) => event.message.seq));
+      for (const reader of [bob, bobLaptop]) {
+        const items = await history(reader, conversationId);
+        expect(items.map((item) => item.id)).toEqual(sent);
+        expect(items.map((item) => item.seq)).toEqual(live(sockets[0]).map((event) => event.message.seq));
+      }
     } finally {
-      socket.close();
+      sockets.forEach((socket) => socket.close());
     }
   }, 180_000);
 

@@ -94,8 +94,10 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
     try {
       const clientMessageId = randomUUID();
       const ciphertext = randomBytes(48).toString('base64');
+      // Sent from Alice's second device: events and history name it.
+      const laptop = await login(servers[0].url, alice, 'laptop');
       const sent = await call(servers[0].url, 'POST', `/v1/conversations/${conversationId}/messages`, {
-        token: alice.token,
+        token: laptop.token,
         body: { clientMessageId, ciphertext },
       });
       expect(sent.status).toBe(202);
@@ -111,12 +113,13 @@ describe('end to end: server → SQS → worker → PostgreSQL → Redis → Web
         seq: expect.any(String),
         conversationId,
         senderId: alice.id,
-        senderDeviceId: alice.deviceId,
+        senderDeviceId: laptop.deviceId,
         clientMessageId,
         ciphertext,
         sentAt: expect.any(String),
         storedAt: expect.any(String),
       });
+      expect(laptop.deviceId).toBe(2);
 
       await replicaCaughtUp();
       const history = await call(servers[1].url, 'GET', `/v1/conversations/${conversationId}/messages?limit=10`, {

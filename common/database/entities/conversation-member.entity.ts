@@ -12,6 +12,10 @@ export class ConversationMemberEntity {
   @CreateDateColumn({ name: 'joined_at', type: 'timestamptz' })
   joinedAt: Date;
 
+  /** The conversation's newest message seq when this member joined: history starts after it. */
+  @Column({ name: 'joined_seq', type: 'bigint', default: 0 })
+  joinedSeq: string;
+
   /** Read receipt position: the newest message this member has read. */
   @Column({ name: 'last_read_message_id', type: 'uuid', nullable: true })
   lastReadMessageId: string | null;

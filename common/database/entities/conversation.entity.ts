@@ -12,6 +12,10 @@ export class ConversationEntity {
   @Column({ name: 'created_by', type: 'uuid' })
   createdBy: string;
 
+  /** Adds and removes others: the creator, then the longest-standing member when the admin leaves. */
+  @Column({ name: 'admin_id', type: 'uuid', nullable: true })
+  adminId: string | null;
+
   /** Goes up with every member change; caches keep the member list of the highest version they saw. */
   @Column({ name: 'membership_version', type: 'bigint' })
   membershipVersion: string;

@@ -4,6 +4,7 @@ import { LeastPrivilegeGrants1764000200000 } from './1764000200000-least-privile
 import { LastResortPrekeys1764000310000 } from './1764000310000-last-resort-prekeys';
 import { Devices1764000400000 } from './1764000400000-devices';
 import { MessageIdempotencyPerConversation1764000320000 } from './1764000320000-message-idempotency-per-conversation';
+import { MembershipChanges1764000420000 } from './1764000420000-membership-changes';
 
 /** In order. A new migration is a new file here, never an edit of a shipped one. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   LastResortPrekeys1764000310000,
   MessageIdempotencyPerConversation1764000320000,
   Devices1764000400000,
+  MembershipChanges1764000420000,
 ];
