@@ -20,6 +20,7 @@ import { SecretsManagerStandIn } from '../../scripts/testing/aws/secrets-manager
 import { eventually, sleep } from '../../scripts/testing/waiting';
 import { createServerApp } from '../../server/bootstrap';
 import { MessageStore } from '../../worker/messages/message-store';
+import { PushTargets } from '../../worker/notifications/push-targets';
 import { DeviceMessageStore } from '../../worker/mailbox/device-message-store';
 import { MailboxExpiry } from '../../worker/mailbox/mailbox-expiry';
 import { WorkerMetrics } from '../../worker/observability/metrics';
@@ -467,6 +468,13 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       expect((await call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken: bob.refreshToken } })).status).toBe(
         401,
       ); // spent: the device (with its keys) is removed
+      // Push registration: an update of the device's push columns, and clearing them.
+      const push = `/v1/devices/${alice.deviceId}/push`;
+      ok(
+        (await call(base, 'PUT', push, { token: alice.token, body: { provider: 'fcm', token: 'f'.repeat(40) } }))
+          .status,
+      );
+      ok((await call(base, 'DELETE', push, { token: alice.token })).status);
       const laptop = await call(base, 'POST', '/v1/auth/login', {
         body: { username: alice.username, password: alice.password, deviceName: 'laptop' },
       });
@@ -530,6 +538,23 @@ describe('PostgreSQL over verify-full TLS with IAM logins and least-privilege ro
       expect(warnings).toEqual([]);
       expect((await metrics.mailboxPurged.get()).values[0].value).toBeGreaterThanOrEqual(1); // sent 40 days ago
       expect((await metrics.mailboxOldestAge.get()).values).toHaveLength(1);
+      // Push: the worker reads registrations and may clear a dead token (only the push columns).
+      const token = 'w'.repeat(40);
+      await asMaster(
+        database,
+        `UPDATE devices SET push_provider = 'webhook', push_token = $3, push_updated_at = now() WHERE user_id = $1 AND id = $2`,
+        [recipient, deviceId, token],
+      );
+      const targets = new PushTargets(worker);
+      const [target] = (await targets.of([recipient])).filter((t) => t.deviceId === deviceId);
+      expect(target).toEqual({ userId: recipient, deviceId, provider: 'webhook', token });
+      await targets.forget(target);
+      expect((await targets.of([recipient])).filter((t) => t.deviceId === deviceId)).toEqual([]);
+      await expect(worker.query(`UPDATE devices SET name = 'x' WHERE user_id = $1`, [recipient])).rejects.toMatchObject(
+        {
+          code: '42501',
+        },
+      );
       await expect(worker.query(`SELECT * FROM users`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`DELETE FROM messages`)).rejects.toMatchObject({ code: '42501' });
       await expect(worker.query(`CREATE TABLE worker_was_here (id int)`)).rejects.toMatchObject({ code: '42501' });
