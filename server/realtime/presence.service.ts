@@ -46,11 +46,15 @@ export class PresenceService {
     if (!isOnlineFromHash(before)) await this.tellContacts(userId, true);
   }
 
-  /** This instance no longer holds the device; tells the user's contacts when nothing holds the user any more. */
-  async leave(userId: string, deviceId: number): Promise<void> {
+  /**
+   * This instance no longer holds the device; tells the user's contacts when nothing holds the user any more,
+   * unless the caller knows the user still has sockets here (`tellContacts: false`).
+   */
+  async leave(userId: string, deviceId: number, options: { tellContacts?: boolean } = {}): Promise<void> {
     const result = await this.redis.attempt('presence leave', (redis) =>
       redis.transaction(RedisKeys.presence(userId)).hDel(this.field(deviceId)).hGetAll().exec(),
     );
+    if (options.tellContacts === false) return;
     if (result && !isOnlineFromHash(result[1] as unknown as Record<string, string>))
       await this.tellContacts(userId, false);
   }

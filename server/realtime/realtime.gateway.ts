@@ -267,16 +267,19 @@ export class RealtimeGateway implements OnApplicationShutdown {
     if (userSockets.size > 0) {
       // The user stays online here; only the device's own field goes when it was its last socket.
       if (deviceId !== undefined && !this.closing && !this.hasDeviceSocket(userSockets, deviceId))
-        await this.presence.leave(userId, deviceId);
+        await this.presence.leave(userId, deviceId, { tellContacts: false });
       return;
     }
     this.sockets.delete(userId);
     this.subscriptions.delete(userId);
     if (this.closing) return;
     await this.redis.attempt('unsubscribe', (_) => this.redis.subscriber.unsubscribe(RedisChannels.user(userId)));
-    // The user may have reconnected here while we were unsubscribing.
-    if (this.sockets.has(userId)) return void this.subscriptions.set(userId, this.subscribe(userId));
-    if (deviceId !== undefined) await this.presence.leave(userId, deviceId);
+    // The user may have reconnected here while we were unsubscribing (perhaps from another device: this one's
+    // field must still go, or the worker would not push to it until the field's deadline passed).
+    const reconnected = this.sockets.get(userId);
+    if (reconnected) this.subscriptions.set(userId, this.subscribe(userId));
+    if (deviceId !== undefined && !this.hasDeviceSocket(reconnected, deviceId))
+      await this.presence.leave(userId, deviceId, { tellContacts: !reconnected });
   }
 
   private hasDeviceSocket(sockets: Set<WebSocket> | undefined, deviceId: number): boolean {
