@@ -23,6 +23,26 @@ export default tseslint.config(
     },
   },
   {
+    // The client SDK runs unchanged in a browser: its core uses no Node-only module or global. The CLI and file
+    // storage (client/cli/, client/storage/file-*.ts) are the Node edge and may.
+    files: ['client/**/*.ts'],
+    ignores: ['client/cli/**', 'client/storage/file-*.ts', 'client/**/test/**', 'client/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process'],
+              message: 'browser-safe core: no Node modules',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'Buffer', 'process', 'require', '__dirname'],
+    },
+  },
+  {
     // Tests read arbitrary JSON answers and events; typing each one would say nothing the assertions don't.
     files: ['**/test/**/*.ts', '**/*.spec.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

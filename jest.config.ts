@@ -24,13 +24,13 @@ const config: Config = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{infra,server,worker,common,scripts,bench,packaging}/**/*.spec.ts'],
+      testMatch: ['<rootDir>/{infra,server,worker,common,scripts,bench,packaging,client}/**/*.spec.ts'],
     },
     {
       ...common,
       displayName: 'integration',
       testMatch: [
-        '<rootDir>/{server,worker,common,scripts,packaging,bench}/**/test/**/*.test.ts',
+        '<rootDir>/{server,worker,common,scripts,packaging,bench,client}/**/test/**/*.test.ts',
         '<rootDir>/test/**/*.test.ts',
       ],
       setupFiles: ['<rootDir>/scripts/testing/load-services-env.ts'],
