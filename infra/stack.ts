@@ -21,7 +21,6 @@ import { AccessLogBucket } from './constructs/access-logs';
 import { LoadBalancer } from './constructs/load-balancer';
 import type { ApiEnvFile, AppRole, AppSettings, SharedEnvFile, WorkerEnvFile } from './constructs/user-data';
 
-type PushSetting = 'PUSH_PROVIDER' | 'PUSH_WEBHOOK_URL' | 'PUSH_WEBHOOK_SECRET_ARN';
 import { DATABASE_ROLES } from '../common/database/roles';
 import { PolicyAspect } from './policies/aspect';
 import { imagePolicyRules } from './policies/image-rules';
@@ -37,6 +36,9 @@ import {
   isExistingImage,
   pushOf,
 } from './config/environments';
+
+/** The worker settings a stack writes for pushes. */
+type PushSetting = 'PUSH_PROVIDER' | 'PUSH_WEBHOOK_URL' | 'PUSH_WEBHOOK_SECRET_ARN';
 
 export interface CyphrStackProps {
   environment: EnvironmentConfig;
