@@ -34,22 +34,33 @@ async function sqsSendRate(sqs: SQSClient, seconds: number, parallel = 16): Prom
   const queues = await createTestQueues(sqs, { visibilityTimeout: 30 });
   const body = JSON.stringify({ v: 1, ciphertext: Buffer.from(randomUUID().repeat(8)).toString('base64') });
   let sent = 0;
+  let refused = 0;
   const started = Date.now();
   const until = started + seconds * 1000;
   try {
     await Promise.all(
-      Array.from({ length: parallel }, async () => {
+      Array.from({ length: parallel }, async (_, loop) => {
         while (Date.now() < until) {
+          // The messages queue is FIFO: each entry needs a group (one per conversation in production, so many
+          // groups here) and a deduplication id, or SQS refuses it.
           const result = await sqs.send(
             new SendMessageBatchCommand({
               QueueUrl: queues.messages,
-              Entries: Array.from({ length: 10 }, (_, id) => ({ Id: String(id), MessageBody: body })),
+              Entries: Array.from({ length: 10 }, (_, id) => ({
+                Id: String(id),
+                MessageBody: body,
+                MessageGroupId: `bench-${loop}-${(sent + id) % 100}`,
+                MessageDeduplicationId: randomUUID(),
+              })),
             }),
           );
           sent += result.Successful?.length ?? 0;
+          refused += result.Failed?.length ?? 0;
         }
       }),
     );
+    // Refusals would make this a measure of nothing (a FIFO queue refusing entries without a group did, at 0/s).
+    if (refused > 0) throw new Error(`the SQS server refused ${refused} of ${sent + refused} raw sends`);
     const elapsed = (Date.now() - started) / 1000;
     return { messagesPerSecond: perSecond(sent, elapsed), parallel, seconds: Number(elapsed.toFixed(1)) };
   } finally {
