@@ -8,3 +8,4 @@ export * from './prekeys';
 export * from './x3dh';
 export * from './double-ratchet';
 export * from './session';
+export * from './sender-keys';
