@@ -9,3 +9,4 @@ export * from './x3dh';
 export * from './double-ratchet';
 export * from './session';
 export * from './sender-keys';
+export * from './envelope';
