@@ -10,3 +10,4 @@ export * from './double-ratchet';
 export * from './session';
 export * from './sender-keys';
 export * from './envelope';
+export * from './safety-number';
