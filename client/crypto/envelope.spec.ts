@@ -6,12 +6,14 @@ import {
   EnvelopeType,
   openGroup,
   openPairwise,
-  pad,
-  PADDING_BLOCK,
   sealGroup,
   sealPairwise,
-  unpad,
+  openProvisioningEnvelope,
+  sealProvisioningEnvelope,
 } from './envelope';
+import { pad, PADDING_BLOCK, unpad } from './padding';
+import { createProvisioningRequest } from './provisioning';
+import { generateIdentityKeyPair, serializeIdentityKeyPair } from './identity';
 import { createSenderKey, processDistribution, senderKeyDistribution } from './sender-keys';
 import { initiateSession } from './session';
 import { bundleOf, makeDevice } from './test/devices';
@@ -124,5 +126,33 @@ describe('envelope', () => {
     const moved = encodeEnvelope({ type: EnvelopeType.Group, sender: env.sender, conversationId: 'c2' }, env.body);
     expect(() => openGroup({ envelope: moved, conversationId: 'c2', record })).toThrow(InvalidSignature);
     expect(() => openGroup({ envelope: sealed.envelope, conversationId: 'c1', record: undefined })).toThrow();
+  });
+
+  it('provisioning: round trip to the new device; another device or a rewritten header is rejected', () => {
+    const newDevice = { userId: 'alice-uuid', deviceId: 5 };
+    const { request, publicKey, code } = createProvisioningRequest();
+    const payload = { userId: 'alice-uuid', identity: serializeIdentityKeyPair(generateIdentityKeyPair()) };
+    const envelope = sealProvisioningEnvelope({
+      sender: alice.address,
+      recipient: newDevice,
+      newDevicePublicKey: publicKey,
+      enteredCode: code,
+      payload,
+    });
+    expect(openProvisioningEnvelope({ envelope, self: newDevice, request })).toEqual({
+      payload,
+      sender: alice.address,
+    });
+    expect(() => openProvisioningEnvelope({ envelope, self: { ...newDevice, deviceId: 6 }, request })).toThrow(
+      InvalidEnvelope,
+    );
+    const env = decodeEnvelope(envelope);
+    const moved = encodeEnvelope(
+      { type: env.type, sender: env.sender, recipient: { ...newDevice, deviceId: 6 } },
+      env.body,
+    );
+    expect(() => openProvisioningEnvelope({ envelope: moved, self: { ...newDevice, deviceId: 6 }, request })).toThrow(
+      DecryptionFailed,
+    );
   });
 });

@@ -8,12 +8,13 @@
  *   | group: conversationId (u8 length + UTF-8)
  *   | body (the rest)
  *
- * Plaintext is padded before encryption to a multiple of 160 bytes (0x80 then zeros, ISO/IEC 7816-4), as Signal
- * does: typical text messages all fall in the first one or two buckets, and the cost is at most 159 bytes.
+ * Plaintext is padded before encryption (see padding.ts).
  */
 import { DeviceAddress, sameAddress } from './address';
 import { ByteReader, concatBytes, lengthPrefixed, u32be } from './bytes';
 import { InvalidEnvelope, NoSession } from './errors';
+import { pad, unpad } from './padding';
+import { openProvisioning, ProvisioningPayload, ProvisioningRequest, sealProvisioning } from './provisioning';
 import { IdentityKeyPair } from './identity';
 import { RatchetLimits } from './double-ratchet';
 import { groupDecrypt, groupEncrypt, OwnSenderKey, SenderKeyLimits, SenderKeyRecord } from './sender-keys';
@@ -27,7 +28,6 @@ import {
 } from './session';
 
 export const ENVELOPE_VERSION = 1;
-export const PADDING_BLOCK = 160;
 
 export const EnvelopeType = { PreKey: 1, Pairwise: 2, Group: 3, Provisioning: 4 } as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
@@ -80,21 +80,6 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
 
 export function encodeEnvelope(header: EnvelopeHeader, body: Uint8Array): Uint8Array {
   return concatBytes(encodeEnvelopeHeader(header), body);
-}
-
-export function pad(plaintext: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil((plaintext.length + 1) / PADDING_BLOCK) * PADDING_BLOCK);
-  out.set(plaintext);
-  out[plaintext.length] = 0x80;
-  return out;
-}
-
-export function unpad(padded: Uint8Array): Uint8Array {
-  if (padded.length === 0 || padded.length % PADDING_BLOCK !== 0) throw new InvalidEnvelope('bad padded length');
-  let end = padded.length - 1;
-  while (end >= 0 && padded[end] === 0) end--;
-  if (end < 0 || padded[end] !== 0x80) throw new InvalidEnvelope('bad padding');
-  return padded.slice(0, end);
 }
 
 /** Pads, encrypts under the current session and wraps; a PreKey envelope until the peer has replied. */
@@ -187,4 +172,32 @@ export function openGroup(params: {
   if (env.conversationId !== params.conversationId) throw new InvalidEnvelope('envelope is for another conversation');
   const out = groupDecrypt(params.record, env.body, env.header, params.limits);
   return { record: out.record, plaintext: unpad(out.plaintext), sender: env.sender };
+}
+
+/** Existing device → new device of the same account: see provisioning.ts. The header is bound as associated data. */
+export function sealProvisioningEnvelope(params: {
+  sender: DeviceAddress;
+  recipient: DeviceAddress;
+  newDevicePublicKey: string;
+  enteredCode: string;
+  payload: ProvisioningPayload;
+}): Uint8Array {
+  const header = encodeEnvelopeHeader({
+    type: EnvelopeType.Provisioning,
+    sender: params.sender,
+    recipient: params.recipient,
+  });
+  return concatBytes(header, sealProvisioning({ ...params, ad: header }));
+}
+
+export function openProvisioningEnvelope(params: {
+  envelope: Uint8Array;
+  self: DeviceAddress;
+  request: ProvisioningRequest;
+}): { payload: ProvisioningPayload; sender: DeviceAddress } {
+  const env = decodeEnvelope(params.envelope);
+  if (env.type !== EnvelopeType.Provisioning) throw new InvalidEnvelope('not a provisioning envelope');
+  if (!sameAddress(env.recipient!, params.self)) throw new InvalidEnvelope('envelope addressed to another device');
+  if (env.sender.userId !== params.self.userId) throw new InvalidEnvelope('provisioning from another account');
+  return { payload: openProvisioning(params.request, env.body, env.header), sender: env.sender };
 }

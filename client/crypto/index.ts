@@ -9,5 +9,7 @@ export * from './x3dh';
 export * from './double-ratchet';
 export * from './session';
 export * from './sender-keys';
+export * from './padding';
 export * from './envelope';
 export * from './safety-number';
+export * from './provisioning';
