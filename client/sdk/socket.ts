@@ -51,7 +51,7 @@ export class LiveSocket {
         }
         if (frame.type === 'ready') {
           this.scheduleRenewal(frame.expiresAt);
-          if (!settled) ((settled = true), resolve());
+          settle();
           this.onReady();
           return;
         }
@@ -59,10 +59,10 @@ export class LiveSocket {
         this.onFrame(frame);
       };
       ws.onerror = () => {
-        if (!settled) ((settled = true), reject(new Error('WebSocket connection failed')));
+        settle(new Error('WebSocket connection failed'));
       };
       ws.onclose = (event) => {
-        if (!settled) ((settled = true), reject(new Error(`WebSocket closed: ${event.code}`)));
+        settle(new Error(`WebSocket closed: ${event.code}`));
         if (this.ws === ws) this.dropped(event.code);
       };
     });
