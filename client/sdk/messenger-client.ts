@@ -196,7 +196,7 @@ export class MessengerClient {
   async userIdOf(username: string): Promise<string> {
     const profile = await this.transport.request<{ id: string }>(
       'GET',
-      `/v1/users/by-username/${encodeURIComponent(username)}`,
+      `/v1/usernames/${encodeURIComponent(username)}`,
     );
     return profile.id;
   }

@@ -166,6 +166,20 @@ describe('API v1', () => {
       expectError(await call(base, 'GET', '/v1/users/not-a-uuid', { token: bob.token }), 400, /uuid/);
     });
 
+    it('finds a user by username, case-insensitively, and says 404/400/401 otherwise', async () => {
+      const alice = await register(base, 'alice');
+      const bob = await register(base, 'bob');
+      const found = await call(base, 'GET', `/v1/usernames/${alice.username.toUpperCase()}`, {
+        token: bob.token,
+      });
+      expect(found.status).toBe(200);
+      expect(found.body).toMatchObject({ id: alice.id, username: alice.username });
+      expect(Object.keys(found.body).sort()).toEqual(['createdAt', 'displayName', 'id', 'identityKey', 'username']);
+      expectError(await call(base, 'GET', '/v1/usernames/nobody_here_at_all', { token: bob.token }), 404);
+      expectError(await call(base, 'GET', '/v1/usernames/no%20spaces', { token: bob.token }), 400);
+      expectError(await call(base, 'GET', `/v1/usernames/${alice.username}`), 401);
+    });
+
     it('invalidates the cached profile on change', async () => {
       const alice = await register(base, 'alice');
       await call(base, 'GET', `/v1/users/${alice.id}`, { token: alice.token }); // now cached
