@@ -41,6 +41,21 @@ export class MessageStore {
     await this.store.delete(`pending/${view.conversationId}/${view.id}`);
   }
 
+  /** Decrypted while the app was not listening (a mailbox pass before a send): the next sync returns them. */
+  async hold(messages: ReceivedMessage[]): Promise<void> {
+    for (const m of messages) await putJson(this.store, `held/${m.conversationId}/${m.messageId}`, m);
+  }
+
+  async takeHeld(): Promise<ReceivedMessage[]> {
+    const out: ReceivedMessage[] = [];
+    for (const key of await this.store.list('held/')) {
+      const message = await getJson<ReceivedMessage>(this.store, key);
+      if (message) out.push(message);
+      await this.store.delete(key);
+    }
+    return out.sort((a, b) => (a.sentAt < b.sentAt ? -1 : a.sentAt > b.sentAt ? 1 : 0));
+  }
+
   /** Arrived before its sender key: retried when a key from that sender device arrives. */
   async park(view: MessageView): Promise<void> {
     await putJson(this.store, `pending/${view.conversationId}/${view.id}`, view);

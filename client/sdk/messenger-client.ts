@@ -173,7 +173,7 @@ export class MessengerClient {
   approveDevice(deviceId: number, linkCode: string): Promise<void> {
     return this.queue.run(async () => {
       this.keys.identity();
-      if (!(await this.linking.hasRequest(deviceId))) await this.catchUp.mailbox();
+      if (!(await this.linking.hasRequest(deviceId))) await this.messages.hold(await this.catchUp.mailbox());
       await this.linking.approve(deviceId, linkCode, await this.trustedIdentities());
       await this.sessions.markDirty(this.self().userId);
     });
@@ -199,6 +199,15 @@ export class MessengerClient {
       `/v1/usernames/${encodeURIComponent(username)}`,
     );
     return profile.id;
+  }
+
+  /** The username of a user id (public profile). */
+  async usernameOf(userId: string): Promise<string> {
+    const profile = await this.transport.request<{ username: string }>(
+      'GET',
+      `/v1/users/${encodeURIComponent(userId)}`,
+    );
+    return profile.username;
   }
 
   createConversation(memberUserIds: string[], title?: string): Promise<string> {
@@ -244,6 +253,9 @@ export class MessengerClient {
   sendText(conversationId: string, text: string): Promise<{ messageId: string }> {
     return this.queue.run(async () => {
       this.keys.identity();
+      // Offline (no socket), device changes reach us only through the mailbox: a device linked since our last look
+      // announces itself there with its sender key. Read it first so the new device gets ours too.
+      if (!this.socket) await this.messages.hold(await this.catchUp.mailbox());
       try {
         await this.distribute(conversationId);
       } catch (e) {
@@ -318,7 +330,7 @@ export class MessengerClient {
   sync(): Promise<ReceivedMessage[]> {
     return this.queue.run(async () => {
       this.self();
-      const messages = await this.catchUp.run();
+      const messages = [...(await this.messages.takeHeld()), ...(await this.catchUp.run())];
       if (this.linked) await this.keys.rotateSignedPreKeyIfDue();
       return messages;
     });
