@@ -171,6 +171,13 @@ describe('Double Ratchet', () => {
     expect(utf8Decode(ratchetDecrypt(b, out.header, out.ciphertext, AD).plaintext)).toBe('hi');
   });
 
+  it("a forged message under the initiator's first remote key fails cleanly", () => {
+    const { a, b } = pair();
+    const bobState = { ...b, sendChain: { key: b.rootKey, n: 0 } };
+    const forged = ratchetEncrypt(bobState, utf8Encode('x'), AD);
+    expect(() => ratchetDecrypt(a, forged.header, forged.ciphertext, AD)).toThrow(DecryptionFailed);
+  });
+
   it('the responder cannot send before it has received', () => {
     const { b } = pair();
     expect(() => ratchetEncrypt(b, utf8Encode('x'), AD)).toThrow(NoSession);

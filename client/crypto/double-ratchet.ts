@@ -175,7 +175,9 @@ export function ratchetDecrypt(
 
   let next: RatchetState = state;
   if (state.dhRemote !== null && equalBytes(fromBase64(state.dhRemote), header.ratchetKey)) {
-    if (header.n < state.recvChain!.n) throw new DuplicateMessage('message key already used');
+    // The initiator's first remote key (the peer's signed prekey) never sends: no receiving chain to use.
+    if (!state.recvChain) throw new DecryptionFailed('no receiving chain for this ratchet key');
+    if (header.n < state.recvChain.n) throw new DuplicateMessage('message key already used');
   } else if (state.oldChains.some((c) => c.ratchetKey === ratchetKey)) {
     throw new DuplicateMessage('message key of a finished chain already used');
   } else {

@@ -115,6 +115,12 @@ export function processDistribution(
   distribution: SenderKeyDistribution,
   limits: SenderKeyLimits = DEFAULT_SENDER_KEY_LIMITS,
 ): SenderKeyRecord {
+  if (
+    fromBase64(distribution.chainKey).length !== KEY_LENGTH ||
+    fromBase64(distribution.signingPublicKey).length !== KEY_LENGTH
+  ) {
+    throw new InvalidEnvelope('sender key distribution keys must be 32 bytes');
+  }
   const keys = record?.keys ?? [];
   if (keys.some((k) => k.keyId === distribution.keyId)) return { keys };
   return { keys: [{ ...distribution, skipped: [] }, ...keys].slice(0, limits.maxKeysPerSender) };

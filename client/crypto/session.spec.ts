@@ -126,6 +126,24 @@ describe('pairwise sessions', () => {
     );
   });
 
+  it('refuses by default a PreKey message that changes the identity key of a device we have a session with', () => {
+    const m = sessionEncrypt(start(alice, bob), utf8Encode('hi'));
+    const r = receive(bob, alice, m.message);
+    const reinstalled = makeDevice('alice', 1, generateIdentityKeyPair());
+    const again = sessionEncrypt(start(reinstalled, bob), utf8Encode('new phone'));
+    expect(() => receive(bob, alice, again.message, r.record)).toThrow(UntrustedIdentity);
+    const accepted = sessionDecryptPreKey({
+      record: r.record,
+      identity: bob.identity,
+      ourAddress: bob.address,
+      theirAddress: alice.address,
+      body: again.message.body,
+      preKeys: bob.preKeys,
+      trustNewIdentity: true,
+    });
+    expect(utf8Decode(accepted.plaintext)).toBe('new phone');
+  });
+
   it('rejects tampered PreKey and plain messages, duplicates, and messages without a session', () => {
     const m = sessionEncrypt(start(alice, bob), utf8Encode('hi'));
     for (const at of [40, 70, m.message.body.length - 1]) {

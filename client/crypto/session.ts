@@ -74,7 +74,7 @@ export interface LocalPreKeys {
 }
 
 export interface IdentityPolicy {
-  /** The identity key (base64) we already know for the peer's account, if any. */
+  /** The identity key (base64) we already know for the peer's account. @default the existing session's */
   knownIdentityKey?: string;
   /** The user has accepted a changed identity key: do not throw UntrustedIdentity. @default false */
   trustNewIdentity?: boolean;
@@ -84,9 +84,14 @@ export function emptySessionRecord(): SessionRecord {
   return { current: null, previous: [] };
 }
 
-function checkIdentity(userId: string, presented: string, policy: IdentityPolicy): void {
-  if (policy.knownIdentityKey !== undefined && policy.knownIdentityKey !== presented && !policy.trustNewIdentity) {
-    throw new UntrustedIdentity(userId, policy.knownIdentityKey, presented);
+/**
+ * The key to compare with is the caller's, else the one of the session we already have with this device: a
+ * changed identity is refused by default, and only the caller can accept it.
+ */
+function checkIdentity(userId: string, presented: string, policy: IdentityPolicy, record?: SessionRecord): void {
+  const known = policy.knownIdentityKey ?? record?.current?.theirIdentityKey;
+  if (known !== undefined && known !== presented && !policy.trustNewIdentity) {
+    throw new UntrustedIdentity(userId, known, presented);
   }
 }
 
@@ -105,7 +110,7 @@ export function initiateSession(
     record?: SessionRecord;
   } & IdentityPolicy,
 ): SessionRecord {
-  checkIdentity(params.theirAddress.userId, params.bundle.identityKey, params);
+  checkIdentity(params.theirAddress.userId, params.bundle.identityKey, params, params.record);
   const x3dh = x3dhInitiate(params);
   const state: SessionState = {
     ourAddress: params.ourAddress,
@@ -242,7 +247,7 @@ export function sessionDecryptPreKey(
   const ad = params.ad ?? new Uint8Array(0);
   const limits = params.limits ?? DEFAULT_RATCHET_LIMITS;
   const record = params.record ?? emptySessionRecord();
-  checkIdentity(params.theirAddress.userId, header.identityKey, params);
+  checkIdentity(params.theirAddress.userId, header.identityKey, params, record);
 
   const existing = [record.current, ...record.previous].find(
     (s) => s && s.baseKey === header.ephemeralKey && s.theirIdentityKey === header.identityKey,
