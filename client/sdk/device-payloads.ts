@@ -9,7 +9,13 @@ import { InvalidEnvelope } from '../crypto/errors';
 /** Inside a pairwise envelope. */
 export type PairwisePayload =
   /** The sender device's sender key for a conversation: base64 of the crypto core's encoded distribution. */
-  { kind: 'sender-key'; conversationId: string; distribution: string };
+  | { kind: 'sender-key'; conversationId: string; distribution: string }
+  /**
+   * The sender's account removed one of its devices: look its devices up again before the next send, so our sender
+   * keys rotate past the removed one. Said by the account itself, so a server that hides `devices-changed` (or a
+   * client that was offline) cannot keep a removed device reading.
+   */
+  | { kind: 'devices-changed' };
 
 export interface LinkRequest {
   kind: 'link-request';
@@ -28,6 +34,7 @@ export function decodePairwisePayload(bytes: Uint8Array): PairwisePayload {
   } catch {
     throw new InvalidEnvelope('device message payload is not JSON');
   }
+  if (payload?.kind === 'devices-changed') return { kind: 'devices-changed' };
   if (payload?.kind !== 'sender-key' || typeof payload.conversationId !== 'string') {
     throw new InvalidEnvelope('unknown device message payload');
   }

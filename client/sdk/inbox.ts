@@ -56,6 +56,10 @@ export class Inbox {
       if (!this.hooks.linked()) throw new InvalidEnvelope('a pairwise message before this device was linked');
       const { plaintext } = await this.sessions.decrypt(classified.bytes, from);
       const payload = decodePairwisePayload(plaintext);
+      if (payload.kind === 'devices-changed') {
+        await this.sessions.markDirty(from.userId);
+        return [];
+      }
       await this.senderKeys.receive(payload.conversationId, from, payload.distribution);
       return this.retryParked(payload.conversationId, from);
     } catch (e) {

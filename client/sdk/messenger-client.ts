@@ -12,6 +12,7 @@ import { randomBytes } from '../crypto/primitives';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number';
 import { CatchUp } from './catch-up';
 import { Conversations } from './conversations';
+import { encodePairwisePayload } from './device-payloads';
 import { ClientStateError, HttpError } from './errors';
 import { History } from './history';
 import { Inbox, MailboxItem } from './inbox';
@@ -190,7 +191,33 @@ export class MessengerClient {
       await this.transport.request('DELETE', `/v1/devices/${deviceId}`);
       await this.sessions.forgetDevice({ userId: this.self().userId, deviceId });
       await this.sessions.markDirty(this.self().userId);
+      if (deviceId !== this.self().deviceId) await this.announceDevicesChanged();
     });
+  }
+
+  /**
+   * Tells every device we have a session with that our account's devices changed, over the pairwise sessions:
+   * contacts that were offline (or a server that hid `devices-changed`) still rotate past the removed device.
+   * Best effort: a device that is gone by now (404) is skipped.
+   */
+  private async announceDevicesChanged(): Promise<void> {
+    const payload = encodePairwisePayload({ kind: 'devices-changed' });
+    const messages = [];
+    for (const peer of await this.sessions.sessionPeers()) {
+      const envelope = await this.sessions.encrypt(peer, payload);
+      messages.push({ userId: peer.userId, deviceId: peer.deviceId, ciphertext: toBase64(envelope) });
+    }
+    if (messages.length === 0) return;
+    try {
+      await this.transport.request('POST', '/v1/devices/messages', { messages });
+    } catch (e) {
+      if (!(e instanceof HttpError && e.status === 404)) throw e;
+      for (const message of messages) {
+        await this.transport.request('POST', '/v1/devices/messages', { messages: [message] }).catch((error) => {
+          if (!(error instanceof HttpError && error.status === 404)) this.emit('error', error as Error);
+        });
+      }
+    }
   }
 
   async userIdOf(username: string): Promise<string> {

@@ -173,6 +173,14 @@ export class SessionStore {
     }
   }
 
+  /** Every device we hold a session with (ours and other accounts'). */
+  async sessionPeers(): Promise<DeviceAddress[]> {
+    return (await this.store.list('session/')).map((key) => {
+      const [, userId, deviceId] = key.split('/');
+      return { userId, deviceId: Number(deviceId) };
+    });
+  }
+
   /** Encrypts to one device over its session (devicesOf has made one). Returns the envelope. */
   async encrypt(address: DeviceAddress, plaintext: Uint8Array): Promise<Uint8Array> {
     const out = sealPairwise((await this.record(address)) ?? { current: null, previous: [] }, plaintext);

@@ -26,11 +26,12 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
   const name = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
   const password = 'correct horse battery staple';
 
-  const open = async (server: number, store = new MemoryStore()) => {
+  const open = async (server: number, store = new MemoryStore(), fetchImpl?: typeof fetch) => {
     const client = await MessengerClient.open({
       server: servers[server].url,
       store,
       webSocket: WebSocket as unknown as WebSocketConstructor,
+      fetch: fetchImpl,
     });
     client.on('error', (error) => errors.push(error));
     clients.push(client);
@@ -67,7 +68,17 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
 
   it('two accounts, a linked second device, live and offline messages, decrypted history', async () => {
     const [aliceName, bobName] = [name('alice'), name('bob')];
-    const alice = await open(0);
+    // Alice's requests to the mailbox are watched: who gets her sender keys.
+    const mailboxPosts: Array<{ userId: string; deviceId: number }[]> = [];
+    const watching: typeof fetch = (input, init) => {
+      if (String(input).endsWith('/v1/devices/messages') && init?.method === 'POST') {
+        mailboxPosts.push(
+          JSON.parse(String(init.body)).messages.map(({ userId, deviceId }: any) => ({ userId, deviceId })),
+        );
+      }
+      return fetch(input, init);
+    };
+    const alice = await open(0, new MemoryStore(), watching);
     const bob = await open(1);
     const aliceAccount = await alice.register(aliceName, password, 'phone');
     const bobAccount = await bob.register(bobName, password);
@@ -133,6 +144,15 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
       expect(history.some((m) => m.undecryptable)).toBe(false);
     }
     expect(await alice.safetyNumber(bobAccount.userId)).toBe(await bob.safetyNumber(aliceAccount.userId));
+
+    // Removing the laptop: Alice's next send starts a new sender key and hands it to Bob's device only.
+    await alice.removeDevice(login.deviceId);
+    mailboxPosts.length = 0;
+    const after = 'after the laptop ' + randomBytes(4).toString('hex');
+    const afterAtBob = received(bob, after);
+    await alice.sendText(conversationId, after);
+    await afterAtBob;
+    expect(mailboxPosts).toEqual([[{ userId: bobAccount.userId, deviceId: 1 }]]);
     expect(errors).toEqual([]);
   });
 });
