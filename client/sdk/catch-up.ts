@@ -7,6 +7,7 @@ import { getJson, KeyValueStore, putJson } from '../storage/key-value-store';
 import type { MessageView } from '../../common/contracts/realtime-events';
 import { MAX_ACK_IDS } from '../../common/contracts/realtime-events';
 import { Conversations } from './conversations';
+import { HttpError } from './errors';
 import { Inbox, MailboxItem } from './inbox';
 import { Transport } from './transport';
 import type { ReceivedMessage } from './types';
@@ -54,7 +55,12 @@ export class CatchUp {
         }
       }
       for (const conversation of answer.conversations) {
-        out.push(...(await this.conversation(conversation.id, conversation.pageFrom)));
+        try {
+          out.push(...(await this.conversation(conversation.id, conversation.pageFrom)));
+        } catch (e) {
+          // Removed from it since the sync answered: nothing more to read there.
+          if (!(e instanceof HttpError && e.status === 404)) throw e;
+        }
       }
       await putJson(this.store, SINCE_KEY, answer.nextSince);
       if (!answer.hasMore) return out;

@@ -6,7 +6,7 @@
 import type { DeviceMessageEvent, MessageView } from '../../common/contracts/realtime-events';
 import { fromBase64, utf8Decode } from '../crypto/bytes';
 import { decodeEnvelope, EnvelopeType } from '../crypto/envelope';
-import { CryptoError, DuplicateMessage, InvalidEnvelope, NoSenderKey } from '../crypto/errors';
+import { CryptoError, DuplicateMessage, InvalidEnvelope, NoSenderKey, UntrustedIdentity } from '../crypto/errors';
 import { DeviceAddress } from '../crypto/address';
 import { classifyMailboxItem, decodePairwisePayload } from './device-payloads';
 import { Linking } from './linking';
@@ -63,6 +63,8 @@ export class Inbox {
       await this.senderKeys.receive(payload.conversationId, from, payload.distribution);
       return this.retryParked(payload.conversationId, from);
     } catch (e) {
+      // A session under another identity key than the one we trust: the app hears `identity-changed`.
+      if (e instanceof UntrustedIdentity) await this.sessions.noteIdentity(e.userId, e.newIdentityKey);
       if (!(e instanceof DuplicateMessage)) this.hooks.onError(e as Error);
       return [];
     }

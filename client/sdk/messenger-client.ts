@@ -386,7 +386,10 @@ export class MessengerClient {
 
   /** Accepts the user's new identity key: sending to them resumes, over new sessions. */
   trustIdentity(userId: string): Promise<void> {
-    return this.queue.run(() => this.sessions.trust(userId));
+    return this.queue.run(async () => {
+      await this.sessions.trust(userId);
+      await this.senderKeys.forgetHoldersOf(userId);
+    });
   }
 
   async close(): Promise<void> {

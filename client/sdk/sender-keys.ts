@@ -98,6 +98,18 @@ export class SenderKeys {
     return { plaintext: out.plaintext, sender: out.sender };
   }
 
+  /**
+   * The user's devices start over (a new identity key we now trust): they get our current keys again at the next
+   * send. No rotation: they are still members.
+   */
+  async forgetHoldersOf(userId: string): Promise<void> {
+    for (const key of await this.store.list('sender-key/own/')) {
+      const own = await getJson<OwnRecord>(this.store, key);
+      if (!own) continue;
+      await putJson(this.store, key, { ...own, holders: own.holders.filter((h) => !h.startsWith(`${userId}.`)) });
+    }
+  }
+
   /** We left or were removed: our key must not be used again if we come back. */
   async forget(conversationId: string): Promise<void> {
     await this.store.delete(`sender-key/own/${conversationId}`);

@@ -7,7 +7,23 @@ import { startServer } from '../../server/test/helpers';
 import { createLogger } from '../../worker/observability/logger';
 import { createTestQueues, queueEnv, TestQueues, testSqs, workerEnv } from '../../worker/test/helpers';
 import { createWorker, Worker } from '../../worker/worker';
-import { InvalidSignature, MemoryStore, MessengerClient, ReceivedMessage, WebSocketConstructor } from '../sdk';
+import { CyphrClient } from '../../scripts/testing/api-client';
+import { toBase64 } from '../crypto/bytes';
+import { generateIdentityKeyPair } from '../crypto/identity';
+import {
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  toOneTimePreKeyWire,
+  toSignedPreKeyWire,
+} from '../crypto/prekeys';
+import {
+  InvalidSignature,
+  MemoryStore,
+  MessengerClient,
+  ReceivedMessage,
+  UntrustedIdentity,
+  WebSocketConstructor,
+} from '../sdk';
 
 jest.setTimeout(60_000);
 
@@ -154,5 +170,37 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
     await afterAtBob;
     expect(mailboxPosts).toEqual([[{ userId: bobAccount.userId, deviceId: 1 }]]);
     expect(errors).toEqual([]);
+  });
+  it('an identity change of a contact is reported, and nothing is sent to them until it is trusted', async () => {
+    const [aliceName, bobName] = [name('alice'), name('bob')];
+    const alice = await open(0);
+    const bob = await open(1);
+    await alice.register(aliceName, password);
+    const bobAccount = await bob.register(bobName, password);
+    const conversationId = await alice.createConversation([bobAccount.userId]);
+    await alice.sendText(conversationId, 'before');
+    await alice.connect();
+    const changed = new Promise<{ userId: string }>((resolve) => alice.on('identity-changed', resolve));
+
+    // Bob "reinstalls": a new device of his account replaces the identity key (it needs his password).
+    const api = new CyphrClient(servers[1].url);
+    const reinstall = await api.login({ username: bobName, password }, 'reinstalled');
+    const identity = generateIdentityKeyPair();
+    await api.uploadKeys(reinstall, {
+      identityKey: toBase64(identity.publicKey),
+      password,
+      signedPreKey: toSignedPreKeyWire(generateSignedPreKey(identity, 1)),
+      oneTimePreKeys: generateOneTimePreKeys(1, 5).map(toOneTimePreKeyWire),
+    });
+
+    expect(await changed).toEqual({ userId: bobAccount.userId });
+    await expect(alice.sendText(conversationId, 'refused')).rejects.toBeInstanceOf(UntrustedIdentity);
+    // While pending, the safety number shown is the new key's: the one to compare before trusting it.
+    const shown = await alice.safetyNumber(bobAccount.userId);
+    await alice.trustIdentity(bobAccount.userId);
+    await alice.sendText(conversationId, 'after trusting');
+    // Bob's old device still signs with the old key: its bundle is refused (reported), the new one is used.
+    expect(errors.some((e) => e instanceof InvalidSignature)).toBe(true);
+    expect(await alice.safetyNumber(bobAccount.userId)).toBe(shown);
   });
 });
