@@ -265,7 +265,10 @@ export class MessengerClient {
     return this.queue.run(async () => {
       this.account.self();
       const messages = [...(await this.messages.takeHeld()), ...(await this.catchUp.run())];
-      if (this.linked) await this.keys.rotateSignedPreKeyIfDue();
+      if (this.linked) {
+        await this.keys.rotateSignedPreKeyIfDue();
+        await this.keys.refillIfLow();
+      }
       return messages;
     });
   }
