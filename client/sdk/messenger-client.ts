@@ -7,7 +7,7 @@ import type { MessageView } from '../../common/contracts/realtime-events';
 import { fromBase64 } from '../crypto/bytes';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number';
 import { AccountStore } from './account';
-import { CatchUp } from './catch-up';
+import { CatchUp, MembershipChange } from './catch-up';
 import { Conversations } from './conversations';
 import { Devices } from './devices';
 import { ClientStateError } from './errors';
@@ -80,8 +80,7 @@ export class MessengerClient {
       this.inbox,
       this.conversations,
       () => this.linked,
-      (conversationId) => this.senderKeys.forget(conversationId),
-      () => self().userId,
+      (change) => this.membershipChanged(change),
     );
     this.deviceManager = new Devices(
       store,
@@ -318,6 +317,17 @@ export class MessengerClient {
     this.socket?.close();
     this.socket = undefined;
     await this.queue.run(async () => undefined);
+  }
+
+  /**
+   * Offline for a membership change: if we were removed, our sender key there must not be used again; an added
+   * user's devices are looked up afresh at the next send (our list may be old). Removed users need nothing: they
+   * are no longer targets, and the next send rotates past them.
+   */
+  private async membershipChanged(change: MembershipChange): Promise<void> {
+    const self = this.account.self().userId;
+    if (change.change === 'removed' && change.userId === self) await this.senderKeys.forget(change.conversationId);
+    if (change.change === 'added' && change.userId !== self) await this.sessions.markDirty(change.userId);
   }
 
   /** The approval arrived: trust what the account trusts, publish prekeys, hand our sender keys to every member. */
