@@ -31,12 +31,12 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process'],
-              message: 'browser-safe core: no Node modules',
-            },
-          ],
+          // Bare names as `paths`: a pattern 'crypto' would also match the SDK's own '../crypto' folder.
+          paths: ['fs', 'path', 'crypto', 'os', 'child_process'].map((name) => ({
+            name,
+            message: 'browser-safe core: no Node modules',
+          })),
+          patterns: [{ group: ['node:*'], message: 'browser-safe core: no Node modules' }],
         },
       ],
       'no-restricted-globals': ['error', 'Buffer', 'process', 'require', '__dirname'],

@@ -313,6 +313,17 @@ export class CyphrClient {
     await this.request('POST', '/v1/devices/messages/ack', { ids }, device.token, [204]);
   }
 
+  /** A user's public profile by username (case-insensitive). */
+  async userByUsername(
+    session: Session,
+    username: string,
+  ): Promise<{ id: string; username: string; identityKey: string }> {
+    const path = `/v1/usernames/${encodeURIComponent(username)}`;
+    return (
+      await this.request<{ id: string; username: string; identityKey: string }>('GET', path, undefined, session.token)
+    ).body;
+  }
+
   /** The account's devices. */
   async devices(session: Session): Promise<DeviceView[]> {
     return (await this.request<DeviceView[]>('GET', '/v1/devices', undefined, session.token)).body;

@@ -40,6 +40,7 @@ export class AuthController {
   @ApiErrors(
     400,
     [401, 'Wrong username or password'],
+    [409, 'The account has 10 devices, the most it may: remove one first'],
     [429, 'Too many failed logins for this username from this client'],
   )
   login(@Body() body: LoginDto, @ClientAddress() clientAddress: string): Promise<SessionResponse> {

@@ -45,7 +45,7 @@ export class AuthService {
       if (code === UNIQUE_VIOLATION) throw new ConflictException('username is already taken');
       throw error;
     }
-    return this.answer(user, await this.deviceEvents.add(user.id, input.deviceName, false));
+    return this.answer(user, await this.deviceEvents.add(user.id, input.deviceName, false, passwordHash));
   }
 
   /**
@@ -76,7 +76,7 @@ export class AuthService {
     }
     await Promise.all(reservations.map((reservation) => reservation.release()));
     const user = credentials.profile;
-    return this.answer(user, await this.deviceEvents.add(user.id, input.deviceName, true));
+    return this.answer(user, await this.deviceEvents.add(user.id, input.deviceName, true, credentials.passwordHash));
   }
 
   /** Logging out removes the calling device. */

@@ -2,13 +2,68 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SessionRevocation } from '../../common/contracts/realtime-events';
 import { RedisChannels, RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
-import { DatabaseService } from '../infrastructure/database.service';
+import { DatabaseService, Query } from '../infrastructure/database.service';
 import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { issueRefreshToken, RefreshTokenParts, RETIRED_REFRESH_TOKENS_KEPT, sameHash } from './refresh-token';
+import { issueRefreshToken, RefreshTokenParts, sameHash } from './refresh-token';
 
 /** Hash value of a removed device's session: a tombstone wins over a concurrent re-fill from the database (HSETNX). */
 const REVOKED = '0';
+
+/** Live devices an account may have: each is a fan-out target for every message and sender key sent to it. */
+export const MAX_DEVICES_PER_ACCOUNT = 10;
+/** How long the refresh token spent last may be presented again as a retry rather than as a stolen copy. */
+export const REFRESH_RETRY_SECONDS = 30;
+
+/** Devices that count: not removed, refresh deadline not passed. */
+const LIVE_DEVICE = 'd.removed_at IS NULL AND d.refresh_expires_at > now()';
+/** Devices made by the upgrade from sessions: the account's next login adopts them. */
+const AWAITING_LOGIN = 'removed_at IS NULL AND refresh_token_hash IS NULL AND refresh_expires_at > now()';
+
+/** The account already has MAX_DEVICES_PER_ACCOUNT live devices. */
+export class DeviceLimitError extends Error {
+  constructor() {
+    super(`the account has ${MAX_DEVICES_PER_ACCOUNT} devices, the most it may; remove one first`);
+    this.name = 'DeviceLimitError';
+  }
+}
+
+/** The password changed between the login's check and its device. */
+export class PasswordChangedError extends Error {
+  constructor() {
+    super('the password changed during the login');
+    this.name = 'PasswordChangedError';
+  }
+}
+
+type MirrorChange =
+  | { create: { userId: string; sessionId: string; until: Date } }
+  | { extend: { sessionId: string; until: Date } }
+  | { revoke: string[] };
+
+/**
+ * Keeps `sessions` in step with device sessions while the release before devices may still be serving beside this
+ * one (a rolling deploy): it checks tokens there on a cache miss. The release after this one drops the table.
+ */
+async function mirrorSessions(query: Query, change: MirrorChange): Promise<void> {
+  if ('create' in change) {
+    const { userId, sessionId, until } = change.create;
+    await query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [
+      sessionId,
+      userId,
+      until,
+    ]);
+  } else if ('extend' in change) {
+    await query('UPDATE sessions SET expires_at = $2 WHERE id = $1 AND revoked_at IS NULL', [
+      change.extend.sessionId,
+      change.extend.until,
+    ]);
+  } else if (change.revoke.length > 0) {
+    await query('UPDATE sessions SET revoked_at = now() WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL', [
+      change.revoke,
+    ]);
+  }
+}
 
 export interface DeviceRecord {
   userId: string;
@@ -71,13 +126,51 @@ export class DevicesRepository {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** A new device of the user, with the next id of the account and a first refresh token. */
-  async create(userId: string, name: string | undefined, refreshTtlSeconds: number): Promise<IssuedDevice> {
+  /**
+   * A login: a device of the user with a first refresh token. A device made by the upgrade from sessions (no refresh
+   * token yet) is adopted, keeping its id and keys; otherwise the account's next id is taken, up to
+   * MAX_DEVICES_PER_ACCOUNT live devices. `passwordHash` is the hash the login checked: if a password change replaced
+   * it meanwhile, nothing is made (the change's removal of other devices could otherwise miss this one). The users row
+   * lock serializes an account's logins and its password changes.
+   */
+  async create(
+    userId: string,
+    name: string | undefined,
+    refreshTtlSeconds: number,
+    passwordHash: string,
+  ): Promise<IssuedDevice> {
     const sessionId = randomUUID();
     const { token, hash } = issueRefreshToken(sessionId, 0);
-    const { id, refresh_expires_at } = await this.db.transaction(async (query) => {
+    const made = await this.db.transaction(async (query) => {
+      const { rows: account } = await query('SELECT 1 FROM users WHERE id = $1 AND password_hash = $2 FOR UPDATE', [
+        userId,
+        passwordHash,
+      ]);
+      if (account.length === 0) return 'password-changed' as const;
+      const { rows: awaiting } = await query<{ id: number; session_id: string }>(
+        `SELECT id, session_id FROM devices WHERE user_id = $1 AND ${AWAITING_LOGIN} ORDER BY id LIMIT 1 FOR UPDATE`,
+        [userId],
+      );
+      if (awaiting[0]) {
+        const { rows } = await query<{ id: number; refresh_expires_at: Date }>(
+          `UPDATE devices SET session_id = $3, name = coalesce($4, name), refresh_token_hash = $5, last_seen_at = now(),
+             refresh_expires_at = now() + make_interval(secs => $6)
+           WHERE user_id = $1 AND id = $2 RETURNING id, refresh_expires_at`,
+          [userId, awaiting[0].id, sessionId, name ?? null, hash, refreshTtlSeconds],
+        );
+        await mirrorSessions(query, { revoke: [awaiting[0].session_id] });
+        await mirrorSessions(query, { create: { userId, sessionId, until: rows[0].refresh_expires_at } });
+        return { ...rows[0], replaced: awaiting[0].session_id };
+      }
+      const { rows: live } = await query<{ count: string }>(
+        `SELECT count(*) FROM devices d WHERE d.user_id = $1 AND ${LIVE_DEVICE}`,
+        [userId],
+      );
+      if (Number(live[0].count) >= MAX_DEVICES_PER_ACCOUNT) return 'full' as const;
       const { rows: taken } = await query<{ id: number }>(
-        'UPDATE users SET next_device_id = next_device_id + 1 WHERE id = $1 RETURNING next_device_id - 1 AS id',
+        `UPDATE users SET next_device_id = 1 + coalesce(next_device_id,
+           (SELECT coalesce(max(id), 0) + 1 FROM devices d WHERE d.user_id = users.id))
+         WHERE id = $1 RETURNING next_device_id - 1 AS id`,
         [userId],
       );
       const { rows } = await query<{ id: number; refresh_expires_at: Date }>(
@@ -85,10 +178,14 @@ export class DevicesRepository {
          VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) RETURNING id, refresh_expires_at`,
         [userId, taken[0].id, sessionId, name ?? `device ${taken[0].id}`, hash, refreshTtlSeconds],
       );
-      return rows[0];
+      await mirrorSessions(query, { create: { userId, sessionId, until: rows[0].refresh_expires_at } });
+      return { ...rows[0], replaced: undefined as string | undefined };
     });
-    await this.cacheLive(userId, sessionId, refresh_expires_at);
-    return { deviceId: id, sessionId, refreshToken: token, refreshExpiresAt: refresh_expires_at };
+    if (made === 'password-changed') throw new PasswordChangedError();
+    if (made === 'full') throw new DeviceLimitError();
+    await this.cacheLive(userId, sessionId, made.refresh_expires_at);
+    if (made.replaced) await this.endSessions(userId, [made.replaced]);
+    return { deviceId: made.id, sessionId, refreshToken: token, refreshExpiresAt: made.refresh_expires_at };
   }
 
   async isLive(userId: string, sessionId: string): Promise<boolean> {
@@ -131,30 +228,45 @@ export class DevicesRepository {
   }
 
   /**
-   * Trades a refresh token for the next one. The presented token must be the device's current one; a retired one
-   * removes the device (someone else has a copy), anything else is invalid. Each rotation moves the device's
-   * deadline to `refreshTtlSeconds` from now and counts as the device being seen.
+   * Trades a refresh token for the next one. The presented token must be the device's current one. An older
+   * generation means somebody else holds a copy (the thief or the owner, whichever comes second): the device is
+   * removed. One exception keeps honest clients: the token spent by the last refresh, presented again within
+   * REFRESH_RETRY_SECONDS (a lost answer retried, two tabs refreshing at once), is traded again instead. Each trade
+   * moves the device's deadline to `refreshTtlSeconds` from now and counts as the device being seen.
    */
   async rotateRefreshToken(presented: RefreshTokenParts, refreshTtlSeconds: number): Promise<RefreshOutcome> {
     const result = await this.db.transaction(async (query): Promise<RefreshOutcome> => {
       const { rows } = await query<
-        DeviceRow & { refresh_token_hash: Buffer | null; refresh_generation: number; retired_refresh_hashes: Buffer[] }
+        DeviceRow & {
+          refresh_token_hash: Buffer | null;
+          refresh_generation: number;
+          previous_refresh_hash: Buffer | null;
+          retry_window_open: boolean;
+        }
       >(
-        `SELECT ${DEVICE_COLUMNS}, refresh_token_hash, refresh_generation, retired_refresh_hashes FROM devices
-         WHERE session_id = $1 AND removed_at IS NULL AND refresh_expires_at > now() FOR UPDATE`,
-        [presented.sessionId],
+        `SELECT ${DEVICE_COLUMNS}, refresh_token_hash, refresh_generation, previous_refresh_hash,
+                refreshed_at > now() - make_interval(secs => $2) AS retry_window_open
+         FROM devices WHERE session_id = $1 AND removed_at IS NULL AND refresh_expires_at > now() FOR UPDATE`,
+        [presented.sessionId, REFRESH_RETRY_SECONDS],
       );
       const row = rows[0];
-      if (!row) return { outcome: 'invalid' };
-      if (presented.generation === row.refresh_generation && sameHash(row.refresh_token_hash, presented.hash)) {
+      if (!row || row.refresh_token_hash === null) return { outcome: 'invalid' };
+      const current =
+        presented.generation === row.refresh_generation && sameHash(row.refresh_token_hash, presented.hash);
+      const retried =
+        presented.generation === row.refresh_generation - 1 &&
+        row.retry_window_open &&
+        sameHash(row.previous_refresh_hash, presented.hash);
+      if (current || retried) {
         const next = issueRefreshToken(row.session_id, row.refresh_generation + 1);
-        const retired = [presented.hash, ...row.retired_refresh_hashes].slice(0, RETIRED_REFRESH_TOKENS_KEPT);
         const { rows: updated } = await query<{ refresh_expires_at: Date; last_seen_at: Date }>(
           `UPDATE devices SET refresh_token_hash = $3, refresh_generation = refresh_generation + 1,
-             retired_refresh_hashes = $4, refresh_expires_at = now() + make_interval(secs => $5), last_seen_at = now()
+             previous_refresh_hash = $4, refreshed_at = now(),
+             refresh_expires_at = now() + make_interval(secs => $5), last_seen_at = now()
            WHERE user_id = $1 AND id = $2 RETURNING refresh_expires_at, last_seen_at`,
-          [row.user_id, row.id, next.hash, retired, refreshTtlSeconds],
+          [row.user_id, row.id, next.hash, presented.hash, refreshTtlSeconds],
         );
+        await mirrorSessions(query, { extend: { sessionId: row.session_id, until: updated[0].refresh_expires_at } });
         return {
           outcome: 'rotated',
           device: { ...toRecord(row), lastSeenAt: updated[0].last_seen_at },
@@ -162,8 +274,8 @@ export class DevicesRepository {
           refreshExpiresAt: updated[0].refresh_expires_at,
         };
       }
-      if (row.retired_refresh_hashes.some((hash) => sameHash(hash, presented.hash)))
-        return { outcome: 'reused', device: toRecord(row) };
+      // The generation is part of the token, so any older one is recognised however many trades came since.
+      if (presented.generation < row.refresh_generation) return { outcome: 'reused', device: toRecord(row) };
       return { outcome: 'invalid' };
     });
     // Drop the cached deadline rather than overwrite it: a removal that raced with this rotation (its tombstone
@@ -202,12 +314,13 @@ export class DevicesRepository {
   private async removeWhere(userId: string, condition: string, parameters: unknown[]): Promise<DeviceRecord[]> {
     const removed = await this.db.transaction(async (query) => {
       const { rows } = await query<DeviceRow>(
-        `UPDATE devices SET removed_at = now(), refresh_token_hash = NULL, retired_refresh_hashes = '{}',
+        `UPDATE devices SET removed_at = now(), refresh_token_hash = NULL, previous_refresh_hash = NULL,
            push_provider = NULL, push_token = NULL
          WHERE user_id = $1 AND ${condition} AND removed_at IS NULL RETURNING ${DEVICE_COLUMNS}`,
         [userId, ...parameters],
       );
       const ids = rows.map((row) => row.id);
+      await mirrorSessions(query, { revoke: rows.map((row) => row.session_id) });
       if (ids.length > 0) {
         for (const table of ['one_time_prekeys', 'key_bundles'])
           await query(`DELETE FROM ${table} WHERE user_id = $1 AND device_id = ANY($2::int[])`, [userId, ids]);
@@ -215,8 +328,16 @@ export class DevicesRepository {
       }
       return rows.map(toRecord);
     });
-    if (removed.length === 0) return removed;
-    const sessionIds = removed.map((device) => device.sessionId);
+    if (removed.length > 0)
+      await this.endSessions(
+        userId,
+        removed.map((device) => device.sessionId),
+      );
+    return removed;
+  }
+
+  /** Tombstones the sessions in the cache and tells every instance to close their sockets. */
+  private async endSessions(userId: string, sessionIds: string[]): Promise<void> {
     await this.redis.attempt('revoke sessions', (redis) =>
       redis
         .transaction(RedisKeys.token(userId))
@@ -225,7 +346,6 @@ export class DevicesRepository {
         .exec(),
     );
     await this.publishRevocation({ userId, sessionIds });
-    return removed;
   }
 
   private async cacheLive(userId: string, sessionId: string, until: Date): Promise<void> {

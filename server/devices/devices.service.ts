@@ -1,10 +1,16 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { ServerConfig } from '../config/server-config';
 import type { AuthenticatedUser } from '../http/http-types';
 import { RealtimePublisher } from '../realtime/realtime-publisher.service';
 import { UsersRepository } from '../users/users.repository';
 import { DeviceView, deviceView } from './devices.dto';
-import { DeviceRecord, DevicesRepository, IssuedDevice } from './devices.repository';
+import {
+  DeviceLimitError,
+  DeviceRecord,
+  DevicesRepository,
+  IssuedDevice,
+  PasswordChangedError,
+} from './devices.repository';
 
 /**
  * An account's devices, and who hears when they change: the account's other devices (`device-added`) and
@@ -20,9 +26,20 @@ export class DevicesService {
     private readonly realtime: RealtimePublisher,
   ) {}
 
-  /** A new device; the account's other devices and contacts hear of it unless it is the account's first. */
-  async add(userId: string, name: string | undefined, announce: boolean): Promise<IssuedDevice> {
-    const device = await this.devices.create(userId, name, this.config.jwt.refreshTokenTtlSeconds);
+  /**
+   * A login's device (see DevicesRepository.create); the account's other devices and contacts hear of it unless it
+   * is the account's first. `passwordHash` is the hash the caller checked the password against.
+   */
+  async add(userId: string, name: string | undefined, announce: boolean, passwordHash: string): Promise<IssuedDevice> {
+    let device: IssuedDevice;
+    try {
+      device = await this.devices.create(userId, name, this.config.jwt.refreshTokenTtlSeconds, passwordHash);
+    } catch (error) {
+      if (error instanceof DeviceLimitError)
+        throw new ConflictException(`${error.message} (DELETE /v1/devices/{deviceId}), then log in again`);
+      if (error instanceof PasswordChangedError) throw new UnauthorizedException('invalid username or password');
+      throw error;
+    }
     if (announce) {
       await this.realtime.publish([userId], {
         type: 'device-added',

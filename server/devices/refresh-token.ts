@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Refresh tokens: `<sessionId>.<generation>.<secret>`, opaque to clients. Only the SHA-256 of a token is stored.
- * Each refresh answers the next generation and retires the presented one; presenting a retired token again means
+ * Each refresh answers the next generation and spends the presented one; presenting an older generation again means
  * two parties hold the device's tokens (one of them stole it), so the device is removed.
  */
 export interface RefreshTokenParts {
@@ -14,9 +14,6 @@ export interface RefreshTokenParts {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TOKEN = /^([0-9a-f-]{36})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
-
-/** How many retired tokens a device remembers: a copy older than that is just refused, not detected. */
-export const RETIRED_REFRESH_TOKENS_KEPT = 20;
 
 export const hashRefreshToken = (token: string): Buffer => createHash('sha256').update(token).digest();
 

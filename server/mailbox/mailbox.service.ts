@@ -80,6 +80,7 @@ export class MailboxService {
    */
   async acknowledge(device: AuthenticatedUser, ids: string[]): Promise<void> {
     const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
+    await this.limiter.consume('acks', device.id, unique.length);
     const deleted = await this.mailbox.acknowledge({ userId: device.id, deviceId: device.deviceId }, unique);
     this.receipts.acknowledged(
       device,

@@ -21,6 +21,7 @@ export const RATE_LIMIT_NAMES = [
   'identityKeyChange',
   'send',
   'deviceMessages',
+  'acks',
   'keyFetch',
   'keyFetchPair',
   'keyFetchTarget',
@@ -71,6 +72,11 @@ export const DEFAULT_RATE_LIMITS: RateLimitRules = {
    * removing a device sends a few thousand at once, which fits; a client flooding mailboxes does not.
    */
   deviceMessages: { limit: 10_000, windowSeconds: 60 },
+  /**
+   * Acknowledged ids per user (socket frames and HTTP alike): each round is a DELETE on the primary and receipt work,
+   * so a client streaming random ids must not hold the instance's database connections.
+   */
+  acks: { limit: 20_000, windowSeconds: 60 },
   /** Key bundle fetches per requesting user. */
   keyFetch: { limit: 60, windowSeconds: 60 },
   /** Key bundle fetches per (requester, target): one requester cannot drain one target's one-time prekeys. */

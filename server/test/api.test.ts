@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { messageIdFor } from '../../common/contracts/message-id';
 import type { ServerApp } from '../bootstrap';
+import { DevicesRepository, PasswordChangedError } from '../devices/devices.repository';
 import {
   call,
   conversationOf,
@@ -139,6 +140,51 @@ describe('API v1', () => {
       expect((await call(base, 'GET', '/v1/users/me', { token: second.body.accessToken })).status).toBe(200);
     });
 
+    it('catches a spent refresh token however many trades came since, and trades a quick retry again', async () => {
+      const refresh = (refreshToken: string) => call(base, 'POST', '/v1/auth/refresh', { body: { refreshToken } });
+      const thief = await register(base);
+      let latest = thief.refreshToken;
+      // Whoever holds a copy trades it 25 times (more than any list of spent tokens would keep)...
+      for (let i = 0; i < 25; i++) latest = (await refresh(latest)).body.refreshToken;
+      // ...and the owner's next refresh, with the copy, still gives it away: the device is removed.
+      expectError(await refresh(thief.refreshToken), 401, /already used/);
+      expectError(await refresh(latest), 401);
+
+      const owner = await register(base);
+      const lost = await refresh(owner.refreshToken); // the answer never reached the client
+      const retried = await refresh(owner.refreshToken);
+      expect([lost.status, retried.status]).toEqual([200, 200]);
+      expect((await refresh(retried.body.refreshToken)).status).toBe(200);
+      // The token in the lost answer is an older generation now: presenting it means a copy exists.
+      expectError(await refresh(lost.body.refreshToken), 401, /already used/);
+    });
+
+    it('caps an account at 10 live devices, and a login whose password changed meanwhile makes none', async () => {
+      const user = await register(base);
+      const logins = [];
+      for (let i = 0; i < 9; i++)
+        logins.push(
+          await call(base, 'POST', '/v1/auth/login', { body: { username: user.username, password: user.password } }),
+        );
+      expect(logins.map((answer) => answer.status)).toEqual(Array(9).fill(200));
+      const full = await call(base, 'POST', '/v1/auth/login', {
+        body: { username: user.username, password: user.password },
+      });
+      expectError(full, 409, /10 devices/);
+      expect((await call(base, 'DELETE', `/v1/devices/${logins[0].body.deviceId}`, { token: user.token })).status).toBe(
+        204,
+      );
+      const again = await call(base, 'POST', '/v1/auth/login', {
+        body: { username: user.username, password: user.password },
+      });
+      expect(again.body.deviceId).toBe(11);
+
+      // The hash a login checked is the one its device is made against.
+      await expect(
+        server.app.get(DevicesRepository).create(user.id, 'late', 60, 'a hash replaced meanwhile'),
+      ).rejects.toBeInstanceOf(PasswordChangedError);
+    });
+
     it('refuses missing, malformed and forged tokens', async () => {
       expectError(await call(base, 'GET', '/v1/users/me'), 401, /missing/);
       expectError(await call(base, 'GET', '/v1/users/me', { token: 'abc.def.ghi' }), 401);
@@ -164,6 +210,20 @@ describe('API v1', () => {
       expect(Object.keys(profile.body).sort()).toEqual(['createdAt', 'displayName', 'id', 'identityKey', 'username']);
       expectError(await call(base, 'GET', `/v1/users/${randomUUID()}`, { token: bob.token }), 404);
       expectError(await call(base, 'GET', '/v1/users/not-a-uuid', { token: bob.token }), 400, /uuid/);
+    });
+
+    it('finds a user by username, case-insensitively, and says 404/400/401 otherwise', async () => {
+      const alice = await register(base, 'alice');
+      const bob = await register(base, 'bob');
+      const found = await call(base, 'GET', `/v1/usernames/${alice.username.toUpperCase()}`, {
+        token: bob.token,
+      });
+      expect(found.status).toBe(200);
+      expect(found.body).toMatchObject({ id: alice.id, username: alice.username });
+      expect(Object.keys(found.body).sort()).toEqual(['createdAt', 'displayName', 'id', 'identityKey', 'username']);
+      expectError(await call(base, 'GET', '/v1/usernames/nobody_here_at_all', { token: bob.token }), 404);
+      expectError(await call(base, 'GET', '/v1/usernames/no%20spaces', { token: bob.token }), 400);
+      expectError(await call(base, 'GET', `/v1/usernames/${alice.username}`), 401);
     });
 
     it('invalidates the cached profile on change', async () => {

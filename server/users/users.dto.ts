@@ -1,10 +1,18 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Length, ValidateIf } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Length, Matches, ValidateIf } from 'class-validator';
+import { USERNAME_PATTERN } from '../auth/auth.dto';
 
 export class UserIdParams {
   @ApiProperty({ format: 'uuid' })
   @IsUUID('all', { message: 'id must be a uuid' })
   id: string;
+}
+
+export class UsernameParams {
+  @ApiProperty({ example: 'alice', pattern: USERNAME_PATTERN.source })
+  @IsString()
+  @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 letters, digits, "_", "." or "-"' })
+  username: string;
 }
 
 export class UpdateProfileDto {

@@ -61,6 +61,15 @@ export class UsersRepository {
     return rows[0] ? { profile: toProfile(rows[0]), passwordHash: rows[0].password_hash } : undefined;
   }
 
+  /** Case-insensitive, as login matches usernames. From the primary: a user registered a moment ago is found. */
+  async findProfileByUsername(username: string): Promise<UserProfile | undefined> {
+    const { rows } = await this.db.primary<UserRow>(
+      `SELECT ${PROFILE_COLUMNS} FROM users WHERE lower(username) = lower($1)`,
+      [username],
+    );
+    return rows[0] ? toProfile(rows[0]) : undefined;
+  }
+
   async findPasswordHash(userId: string): Promise<string | undefined> {
     const { rows } = await this.db.primary<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [
       userId,

@@ -18,6 +18,13 @@ export class UsersService {
     return profile;
   }
 
+  /** Clients address users by name; everything else takes ids. */
+  async profileByUsername(username: string): Promise<UserProfile> {
+    const profile = await this.users.findProfileByUsername(username);
+    if (!profile) throw new NotFoundException('user not found');
+    return profile;
+  }
+
   async updateProfile(userId: string, changes: { displayName?: string | null }): Promise<UserProfile> {
     await this.users.update(userId, changes);
     return this.profile(userId);

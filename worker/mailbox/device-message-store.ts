@@ -28,7 +28,10 @@ const INSERT_BATCH = `
     SELECT i.id, i.user_id, i.device_id, i.sender_id, i.sender_device_id, i.ciphertext, i.sent_at,
            i.sent_at + make_interval(days => $8)
       FROM input i JOIN devices d ON d.user_id = i.user_id AND d.id = i.device_id AND d.removed_at IS NULL
+        AND d.refresh_expires_at > now()
      ORDER BY i.ord
+     -- A removal of the device in flight is waited for, and then seen: its DELETE of the mailbox cannot miss a row.
+     FOR SHARE OF d
     ON CONFLICT (id) DO NOTHING
     RETURNING id
   )

@@ -32,7 +32,7 @@ export class PushTargets {
     if (userIds.length === 0) return [];
     const rows = (await this.sql.query(
       `SELECT user_id, id, push_provider, push_token FROM devices
-       WHERE user_id = ANY($1::uuid[]) AND push_token IS NOT NULL AND removed_at IS NULL`,
+       WHERE user_id = ANY($1::uuid[]) AND push_token IS NOT NULL AND removed_at IS NULL AND refresh_expires_at > now()`,
       [[...new Set(userIds)]],
     )) as TargetRow[];
     return rows.flatMap((row) =>

@@ -29,16 +29,19 @@ export class DeviceEntity {
   @Column({ name: 'removed_at', type: 'timestamptz', nullable: true })
   removedAt: Date | null;
 
-  /** SHA-256 of the current refresh token; null once the device is removed. */
+  /** SHA-256 of the current refresh token; null once the device is removed, or before its first login (upgrade). */
   @Column({ name: 'refresh_token_hash', type: 'bytea', nullable: true, select: false })
   refreshTokenHash: Buffer | null;
 
   @Column({ name: 'refresh_generation', type: 'integer' })
   refreshGeneration: number;
 
-  /** Hashes of the last refresh tokens rotated out: one presented again is a stolen copy. */
-  @Column({ name: 'retired_refresh_hashes', type: 'bytea', array: true, select: false })
-  retiredRefreshHashes: Buffer[];
+  /** The token the last refresh spent: presented again within a few seconds, it is a retry, not a stolen copy. */
+  @Column({ name: 'previous_refresh_hash', type: 'bytea', nullable: true, select: false })
+  previousRefreshHash: Buffer | null;
+
+  @Column({ name: 'refreshed_at', type: 'timestamptz', nullable: true })
+  refreshedAt: Date | null;
 
   /** Sliding: each refresh moves it on. */
   @Column({ name: 'refresh_expires_at', type: 'timestamptz' })

@@ -6,7 +6,7 @@ export class KeyBundleEntity {
   @PrimaryColumn({ name: 'user_id', type: 'uuid' })
   userId: string;
 
-  @PrimaryColumn({ name: 'device_id', type: 'integer' })
+  @PrimaryColumn({ name: 'device_id', type: 'integer', default: 1 })
   deviceId: number;
 
   @Column({ name: 'signed_prekey_id', type: 'integer' })

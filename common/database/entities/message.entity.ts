@@ -32,7 +32,7 @@ export class MessageEntity {
   senderId: string;
 
   /** The sender's device (its id within the sender's account). */
-  @Column({ name: 'sender_device_id', type: 'integer' })
+  @Column({ name: 'sender_device_id', type: 'integer', default: 1 })
   senderDeviceId: number;
 
   @Column({ name: 'client_message_id', type: 'uuid' })

@@ -10,7 +10,7 @@ export class OneTimePreKeyEntity {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
-  @Column({ name: 'device_id', type: 'integer' })
+  @Column({ name: 'device_id', type: 'integer', default: 1 })
   deviceId: number;
 
   @Column({ name: 'key_id', type: 'integer' })

@@ -20,9 +20,9 @@ export class UserEntity {
   @Column({ name: 'identity_key', type: 'text' })
   identityKey: string;
 
-  /** The id the account's next device gets; device ids are never reused. */
-  @Column({ name: 'next_device_id', type: 'integer' })
-  nextDeviceId: number;
+  /** The id the account's next device gets; device ids are never reused. Null until the first after the upgrade. */
+  @Column({ name: 'next_device_id', type: 'integer', nullable: true })
+  nextDeviceId: number | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

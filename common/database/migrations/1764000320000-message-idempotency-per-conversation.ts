@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { dropIndexIfInvalid } from '../indexes';
 
 const NEW_KEY = 'messages_sender_conversation_client_id_key';
 const OLD_KEY = 'messages_sender_client_id_key';
@@ -17,7 +18,7 @@ export class MessageIdempotencyPerConversation1764000320000 implements Migration
   transaction = false;
 
   async up(db: QueryRunner): Promise<void> {
-    await this.dropIfInvalid(db, NEW_KEY);
+    await dropIndexIfInvalid(db, NEW_KEY);
     await db.query(
       `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${NEW_KEY} ON messages (sender_id, conversation_id, client_message_id)`,
     );
@@ -26,19 +27,11 @@ export class MessageIdempotencyPerConversation1764000320000 implements Migration
 
   /** Fails if a client id was meanwhile reused across conversations: such rows cannot go back under the old key. */
   async down(db: QueryRunner): Promise<void> {
-    await this.dropIfInvalid(db, OLD_KEY);
+    await dropIndexIfInvalid(db, OLD_KEY);
     await db.query(
       `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${OLD_KEY} ON messages (sender_id, client_message_id)`,
     );
     await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${NEW_KEY}`);
   }
 
-  private async dropIfInvalid(db: QueryRunner, index: string): Promise<void> {
-    const rows: Array<{ valid: boolean }> = await db.query(
-      `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-       WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace`,
-      [index],
-    );
-    if (rows[0] && !rows[0].valid) await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index}`);
-  }
 }

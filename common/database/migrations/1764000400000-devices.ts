@@ -6,6 +6,9 @@ import { TABLE_GRANTS } from './1764000200000-least-privilege-grants';
  * The whole grant of every table this migration creates or whose use changes with devices. Tables not named keep
  * what LeastPrivilegeGrants gave them.
  */
+/** How long the devices made from pre-upgrade sessions and accounts keep their keys published without a login. */
+const LEGACY_DEVICE_LIFETIME_SECONDS = 60 * 24 * 3600;
+
 export const DEVICE_TABLE_GRANTS: TableGrants = {
   api: {
     users: ['SELECT', 'INSERT', 'UPDATE'], // next_device_id is taken with UPDATE ... RETURNING
@@ -27,16 +30,24 @@ export const DEVICE_TABLE_GRANTS: TableGrants = {
  * token, key bundle, one-time prekeys and mailbox, and signs what it sends.
  *
  * Existing data: every live session becomes a device of its user (numbered 1, 2, ... in login order) and keeps its
- * id as the device's session id, so access tokens issued before the upgrade keep working until they expire. The
- * key bundle, one-time prekeys and sent messages of each account belong to device 1. An account with no live
- * session gets device 1 as well, already removed: nobody holds its keys' private halves' session any more, so the
- * next login (device 2) publishes fresh keys.
+ * id as the device's session id, so access tokens issued before the upgrade keep working until they expire. Every
+ * other account gets a device 1. These devices have no refresh token: the account's next login adopts the lowest of
+ * them (keys and id kept) instead of adding a device. The account's key bundle, one-time prekeys and sent messages
+ * belong to device 1, and stay published for REFRESH_TOKEN_TTL while the account comes back.
+ *
+ * The release before this one keeps running beside it during a rolling deploy, so this migration only adds:
+ * `sessions` stays (the API mirrors device sessions into it, and the release after this one drops it), and the new
+ * device columns keep their default of 1, which is what the old release's inserts mean. Nothing here rewrites a big
+ * table: new columns with constant defaults are instant, the foreign keys to devices are NOT VALID (every existing
+ * row names device 1 of its user, made just above), and the per-device prekey index is built concurrently in the
+ * next migration.
  */
 export class Devices1764000400000 implements MigrationInterface {
   name = 'Devices1764000400000';
 
   async up(db: QueryRunner): Promise<void> {
-    await db.query(`ALTER TABLE users ADD COLUMN next_device_id integer NOT NULL DEFAULT 1`);
+    // Null until the account's first device after the upgrade is taken: then max(id) + 1 (see DevicesRepository).
+    await db.query(`ALTER TABLE users ADD COLUMN next_device_id integer`);
     await db.query(`
       CREATE TABLE devices (
         user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -48,7 +59,8 @@ export class Devices1764000400000 implements MigrationInterface {
         removed_at timestamptz,
         refresh_token_hash bytea,
         refresh_generation integer NOT NULL DEFAULT 0,
-        retired_refresh_hashes bytea[] NOT NULL DEFAULT '{}',
+        previous_refresh_hash bytea,
+        refreshed_at timestamptz,
         refresh_expires_at timestamptz NOT NULL,
         push_provider varchar(16),
         push_token text,
@@ -58,40 +70,34 @@ export class Devices1764000400000 implements MigrationInterface {
       )`);
     await db.query(`CREATE UNIQUE INDEX devices_session_id_key ON devices (session_id)`);
 
-    await db.query(`
+    await db.query(
+      `
       INSERT INTO devices (user_id, id, session_id, name, created_at, last_seen_at, refresh_expires_at)
-      SELECT user_id, row_number() OVER w, id, 'device ' || row_number() OVER w, created_at, created_at, expires_at
+      SELECT user_id, row_number() OVER w, id, 'device ' || row_number() OVER w, created_at, created_at,
+             now() + make_interval(secs => $1)
       FROM sessions WHERE revoked_at IS NULL AND expires_at > now()
-      WINDOW w AS (PARTITION BY user_id ORDER BY created_at, id)`);
-    await db.query(`
-      INSERT INTO devices (user_id, id, session_id, name, created_at, last_seen_at, removed_at, refresh_expires_at)
-      SELECT u.id, 1, gen_random_uuid(), 'device 1', u.created_at, u.updated_at, now(), now()
-      FROM users u WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)`);
-    await db.query(`UPDATE users u SET next_device_id = 1 + (SELECT max(id) FROM devices d WHERE d.user_id = u.id)`);
-    await db.query(`DROP TABLE sessions`);
+      WINDOW w AS (PARTITION BY user_id ORDER BY created_at, id)`,
+      [LEGACY_DEVICE_LIFETIME_SECONDS],
+    );
+    await db.query(
+      `
+      INSERT INTO devices (user_id, id, session_id, name, created_at, last_seen_at, refresh_expires_at)
+      SELECT u.id, 1, gen_random_uuid(), 'device 1', u.created_at, u.updated_at, now() + make_interval(secs => $1)
+      FROM users u WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)`,
+      [LEGACY_DEVICE_LIFETIME_SECONDS],
+    );
 
-    // Keys per device. Bundles of accounts whose device 1 is already removed go: nobody can answer to them.
+    // Keys per device: what is there is device 1's.
     await db.query(`ALTER TABLE key_bundles ADD COLUMN device_id integer NOT NULL DEFAULT 1`);
-    await db.query(`ALTER TABLE key_bundles ALTER COLUMN device_id DROP DEFAULT`);
     await db.query(`ALTER TABLE key_bundles DROP CONSTRAINT key_bundles_pkey, ADD PRIMARY KEY (user_id, device_id)`);
     await db.query(`ALTER TABLE one_time_prekeys ADD COLUMN device_id integer NOT NULL DEFAULT 1`);
-    await db.query(`ALTER TABLE one_time_prekeys ALTER COLUMN device_id DROP DEFAULT`);
-    await db.query(`DROP INDEX one_time_prekeys_user_key_key`);
-    await db.query(
-      `CREATE UNIQUE INDEX one_time_prekeys_device_key_key ON one_time_prekeys (user_id, device_id, key_id)`,
-    );
-    for (const table of ['key_bundles', 'one_time_prekeys']) {
-      await db.query(`
-        DELETE FROM ${table} k USING devices d
-        WHERE d.user_id = k.user_id AND d.id = k.device_id AND d.removed_at IS NOT NULL`);
+    for (const table of ['key_bundles', 'one_time_prekeys'])
       await db.query(`
         ALTER TABLE ${table} ADD CONSTRAINT ${table}_device_fkey
-          FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, id) ON DELETE CASCADE`);
-    }
+          FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, id) ON DELETE CASCADE NOT VALID`);
 
     // The device that sent each message. Instant on any size of table (a constant default is stored once).
     await db.query(`ALTER TABLE messages ADD COLUMN sender_device_id integer NOT NULL DEFAULT 1`);
-    await db.query(`ALTER TABLE messages ALTER COLUMN sender_device_id DROP DEFAULT`);
 
     // Members change: each change is a row (sync reports them), and the version lets caches refuse stale fills.
     await db.query(`ALTER TABLE conversations ADD COLUMN membership_version bigint NOT NULL DEFAULT 1`);
@@ -142,23 +148,12 @@ export class Devices1764000400000 implements MigrationInterface {
     await db.query(`
       DELETE FROM one_time_prekeys k USING key_bundles b WHERE b.user_id = k.user_id AND b.device_id <> k.device_id`);
     await db.query(`ALTER TABLE key_bundles DROP CONSTRAINT key_bundles_pkey, ADD PRIMARY KEY (user_id)`);
-    await db.query(`DROP INDEX one_time_prekeys_device_key_key`);
-    await db.query(`CREATE UNIQUE INDEX one_time_prekeys_user_key_key ON one_time_prekeys (user_id, key_id)`);
     await db.query(`ALTER TABLE key_bundles DROP COLUMN device_id`);
     await db.query(`ALTER TABLE one_time_prekeys DROP COLUMN device_id`);
+    // Sessions were mirrored all along; devices that log in no more are sessions no more.
     await db.query(`
-      CREATE TABLE sessions (
-        id uuid PRIMARY KEY,
-        user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        expires_at timestamptz NOT NULL,
-        revoked_at timestamptz
-      )`);
-    await db.query(`CREATE INDEX sessions_user_id_idx ON sessions (user_id)`);
-    await db.query(`
-      INSERT INTO sessions (id, user_id, created_at, expires_at)
-      SELECT session_id, user_id, created_at, refresh_expires_at FROM devices
-      WHERE removed_at IS NULL AND refresh_expires_at > now()`);
+      UPDATE sessions s SET revoked_at = coalesce(s.revoked_at, now()) FROM devices d
+      WHERE d.session_id = s.id AND d.removed_at IS NOT NULL`);
     await db.query(`DROP TABLE devices`);
     await db.query(`ALTER TABLE users DROP COLUMN next_device_id`);
     // What LeastPrivilegeGrants gave the tables that are still here.

@@ -1,0 +1,6 @@
+/** The Cyphr client SDK: runs unchanged in Node and browsers. */
+export { MessengerClient } from './messenger-client';
+export type { ClientOptions, ReceivedMessage, DeviceSummary, WebSocketConstructor, WebSocketLike } from './types';
+export * from './errors';
+export type { KeyValueStore } from '../storage/key-value-store';
+export { MemoryStore } from '../storage/memory-store';
