@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { eventually } from '../../scripts/testing/waiting';
 import { MemoryStore, MessengerClient, ReceivedMessage, WebSocketConstructor } from '../sdk';
+import { sql } from '../../server/test/helpers';
 import type { CaptureHarness } from './capture';
+import type { Captured } from './find-plaintexts';
 
 /** SDK clients for the integration suites: opened against one of the stack's API instances, watched for errors. */
 export interface Device {
@@ -92,16 +94,27 @@ export function receivedLive(device: Device, texts: string[], timeoutMs = 15_000
   );
 }
 
-/** Syncs until `count` new messages came back (the worker stores asynchronously); answers them all. */
-export async function syncFor(device: Device, count: number, timeoutMs = 15_000): Promise<ReceivedMessage[]> {
+/**
+ * Syncs until `count` new messages came back, or the given message ids did (the worker stores asynchronously);
+ * answers everything the syncs returned.
+ */
+export async function syncFor(
+  device: Device,
+  wanted: number | Set<string>,
+  timeoutMs = 15_000,
+): Promise<ReceivedMessage[]> {
   const got: ReceivedMessage[] = [];
+  const done = () =>
+    typeof wanted === 'number'
+      ? got.length >= wanted
+      : [...wanted].every((id) => got.some((message) => message.messageId === id));
   await eventually(
     async () => {
       got.push(...(await device.client.sync()));
-      return got.length >= count;
+      return done();
     },
     timeoutMs,
-    `${device.name} synced ${count} message(s)`,
+    `${device.name} synced ${typeof wanted === 'number' ? wanted : wanted.size} message(s)`,
     100,
   );
   return got;
@@ -111,4 +124,44 @@ export async function syncFor(device: Device, count: number, timeoutMs = 15_000)
 export async function accessTokenOf(device: Device): Promise<string> {
   const tokens = JSON.parse((await device.store.get('auth/tokens'))!) as { accessToken: string };
   return tokens.accessToken;
+}
+
+/**
+ * A `fetch` for a device the server no longer serves (removed, or its account removed from the conversation): it
+ * answers the history pages straight from PostgreSQL, as a copy of the database would, and refuses everything else.
+ */
+export function historyFromDatabase(): typeof fetch {
+  return async (input) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const page = /^\/v1\/conversations\/([0-9a-f-]{36})\/messages$/.exec(url.pathname);
+    if (!page) return Response.json({ message: 'this device was removed' }, { status: 403 });
+    const after = url.searchParams.get('after') ?? '0';
+    const limit = Number(url.searchParams.get('limit') ?? 100);
+    const rows = await sql<Record<string, string | number | Date>>(
+      'primary',
+      `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext,
+              sent_at, stored_at
+         FROM messages WHERE conversation_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3`,
+      [page[1], after, limit + 1],
+    );
+    const items = rows.slice(0, limit).map((row) => ({
+      id: row.id,
+      seq: row.seq,
+      conversationId: row.conversation_id,
+      senderId: row.sender_id,
+      senderDeviceId: row.sender_device_id,
+      clientMessageId: row.client_message_id,
+      ciphertext: row.ciphertext,
+      sentAt: (row.sent_at as Date).toISOString(),
+      storedAt: (row.stored_at as Date).toISOString(),
+    }));
+    return Response.json({ items, nextCursor: rows.length > limit ? items[items.length - 1].seq : null });
+  };
+}
+
+/** Every value in a device's store, as one capture: what a stolen device would give away. */
+export async function storeContents(device: Device): Promise<Captured> {
+  const keys = await device.store.list('');
+  const values = await Promise.all(keys.map(async (key) => `${key}=${await device.store.get(key)}`));
+  return { source: `store ${device.name}`, data: Buffer.from(values.join('\n')) };
 }
