@@ -14,9 +14,15 @@ import type { ReceivedMessage } from './types';
 
 const SINCE_KEY = 'sync/since';
 
+export interface MembershipChange {
+  conversationId: string;
+  userId: string;
+  change: 'added' | 'removed';
+}
+
 interface SyncAnswer {
   conversations: Array<{ id: string; pageFrom: string }>;
-  membershipChanges: Array<{ conversationId: string; userId: string; change: 'added' | 'removed' }>;
+  membershipChanges: MembershipChange[];
   nextSince: string;
   hasMore: boolean;
 }
@@ -33,9 +39,8 @@ export class CatchUp {
     private readonly inbox: Inbox,
     private readonly conversations: Conversations,
     private readonly linked: () => boolean,
-    /** We were removed from a conversation: our sender key there must not be reused. */
-    private readonly onRemoved: (conversationId: string) => Promise<void>,
-    private readonly selfUserId: () => string,
+    /** A membership change we were offline for (the live `members-changed` missed). */
+    private readonly onMembershipChange: (change: MembershipChange) => Promise<void>,
   ) {}
 
   async run(): Promise<ReceivedMessage[]> {
@@ -50,9 +55,7 @@ export class CatchUp {
       );
       for (const change of answer.membershipChanges) {
         await this.conversations.markStale(change.conversationId);
-        if (change.change === 'removed' && change.userId === this.selfUserId()) {
-          await this.onRemoved(change.conversationId);
-        }
+        await this.onMembershipChange(change);
       }
       for (const conversation of answer.conversations) {
         try {

@@ -79,20 +79,7 @@ export class Inbox {
     const self = this.hooks.self();
     if (view.senderId === self.userId && view.senderDeviceId === self.deviceId) return undefined;
     try {
-      const envelope = fromBase64(view.ciphertext);
-      const claimed = decodeEnvelope(envelope).sender;
-      if (claimed.userId !== view.senderId || claimed.deviceId !== view.senderDeviceId) {
-        throw new InvalidEnvelope('envelope sender differs from the server-reported sender');
-      }
-      const { plaintext } = await this.senderKeys.decrypt(view.conversationId, envelope);
-      const message: ReceivedMessage = {
-        conversationId: view.conversationId,
-        messageId: view.id,
-        sender: view.senderId,
-        senderDeviceId: view.senderDeviceId,
-        text: utf8Decode(plaintext),
-        sentAt: view.sentAt,
-      };
+      const message = await this.open(view);
       await this.messages.save(message);
       return message;
     } catch (e) {
@@ -105,6 +92,28 @@ export class Inbox {
       this.hooks.onError(e);
       return undefined;
     }
+  }
+
+  /**
+   * Decrypts a conversation message as the server delivers it, or throws the typed error (NoSenderKey,
+   * InvalidSignature, DuplicateMessage, DecryptionFailed, InvalidEnvelope). Advances the sender key's chain; keeps
+   * nothing else.
+   */
+  async open(view: MessageView): Promise<ReceivedMessage> {
+    const envelope = fromBase64(view.ciphertext);
+    const claimed = decodeEnvelope(envelope).sender;
+    if (claimed.userId !== view.senderId || claimed.deviceId !== view.senderDeviceId) {
+      throw new InvalidEnvelope('envelope sender differs from the server-reported sender');
+    }
+    const { plaintext } = await this.senderKeys.decrypt(view.conversationId, envelope);
+    return {
+      conversationId: view.conversationId,
+      messageId: view.id,
+      sender: view.senderId,
+      senderDeviceId: view.senderDeviceId,
+      text: utf8Decode(plaintext),
+      sentAt: view.sentAt,
+    };
   }
 
   private async retryParked(conversationId: string, from: DeviceAddress): Promise<ReceivedMessage[]> {

@@ -4,3 +4,4 @@ export type { ClientOptions, ReceivedMessage, DeviceSummary, WebSocketConstructo
 export * from './errors';
 export type { KeyValueStore } from '../storage/key-value-store';
 export { MemoryStore } from '../storage/memory-store';
+export type { MessageView } from '../../common/contracts/realtime-events';

@@ -29,6 +29,8 @@ import { Transport } from './transport';
 const IDENTITY_KEY = 'keys/identity';
 const PREKEYS_KEY = 'keys/prekeys';
 export const ONE_TIME_PREKEY_BATCH = 100;
+/** The server's own threshold for `prekeys-low`. */
+const PREKEYS_LOW = 10;
 export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
 /** Superseded signed prekeys stay this long: a PreKey message built on one may still be on its way. */
 const OLD_SIGNED_PREKEY_GRACE_MS = 30 * 24 * 3600 * 1000;
@@ -98,6 +100,14 @@ export class KeyManager {
     };
     await putJson(this.store, PREKEYS_KEY, next);
     await this.upload(next, fresh, false);
+  }
+
+  /** Offline devices miss `prekeys-low`: a catch-up checks the count on the server instead. */
+  async refillIfLow(): Promise<boolean> {
+    const { oneTimePreKeyCount } = await this.transport.request<{ oneTimePreKeyCount: number }>('GET', '/v1/keys');
+    if (oneTimePreKeyCount >= PREKEYS_LOW) return false;
+    await this.refillOneTimePreKeys();
+    return true;
   }
 
   /** Weekly: a new signed prekey; old ones stay for a grace period. Returns whether it rotated. */

@@ -3,10 +3,11 @@
  * text. It wires the parts (one file each) and runs every state change one at a time, so ratchets and sender keys
  * never see two writers.
  */
+import type { MessageView } from '../../common/contracts/realtime-events';
 import { fromBase64 } from '../crypto/bytes';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number';
 import { AccountStore } from './account';
-import { CatchUp } from './catch-up';
+import { CatchUp, MembershipChange } from './catch-up';
 import { Conversations } from './conversations';
 import { Devices } from './devices';
 import { ClientStateError } from './errors';
@@ -41,6 +42,7 @@ export class MessengerClient {
   private readonly conversations: Conversations;
   private readonly messages: MessageStore;
   private readonly catchUp: CatchUp;
+  private readonly inbox: Inbox;
   private readonly deviceManager: Devices;
   private readonly outbox: Outbox;
   private readonly liveEvents: LiveEvents;
@@ -66,7 +68,7 @@ export class MessengerClient {
     const linking = new Linking(store, this.transport, this.keys, self);
     this.conversations = new Conversations(store, this.transport);
     this.messages = new MessageStore(store);
-    const inbox = new Inbox(this.sessions, this.senderKeys, linking, this.messages, {
+    this.inbox = new Inbox(this.sessions, this.senderKeys, linking, this.messages, {
       self,
       linked: () => this.linked,
       onLinked: (trusted) => this.finishLink(trusted),
@@ -75,11 +77,10 @@ export class MessengerClient {
     this.catchUp = new CatchUp(
       store,
       this.transport,
-      inbox,
+      this.inbox,
       this.conversations,
       () => this.linked,
-      (conversationId) => this.senderKeys.forget(conversationId),
-      () => self().userId,
+      (change) => this.membershipChanged(change),
     );
     this.deviceManager = new Devices(
       store,
@@ -93,8 +94,8 @@ export class MessengerClient {
       onError,
     );
     this.outbox = new Outbox(this.transport, this.conversations, this.sessions, this.senderKeys, this.messages, self);
-    this.liveEvents = new LiveEvents(inbox, this.conversations, this.sessions, this.senderKeys, this.keys);
-    this.historyReader = new History(this.transport, inbox, this.messages);
+    this.liveEvents = new LiveEvents(this.inbox, this.conversations, this.sessions, this.senderKeys, this.keys);
+    this.historyReader = new History(this.transport, this.inbox, this.messages);
   }
 
   /** A client over the state in `options.store` (empty for a new install: register or login next). */
@@ -263,9 +264,22 @@ export class MessengerClient {
     return this.queue.run(async () => {
       this.account.self();
       const messages = [...(await this.messages.takeHeld()), ...(await this.catchUp.run())];
-      if (this.linked) await this.keys.rotateSignedPreKeyIfDue();
+      if (this.linked) {
+        await this.keys.rotateSignedPreKeyIfDue();
+        await this.keys.refillIfLow();
+      }
       return messages;
     });
+  }
+
+  /**
+   * Decrypts one conversation message as the API carries it (a `message` event's `message`, a history item), or
+   * throws the typed error: NoSenderKey (this device never got the sender's key, e.g. it was removed before),
+   * InvalidSignature or DecryptionFailed (tampered), DuplicateMessage (replayed), InvalidEnvelope (misaddressed,
+   * or a sender other than the server reports). For apps that fetch messages themselves, and for tests.
+   */
+  decryptMessage(message: MessageView): Promise<ReceivedMessage> {
+    return this.queue.run(() => this.inbox.open(message));
   }
 
   history(conversationId: string): Promise<ReceivedMessage[]> {
@@ -303,6 +317,17 @@ export class MessengerClient {
     this.socket?.close();
     this.socket = undefined;
     await this.queue.run(async () => undefined);
+  }
+
+  /**
+   * Offline for a membership change: if we were removed, our sender key there must not be used again; an added
+   * user's devices are looked up afresh at the next send (our list may be old). Removed users need nothing: they
+   * are no longer targets, and the next send rotates past them.
+   */
+  private async membershipChanged(change: MembershipChange): Promise<void> {
+    const self = this.account.self().userId;
+    if (change.change === 'removed' && change.userId === self) await this.senderKeys.forget(change.conversationId);
+    if (change.change === 'added' && change.userId !== self) await this.sessions.markDirty(change.userId);
   }
 
   /** The approval arrived: trust what the account trusts, publish prekeys, hand our sender keys to every member. */

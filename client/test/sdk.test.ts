@@ -20,6 +20,7 @@ import {
   InvalidSignature,
   MemoryStore,
   MessengerClient,
+  NoSenderKey,
   ReceivedMessage,
   UntrustedIdentity,
   WebSocketConstructor,
@@ -86,7 +87,11 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
     const [aliceName, bobName] = [name('alice'), name('bob')];
     // Alice's requests to the mailbox are watched: who gets her sender keys.
     const mailboxPosts: Array<{ userId: string; deviceId: number }[]> = [];
+    const sentCiphertexts: string[] = [];
     const watching: typeof fetch = (input, init) => {
+      if (/\/v1\/conversations\/[^/]+\/messages$/.test(String(input)) && init?.method === 'POST') {
+        sentCiphertexts.push(JSON.parse(String(init.body)).ciphertext);
+      }
       if (String(input).endsWith('/v1/devices/messages') && init?.method === 'POST') {
         mailboxPosts.push(
           JSON.parse(String(init.body)).messages.map(({ userId, deviceId }: any) => ({ userId, deviceId })),
@@ -169,6 +174,25 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
     await alice.sendText(conversationId, after);
     await afterAtBob;
     expect(mailboxPosts).toEqual([[{ userId: bobAccount.userId, deviceId: 1 }]]);
+    // Even handed the ciphertext, the removed laptop cannot read it: it never got the new sender key.
+    const view = {
+      id: sent.messageId,
+      seq: '0',
+      conversationId,
+      senderId: aliceAccount.userId,
+      senderDeviceId: 1,
+      clientMessageId: sent.messageId,
+      ciphertext: sentCiphertexts[sentCiphertexts.length - 1],
+      sentAt: new Date().toISOString(),
+      storedAt: new Date().toISOString(),
+    };
+    await expect(laptop.decryptMessage(view)).rejects.toBeInstanceOf(NoSenderKey);
+    // A tampered copy is refused with a typed error by a member that holds the key.
+    const tampered = Buffer.from(view.ciphertext, 'base64');
+    tampered[tampered.length - 70] ^= 1;
+    await expect(bob.decryptMessage({ ...view, ciphertext: tampered.toString('base64') })).rejects.toBeInstanceOf(
+      InvalidSignature,
+    );
     expect(errors).toEqual([]);
   });
   it('an identity change of a contact is reported, and nothing is sent to them until it is trusted', async () => {
