@@ -90,7 +90,8 @@ export class ConversationsRepository {
     limit: number,
   ): Promise<{ view: ConversationView; joinedAt: string }[]> {
     const { rows } = await this.db.primary<ConversationRow>(
-      `SELECT c.id, c.title, c.created_by, c.admin_id, c.created_at, m.joined_at::text AS joined_at_text,
+      `SELECT c.id, c.title, c.created_by, coalesce(c.admin_id, c.created_by) AS admin_id, c.created_at,
+              m.joined_at::text AS joined_at_text,
               ARRAY(SELECT user_id FROM conversation_members o WHERE o.conversation_id = c.id ORDER BY o.joined_at, o.user_id)::text[] AS member_ids
        FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
        WHERE m.user_id = $1 AND ($2::timestamptz IS NULL OR (m.joined_at, m.conversation_id) < ($2::timestamptz, $3::uuid))

@@ -30,7 +30,7 @@ export class MembershipRepository {
   ): Promise<MembershipOutcome | undefined> {
     const outcome = await this.db.transaction(async (query) => {
       const { rows } = await query<{ admin_id: string | null; version: string; member_ids: string[] }>(
-        `SELECT admin_id, membership_version::text AS version,
+        `SELECT coalesce(admin_id, created_by) AS admin_id, membership_version::text AS version,
                 ARRAY(SELECT user_id FROM conversation_members m WHERE m.conversation_id = c.id
                       ORDER BY m.joined_at, m.user_id)::text[] AS member_ids
          FROM conversations c WHERE id = $1 FOR UPDATE`,

@@ -33,5 +33,4 @@ export class MessageIdempotencyPerConversation1764000320000 implements Migration
     );
     await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${NEW_KEY}`);
   }
-
 }

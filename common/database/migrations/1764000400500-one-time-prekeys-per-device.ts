@@ -28,5 +28,4 @@ export class OneTimePrekeysPerDevice1764000400500 implements MigrationInterface 
     await db.query(`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${OLD_KEY} ON one_time_prekeys (user_id, key_id)`);
     await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${NEW_KEY}`);
   }
-
 }
