@@ -17,6 +17,11 @@ interface KnownDevices {
   deviceIds: number[];
   /** Fetch the bundles again before the next send (a device was added or removed). */
   dirty: boolean;
+  /**
+   * Devices the account no longer has. Device ids are never reused, so a late message from one of them (sent before
+   * its removal, read after) must not make it a recipient again: it would keep our sender key alive for it.
+   */
+  removed?: number[];
 }
 
 interface IdentityRecord {
@@ -133,7 +138,9 @@ export class SessionStore {
       const deviceId = Number(key.split('/')[2]);
       if (!bundles.devices.some((b) => b.deviceId === deviceId)) await this.store.delete(key);
     }
-    return this.saveDevices(userId, reachable);
+    const before = await getJson<KnownDevices>(this.store, `devices/${userId}`);
+    const gone = (before?.deviceIds ?? []).filter((id) => !bundles.devices.some((b) => b.deviceId === id));
+    return this.saveDevices(userId, reachable, { removed: [...(before?.removed ?? []), ...gone] });
   }
 
   private async checkIdentity(userId: string, presented: string): Promise<void> {
@@ -147,30 +154,42 @@ export class SessionStore {
     if (known.pending) throw new UntrustedIdentity(userId, known.trusted, known.pending);
   }
 
-  private async saveDevices(userId: string, deviceIds: number[]): Promise<KnownDevices> {
-    const known = { deviceIds: [...new Set(deviceIds)].sort((a, b) => a - b), dirty: false };
+  private async saveDevices(
+    userId: string,
+    deviceIds: number[],
+    options: { dirty?: boolean; removed?: number[] } = {},
+  ): Promise<KnownDevices> {
+    const removed = [...new Set(options.removed ?? [])].sort((a, b) => a - b);
+    const known: KnownDevices = {
+      deviceIds: [...new Set(deviceIds)].filter((id) => !removed.includes(id)).sort((a, b) => a - b),
+      dirty: options.dirty ?? false,
+      ...(removed.length > 0 ? { removed } : {}),
+    };
     await putJson(this.store, `devices/${userId}`, known);
     return known;
   }
 
-  /** A device that wrote to us: encrypt to it from now on too. */
+  /**
+   * A device that wrote to us: encrypt to it from now on too, unless the account removed it (its message was sent
+   * before). A pending re-fetch (dirty) stays pending.
+   */
   private async learnDevice(address: DeviceAddress): Promise<void> {
     const known = await getJson<KnownDevices>(this.store, `devices/${address.userId}`);
     if (!known) return; // Fetched in full when we first send to this user.
-    if (!known.deviceIds.includes(address.deviceId)) {
-      await this.saveDevices(address.userId, [...known.deviceIds, address.deviceId]);
-    }
+    if (known.deviceIds.includes(address.deviceId) || known.removed?.includes(address.deviceId)) return;
+    await this.saveDevices(address.userId, [...known.deviceIds, address.deviceId], {
+      dirty: known.dirty,
+      removed: known.removed,
+    });
   }
 
   async forgetDevice(address: DeviceAddress): Promise<void> {
     await this.store.delete(`session/${address.userId}/${address.deviceId}`);
     const known = await getJson<KnownDevices>(this.store, `devices/${address.userId}`);
-    if (known) {
-      await putJson(this.store, `devices/${address.userId}`, {
-        ...known,
-        deviceIds: known.deviceIds.filter((id) => id !== address.deviceId),
-      });
-    }
+    await this.saveDevices(address.userId, known?.deviceIds ?? [], {
+      dirty: known?.dirty ?? true,
+      removed: [...(known?.removed ?? []), address.deviceId],
+    });
   }
 
   /** Every device we hold a session with (ours and other accounts'). */
