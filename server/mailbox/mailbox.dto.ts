@@ -1,21 +1,17 @@
+import { CiphertextField } from '../http/ciphertext-field';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsBase64,
   IsInt,
-  IsNotEmpty,
   IsOptional,
-  IsString,
   IsUUID,
   Max,
-  MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
-import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
 import { MAX_ACK_IDS } from '../../common/contracts/realtime-events';
 
 /** Most items one POST /v1/devices/messages may carry (a sender key for every device of a large conversation). */
@@ -33,14 +29,7 @@ export class DeviceMessageInput {
   @Max(2_147_483_647, { message: 'deviceId is too large' })
   deviceId: number;
 
-  @ApiProperty({
-    description: 'Pairwise-encrypted payload for that device, base64, at most 64 KiB decoded',
-    maxLength: MAX_CIPHERTEXT_BASE64_LENGTH,
-  })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_CIPHERTEXT_BASE64_LENGTH, { message: 'ciphertext must be at most 64 KiB' })
-  @IsBase64(undefined, { message: 'ciphertext must be base64' })
+  @CiphertextField('Pairwise-encrypted payload for that device')
   ciphertext: string;
 }
 

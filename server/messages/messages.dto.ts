@@ -1,20 +1,17 @@
+import { CiphertextField } from '../http/ciphertext-field';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  IsBase64,
   IsInt,
-  IsNotEmpty,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
   Max,
-  MaxLength,
   Min,
   registerDecorator,
   ValidationOptions,
 } from 'class-validator';
-import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
 
 const MAX_BIGINT = 2n ** 63n - 1n;
 
@@ -48,14 +45,7 @@ export class SendMessageDto {
   @IsUUID('all', { message: 'clientMessageId must be a uuid' })
   clientMessageId: string;
 
-  @ApiProperty({
-    description: 'End-to-end encrypted payload, base64, at most 64 KiB decoded',
-    maxLength: MAX_CIPHERTEXT_BASE64_LENGTH,
-  })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_CIPHERTEXT_BASE64_LENGTH, { message: 'ciphertext must be at most 64 KiB' })
-  @IsBase64(undefined, { message: 'ciphertext must be base64' })
+  @CiphertextField('End-to-end encrypted payload')
   ciphertext: string;
 }
 
