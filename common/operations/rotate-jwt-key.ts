@@ -2,8 +2,8 @@
  * Rotates the API's JWT signing keys without logging anyone out:
  *   npm run rotate-jwt-key -- --secret-id <arn or name> [--region <region>]
  * Reads the current keyring, puts a new version whose first key is new (64 random bytes, a new kid) and whose
- * second is the key that signed until now; older keys are dropped. Tokens signed before stay valid (they live an
- * hour), instances pick the new key up within JWT_KEYS_REFRESH_SECONDS, and an instance that has not yet accepts
+ * second is the key that signed until now; older keys are dropped. Tokens signed before stay valid (they live 15
+ * minutes), instances pick the new key up within JWT_KEYS_REFRESH_SECONDS, and an instance that has not yet accepts
  * the new kid at once (it re-reads the keyring on an unknown kid). Run it no more often than the token lifetime,
  * or tokens signed by the dropped key end early.
  */
