@@ -29,7 +29,7 @@ import {
   storeContents,
   syncFor,
 } from './sdk-fixtures';
-import { startStack, Stack } from './stack';
+import { startStack, Stack } from '../../worker/test/stack';
 
 jest.setTimeout(60_000);
 

@@ -3,7 +3,7 @@ import { eventually } from '../../scripts/testing/waiting';
 import { CaptureHarness } from './capture';
 import { Captured, findPlaintexts, randomWords } from './find-plaintexts';
 import { Device, Devices, receivedLive, syncFor } from './sdk-fixtures';
-import { startStack, Stack } from './stack';
+import { startStack, Stack } from '../../worker/test/stack';
 
 jest.setTimeout(90_000);
 

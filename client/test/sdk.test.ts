@@ -1,12 +1,8 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { ServerApp } from '../../server/bootstrap';
 import { eventually } from '../../scripts/testing/waiting';
-import { startServer } from '../../server/test/helpers';
-import { createLogger } from '../../worker/observability/logger';
-import { createTestQueues, queueEnv, TestQueues, testSqs, workerEnv } from '../../worker/test/helpers';
-import { createWorker, Worker } from '../../worker/worker';
+import { startStack, Stack } from '../../worker/test/stack';
 import { CyphrClient } from '../../scripts/testing/api-client';
 import { toBase64 } from '../crypto/bytes';
 import { generateIdentityKeyPair } from '../crypto/identity';
@@ -33,10 +29,8 @@ jest.setTimeout(60_000);
  * accounts, a second device linked with approval, a conversation, messages live and after being offline, history.
  */
 describe('SDK: register, link, converse, catch up (real services)', () => {
-  let sqs: SQSClient;
-  let queues: TestQueues;
+  let stack: Stack;
   let servers: ServerApp[];
-  let worker: Worker;
   const clients: MessengerClient[] = [];
   /** What any client reported through its `error` event: nothing is expected. */
   const errors: Error[] = [];
@@ -67,20 +61,13 @@ describe('SDK: register, link, converse, catch up (real services)', () => {
     });
 
   beforeAll(async () => {
-    sqs = testSqs();
-    queues = await createTestQueues(sqs, { visibilityTimeout: 10, maxReceiveCount: 5 });
-    const env = { SQS_MESSAGES_QUEUE_URL: queues.messages, SQS_NOTIFICATIONS_QUEUE_URL: queues.notifications };
-    servers = [await startServer({ env }), await startServer({ env })];
-    worker = await createWorker(workerEnv(queueEnv(queues)), createLogger('silent'));
-    worker.start();
+    stack = await startStack();
+    servers = stack.servers;
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    await worker?.stop();
-    await Promise.all((servers ?? []).map((server) => server.shutdown()));
-    await queues?.remove();
-    sqs?.destroy();
+    await stack?.stop();
   });
 
   it('two accounts, a linked second device, live and offline messages, decrypted history', async () => {

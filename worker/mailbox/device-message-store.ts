@@ -1,17 +1,13 @@
 import { DataSource } from 'typeorm';
 import { DeviceMessageQueueBodyV1 } from '../../common/contracts/queue-messages';
-import { isPermanentDatabaseError, isPrimaryUnreachable } from '../messages/message-store';
+import { isPermanentDatabaseError, StoreFailure, storeFailure } from '../messages/message-store';
 
 /**
  * `stored`: new in the mailbox; `duplicate`: already there (a redelivery); `gone`: the recipient device is removed
  * or never existed, so nothing was stored and nothing ever will be; `failed`: the statement failed (`permanent`
  * for a reason of this message's data, `unavailable` when the primary could not be reached).
  */
-export type DeviceStoreResult =
-  | { status: 'stored' }
-  | { status: 'duplicate' }
-  | { status: 'gone' }
-  | { status: 'failed'; error: Error; permanent: boolean; unavailable?: boolean };
+export type DeviceStoreResult = { status: 'stored' } | { status: 'duplicate' } | { status: 'gone' } | StoreFailure;
 
 /**
  * One statement for the batch: insert each message whose recipient device is live (ON CONFLICT (id) DO NOTHING:
@@ -62,9 +58,9 @@ export class DeviceMessageStore {
     try {
       return await this.insert(bodies);
     } catch (error) {
-      if (bodies.length === 1 || !isPermanentDatabaseError(error)) return bodies.map(() => failed(error));
+      if (bodies.length === 1 || !isPermanentDatabaseError(error)) return bodies.map(() => storeFailure(error));
       const results: DeviceStoreResult[] = [];
-      for (const body of bodies) results.push(...(await this.insert([body]).catch((single) => [failed(single)])));
+      for (const body of bodies) results.push(...(await this.insert([body]).catch((single) => [storeFailure(single)])));
       return results;
     }
   }
@@ -92,15 +88,4 @@ export class DeviceMessageStore {
       return { status: row?.existed ? 'duplicate' : 'gone' };
     });
   }
-}
-
-function failed(error: unknown): DeviceStoreResult {
-  const permanent = isPermanentDatabaseError(error);
-  const unavailable = !permanent && isPrimaryUnreachable(error);
-  return {
-    status: 'failed',
-    error: error instanceof Error ? error : new Error(String(error)),
-    permanent,
-    ...(unavailable ? { unavailable } : {}),
-  };
 }

@@ -9,9 +9,15 @@ import { MessageRow, messageView } from '../../common/database/message-row';
  * message of its conversation in the same batch failed and storing it first would put it before that one.
  */
 export type StoreResult =
-  | { status: 'stored' | 'duplicate'; message: MessageView }
-  | { status: 'failed'; error: Error; permanent: boolean; unavailable?: boolean }
-  | { status: 'blocked' };
+  { status: 'stored' | 'duplicate'; message: MessageView } | StoreFailure | { status: 'blocked' };
+
+/** A write that failed, classified for the batch handler (the conversation and the mailbox stores share it). */
+export interface StoreFailure {
+  status: 'failed';
+  error: Error;
+  permanent: boolean;
+  unavailable?: boolean;
+}
 
 interface Row extends MessageRow {
   inserted: boolean;
@@ -115,7 +121,7 @@ export class MessageStore {
     try {
       return await this.insert(bodies);
     } catch (error) {
-      if (bodies.length === 1 || !isPermanentDatabaseError(error)) return bodies.map(() => failed(error));
+      if (bodies.length === 1 || !isPermanentDatabaseError(error)) return bodies.map(() => storeFailure(error));
       const results: StoreResult[] = [];
       const failedConversations = new Set<string>();
       for (const body of bodies) {
@@ -126,7 +132,7 @@ export class MessageStore {
         try {
           results.push(...(await this.insert([body])));
         } catch (single) {
-          results.push(failed(single));
+          results.push(storeFailure(single));
           failedConversations.add(body.conversationId);
         }
       }
@@ -157,7 +163,7 @@ export class MessageStore {
       if (!row) {
         // Skipped by ON CONFLICT yet not found by its key: its id is taken by a different message, or a
         // concurrent worker inserted it after this statement's snapshot. Retrying settles which.
-        return failed(
+        return storeFailure(
           new Error(
             `message ${body.id} conflicts with a row that is not its own (sender, conversation, clientMessageId)`,
           ),
@@ -171,7 +177,7 @@ export class MessageStore {
   }
 }
 
-function failed(error: unknown, permanent = isPermanentDatabaseError(error)): StoreResult {
+export function storeFailure(error: unknown, permanent = isPermanentDatabaseError(error)): StoreFailure {
   const unavailable = !permanent && isPrimaryUnreachable(error);
   return {
     status: 'failed',

@@ -1,11 +1,7 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { CyphrClient, LiveConnection, Session } from '../../scripts/testing/api-client';
-import type { ServerApp } from '../../server/bootstrap';
-import { replicaCaughtUp, sleep, startServer } from '../../server/test/helpers';
-import { createLogger } from '../observability/logger';
-import { createWorker, Worker } from '../worker';
-import { createTestQueues, queueEnv, TestQueues, testSqs, workerEnv } from './helpers';
+import { replicaCaughtUp, sleep } from '../../server/test/helpers';
+import { startStack, Stack } from './stack';
 
 jest.setTimeout(60_000);
 
@@ -16,23 +12,15 @@ jest.setTimeout(60_000);
  * account and its contacts but nobody else.
  */
 describe('devices: three of one account, two of another (real services)', () => {
-  let sqs: SQSClient;
-  let queues: TestQueues;
-  let servers: ServerApp[];
-  let worker: Worker;
+  let stack: Stack;
   let clients: CyphrClient[];
   let alice: Session[];
   let bob: Session[];
   let conversationId: string;
 
   beforeAll(async () => {
-    sqs = testSqs();
-    queues = await createTestQueues(sqs, { visibilityTimeout: 10, maxReceiveCount: 5 });
-    const env = { SQS_MESSAGES_QUEUE_URL: queues.messages, SQS_NOTIFICATIONS_QUEUE_URL: queues.notifications };
-    servers = [await startServer({ env }), await startServer({ env })];
-    worker = await createWorker(workerEnv(queueEnv(queues)), createLogger('silent'));
-    worker.start();
-    clients = servers.map((server) => new CyphrClient(server.url));
+    stack = await startStack();
+    clients = stack.servers.map((server) => new CyphrClient(server.url));
     const [aliceAccount, bobAccount] = [await clients[0].register(), await clients[1].register()];
     alice = [
       aliceAccount,
@@ -44,10 +32,7 @@ describe('devices: three of one account, two of another (real services)', () => 
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await Promise.all((servers ?? []).map((server) => server.shutdown()));
-    await queues?.remove();
-    sqs?.destroy();
+    await stack?.stop();
   });
 
   /** Each device on a socket, the instances alternating. */

@@ -1,15 +1,23 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Writable } from 'node:stream';
 import type { ServerApp } from '../../server/bootstrap';
 import { startServer } from '../../server/test/helpers';
-import { createLogger } from '../../worker/observability/logger';
-import { createTestQueues, queueEnv, TestQueues, testSqs, workerEnv } from '../../worker/test/helpers';
-import { createWorker, Worker } from '../../worker/worker';
-import type { CaptureHarness } from './capture';
+import { createLogger, WorkerLogger } from '../observability/logger';
+import { createWorker, Worker } from '../worker';
+import { createTestQueues, queueEnv, TestQueues, testSqs, workerEnv } from './helpers';
+
+/** What a suite that records every boundary (client/test/capture.ts) gives the stack. */
+export interface StackCapture {
+  /** A recording proxy in front of the SQS server. */
+  readonly sqsEndpoint: string;
+  logStream(name: string): Writable;
+  workerLogger(): WorkerLogger;
+}
 
 /**
- * The deployed shape for the SDK suites: two API instances and the worker on private queues, sharing PostgreSQL
- * (primary + replica) and Redis. With a capture harness, the API instances and the worker reach SQS only through its
- * recording proxy and log at debug into it.
+ * The deployed shape: two API instances and the worker on private queues, sharing PostgreSQL (primary + replica) and
+ * Redis. With a capture, the API instances and the worker reach SQS only through its recording proxy and log at
+ * debug into it.
  */
 export interface Stack {
   servers: ServerApp[];
@@ -17,7 +25,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(capture?: CaptureHarness): Promise<Stack> {
+export async function startStack(capture?: StackCapture): Promise<Stack> {
   const sqs: SQSClient = testSqs();
   const queues: TestQueues = await createTestQueues(sqs, { visibilityTimeout: 10, maxReceiveCount: 5 });
   // The queue URLs stay the SQS server's (it knows its queues by them); with an explicit endpoint the AWS SDK sends
