@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { existingServiceRoles, grantTables, quoteIdentifier, revokeTables } from '../grants';
 import { DATABASE_ROLES } from '../roles';
 
 /**
@@ -29,8 +30,6 @@ export const SEQUENCE_GRANTS: Record<'api' | 'worker', string[]> = {
   worker: [],
 };
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /**
  * Least privilege for the api and worker roles: CONNECT, USAGE on the schema, the DML above, nothing else
  * (no CREATE, no TRUNCATE, no REFERENCES or TRIGGER). Roles that do not exist yet are skipped: on AWS the migration
@@ -48,39 +47,27 @@ export class LeastPrivilegeGrants1764000200000 implements MigrationInterface {
     await db.query(`ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`);
     if (await this.schemaIsOurs(db)) await db.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
 
-    for (const role of await this.existingRoles(db)) {
-      const who = quote(DATABASE_ROLES[role]);
-      if (database) await db.query(`GRANT CONNECT ON DATABASE ${quote(database)} TO ${who}`);
+    for (const role of await existingServiceRoles(db)) {
+      const who = quoteIdentifier(DATABASE_ROLES[role]);
+      if (database) await db.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(database)} TO ${who}`);
       await db.query(`GRANT USAGE ON SCHEMA public TO ${who}`);
-      for (const [table, privileges] of Object.entries(TABLE_GRANTS[role])) {
-        await db.query(`REVOKE ALL ON TABLE ${quote(table)} FROM ${who}`);
-        await db.query(`GRANT ${privileges.join(', ')} ON TABLE ${quote(table)} TO ${who}`);
-      }
       for (const sequence of SEQUENCE_GRANTS[role])
-        await db.query(`GRANT USAGE ON SEQUENCE ${quote(sequence)} TO ${who}`);
+        await db.query(`GRANT USAGE ON SEQUENCE ${quoteIdentifier(sequence)} TO ${who}`);
     }
+    await grantTables(db, TABLE_GRANTS);
   }
 
   async down(db: QueryRunner): Promise<void> {
     const database = await this.databaseWeOwn(db);
     await db.query(`ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC`);
-    for (const role of await this.existingRoles(db)) {
-      const who = quote(DATABASE_ROLES[role]);
-      for (const table of Object.keys(TABLE_GRANTS[role]))
-        await db.query(`REVOKE ALL ON TABLE ${quote(table)} FROM ${who}`);
+    await revokeTables(db, TABLE_GRANTS);
+    for (const role of await existingServiceRoles(db)) {
+      const who = quoteIdentifier(DATABASE_ROLES[role]);
       for (const sequence of SEQUENCE_GRANTS[role])
-        await db.query(`REVOKE ALL ON SEQUENCE ${quote(sequence)} FROM ${who}`);
+        await db.query(`REVOKE ALL ON SEQUENCE ${quoteIdentifier(sequence)} FROM ${who}`);
       await db.query(`REVOKE USAGE ON SCHEMA public FROM ${who}`);
-      if (database) await db.query(`REVOKE CONNECT ON DATABASE ${quote(database)} FROM ${who}`);
+      if (database) await db.query(`REVOKE CONNECT ON DATABASE ${quoteIdentifier(database)} FROM ${who}`);
     }
-  }
-
-  private async existingRoles(db: QueryRunner): Promise<Array<'api' | 'worker'>> {
-    const roles = ['api', 'worker'] as const;
-    const rows: Array<{ rolname: string }> = await db.query(`SELECT rolname FROM pg_roles WHERE rolname = ANY($1)`, [
-      roles.map((role) => DATABASE_ROLES[role]),
-    ]);
-    return roles.filter((role) => rows.some((row) => row.rolname === DATABASE_ROLES[role]));
   }
 
   /** The database's name when the migrating role owns it (only the owner grants CONNECT). */
