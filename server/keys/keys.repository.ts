@@ -101,14 +101,17 @@ export class KeysRepository {
     return rows[0]?.identity_key;
   }
 
-  /** The user's live devices that have published a bundle. */
-  async devicesWithKeys(userId: string): Promise<number[]> {
-    const { rows } = await this.db.primary<{ device_id: number }>(
-      `SELECT b.device_id FROM key_bundles b JOIN devices d ON d.user_id = b.user_id AND d.id = b.device_id
-       WHERE b.user_id = $1 AND ${LIVE_DEVICE} ORDER BY b.device_id`,
+  /** The account's identity key and its live devices that have published a bundle; undefined for no such user. */
+  async directory(userId: string): Promise<{ identityKey: string; deviceIds: number[] } | undefined> {
+    const { rows } = await this.db.primary<{ identity_key: string; device_ids: number[] }>(
+      `SELECT u.identity_key, ARRAY(
+         SELECT b.device_id FROM key_bundles b JOIN devices d ON d.user_id = b.user_id AND d.id = b.device_id
+         WHERE b.user_id = u.id AND ${LIVE_DEVICE} ORDER BY b.device_id
+       ) AS device_ids
+       FROM users u WHERE u.id = $1`,
       [userId],
     );
-    return rows.map((row) => row.device_id);
+    return rows[0] && { identityKey: rows[0].identity_key, deviceIds: rows[0].device_ids };
   }
 
   /**

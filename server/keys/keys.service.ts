@@ -61,9 +61,11 @@ export class KeysService {
    */
   async fetchBundles(requesterId: string, targetId: string): Promise<KeyBundles> {
     await this.limiter.consume('keyFetchPair', `${requesterId}|${targetId}`);
-    const deviceIds = await this.keys.devicesWithKeys(targetId);
+    const directory = await this.keys.directory(targetId);
+    if (!directory || directory.deviceIds.length === 0)
+      throw new NotFoundException('user not found or has not published keys');
     const budgets = await Promise.all(
-      deviceIds.map(async (deviceId) => ({
+      directory.deviceIds.map(async (deviceId) => ({
         deviceId,
         budget: await this.limiter.reserve('keyFetchTarget', `${targetId}|${deviceId}`),
       })),
@@ -77,12 +79,12 @@ export class KeysService {
         .filter(({ deviceId, budget }) => !budget.over && !handedOut.has(deviceId))
         .map(({ budget }) => budget.release()),
     );
-    const identityKey = bundles.length > 0 ? await this.keys.identityKey(targetId) : undefined;
-    if (!identityKey) throw new NotFoundException('user not found or has not published keys');
+    // Its devices were removed between the two statements.
+    if (bundles.length === 0) throw new NotFoundException('user not found or has not published keys');
     await this.warnLow(targetId, bundles);
     return {
       userId: targetId,
-      identityKey,
+      identityKey: directory.identityKey,
       devices: bundles.map(({ deviceId, signedPreKey, preKey }) => ({ deviceId, signedPreKey, preKey })),
     };
   }
