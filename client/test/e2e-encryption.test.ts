@@ -247,20 +247,28 @@ describe('end-to-end encryption through the deployed shape', () => {
     await bobTablet.client.connect();
   });
 
-  it('a replayed envelope (same device, same ciphertext, new message) is rejected as a duplicate', async () => {
-    const original = await say(alice);
-    await receivedLive(bob, [original.text]);
+  /**
+   * Alice's phone posts the stored ciphertext of one of its messages again, as a new message in `conversationId`;
+   * answers the error Bob's phone raised for it.
+   */
+  async function repost(messageId: string, conversationId: string, url: string): Promise<Error> {
     const [row] = await sql<{ ciphertext: string }>('primary', 'SELECT ciphertext FROM messages WHERE id = $1', [
-      original.messageId,
+      messageId,
     ]);
     const errorsBefore = bob.errors.length;
-    const replay = await call(urls[1], 'POST', `/v1/conversations/${chat}/messages`, {
+    const answer = await call(url, 'POST', `/v1/conversations/${conversationId}/messages`, {
       token: await accessTokenOf(alice),
       body: { clientMessageId: randomUUID(), ciphertext: row.ciphertext },
     });
-    expect(replay.status).toBe(202);
-    await eventually(async () => bob.errors.length > errorsBefore, 15_000, 'bob rejected the replay');
-    expect(bob.errors.slice(errorsBefore)[0]).toBeInstanceOf(DuplicateMessage);
+    expect(answer.status).toBe(202);
+    await eventually(async () => bob.errors.length > errorsBefore, 15_000, 'bob rejected the reposted envelope');
+    return bob.errors[errorsBefore];
+  }
+
+  it('a replayed envelope (same device, same ciphertext, new message) is rejected as a duplicate', async () => {
+    const original = await say(alice);
+    await receivedLive(bob, [original.text]);
+    expect(await repost(original.messageId, chat, urls[1])).toBeInstanceOf(DuplicateMessage);
     expect(bob.messages.filter((m) => m.text === original.text)).toHaveLength(1);
   });
 
@@ -271,22 +279,12 @@ describe('end-to-end encryption through the deployed shape', () => {
     await receivedLive(bob, [there.text]);
     const here = await say(alice);
     await receivedLive(bob, [here.text]);
-    const [row] = await sql<{ ciphertext: string }>('primary', 'SELECT ciphertext FROM messages WHERE id = $1', [
-      here.messageId,
-    ]);
-    let errorsBefore = bob.errors.length;
-    const moved = await call(urls[0], 'POST', `/v1/conversations/${other}/messages`, {
-      token: await accessTokenOf(alice),
-      body: { clientMessageId: randomUUID(), ciphertext: row.ciphertext },
-    });
-    expect(moved.status).toBe(202);
-    await eventually(async () => bob.errors.length > errorsBefore, 15_000, 'bob rejected the moved envelope');
-    expect(bob.errors.slice(errorsBefore)[0]).toBeInstanceOf(InvalidEnvelope);
+    expect(await repost(here.messageId, other, urls[0])).toBeInstanceOf(InvalidEnvelope);
 
     // A pairwise envelope Alice's phone addressed to Bob's phone, re-sent by it to Bob's tablet.
     const toBobPhone = alicePairwise.find((m) => m.userId === bob.userId && m.deviceId === bob.deviceId);
     expect(toBobPhone).toBeDefined();
-    errorsBefore = bobTablet.errors.length;
+    const errorsBefore = bobTablet.errors.length;
     const resent = await call(urls[0], 'POST', '/v1/devices/messages', {
       token: await accessTokenOf(alice),
       body: { messages: [{ userId: bob.userId, deviceId: bobTablet.deviceId, ciphertext: toBobPhone!.ciphertext }] },
