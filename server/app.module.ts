@@ -18,7 +18,6 @@ import { KeysModule } from './keys/keys.module';
 import { MailboxModule } from './mailbox/mailbox.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsController } from './metrics/metrics.controller';
-import { ClientRateLimitGuard, UserRateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RealtimeModule } from './realtime/realtime.module';
 import { SyncModule } from './sync/sync.module';
 import { UsersModule } from './users/users.module';
@@ -77,10 +76,8 @@ export class AppModule {
         ContractDocuments,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
-        // Order matters: per-address limits before authentication (so 401s are counted), per-user ones after it.
-        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
+        // Rate limits and authentication in one guard: all of a request's counters in one Redis round trip.
         { provide: APP_GUARD, useExisting: AuthGuard },
-        { provide: APP_GUARD, useClass: UserRateLimitGuard },
       ],
     };
   }
