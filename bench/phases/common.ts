@@ -1,7 +1,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { createTestQueues, TestQueues } from '../../worker/test/helpers';
-import { Fixtures, Pair } from '../lib/fixtures';
+import { Fixtures, Group, Pair } from '../lib/fixtures';
 import { RequestSpec } from '../lib/load';
 import { Progress } from '../lib/progress';
 import { BenchSettings } from '../settings';
@@ -26,8 +27,8 @@ export async function phaseQueues(sqs: SQSClient): Promise<TestQueues & { env: R
 /** A typical short message: 256 bytes of ciphertext (344 characters of base64). */
 export const CIPHERTEXT = randomBytes(256).toString('base64');
 
-/** POST .../messages from pair `index % pairs`: a fresh clientMessageId each time. */
-export function sendRequest(pair: Pair, clientMessageId: string = randomUUID()): RequestSpec {
+/** POST .../messages from a pair's or group's sender: a fresh clientMessageId each time. */
+export function sendRequest(pair: Pair | Group, clientMessageId: string = randomUUID()): RequestSpec {
   return {
     method: 'POST',
     path: `/v1/conversations/${pair.conversationId}/messages`,
@@ -37,3 +38,18 @@ export function sendRequest(pair: Pair, clientMessageId: string = randomUUID()):
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Messages stored in PostgreSQL (the primary) for these conversations. */
+export async function storedCount(conversationIds: string[]): Promise<number> {
+  const client = new Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1::uuid[])',
+      [conversationIds],
+    );
+    return rows[0].n;
+  } finally {
+    await client.end();
+  }
+}
