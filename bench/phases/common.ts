@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import { createTestQueues, TestQueues } from '../../worker/test/helpers';
 import { Fixtures, Group, Pair } from '../lib/fixtures';
 import { RequestSpec } from '../lib/load';
@@ -39,17 +39,24 @@ export function sendRequest(pair: Pair | Group, clientMessageId: string = random
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Messages stored in PostgreSQL (the primary) for these conversations. */
-export async function storedCount(conversationIds: string[]): Promise<number> {
-  const client = new Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: number }>(
+/**
+ * Counts messages stored in PostgreSQL (the primary) for some conversations, over one kept connection: phases
+ * poll it while they wait for the worker, and a fresh connection per look would cost the server a backend each.
+ */
+export class StoredMessages {
+  private readonly pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
+
+  constructor(private readonly conversationIds: string[]) {}
+
+  async count(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1::uuid[])',
-      [conversationIds],
+      [this.conversationIds],
     );
     return rows[0].n;
-  } finally {
-    await client.end();
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
   }
 }

@@ -5,7 +5,7 @@ import { inParallel } from '../lib/fixtures';
 import { paced } from '../lib/load';
 import { LatencySummary, summarize } from '../lib/stats';
 import { startApi, startWorker } from '../lib/processes';
-import { BenchContext, phaseQueues, sendRequest, sleep, storedCount } from './common';
+import { BenchContext, phaseQueues, sendRequest, sleep, StoredMessages } from './common';
 
 /**
  * End to end: HTTP send → SQS → worker (store on the primary, publish on Redis) → API → the recipient's
@@ -39,10 +39,10 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
   const api = await startApi(queues.env);
   const worker = await startWorker(queues.env);
   const connections: LiveConnection[] = [];
+  const stored = new StoredMessages(fixtures.pairs.map((pair) => pair.conversationId));
   try {
     const client = new CyphrClient(api.url);
     const pairs = fixtures.pairs;
-    const conversationIds = pairs.map((pair) => pair.conversationId);
     progress.update(`connecting ${pairs.length} recipients`);
     connections.push(...(await inParallel(pairs, 20, (pair) => client.connect(pair.recipient))));
 
@@ -87,7 +87,7 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
         bench: { pids: () => [process.pid] },
         ...SERVICE_GROUPS,
       });
-      const storedBefore = await storedCount(conversationIds);
+      const storedBefore = await stored.count();
       meter.start();
       const load = await paced(api.url, {
         rate,
@@ -105,7 +105,7 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
       const deadline = Date.now() + 10_000;
       while (latencies.length < load.ok && Date.now() < deadline) await sleep(100);
       const cpuSeconds = meter.cpuSeconds();
-      const stored = (await storedCount(conversationIds)) - storedBefore;
+      const storedInRun = (await stored.count()) - storedBefore;
       const run: EndToEndRun = {
         rate,
         seconds: settings.phaseSeconds,
@@ -116,9 +116,9 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
         queueAndStoreMs: summarize(queueAndStore),
         fanOutMs: summarize(fanOut),
         cpuCoresBusy,
-        stored,
+        stored: storedInRun,
         apiCpuMsPerMessage: cpuMsPer(cpuSeconds.api, load.ok),
-        workerCpuMsPerMessage: cpuMsPer(cpuSeconds.worker, stored),
+        workerCpuMsPerMessage: cpuMsPer(cpuSeconds.worker, storedInRun),
       };
       progress.note(
         `${rate}/s: delivered ${run.delivered}/${run.accepted}, p50 ${run.latencyMs.p50} p95 ${run.latencyMs.p95} p99 ${run.latencyMs.p99} ms; API ${run.apiCpuMsPerMessage}, worker ${run.workerCpuMsPerMessage} ms CPU/msg`,
@@ -129,7 +129,7 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
     return runs;
   } finally {
     for (const connection of connections) connection.close();
-    await Promise.all([api.stop(), worker.stop()]);
+    await Promise.all([api.stop(), worker.stop(), stored.close()]);
     await queues.remove();
   }
 }

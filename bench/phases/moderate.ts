@@ -7,7 +7,7 @@ import { paced } from '../lib/load';
 import { ApiProcess, startApi, startWorker } from '../lib/processes';
 import { PushSink, PushSinkCounts } from '../lib/push-sink';
 import { LatencySummary, summarize } from '../lib/stats';
-import { BenchContext, phaseQueues, sendRequest, sleep, storedCount } from './common';
+import { BenchContext, phaseQueues, sendRequest, sleep, StoredMessages } from './common';
 
 /**
  * Moderate load, as most deployments run: two API processes and one worker, all at LOG_LEVEL=info (as the
@@ -51,14 +51,14 @@ const CATCH_UP_TIMEOUT_MS = 60_000;
 async function catchUp(
   ctx: BenchContext,
   queues: { messages: string; notifications: string },
-  conversationIds: string[],
+  rows: StoredMessages,
   expected: number,
   timeoutMs: number,
 ): Promise<{ stored: number; caughtUp: boolean }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [stored, messages, notifications] = await Promise.all([
-      storedCount(conversationIds),
+      rows.count(),
       queueDepth(ctx.sqs, queues.messages),
       queueDepth(ctx.sqs, queues.notifications),
     ]);
@@ -100,7 +100,7 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
   const { settings, progress, fixtures } = ctx;
   const { senders, ratePerSender, seconds } = settings.moderate;
   const pairs = fixtures.pairs.slice(-settings.moderate.conversations);
-  const conversationIds = pairs.map((pair) => pair.conversationId);
+  const rows = new StoredMessages(pairs.map((pair) => pair.conversationId));
   const queues = await phaseQueues(ctx.sqs);
   const sink = await PushSink.start();
   const env = { ...queues.env, LOG_LEVEL };
@@ -112,7 +112,7 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
   const failure = started.find((outcome) => outcome.status === 'rejected');
   if (failure) {
     await Promise.all(processes.map((child) => child.stop()));
-    await Promise.all([sink.stop(), queues.remove()]);
+    await Promise.all([sink.stop(), queues.remove(), rows.close()]);
     throw failure.reason;
   }
   const apis = processes.slice(0, API_PROCESSES) as ApiProcess[];
@@ -124,11 +124,11 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
       await client.setPush(pair.recipient, 'webhook', `bench-${randomBytes(16).toString('hex')}`);
 
     progress.update('warm-up');
-    const beforeWarmUp = await storedCount(conversationIds);
+    const beforeWarmUp = await rows.count();
     const warm = await offer(apis, pairs, senders, ratePerSender, settings.warmupSeconds);
-    await catchUp(ctx, queues, conversationIds, beforeWarmUp + warm.ok, CATCH_UP_TIMEOUT_MS);
+    await catchUp(ctx, queues, rows, beforeWarmUp + warm.ok, CATCH_UP_TIMEOUT_MS);
 
-    const storedBefore = await storedCount(conversationIds);
+    const storedBefore = await rows.count();
     const sinkBefore = { ...sink.counts };
     const meter = new CpuMeter({
       api: { pids: () => apis.map((api) => api.pid) },
@@ -146,7 +146,7 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
     const { stored: storedAfter, caughtUp } = await catchUp(
       ctx,
       queues,
-      conversationIds,
+      rows,
       storedBefore + load.ok,
       CATCH_UP_TIMEOUT_MS,
     );
@@ -183,6 +183,6 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
     await Promise.all(pairs.map((pair) => client.clearPush(pair.recipient).catch(() => undefined)));
     await Promise.all(processes.map((child) => child.stop()));
     await sink.stop();
-    await queues.remove();
+    await Promise.all([queues.remove(), rows.close()]);
   }
 }
