@@ -75,10 +75,6 @@ export type ReportSection = (typeof REPORT_SECTIONS)[number];
 
 const GiB = 1024 * 1024 * 1024;
 
-/** CPU ms per message the bench process itself spent in a raw loop of the limits phase (the client's floor). */
-const clientCpuMsPerMessage = (limits: LimitsResult, loop: string, perSecond: number) =>
-  Number((((limits.cpuCoresBusy[loop]?.bench ?? NaN) * 1000) / Math.max(1, perSecond)).toFixed(3));
-
 type RatioInput = Omit<RatioRow, 'ratio'>;
 
 /** Our throughput beside the raw SQS, PostgreSQL and Redis rates measured in the same run. */
@@ -139,18 +135,11 @@ function throughputRatios(m: Measurements, limits: LimitsResult): RatioInput[] {
  * spent per message: how far above the floor of the SQS call (API) or the receive, delete and insert (worker).
  */
 function cpuFloorRatios(m: Measurements, limits: LimitsResult): RatioInput[] {
-  const send = {
-    limit: 'raw SQS send, client CPU ms/message',
-    limitValue: clientCpuMsPerMessage(limits, 'sqsSend', limits.sqsSend.messagesPerSecond),
-  };
+  const client = limits.clientCpuMsPerMessage;
+  const send = { limit: 'raw SQS send, client CPU ms/message', limitValue: client.sqsSend };
   const store = {
-    limit: 'raw receive + delete + 10-row insert, client CPU ms/message',
-    limitValue: Number(
-      (
-        clientCpuMsPerMessage(limits, 'sqsReceiveDelete', limits.sqsReceiveDelete.messagesPerSecond) +
-        clientCpuMsPerMessage(limits, 'postgresInsert', limits.postgresInsert.rowsPerSecond)
-      ).toFixed(3),
-    ),
+    limit: 'raw SQS send + receive + delete + 10-row insert, client CPU ms/message',
+    limitValue: Number((client.sqsReceiveDelete + client.postgresInsert).toFixed(3)),
   };
   const rows: RatioInput[] = [];
   if (m.sendPath) {
