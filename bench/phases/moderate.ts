@@ -78,8 +78,8 @@ async function offer(
   seconds: number,
   onOk?: (latencyMs: number) => void,
 ) {
-  const loads = apis.map((api, process) => {
-    const own = Array.from({ length: senders }, (_, k) => k).filter((k) => k % apis.length === process);
+  const loads = apis.map((api, which) => {
+    const own = Array.from({ length: senders }, (_, k) => k).filter((k) => k % apis.length === which);
     return paced(api.url, {
       rate: own.length * ratePerSender,
       seconds,
@@ -140,8 +140,8 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
     progress.update(`${senders} senders × ${ratePerSender}/s over ${API_PROCESSES} API processes`);
     meter.start();
     const load = await offer(apis, pairs, senders, ratePerSender, seconds, (ms) => latencies.push(ms));
-    const cpuCoresBusy = meter.stop();
     const apiCpuSeconds = meter.cpuSeconds().api;
+    const cpuCoresBusy = meter.stop();
     const loadEnded = Date.now();
     const { stored: storedAfter, caughtUp } = await catchUp(
       ctx,
