@@ -62,10 +62,23 @@ export class BenchProcess {
   }
 }
 
+/**
+ * CYPHR_BENCH_CPU_PROF=<dir>: every API and worker process writes a V8 CPU profile there when it stops, e.g. to
+ * see where the moderate load's CPU goes (`--only moderate`). The profiler adds CPU of its own to the figures.
+ */
+let profiled = 0;
+function profilerArgs(name: string): string[] {
+  const dir = process.env.CYPHR_BENCH_CPU_PROF;
+  if (!dir) return [];
+  const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++profiled).padStart(2, '0')}-${name}.cpuprofile`;
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${file}`];
+}
+
 function spawnNode(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): BenchProcess {
+  const args = [...profilerArgs(name), ...nodeArgs];
   const child = spawn(
     'bash',
-    ['-c', 'ulimit -n 65536 2>/dev/null || true; exec "$0" "$@"', process.execPath, ...nodeArgs, entry],
+    ['-c', 'ulimit -n 65536 2>/dev/null || true; exec "$0" "$@"', process.execPath, ...args, entry],
     {
       cwd: ROOT,
       env: {
