@@ -1,4 +1,4 @@
-import type { TierCapacity } from './capacity';
+import type { MeasuredFigures, TierCapacity } from './capacity';
 import type { ConnectionsResult } from './phases/connections';
 import type { DrainResult } from './phases/drain';
 import type { EndToEndRun } from './phases/end-to-end';
@@ -6,7 +6,7 @@ import type { HistoryResult } from './phases/history';
 import type { LimitsResult } from './phases/limits';
 import type { ModerateResult } from './phases/moderate';
 import type { SendPathResult } from './phases/send-path';
-import { BenchFigures, BenchReport, completeFigures, REPORT_SECTIONS } from './report';
+import { BenchFigures, BenchReport, capacityInputs, completeFigures, REPORT_SECTIONS } from './report';
 import type { LatencySummary } from './lib/stats';
 
 /** The bench report as Markdown (bench/reports/*.md, bench/RESULTS.md). */
@@ -25,7 +25,9 @@ const table = (header: string[], rows: Array<Array<string | number>>) =>
 type Section = Array<string>;
 
 function header(r: BenchReport): Section {
-  const only = r.phases.length < REPORT_SECTIONS.length ? ` Phases run: ${r.phases.join(', ')} (\`--only\`).` : '';
+  // Reports written before `--only` have no phases: they ran every one.
+  const only =
+    r.phases && r.phases.length < REPORT_SECTIONS.length ? ` Phases run: ${r.phases.join(', ')} (\`--only\`).` : '';
   return [
     `# Cyphr benchmark report (${r.mode})`,
     `${r.startedAt} → ${r.finishedAt} (${Math.round(r.seconds)} s), commit ${r.machine.commit}. ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}. ` +
@@ -256,7 +258,16 @@ function history(h: HistoryResult): Section {
   ];
 }
 
-function capacity(r: BenchReport, f: BenchFigures, tiers: TierCapacity[]): Section {
+/** The per-operation figures by shape and load (reports from before them have none). */
+function perOperation(f: Partial<BenchFigures>): string {
+  if (!completeFigures(f)) return '';
+  return (
+    ` Measured per operation and shape (report.json figures): send 1:1 ${f.sendApiCpuMsPerMessage} ms, ${f.groupMembers} members ${f.groupSendApiCpuMsPerMessage} ms; ` +
+    `moderate load API ${f.moderateApiCpuMsPerMessage} ms, worker ${f.moderateWorkerCpuMsPerMessage} ms; end to end API ${f.e2eApiCpuMsPerMessage} ms, worker ${f.e2eWorkerCpuMsPerMessage} ms; drain worker ${f.drainWorkerCpuMsPerMessage} ms.`
+  );
+}
+
+function capacity(r: Pick<BenchReport, 'assumptions' | 'figures'>, f: MeasuredFigures, tiers: TierCapacity[]): Section {
   const a = r.assumptions;
   return [
     '## Capacity model',
@@ -264,9 +275,8 @@ function capacity(r: BenchReport, f: BenchFigures, tiers: TierCapacity[]): Secti
       `${f.apiCoresPer1000Connections} cores per 1,000 idle connections, ${(f.bytesPerConnection / 1024).toFixed(1)} KiB per connection over a ${f.apiBaseRssMiB} MiB base; ` +
       `worker ${f.workerCpuMsPerMessage} ms CPU per message. One Node process per instance uses at most one core, up to ${a.targetCpu * 100} % (the scale-out threshold); ` +
       `demand per concurrent user: ${a.connectionsPerUser} connection, ${a.messagesPerUserPerSecond} msg/s at peak (the plan's 5,000 msg/s for 10,000 users), ${a.historyReadsPerUserPerSecond} history pages/s; ` +
-      `connections per API process capped by ${a.memoryHeadroom * 100} % of instance memory and by what the bench held. ` +
-      `Measured per operation and shape (report.json figures): send 1:1 ${f.sendApiCpuMsPerMessage} ms, ${f.groupMembers} members ${f.groupSendApiCpuMsPerMessage} ms; ` +
-      `moderate load API ${f.moderateApiCpuMsPerMessage} ms, worker ${f.moderateWorkerCpuMsPerMessage} ms; end to end API ${f.e2eApiCpuMsPerMessage} ms, worker ${f.e2eWorkerCpuMsPerMessage} ms; drain worker ${f.drainWorkerCpuMsPerMessage} ms.`,
+      `connections per API process capped by ${a.memoryHeadroom * 100} % of instance memory and by what the bench held.` +
+      perOperation(r.figures),
     table(
       [
         'tier',
@@ -299,6 +309,15 @@ const METHOD: Section = [
   '- Cores busy come from /proc (user + system CPU seconds per wall second) for our processes, the load generator (`bench`) and each service; CPU ms per operation is CPU seconds from /proc divided by the operations counted (accepted 202s, rows stored, pages served).',
 ];
 
+/** The capacity model's paragraph and table alone (`--model-only`, on any report's figures). */
+export function renderCapacity(
+  r: Pick<BenchReport, 'assumptions' | 'figures'>,
+  f: MeasuredFigures,
+  tiers: TierCapacity[],
+): string {
+  return capacity(r, f, tiers).slice(1).join('\n\n');
+}
+
 /** Only the sections of the phases that ran; the capacity model only when every phase did. */
 export function renderMarkdown(r: BenchReport): string {
   const m = r.measurements;
@@ -310,7 +329,7 @@ export function renderMarkdown(r: BenchReport): string {
   if (m.connections) sections.push(connections(m.connections));
   if (m.drain) sections.push(drain(m.drain));
   if (m.history) sections.push(history(m.history));
-  if (r.capacity && completeFigures(r.figures)) sections.push(capacity(r, r.figures, r.capacity));
+  if (r.capacity && capacityInputs(r.figures)) sections.push(capacity(r, r.figures, r.capacity));
   sections.push(METHOD);
   // blank lines keep tables apart
   return sections.map((section) => `${section.join('\n\n')}\n`).join('\n');

@@ -1,6 +1,14 @@
-import { completeFigures, figuresOf, Measurements, ratiosOf, REPORT_SECTIONS, targetsOf } from './report';
-import { renderMarkdown } from './render';
-import { capacityModel, DEFAULT_DEMAND } from './capacity';
+import {
+  capacityInputs,
+  completeFigures,
+  figuresOf,
+  Measurements,
+  ratiosOf,
+  REPORT_SECTIONS,
+  targetsOf,
+} from './report';
+import { renderCapacity, renderMarkdown } from './render';
+import { capacityModel, DEFAULT_DEMAND, MeasuredFigures } from './capacity';
 
 const latency = (p95: number) => ({ count: 100, mean: p95 / 2, p50: p95 / 2, p95, p99: p95 * 1.2, max: p95 * 2 });
 const load = (okPerSecond: number, p95: number) => ({
@@ -227,6 +235,25 @@ describe('bench report', () => {
     const partial = figuresOf({ moderate: SAMPLE.moderate });
     expect(partial).toEqual({ moderateApiCpuMsPerMessage: 0.5, moderateWorkerCpuMsPerMessage: 0.4 });
     expect(completeFigures(partial)).toBe(false);
+    expect(capacityInputs(partial)).toBe(false);
+  });
+
+  it('feeds the capacity model from reports written before the per-operation figures', () => {
+    const older: MeasuredFigures = {
+      apiCpuMsPerMessage: 0.5,
+      apiCpuMsPerRead: 1,
+      workerCpuMsPerMessage: 1,
+      connectionsHeld: 10_000,
+      bytesPerConnection: 7 * 1024,
+      apiCoresPer1000Connections: 0.002,
+      apiBaseRssMiB: 150,
+    };
+    expect(completeFigures(older)).toBe(false);
+    expect(capacityInputs(older)).toBe(true);
+    const text = renderCapacity({ assumptions: DEFAULT_DEMAND, figures: older }, older, capacityModel(older));
+    expect(text).toContain('| small |');
+    expect(text).not.toContain('Measured per operation');
+    expect(text).not.toContain('undefined');
   });
 
   it('renders every section in Markdown', () => {

@@ -269,7 +269,8 @@ export interface BenchFigures extends MeasuredFigures {
   drainWorkerCpuMsPerMessage: number;
 }
 
-const BENCH_FIGURE_NAMES: Array<keyof BenchFigures> = [
+/** What the capacity model reads (MeasuredFigures). */
+const CAPACITY_FIGURE_NAMES: Array<keyof MeasuredFigures> = [
   'apiCpuMsPerMessage',
   'apiCpuMsPerRead',
   'workerCpuMsPerMessage',
@@ -277,6 +278,10 @@ const BENCH_FIGURE_NAMES: Array<keyof BenchFigures> = [
   'bytesPerConnection',
   'apiCoresPer1000Connections',
   'apiBaseRssMiB',
+];
+
+const BENCH_FIGURE_NAMES: Array<keyof BenchFigures> = [
+  ...CAPACITY_FIGURE_NAMES,
   'sendApiCpuMsPerMessage',
   'groupSendApiCpuMsPerMessage',
   'groupMembers',
@@ -287,9 +292,17 @@ const BENCH_FIGURE_NAMES: Array<keyof BenchFigures> = [
   'drainWorkerCpuMsPerMessage',
 ];
 
-/** True when every figure is there (every phase ran), so the capacity model can use them. */
+const present = (figures: object, names: string[]) =>
+  names.every((name) => typeof (figures as Record<string, unknown>)[name] === 'number');
+
+/** True when every figure is there (every phase ran). */
 export function completeFigures(figures: Partial<BenchFigures>): figures is BenchFigures {
-  return BENCH_FIGURE_NAMES.every((name) => typeof figures[name] === 'number');
+  return present(figures, BENCH_FIGURE_NAMES);
+}
+
+/** True when the capacity model's inputs are there (also in reports written before the per-operation figures). */
+export function capacityInputs(figures: Partial<BenchFigures>): figures is MeasuredFigures {
+  return present(figures, CAPACITY_FIGURE_NAMES);
 }
 
 /** Per-process CPU costs the capacity model scales, from whichever phases ran. */

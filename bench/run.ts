@@ -21,7 +21,7 @@ import { measureModerate } from './phases/moderate';
 import { measureSendPath } from './phases/send-path';
 import {
   BenchReport,
-  completeFigures,
+  capacityInputs,
   figuresOf,
   Measurements,
   ratiosOf,
@@ -29,7 +29,7 @@ import {
   ReportSection,
   targetsOf,
 } from './report';
-import { renderMarkdown } from './render';
+import { renderCapacity, renderMarkdown } from './render';
 import { BenchSettings, SETTINGS } from './settings';
 
 /** Every phase in the order a full run takes them; each starts its own processes. */
@@ -166,7 +166,7 @@ export async function runBench(options: Options): Promise<{ report: BenchReport;
       targets: targetsOf(measurements),
       figures,
       assumptions: options.assumptions,
-      capacity: completeFigures(figures) ? capacityModel(figures, options.assumptions) : undefined,
+      capacity: capacityInputs(figures) ? capacityModel(figures, options.assumptions) : undefined,
     };
     return { report, files: write(options.out, report) };
   } finally {
@@ -176,11 +176,10 @@ export async function runBench(options: Options): Promise<{ report: BenchReport;
 
 function modelOnly(options: Options): void {
   const report = JSON.parse(readFileSync(join(options.out, 'latest.json'), 'utf8')) as BenchReport;
-  if (!completeFigures(report.figures))
+  if (!capacityInputs(report.figures))
     throw new Error('reports/latest.json is from a run with --only: the capacity model needs every phase');
   report.assumptions = options.assumptions;
-  report.capacity = capacityModel(report.figures, options.assumptions);
-  console.log(renderMarkdown(report).split('## Capacity model')[1].split('## Method')[0].trim());
+  console.log(renderCapacity(report, report.figures, capacityModel(report.figures, options.assumptions)));
 }
 
 async function main(): Promise<void> {
