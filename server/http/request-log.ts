@@ -49,7 +49,7 @@ export function requestLog(logger: Logger): (req: HttpRequest, res: HttpResponse
   return (req, res, next) => {
     req.id = requestId(req, res);
     (res as TimedResponse)[STARTED] = performance.now();
-    res.once('close', finished);
+    res.on('close', finished); // a response closes once: no once() wrapper per request
     next();
   };
 }
