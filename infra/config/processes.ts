@@ -1,0 +1,28 @@
+// How many Node processes an instance runs per role. One Node process runs its JavaScript on one core, so an
+// instance with more vCPUs runs more processes (systemd template units cyphr-api@<n> / cyphr-worker@<n>, started by
+// user data); the capacity model (bench/capacity.ts) counts the same number.
+import { INSTANCE_SPECS } from '../cost/prices-us-east-1';
+
+/**
+ * At most this many per instance: each process's metrics port is its index appended to a fixed prefix
+ * (packaging/systemd: 948<n>, 947<n>), so the index stays one digit; bigger instances are not worth it anyway
+ * (more, smaller instances spread over the AZs and scale in finer steps).
+ */
+export const MAX_PROCESSES_PER_INSTANCE = 8;
+
+/** vCPUs of an instance type the tiers may use (infra/cost/prices-us-east-1.ts lists them); unknown types fail. */
+export function instanceVcpus(instanceType: string): number {
+  const spec = INSTANCE_SPECS[instanceType];
+  if (!spec) throw new Error(`instance type ${instanceType} is not in INSTANCE_SPECS (infra/cost/prices-us-east-1.ts)`);
+  return spec.vcpu;
+}
+
+/** One process per vCPU, up to MAX_PROCESSES_PER_INSTANCE. */
+export function processesPerInstance(instanceType: string): number {
+  return Math.max(1, Math.min(instanceVcpus(instanceType), MAX_PROCESSES_PER_INSTANCE));
+}
+
+/** The process indexes an instance runs: the instance names of the template units (cyphr-api@0 ...). */
+export function processIndexes(instanceType: string): number[] {
+  return Array.from({ length: processesPerInstance(instanceType) }, (_, index) => index);
+}
