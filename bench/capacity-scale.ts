@@ -125,7 +125,7 @@ export function scaleLimits(
       'SQS FIFO messages queue',
       `${scale.sqsFifoCallsPerSecond.toLocaleString('en-US')} calls per second per API action (high-throughput FIFO, ${scale.sqsRegion}) × ${scale.sqsMessagesPerCall} messages per call`,
       scale.sqsFifoCallsPerSecond * scale.sqsMessagesPerCall,
-      'fuller batches (the API batcher waits up to its delay; at this rate every batch fills: ×2), a quota increase, or several queues split by a hash of the conversation (order is per conversation, the message group, so nothing needs one queue); a message group takes 300 calls/s, far above one conversation',
+      'fuller batches (at this rate the API batcher fills most batches of 10: up to 2× this), a quota increase, then several queues chosen by a hash of the conversation (order only matters within a conversation, its message group); one message group takes 300 calls/s, far above a conversation',
     ),
   ];
   if (perCore.replicaPagesPerCoreSecond)

@@ -125,16 +125,16 @@ describe('capacity model: one process per vCPU', () => {
 });
 
 describe('group sizing from the model', () => {
-  it('keeps the minimum, caps desired at the peak need, and sets max 10 % above the need', () => {
+  it('keeps the minimum, caps desired at the peak need, and sets max 25 % and at least two above the need', () => {
     expect(groupSizing({ instanceType: 'c5.large', min: 10, desired: 20, max: 80 }, 19)).toEqual({
       min: 10,
       desired: 19,
-      max: 21,
+      max: 24,
     });
     expect(groupSizing({ instanceType: 't3.small', min: 2, desired: 2, max: 4 }, 2)).toEqual({
       min: 2,
       desired: 2,
-      max: 3,
+      max: 4,
     });
   });
 

@@ -269,11 +269,12 @@ export function capacityModel(
 
 /**
  * The group sizes a modelled need implies: the tier's minimum stays (one per AZ for the API: availability, not
- * load); max is the peak need plus 10 % for the model's error and uneven AZs, at least one above the minimum;
- * desired (where a new group starts; scaling policies own it afterwards) never above the peak need.
+ * load); max is the peak need plus 25 % and at least two instances more, for the model's error (a per-message cost
+ * between the moderate and saturation loads, a hyperthread's yield, uneven AZs); desired (where a new group starts;
+ * scaling policies own it afterwards) never above the peak need.
  */
 export function groupSizing(group: GroupCapacity, needed: number): Pick<GroupCapacity, 'min' | 'desired' | 'max'> {
-  const max = Math.max(Math.ceil(needed * 1.1), group.min + 1);
+  const max = Math.max(Math.ceil(needed * 1.25), needed + 2);
   const desired = Math.max(group.min, Math.min(group.desired, needed));
   return { min: group.min, desired, max };
 }

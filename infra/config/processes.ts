@@ -26,3 +26,17 @@ export function processesPerInstance(instanceType: string): number {
 export function processIndexes(instanceType: string): number[] {
   return Array.from({ length: processesPerInstance(instanceType) }, (_, index) => index);
 }
+
+/**
+ * Each process's loopback metrics port: the role's prefix and the process index (packaging/systemd's units set
+ * METRICS_PORT=948%i and WORKER_METRICS_PORT=947%i; packaging/units.spec.ts checks they agree).
+ */
+export const METRICS_PORT_PREFIX = { api: '948', worker: '947' } as const;
+export const metricsPort = (role: keyof typeof METRICS_PORT_PREFIX, index: number): number => {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_PROCESSES_PER_INSTANCE)
+    throw new Error(`process index ${index} is outside 0..${MAX_PROCESSES_PER_INSTANCE - 1}`);
+  return Number(`${METRICS_PORT_PREFIX[role]}${index}`);
+};
+
+/** Every index a process may have on any instance (the agent's config is baked into the one image for all tiers). */
+export const ALL_PROCESS_INDEXES = Array.from({ length: MAX_PROCESSES_PER_INSTANCE }, (_, index) => index);
