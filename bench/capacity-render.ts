@@ -70,10 +70,16 @@ export function renderCapacity(inputs: CapacityInputs): string {
     '',
     `**Capacity model** (\`bench/capacity.ts\`; \`npm run capacity\` prints it, \`npm run bench -- --model-only\` re-runs it on a report). ` +
       `An instance runs **one Node process per vCPU** (up to ${MAX_PROCESSES_PER_INSTANCE}; systemd template units \`cyphr-api@<n>\` / \`cyphr-worker@<n>\`, ` +
-      `see Deployment): a process runs its JavaScript on one core, so the plan's single process left the second vCPU of every instance idle. ` +
+      `see Operations): a process runs its JavaScript on one core, so the plan's single process left the second vCPU of every instance idle. ` +
       `Each process may use ${demand.targetCpu * 100} % of a core (the scale-out threshold); ${demand.instanceOverheadCores} core per instance is left to the kernel's network stack and the agents. ` +
       `API instances = max(CPU: peak msg/s × ${f.apiCpuMsPerMessage} ms + history pages × ${f.apiCpuMsPerRead} ms + idle connections; connections: ${demand.memoryHeadroom * 100} % of instance memory shared by its processes at ${(f.bytesPerConnection / 1024).toFixed(1)} KiB each, capped at the ${n(f.connectionsHeld)} per process the bench held), ` +
       `workers = peak msg/s × ${f.workerCpuMsPerMessage} ms; the tier's minimum is the floor. Demand per concurrent user: ${demand.connectionsPerUser} connection, **${demand.messagesPerUserPerSecond} msg/s at peak** (the plan's 5,000 msg/s for 10,000 users), ${demand.historyReadsPerUserPerSecond} history pages/s. ` +
+      (f.moderate
+        ? `Where a tier's processes each carry no more than the moderate-load phase did (${f.moderate.apiMessagesPerSecondPerProcess} msg/s per API process, ${f.moderate.workerMessagesPerSecondPerProcess} per worker), its dearer per-message costs apply (${f.moderate.apiCpuMsPerMessage} / ${f.moderate.workerCpuMsPerMessage} ms). `
+        : '') +
+      (f.groupMessage
+        ? `${demand.groupMessageShare * 100} % of messages go to 10-member conversations (${f.groupMessage.apiCpuMsPerMessage} / ${f.groupMessage.workerCpuMsPerMessage} ms each). `
+        : '') +
       `Figures (\`bench/capacity-figures/current.json\`): ${inputs.current.source}. Before: ${inputs.baseline.source}, one process per instance.`,
     '',
     table(
@@ -83,6 +89,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
         'peak msg/s',
         'api needed: before → after',
         'workers needed: before → after',
+        'CPU ms/msg used (api / worker)',
         'api min/desired/max',
         'worker min/desired/max',
       ],
@@ -95,6 +102,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
           n(row.messagesPerSecond),
           `${old.api.needed} → **${row.api.needed}** ${row.api.instanceType} × ${row.api.processesPerInstance}`,
           `${old.worker.needed} → **${row.worker.needed}** ${row.worker.instanceType} × ${row.worker.processesPerInstance}`,
+          `${row.api.cpuMsPerMessage} / ${row.worker.cpuMsPerMessage}`,
           groupText(size.api),
           groupText(size.worker),
         ];
