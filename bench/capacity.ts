@@ -41,8 +41,8 @@ export interface MeasuredFigures {
     /** Messages per second each worker process stored in that phase. */
     workerMessagesPerSecondPerProcess: number;
   };
-  /** Optional: costs of one message to a 10-member conversation (fan-out to ten members). */
-  groupMessage?: { apiCpuMsPerMessage: number; workerCpuMsPerMessage: number };
+  /** Optional: costs of one message to a 10-member conversation (fan-out to ten members); a missing role costs as 1:1. */
+  groupMessage?: { apiCpuMsPerMessage?: number; workerCpuMsPerMessage?: number };
 }
 
 export interface DemandAssumptions {
