@@ -2,6 +2,7 @@
 // instance with more vCPUs runs more processes (systemd template units cyphr-api@<n> / cyphr-worker@<n>, started by
 // user data); the capacity model (bench/capacity.ts) counts the same number.
 import { INSTANCE_SPECS } from '../cost/prices-us-east-1';
+import { TIERS } from './tiers';
 
 /**
  * At most this many per instance: each process's metrics port is its index appended to a fixed prefix
@@ -38,5 +39,18 @@ export const metricsPort = (role: keyof typeof METRICS_PORT_PREFIX, index: numbe
   return Number(`${METRICS_PORT_PREFIX[role]}${index}`);
 };
 
-/** Every index a process may have on any instance (the agent's config is baked into the one image for all tiers). */
-export const ALL_PROCESS_INDEXES = Array.from({ length: MAX_PROCESSES_PER_INSTANCE }, (_, index) => index);
+/**
+ * Every index a process may have on an instance of any tier: the CloudWatch agent's config is baked into the one
+ * image every tier runs, so it names each of them (and no more: the Image Builder component that carries it is
+ * limited to 16,000 characters).
+ */
+export const ALL_PROCESS_INDEXES = Array.from(
+  {
+    length: Math.max(
+      ...Object.values(TIERS).flatMap((tier) =>
+        [tier.api, tier.worker].map((g) => processesPerInstance(g.instanceType)),
+      ),
+    ),
+  },
+  (_, index) => index,
+);

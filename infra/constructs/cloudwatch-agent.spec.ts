@@ -29,8 +29,8 @@ describe('CloudWatch agent config', () => {
       f.file_path,
       f.log_group_name,
     ]);
-    // One file per process of the template units (as many as an instance may run), one for the migration.
-    const indexes = [0, 1, 2, 3, 4, 5, 6, 7];
+    // One file per process of the template units (as many as an instance of any tier runs: two), one for the migration.
+    const indexes = [0, 1];
     expect(files).toEqual([
       ...indexes.map((n) => [`/var/log/cyphr/api-${n}.log`, '/cyphr/staging/api']),
       ...indexes.map((n) => [`/var/log/cyphr/worker-${n}.log`, '/cyphr/staging/worker']),
@@ -47,8 +47,8 @@ describe('CloudWatch agent config', () => {
     expect(config.logs.metrics_collected.prometheus.log_group_name).toBe('/cyphr/staging/metrics');
     expect(prometheusConfig()).toMatch(/job_name: cyphr-api[\s\S]*regex: 'cyphr_websocket_connections\|/);
     // Each process's own metrics port: a scrape of the shared API port would reach one process at random.
-    expect(prometheusConfig()).toContain("targets: ['127.0.0.1:9480', '127.0.0.1:9481', ");
-    expect(prometheusConfig()).toContain("targets: ['127.0.0.1:9470', '127.0.0.1:9471', ");
+    expect(prometheusConfig()).toContain("targets: ['127.0.0.1:9480', '127.0.0.1:9481']");
+    expect(prometheusConfig()).toContain("targets: ['127.0.0.1:9470', '127.0.0.1:9471']");
     expect(prometheusConfig()).not.toContain(':3001');
     // Pushes are split by outcome; everything else is one series per job.
     const declarations = config.logs.metrics_collected.prometheus.emf_processor.metric_declaration;

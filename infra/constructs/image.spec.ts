@@ -99,6 +99,8 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       depends_on: [expect.stringMatching(/^aws_s3_object\./)],
     });
     const data = String(component.data);
+    // Image Builder refuses a component document over 16,000 characters (terraform validate says so first).
+    expect(data.length).toBeLessThanOrEqual(16_000);
     expect(data).toContain('"dnf install -y nodejs22"');
     expect(data).toContain(
       `aws s3 cp --only-show-errors --expected-bucket-owner 111111111111 s3://cyphr-staging-artifacts-111111111111/bundles/cyphr-${bundle.version}.tar.gz`,
