@@ -68,7 +68,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
   return [
     CAPACITY_BEGIN,
     '',
-    `**Capacity model** (\`bench/capacity.ts\`; \`npm run capacity\` prints it, \`npm run bench -- --model-only\` re-runs it on a report). ` +
+    `**Capacity model** (\`bench/capacity.ts\`; \`npm run capacity\` prints it; after a full bench run, \`npm run capacity -- --from bench/reports/latest.json --write\` adopts its figures: \`current.json\`, the group sizes in \`infra/config/tiers.ts\` and this block). ` +
       `An instance runs **one Node process per vCPU** (up to ${MAX_PROCESSES_PER_INSTANCE}; systemd template units \`cyphr-api@<n>\` / \`cyphr-worker@<n>\`, ` +
       `see Operations): a process runs its JavaScript on one core, so the plan's single process left the second vCPU of every instance idle. ` +
       `Each process may use ${demand.targetCpu * 100} % of a core (the scale-out threshold); ${demand.instanceOverheadCores} core per instance is left to the kernel's network stack and the agents. ` +
