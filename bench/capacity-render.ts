@@ -63,6 +63,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
   const savings = capacitySavings(inputs.baseline.figures, f, demand, tiers);
   const sizing = sizeTiers(after, tiers);
   const limits = scaleLimits(inputs.perCore, demand, scale);
+  const weak = capacityModel(f, { ...demand, vcpuYield: 0.6 }, tiers);
   const groupText = (g: { min: number; desired: number; max: number }) => `${g.min}/${g.desired}/${g.max}`;
 
   return [
@@ -115,7 +116,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
         .map((row) => `${row.tier} ${usd(row.before.monthly)} → ${usd(row.after.monthly)} a month (−${usd(row.saved)})`)
         .join(', ') +
       `, if held at peak all month (instances, T3 surplus credits, root volumes); the groups scale in below peak, so the real saving is that times the share of the month near peak. ` +
-      `The vCPU figures are like for like (the bench's CPU time is KVM vCPU time with busy siblings, an EC2 vCPU is a hyperthread too); if the second hyperthread of an EC2 core yields only 60 % of the first, \`npm run capacity -- --assume vcpuYield=0.6\` shows the larger fleet.`,
+      `It counts every vCPU as the bench's vCPU (CPU time on a KVM guest whose host threading is unknown); an EC2 vCPU is one hyperthread of a core, and if the second yields only 60 % of the first, \`npm run capacity -- --assume vcpuYield=0.6\` shows the larger fleet (${weak.map((row, i) => `${row.tier} ${row.api.needed} + ${row.worker.needed} instead of ${after[i].api.needed} + ${after[i].worker.needed}`).join(', ')}). A bench on a c5.large settles it.`,
     '',
     `**Past the large tier** (\`bench/capacity-scale.ts\`). The API and worker fleets grow by instances; the shared components do not. ` +
       `From what one core did here with our statements (\`bench/capacity-per-core.ts\`, ${inputs.perCore.measuredAt.slice(0, 10)}: ` +

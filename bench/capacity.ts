@@ -11,7 +11,7 @@ import { INSTANCE_SPECS } from '../infra/cost/prices-us-east-1';
  * services and the load generator, so their throughput there says little about an instance; their CPU
  * time per operation does. One Node process runs its JavaScript on one core, so an instance runs one process
  * per vCPU (infra/config/processes.ts: systemd template units), each used up to the scale-out threshold.
- * The bench's figures are vCPU time (KVM vCPUs, busy siblings), like for like with an EC2 vCPU; `vcpuYield`
+ * The bench's figures are vCPU time on a KVM guest (its host threading unknown), counted like an EC2 vCPU; `vcpuYield`
  * prices the doubt that the second hyperthread of an EC2 core is worth a whole vCPU of that time.
  */
 export interface MeasuredFigures {
