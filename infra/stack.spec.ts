@@ -243,7 +243,8 @@ describe.each(cases)('$environment.name stack at tier $tierName', ({ environment
         block_device_mappings: [{ ebs: { encrypted: 'true' } }],
       });
       const userData = String(lt.user_data);
-      expect(userData).toContain(`systemctl enable --now cyphr-${role}.service`);
+      // One process per vCPU: every tier's instance types have two, so two instances of the role's template unit.
+      expect(userData).toContain(`systemctl enable --now cyphr-${role}@0.service cyphr-${role}@1.service\\n`);
       expect(userData).toContain(`CYPHR_ROLE=${role}`);
       for (const key of [
         'DATABASE_HOST',

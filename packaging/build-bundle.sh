@@ -58,7 +58,7 @@ node -e '
   const p = require("./package.json");
   const m = { name: p.name, version: process.argv[1], commit: process.argv[2], node: p.engines.node,
               entryPoints: { api: "app/server/main.js", worker: "app/worker/main.js", migrate: "app/common/database/migrate.js" },
-              units: ["cyphr-api.service", "cyphr-worker.service", "cyphr-migrate.service"] };
+              units: ["cyphr-api@.service", "cyphr-worker@.service", "cyphr-migrate.service"] };
   require("fs").writeFileSync(process.argv[3], JSON.stringify(m, null, 2) + "\n");' "$version" "$commit" "$stage/manifest.json"
 
 mkdir -p dist

@@ -27,6 +27,10 @@ node_bin=${node_bin:-$(command -v node || true)}
 [[ -x "$node_bin" ]] || { echo "install.sh: Node.js not found; install Node.js 20+ or pass --node" >&2; exit 1; }
 major=$("$node_bin" -p 'process.versions.node.split(".")[0]')
 ((major >= 20)) || { echo "install.sh: Node.js $major is too old; 20+ is required" >&2; exit 1; }
+# Several cyphr-api@<n> processes share port 3001 through SO_REUSEPORT, which Node.js has from 22.12; on an older
+# Node.js the second one cannot bind: run one process per instance there.
+"$node_bin" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)' ||
+  echo "install.sh: Node.js $("$node_bin" --version) cannot share the API port; start only cyphr-api@0" >&2
 
 version=$(cat "$bundle/VERSION")
 release="$prefix/releases/$version"

@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATION_START_BUDGET_SECONDS } from '../common/operations/timeouts';
+import { METRICS_PORT_PREFIX } from '../infra/config/processes';
 import { START_BUDGET_SECONDS } from '../infra/constructs/compute';
+import { UNITS } from '../infra/constructs/image-component';
+import { roleUnits } from '../infra/constructs/user-data';
+import { readServiceUnit } from './test/support/systemd-unit';
 
 const unit = (name: string) => readFileSync(join(__dirname, 'systemd', name), 'utf8');
 const directives = (text: string, key: string) =>
@@ -12,13 +16,13 @@ const directives = (text: string, key: string) =>
 
 describe('systemd units: the migration runs on worker instances only', () => {
   it('the worker requires and follows cyphr-migrate.service (its env file holds the owner role and master secret)', () => {
-    const worker = unit('cyphr-worker.service');
+    const worker = unit('cyphr-worker@.service');
     expect(directives(worker, 'Requires')).toContain('cyphr-migrate.service');
     expect(directives(worker, 'After')).toContain('cyphr-migrate.service');
   });
 
   it('the api neither requires nor waits for it (its env file cannot run it)', () => {
-    const api = unit('cyphr-api.service');
+    const api = unit('cyphr-api@.service');
     for (const key of ['Requires', 'Wants', 'After', 'BindsTo']) {
       expect(directives(api, key)).not.toContain('cyphr-migrate.service');
     }
@@ -26,7 +30,7 @@ describe('systemd units: the migration runs on worker instances only', () => {
 });
 
 describe('systemd units: a process that cannot stay up takes its instance out', () => {
-  const units = ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'];
+  const units = ['cyphr-api@.service', 'cyphr-worker@.service', 'cyphr-migrate.service'];
 
   it.each(units)('%s: restarts, and at its start limit powers the instance off (the group replaces it)', (name) => {
     const [unitSection, serviceSection] = unit(name).split('[Service]');
@@ -53,10 +57,41 @@ describe('systemd units: a process that cannot stay up takes its instance out', 
     );
   });
 
-  it.each(['api', 'worker', 'migrate'])('cyphr-%s writes its output to the file the CloudWatch agent ships', (role) => {
-    const text = unit(`cyphr-${role}.service`);
-    expect(text).toMatch(new RegExp(`^StandardOutput=append:/var/log/cyphr/${role}\\.log$`, 'm'));
+  it.each([
+    ['cyphr-api@.service', 'api-%i'],
+    ['cyphr-worker@.service', 'worker-%i'],
+    ['cyphr-migrate.service', 'migrate'],
+  ])('%s writes its output to the file the CloudWatch agent ships (%s.log)', (name, file) => {
+    const text = unit(name);
+    expect(text).toMatch(new RegExp(`^StandardOutput=append:/var/log/cyphr/${file}\\.log$`, 'm'));
     expect(text).toMatch(/^StandardError=inherit$/m);
     expect(text).toMatch(/^LogsDirectory=cyphr$/m);
+  });
+});
+
+describe('systemd units: several processes per instance', () => {
+  const template = (name: string) => join(__dirname, 'systemd', name);
+
+  it('ships the api and worker as templates, the units the image checks and the bundle manifest lists', () => {
+    const shipped = readdirSync(join(__dirname, 'systemd')).filter((file) => file.endsWith('.service'));
+    expect(shipped.sort()).toEqual([...UNITS].sort());
+    const manifestLine = readFileSync(join(__dirname, 'build-bundle.sh'), 'utf8').match(/units: (\[[^\]]*\])/);
+    expect(JSON.parse(manifestLine![1]).sort()).toEqual([...UNITS].sort());
+    expect(roleUnits('api', 2)).toEqual(['cyphr-api@0.service', 'cyphr-api@1.service']);
+  });
+
+  it('api processes share the port (SO_REUSEPORT) and each has its own metrics port and log file', () => {
+    const [first, second] = ['0', '1'].map((n) => readServiceUnit(template('cyphr-api@.service'), n).environment);
+    expect(first).toMatchObject({ REUSE_PORT: 'true', METRICS_PORT: `${METRICS_PORT_PREFIX.api}0` });
+    expect(second.METRICS_PORT).toBe(`${METRICS_PORT_PREFIX.api}1`);
+    // PORT itself comes from the env file, the same for every process of the instance.
+    expect(first.PORT).toBeUndefined();
+  });
+
+  it('worker processes each have their own metrics port', () => {
+    const ports = ['0', '1'].map(
+      (n) => readServiceUnit(template('cyphr-worker@.service'), n).environment.WORKER_METRICS_PORT,
+    );
+    expect(ports).toEqual([`${METRICS_PORT_PREFIX.worker}0`, `${METRICS_PORT_PREFIX.worker}1`]);
   });
 });

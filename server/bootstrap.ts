@@ -18,6 +18,7 @@ import { ContractDocuments } from './contract/contract.controller';
 import { DEVICE_MESSAGES_PATH } from './mailbox/mailbox.controller';
 import { MessageQueueService } from './infrastructure/message-queue.service';
 import { httpMetrics } from './metrics/http-metrics.middleware';
+import { listenForMetrics } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
 import type { TrustProxy } from './realtime/upgrade-request';
@@ -77,8 +78,12 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
     server,
     (app.getHttpAdapter().getInstance() as { get(name: string): TrustProxy }).get('trust proxy fn'),
   );
-  await app.listen(config.port, config.host);
+  // With reusePort several processes share the port (Node 22.12+ on Linux; older Node ignores the option).
+  await app.listen({ port: config.port, host: config.host, reusePort: config.reusePort } as unknown as number);
   const port = (server.address() as AddressInfo).port;
+  const metricsListener = config.metricsPort
+    ? (await listenForMetrics(app.get(MetricsService), config.metricsPort)).server
+    : undefined;
 
   let shuttingDown: Promise<void> | undefined;
   /**
@@ -94,6 +99,7 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
       await gateway.close(Math.min(1_000, config.shutdownTimeoutMs / 4));
       await drained;
       await app.get(MessageQueueService).flush();
+      await new Promise((resolve) => (metricsListener ? metricsListener.close(resolve) : resolve(undefined)));
       await app.close();
     })());
 

@@ -21,8 +21,11 @@ describe('config', () => {
     expect(resolved[1].tier).toBe(TIERS.medium);
   });
 
-  it('takes the plan phase 3 numbers for the 10K tier', () => {
-    expect(TIERS.medium.api).toMatchObject({ min: 2, max: 10, desired: 3 });
+  // The plan's phase 3 said min 2 / max 10 / desired 3; min stays, max and desired come from the capacity model
+  // (bench/capacity-update.spec.ts checks them against it).
+  it('keeps the plan phase 3 minimum for the 10K tier', () => {
+    expect(TIERS.medium.api.min).toBe(2);
+    expect(TIERS.medium.api.desired).toBeLessThanOrEqual(TIERS.medium.api.max);
     expect(TIERS.medium.database.replicas).toBe(2);
     expect(TIERS.large.cache.shards).toBeGreaterThan(1);
   });

@@ -1,5 +1,8 @@
 // Capacity tiers, from the plan's cost tables (../shared/seed/README.md) and its phase 3 scaling numbers.
 // A tier is pure data: constructs read it, nothing branches on its name.
+// The api and worker groups' min / max / desired come from the capacity model at the measured per-operation costs
+// (bench/capacity-figures/current.json): `npm run capacity -- --write` rewrites them; capacity-update.spec.ts checks
+// that they match. Each instance runs one Node process per vCPU (infra/config/processes.ts).
 
 export type TierName = 'small' | 'medium' | 'large';
 
@@ -41,7 +44,7 @@ export const TIERS: Record<TierName, TierSpec> = {
   small: {
     users: 1_000,
     api: { instanceType: 't3.small', min: 2, max: 4, desired: 2 },
-    worker: { instanceType: 't3.small', min: 1, max: 2, desired: 1, scaleOutBacklog: 500 },
+    worker: { instanceType: 't3.small', min: 1, max: 3, desired: 1, scaleOutBacklog: 500 },
     database: { instanceClass: 'db.t3.medium', replicas: 0, allocatedStorageGb: 20, maxAllocatedStorageGb: 100 },
     cache: { nodeType: 'cache.t3.micro', shards: 1, replicasPerShard: 0 },
     rootVolumeGb: 20,
@@ -49,21 +52,18 @@ export const TIERS: Record<TierName, TierSpec> = {
   // 10K users: EC2 t3.medium (phase 3: min 2, max 10, desired 3), RDS db.r5.large + 2 replicas, Redis cache.m5.large.
   medium: {
     users: 10_000,
-    api: { instanceType: 't3.medium', min: 2, max: 10, desired: 3 },
-    // max 6, not 4: the capacity model (bench/RESULTS.md) needs 5 workers at the plan's 5,000 msg/s (0.62 ms CPU each).
-    worker: { instanceType: 't3.medium', min: 1, max: 6, desired: 2, scaleOutBacklog: 1_000 },
+    api: { instanceType: 't3.medium', min: 2, max: 4, desired: 2 },
+    worker: { instanceType: 't3.medium', min: 1, max: 4, desired: 2, scaleOutBacklog: 1_000 },
     database: { instanceClass: 'db.r5.large', replicas: 2, allocatedStorageGb: 100, maxAllocatedStorageGb: 500 },
     cache: { nodeType: 'cache.m5.large', shards: 1, replicasPerShard: 1 },
     rootVolumeGb: 30,
   },
   // 100K users: EC2 20x c5.xlarge, RDS db.r5.2xlarge + 4 replicas, Redis in cluster mode.
-  // Changed after measuring (bench/RESULTS.md): an instance runs one Node process, which uses about one core, so
-  // the plan's c5.xlarge (4 vCPUs) pays for three idle ones; c5.large gives the same process half the price.
-  // At the plan's ratio of 0.5 msg/s per user (50,000 msg/s) the model needs ~73 api and ~45 workers: max 80 / 48.
+  // c5.large rather than the plan's c5.xlarge: the same price per vCPU in steps half as large.
   large: {
     users: 100_000,
-    api: { instanceType: 'c5.large', min: 10, max: 80, desired: 20 },
-    worker: { instanceType: 'c5.large', min: 2, max: 48, desired: 4, scaleOutBacklog: 5_000 },
+    api: { instanceType: 'c5.large', min: 10, max: 24, desired: 19 },
+    worker: { instanceType: 'c5.large', min: 2, max: 15, desired: 4, scaleOutBacklog: 5_000 },
     database: { instanceClass: 'db.r5.2xlarge', replicas: 4, allocatedStorageGb: 500, maxAllocatedStorageGb: 2_000 },
     cache: { nodeType: 'cache.m5.large', shards: 3, replicasPerShard: 1 },
     rootVolumeGb: 30,

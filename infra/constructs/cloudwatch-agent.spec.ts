@@ -29,15 +29,27 @@ describe('CloudWatch agent config', () => {
       f.file_path,
       f.log_group_name,
     ]);
+    // One file per process of the template units (as many as an instance of any tier runs: two), one for the migration.
+    const indexes = [0, 1];
     expect(files).toEqual([
-      ['/var/log/cyphr/api.log', '/cyphr/staging/api'],
-      ['/var/log/cyphr/worker.log', '/cyphr/staging/worker'],
+      ...indexes.map((n) => [`/var/log/cyphr/api-${n}.log`, '/cyphr/staging/api']),
+      ...indexes.map((n) => [`/var/log/cyphr/worker-${n}.log`, '/cyphr/staging/worker']),
       ['/var/log/cyphr/migrate.log', '/cyphr/staging/migrate'],
     ]);
+    // Streams stay unique per instance and process.
+    const streams = config.logs.logs_collected.files.collect_list.map(
+      (f: Record<string, string>) => `${f.log_group_name} ${f.log_stream_name}`,
+    );
+    expect(new Set(streams).size).toBe(streams.length);
+    expect(streams).toContain('/cyphr/staging/api {instance_id}/1');
     // The Prometheus scraper sits under logs.metrics_collected in the agent's schema (not logs_collected).
     expect(Object.keys(config.logs.logs_collected)).toEqual(['files']);
     expect(config.logs.metrics_collected.prometheus.log_group_name).toBe('/cyphr/staging/metrics');
     expect(prometheusConfig()).toMatch(/job_name: cyphr-api[\s\S]*regex: 'cyphr_websocket_connections\|/);
+    // Each process's own metrics port: a scrape of the shared API port would reach one process at random.
+    expect(prometheusConfig()).toContain("targets: ['127.0.0.1:9480', '127.0.0.1:9481']");
+    expect(prometheusConfig()).toContain("targets: ['127.0.0.1:9470', '127.0.0.1:9471']");
+    expect(prometheusConfig()).not.toContain(':3001');
     // Pushes are split by outcome; everything else is one series per job.
     const declarations = config.logs.metrics_collected.prometheus.emf_processor.metric_declaration;
     expect(

@@ -1,14 +1,15 @@
 // What the CloudWatch agent on every instance ships: each process's log file (systemd appends the
-// unit's output to /var/log/cyphr/<process>.log) to its Terraform-owned group, and the processes'
-// Prometheus endpoints, scraped locally, as embedded-metric-format events from which CloudWatch makes
-// the metrics operators need in the namespace Cyphr/<environment>. One AMI serves both roles, so the
-// config names every process; on an instance whose role does not run one, that file stays absent
-// and that scrape fails quietly.
+// unit's output to /var/log/cyphr/<role>-<n>.log, one per process of the template unit, and migrate.log) to its
+// role's Terraform-owned group, one stream per instance and process, and the processes' Prometheus endpoints
+// (one loopback port per process: infra/config/processes.ts), scraped locally, as embedded-metric-format events
+// from which CloudWatch makes the metrics operators need in the namespace Cyphr/<environment>. One AMI serves
+// both roles and every tier, so the config names every process an instance may run; a file or port whose process
+// does not run on this instance stays absent and its scrape fails quietly.
 //
 // The agent drops Prometheus histograms (CloudWatch docs: "Prometheus metric type conversion by the
 // CloudWatch agent"); counters become per-scrape deltas, gauges pass through.
-import { API_PORT } from './security';
-import { APP_LOG_STREAMS, appLogGroupName, METRICS_LOG_STREAM } from './logs';
+import { ALL_PROCESS_INDEXES, metricsPort } from '../config/processes';
+import { APP_LOG_STREAMS, appLogGroupName, METRICS_LOG_STREAM, type AppLogStream } from './logs';
 
 export const AGENT_DIR = '/opt/aws/amazon-cloudwatch-agent';
 // Not etc/amazon-cloudwatch-agent.json: the agent reads that path too, next to what fetch-config installs, so the
@@ -17,8 +18,11 @@ export const AGENT_CONFIG = `${AGENT_DIR}/etc/cyphr-agent.json`;
 export const PROMETHEUS_CONFIG = `${AGENT_DIR}/etc/cyphr-prometheus.yaml`;
 export const LOGROTATE_CONFIG = '/etc/logrotate.d/cyphr';
 export const APP_LOG_DIR = '/var/log/cyphr';
-/** The worker's metrics listener (WORKER_METRICS_HOST/PORT defaults, worker/config/worker-environment.ts). */
-export const WORKER_METRICS_TARGET = '127.0.0.1:9464';
+/** Each process's metrics listener on loopback (METRICS_PORT / WORKER_METRICS_PORT, set by the units per process). */
+export const metricsTargets = (role: 'api' | 'worker') =>
+  ALL_PROCESS_INDEXES.map((index) => `127.0.0.1:${metricsPort(role, index)}`);
+/** Roles whose unit is a template, one process per index; the migration is one oneshot per instance. */
+const PER_PROCESS: ReadonlySet<AppLogStream> = new Set(['api', 'worker']);
 const SCRAPE_SECONDS = 60;
 
 /** The process metrics on the dashboard, per scrape job; everything else is dropped before it costs anything. */
@@ -54,12 +58,14 @@ export function agentConfig(environment: string): Record<string, unknown> {
       force_flush_interval: 15,
       logs_collected: {
         files: {
-          collect_list: APP_LOG_STREAMS.map((stream) => ({
-            file_path: `${APP_LOG_DIR}/${stream}.log`,
-            log_group_name: appLogGroupName(environment, stream),
-            log_stream_name: '{instance_id}',
-            timezone: 'UTC',
-          })),
+          collect_list: APP_LOG_STREAMS.flatMap((stream) =>
+            (PER_PROCESS.has(stream) ? ALL_PROCESS_INDEXES : [undefined]).map((index) => ({
+              file_path: `${APP_LOG_DIR}/${stream}${index === undefined ? '' : `-${index}`}.log`,
+              log_group_name: appLogGroupName(environment, stream),
+              log_stream_name: index === undefined ? '{instance_id}' : `{instance_id}/${index}`,
+              timezone: 'UTC',
+            })),
+          ),
         },
       },
       // The agent's schema puts the Prometheus scraper under logs.metrics_collected: its output is EMF log events.
@@ -94,13 +100,13 @@ export function agentConfig(environment: string): Record<string, unknown> {
   };
 }
 
-/** The agent's Prometheus scrape config: both local endpoints, keeping only SCRAPED_METRICS. */
+/** The agent's Prometheus scrape config: every process's local endpoint, keeping only SCRAPED_METRICS. */
 export function prometheusConfig(): string {
-  const job = (name: keyof typeof SCRAPED_METRICS, target: string) => [
+  const job = (name: keyof typeof SCRAPED_METRICS, targets: string[]) => [
     `  - job_name: ${name}`,
     '    metrics_path: /metrics',
     '    static_configs:',
-    `      - targets: ['${target}']`,
+    `      - targets: [${targets.map((target) => `'${target}'`).join(', ')}]`,
     '    metric_relabel_configs:',
     '      - source_labels: [__name__]',
     `        regex: '${SCRAPED_METRICS[name].join('|')}'`,
@@ -111,8 +117,8 @@ export function prometheusConfig(): string {
     `  scrape_interval: ${SCRAPE_SECONDS}s`,
     '  scrape_timeout: 10s',
     'scrape_configs:',
-    ...job('cyphr-api', `127.0.0.1:${API_PORT}`),
-    ...job('cyphr-worker', WORKER_METRICS_TARGET),
+    ...job('cyphr-api', metricsTargets('api')),
+    ...job('cyphr-worker', metricsTargets('worker')),
     '',
   ].join('\n');
 }

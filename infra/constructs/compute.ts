@@ -4,6 +4,7 @@ import { Fn, Token } from 'cdktf';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
 import { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group';
 import type { GroupCapacity } from '../config/tiers';
+import { processesPerInstance } from '../config/processes';
 import { partitionOf, ServiceRole } from './iam';
 import type { AppLogGroups } from './logs';
 import { MIGRATION_START_BUDGET_SECONDS } from '../../common/operations/timeouts';
@@ -93,7 +94,10 @@ export class AppFleet extends Construct {
       // A unit that cannot stay up powers the instance off (StartLimitAction=poweroff): it is then terminated and
       // its group launches a replacement, with no IAM permission that could touch another instance.
       instanceInitiatedShutdownBehavior: 'terminate',
-      userData: Fn.base64encode(userDataScript(props.role, props.settings)),
+      // One Node process per vCPU: the API's share port 3001 (SO_REUSEPORT), the workers consume side by side.
+      userData: Fn.base64encode(
+        userDataScript(props.role, props.settings, processesPerInstance(props.capacity.instanceType)),
+      ),
       updateDefaultVersion: true,
       tagSpecifications: ['instance', 'volume'].map((resourceType) => ({
         resourceType,

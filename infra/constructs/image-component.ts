@@ -18,7 +18,10 @@ import {
 
 export const INSTALL_PREFIX = '/opt/cyphr';
 export const SYSTEMD_DIR = '/etc/systemd/system';
-export const UNITS = ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'];
+/** The unit files the bundle installs: the api and worker are templates, one instance per process (cyphr-api@0 ...). */
+export const UNITS = ['cyphr-api@.service', 'cyphr-worker@.service', 'cyphr-migrate.service'];
+/** A unit file's first instance (a template's `@.` becomes `@0.`): what `systemctl is-enabled` can ask about. */
+export const firstInstance = (unit: string) => unit.replace('@.', '@0.');
 const ENTRY_POINTS = ['app/server/main.js', 'app/worker/main.js', 'app/common/database/migrate.js'];
 const WORK_DIR = '/var/tmp/cyphr-bundle';
 
@@ -76,7 +79,7 @@ function checks(p: ComponentDocumentProps): Step[] {
         `grep -q '^ExecStart=${node} ' ${SYSTEMD_DIR}/${unit}`,
         // User data enables exactly one role's unit at boot; the image starts nothing by itself.
         // (`! cmd` would not trip `set -e`, hence the explicit exit.)
-        `if systemctl is-enabled --quiet ${unit}; then echo '${unit} is enabled in the image' >&2; exit 1; fi`,
+        `if systemctl is-enabled --quiet ${firstInstance(unit)}; then echo '${firstInstance(unit)} is enabled in the image' >&2; exit 1; fi`,
       ]),
     ),
   ];

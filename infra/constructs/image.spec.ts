@@ -99,6 +99,8 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       depends_on: [expect.stringMatching(/^aws_s3_object\./)],
     });
     const data = String(component.data);
+    // Image Builder refuses a component document over 16,000 characters (terraform validate says so first).
+    expect(data.length).toBeLessThanOrEqual(16_000);
     expect(data).toContain('"dnf install -y nodejs22"');
     expect(data).toContain(
       `aws s3 cp --only-show-errors --expected-bucket-owner 111111111111 s3://cyphr-staging-artifacts-111111111111/bundles/cyphr-${bundle.version}.tar.gz`,
@@ -117,7 +119,7 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     for (const checks of [validate, test]) {
       expect(checks).toContain("/usr/bin/node-22 --version | grep -q '^v22\\\\.'");
       expect(checks).toContain(`test \\"$(cat /opt/cyphr/current/VERSION)\\" = '${bundle.version}'`);
-      for (const unit of ['cyphr-api.service', 'cyphr-worker.service', 'cyphr-migrate.service'])
+      for (const unit of ['cyphr-api@.service', 'cyphr-worker@.service', 'cyphr-migrate.service'])
         expect(checks).toContain(`test -f /etc/systemd/system/${unit}`);
       expect(checks).toContain('test -f /opt/cyphr/current/app/worker/main.js');
       expect(checks).toContain('systemctl is-enabled --quiet amazon-cloudwatch-agent');
@@ -136,11 +138,13 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     };
     const config = JSON.parse(written('/opt/aws/amazon-cloudwatch-agent/etc/cyphr-agent.json'));
     expect(config.logs.logs_collected.files.collect_list).toEqual(
-      ['api', 'worker', 'migrate'].map((stream) =>
-        expect.objectContaining({
-          file_path: `/var/log/cyphr/${stream}.log`,
-          log_group_name: `/cyphr/staging/${stream}`,
-        }),
+      expect.arrayContaining(
+        ['api-0', 'api-1', 'worker-0', 'worker-1', 'migrate'].map((file) =>
+          expect.objectContaining({
+            file_path: `/var/log/cyphr/${file}.log`,
+            log_group_name: `/cyphr/staging/${file.replace(/-\d$/, '')}`,
+          }),
+        ),
       ),
     );
     expect(config.logs.metrics_collected.prometheus).toMatchObject({
@@ -154,8 +158,8 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
       expect.arrayContaining(['^cyphr_websocket_connections$', '^cyphr_worker_messages_stored_total$']),
     );
     const scrape = written('/opt/aws/amazon-cloudwatch-agent/etc/cyphr-prometheus.yaml');
-    expect(scrape).toContain("targets: ['127.0.0.1:3001']");
-    expect(scrape).toContain("targets: ['127.0.0.1:9464']");
+    expect(scrape).toContain("targets: ['127.0.0.1:9480', ");
+    expect(scrape).toContain("targets: ['127.0.0.1:9470', ");
     expect(written('/etc/logrotate.d/cyphr')).toContain('copytruncate');
     expect(data).toContain(
       '"/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -c file:/opt/aws/amazon-cloudwatch-agent/etc/cyphr-agent.json"',

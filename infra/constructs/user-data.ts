@@ -1,5 +1,6 @@
-// User data: writes the role's non-secret settings file and starts the role's systemd unit (the unit
-// itself comes with the AMI). Secrets are referenced by ARN only; processes fetch them at start.
+// User data: writes the role's non-secret settings file and starts the role's processes, one instance of the
+// role's systemd template unit per process (the units come with the AMI). Secrets are referenced by ARN only;
+// processes fetch them at start.
 import type { SharedSettings } from '../../common/config/environment';
 import type { MigrateSettings } from '../../common/config/migrate-settings';
 import type { ApiSettings } from '../../server/config/api-settings';
@@ -75,8 +76,14 @@ export function envFile(settings: Readonly<Record<string, string | undefined>>):
     .join('\n');
 }
 
+/** The units user data starts: cyphr-<role>@0.service ... one per process (infra/config/processes.ts). */
+export function roleUnits(role: AppRole, processes: number): string[] {
+  if (!Number.isInteger(processes) || processes < 1) throw new Error(`${role}: ${processes} processes per instance`);
+  return Array.from({ length: processes }, (_, index) => `cyphr-${role}@${index}.service`);
+}
+
 /** A bash script; the caller base64-encodes it for the launch template. */
-export function userDataScript<R extends AppRole>(role: R, settings: RoleEnvFiles[R]): string {
+export function userDataScript<R extends AppRole>(role: R, settings: RoleEnvFiles[R], processes = 1): string {
   return [
     '#!/bin/bash',
     'set -euo pipefail',
@@ -86,7 +93,7 @@ export function userDataScript<R extends AppRole>(role: R, settings: RoleEnvFile
     ENV_FILE_END,
     `chmod 0644 ${ENV_FILE_PATH}`,
     'systemctl daemon-reload',
-    `systemctl enable --now cyphr-${role}.service`,
+    `systemctl enable --now ${roleUnits(role, processes).join(' ')}`,
     '',
   ].join('\n');
 }

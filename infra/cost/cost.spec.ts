@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeEnvironments } from '../app';
+import { TIERS } from '../config/tiers';
 import { priceStack } from './price-stack';
 import { HOURS_PER_MONTH, PRICES } from './prices-us-east-1';
 import { priceStacks, stackIdentity } from './report';
@@ -147,7 +148,7 @@ describe('cost report', () => {
       app.synth();
       const [synthesized] = priceStacks(join(outdir, 'stacks'), DEFAULT_USAGE);
       expect(synthesized).toMatchObject({ stack: 'cyphr-production-medium', tier: 'medium', unpriced: [] });
-      expect(line(synthesized, 'api t3.medium')?.quantity).toBe('3 × 730 h');
+      expect(line(synthesized, 'api t3.medium')?.quantity).toBe(`${TIERS.medium.api.desired} × 730 h`);
       expect(line(synthesized, 'NAT gateways')?.quantity).toBe('3 × 730 h');
       // Production pushes through a webhook (its user data says so) and keeps mailboxes 30 days.
       expect(line(synthesized, 'push webhook calls')?.basis).toBe('usage');

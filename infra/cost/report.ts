@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeEnvironments } from '../app';
 import { ENVIRONMENTS, isTierName, TIERS, type TierName } from '../config';
+import { BASELINE_FIGURES, CURRENT_FIGURES, readFigures } from '../../bench/capacity-figures';
+import { capacitySavings } from './capacity-savings';
 import { priceStack, StackCost } from './price-stack';
 import { PRICE_REGION, PRICES_AS_OF } from './prices-us-east-1';
 import { renderReport } from './render';
@@ -11,14 +13,18 @@ import { resourcesOf, StackJson } from './stack-json';
 import { parseUsage, UsageAssumptions } from './usage';
 
 /**
- * `npm run cost [-- --set name=value,...] [--json file] [--stacks dir]`: synthesizes every environment at
- * every tier into a temporary folder (or reads `--stacks`, e.g. cdktf.out/stacks), prices each stack and
- * prints Markdown; `--json file` also writes the figures as JSON (`--json -` prints JSON instead).
+ * `npm run cost [-- --set name=value,...] [--json file] [--stacks dir] [--figures file]`: synthesizes every
+ * environment at every tier into a temporary folder (or reads `--stacks`, e.g. cdktf.out/stacks), prices each
+ * stack and prints Markdown; `--json file` also writes the figures as JSON (`--json -` prints JSON instead).
+ * It also prices what the performance work saves per tier: the fleets the capacity model needs at peak from
+ * bench/capacity-figures/baseline-bd49c52.json versus `--figures` (a figures file or a bench report;
+ * default bench/capacity-figures/current.json).
  */
 interface Options {
   usage: UsageAssumptions;
   json?: string;
   stacksDir?: string;
+  figures: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -27,12 +33,17 @@ function parseOptions(argv: string[]): Options {
     if (index >= 0 && argv[index + 1] === undefined) throw new Error(`${name} needs a value`);
     return index >= 0 ? argv[index + 1] : undefined;
   };
-  const known = ['--set', '--json', '--stacks'];
+  const known = ['--set', '--json', '--stacks', '--figures'];
   const unknown = argv.filter(
     (arg, index) => arg.startsWith('--') && !known.includes(arg) && !known.includes(argv[index - 1]),
   );
   if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; known: ${known.join(' ')}`);
-  return { usage: parseUsage(value('--set')), json: value('--json'), stacksDir: value('--stacks') };
+  return {
+    usage: parseUsage(value('--set')),
+    json: value('--json'),
+    stacksDir: value('--stacks'),
+    figures: value('--figures') ?? CURRENT_FIGURES,
+  };
 }
 
 /** Every environment x tier, synthesized as the tests do (cyphr-<env>-<tier>). */
@@ -68,10 +79,17 @@ function main(): void {
   const outdir = options.stacksDir ? undefined : mkdtempSync(join(tmpdir(), 'cyphr-cost-'));
   try {
     const costs = priceStacks(options.stacksDir ?? synthesizeAll(outdir!), options.usage);
-    const json = `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, priceRegion: PRICE_REGION, usage: options.usage, stacks: costs }, null, 2)}\n`;
+    const before = readFigures(BASELINE_FIGURES);
+    const after = readFigures(options.figures);
+    const savings = {
+      rows: capacitySavings(before.figures, after.figures),
+      before: before.source,
+      after: after.source,
+    };
+    const json = `${JSON.stringify({ pricesAsOf: PRICES_AS_OF, priceRegion: PRICE_REGION, usage: options.usage, stacks: costs, capacitySavings: savings }, null, 2)}\n`;
     if (options.json === '-') return void process.stdout.write(json);
     if (options.json) writeFileSync(options.json, json);
-    console.log(renderReport(costs, options.usage));
+    console.log(renderReport(costs, options.usage, savings));
   } finally {
     if (outdir) rmSync(outdir, { recursive: true, force: true });
   }

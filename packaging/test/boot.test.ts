@@ -1,5 +1,6 @@
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { execFile, execFileSync } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { promisify } from 'node:util';
 import {
   copyFileSync,
@@ -31,7 +32,7 @@ import { LoadBalancer, startLoadBalancer } from './support/haproxy';
 import { LocalEndpoints, localResolver } from './support/local-references';
 import { imageNodeMajor, nodeRuntime } from './support/node-runtime';
 import { ManagedProcess } from './support/processes';
-import { differences, isTestSetting, TestSetting, withTestSettings } from './support/role-env';
+import { differences, isTestSetting, TEST_SETTINGS, TestSetting, withTestSettings } from './support/role-env';
 import { instanceRoleName, resolvedEnvFiles, Role, synthesizeStack, SynthesizedStack } from './support/synthesized-env';
 import { readServiceUnit, unitEnvironment } from './support/systemd-unit';
 
@@ -215,12 +216,23 @@ function writeEnvFile(host: string, role: Role, settings: Partial<Record<TestSet
   writeFileSync(file, ran[host], { mode: 0o644 });
 }
 
-/** `systemctl start <unit>` on `host`: the installed unit's command, environment and restart policy. */
-function startUnit(host: string, unitName: string): ManagedProcess {
-  const unit = readServiceUnit(join(systemdDir, unitName));
+/**
+ * `systemctl start <unit>` on `host` (`cyphr-api@1.service`: the template read as instance 1): the installed unit's
+ * command, environment and restart policy. `dropIn` plays a drop-in's Environment= (named per-process test
+ * settings only): several "instances" share this machine, so each process's metrics port must be a free one.
+ */
+function startUnit(host: string, unitName: string, dropIn: Partial<Record<TestSetting, string>> = {}): ManagedProcess {
+  const template = /^(.+@)(\d+)(\.service)$/.exec(unitName);
+  const unit = template
+    ? readServiceUnit(join(systemdDir, `${template[1]}${template[3]}`), template[2])
+    : readServiceUnit(join(systemdDir, unitName));
+  for (const key of Object.keys(dropIn))
+    if (!(TEST_SETTINGS.perProcess as readonly string[]).includes(key)) throw new Error(`${key} is not per process`);
+  Object.assign(unit.environment, dropIn);
   const env = unitEnvironment(unit, (path) => onDisk(path, host));
   const [command, ...args] = unit.execStart;
-  return new ManagedProcess(host, command, args, env, logs, {
+  const name = template ? `${host}@${template[2]}` : host;
+  return new ManagedProcess(name, command, args, env, logs, {
     cwd: unit.workingDirectory,
     restart: {
       restart: unit.restart,
@@ -243,25 +255,26 @@ async function startApi(index: number, port: number): Promise<ManagedProcess> {
     JWT_KEYS_REFRESH_SECONDS: '2',
   });
   const started = Date.now();
-  const api = startUnit(host, 'cyphr-api.service');
+  const api = startUnit(host, 'cyphr-api@0.service', { METRICS_PORT: String(await freePort()) });
   await untilReady(() => healthy(port), 30_000, `${host} healthy (log: ${api.logFile})`);
   bootToHealthyMs.push(Date.now() - started);
   return api;
 }
 
+const WORKER_TUNING = {
+  WORKER_WAIT_TIME_SECONDS: '1',
+  WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
+  WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+} as const;
+
 async function startWorker(): Promise<ManagedProcess> {
-  writeEnvFile('worker-0', 'worker', {
-    WORKER_METRICS_PORT: String(await freePort()),
-    WORKER_WAIT_TIME_SECONDS: '1',
-    WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
-    WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
-  });
+  writeEnvFile('worker-0', 'worker', WORKER_TUNING);
   // cyphr-migrate.service runs on worker instances with the worker's env file, before the worker starts.
   const migrate = startUnit('worker-0', 'cyphr-migrate.service');
   const code = await migrate.waitForExit();
   await migrate.stop();
   if (code !== 0) throw new Error(`migrate exited ${code}:\n${readFileSync(migrate.logFile, 'utf8')}`);
-  return startUnit('worker-0', 'cyphr-worker.service');
+  return startUnit('worker-0', 'cyphr-worker@0.service', { WORKER_METRICS_PORT: String(await freePort()) });
 }
 
 /** The test's own view of the primary (as an operator would look), not a process's login. */
@@ -396,7 +409,7 @@ afterAll(async () => {
 
 describe('the installed bundle', () => {
   it('lays out a release with hardened units pointing at it and at the image’s Node.js', () => {
-    const unit = readFileSync(join(systemdDir, 'cyphr-api.service'), 'utf8');
+    const unit = readFileSync(join(systemdDir, 'cyphr-api@.service'), 'utf8');
     expect(unit).toContain(`ExecStart=${node} --enable-source-maps ${prefix}/current/app/server/main.js`);
     for (const setting of [
       'User=cyphr',
@@ -409,7 +422,7 @@ describe('the installed bundle', () => {
     ]) {
       expect(unit).toContain(setting);
     }
-    expect(readFileSync(join(systemdDir, 'cyphr-worker.service'), 'utf8')).toMatch(/app\/worker\/main\.js/);
+    expect(readFileSync(join(systemdDir, 'cyphr-worker@.service'), 'utf8')).toMatch(/app\/worker\/main\.js/);
     expect(readFileSync(join(systemdDir, 'cyphr-migrate.service'), 'utf8')).toMatch(/Type=oneshot/);
     const manifest = JSON.parse(readFileSync(join(prefix, 'current', 'manifest.json'), 'utf8'));
     expect(manifest.version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}/);
@@ -735,5 +748,154 @@ describe('through the load balancer', () => {
     expect(completed.length).toBeGreaterThan(0);
     expect(completed.every((r) => r.status === 202)).toBe(true);
     expect(results.filter((r) => r.status === 0).map((r) => r.error)).toEqual([]);
+  });
+});
+
+/** GET on a new connection each time (no keep-alive pool): the kernel picks one of the port's listeners anew. */
+function freshGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const request = httpGet({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolvePromise({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+  });
+}
+
+/** A counter's value in Prometheus text (summed over its label sets). */
+const counter = (text: string, name: string) =>
+  text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+
+describe('one instance running a process per vCPU (every tier’s instance type has two)', () => {
+  jest.setTimeout(120_000);
+  const host = 'api-2';
+  let port: number;
+  let apiMetricsPorts: number[];
+  let workerMetricsPorts: number[];
+  let processes: ManagedProcess[] = [];
+  let workers: ManagedProcess[] = [];
+
+  beforeAll(async () => {
+    // As user data does: one env file, then cyphr-api@0 and cyphr-api@1 on the same PORT.
+    port = await freePort();
+    writeEnvFile(host, 'api', {
+      PORT: String(port),
+      RATE_LIMITS: 'registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60',
+      JWT_KEYS_REFRESH_SECONDS: '2',
+    });
+    apiMetricsPorts = [await freePort(), await freePort()];
+    processes = apiMetricsPorts.map((metrics, n) =>
+      startUnit(host, `cyphr-api@${n}.service`, { METRICS_PORT: String(metrics) }),
+    );
+    for (const [n, metrics] of apiMetricsPorts.entries())
+      await untilReady(
+        async () => (await freshGet(metrics, '/metrics')).status === 200 || undefined,
+        30_000,
+        `${host} process ${n} serving its metrics (log: ${processes[n].logFile})`,
+      );
+    // The worker instance from before stops; one instance's two worker processes take the queues over.
+    await worker.stop();
+    writeEnvFile('worker-1', 'worker', WORKER_TUNING);
+    workerMetricsPorts = [await freePort(), await freePort()];
+    workers = workerMetricsPorts.map((metrics, n) =>
+      startUnit('worker-1', `cyphr-worker@${n}.service`, { WORKER_METRICS_PORT: String(metrics) }),
+    );
+    for (const [n, metrics] of workerMetricsPorts.entries())
+      await untilReady(
+        async () => (await freshGet(metrics, '/ready')).status === 200 || undefined,
+        30_000,
+        `worker-1 process ${n} ready (log: ${workers[n].logFile})`,
+      );
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([...processes, ...workers].map((p) => p.stop('SIGKILL')));
+  });
+
+  it('shares the API port between two processes on the image’s Node.js: both answer', async () => {
+    for (const p of [...processes, ...workers])
+      expect(realpathSync(readlinkSync(`/proc/${p.pid}/exe`))).toBe(realpathSync(node));
+    const instances = new Set<string>();
+    for (let attempt = 0; attempt < 60 && instances.size < 2; attempt++) {
+      const { status, body } = await freshGet(port, '/health/ready');
+      expect(status).toBe(200);
+      instances.add((JSON.parse(body) as { instanceId: string }).instanceId);
+    }
+    // Each process has its own instance id (presence fields and realtime routing stay unique per process).
+    expect(instances.size).toBe(2);
+  });
+
+  it('gives each process its own metrics port, with its own registry', async () => {
+    const before = await Promise.all(apiMetricsPorts.map((p) => freshGet(p, '/metrics')));
+    for (const scrape of before) {
+      expect(scrape.status).toBe(200);
+      expect(scrape.body).toContain('cyphr_http_requests_total');
+    }
+    for (let i = 0; i < 20; i++) await freshGet(port, '/health');
+    const after = await Promise.all(apiMetricsPorts.map((p) => freshGet(p, '/metrics')));
+    const served = after.map(
+      (scrape, n) =>
+        counter(scrape.body, 'cyphr_http_requests_total') - counter(before[n].body, 'cyphr_http_requests_total'),
+    );
+    // The 20 requests through the shared port are counted once, split between the two registries.
+    expect(served[0] + served[1]).toBe(20);
+    expect((await freshGet(apiMetricsPorts[0], '/health')).status).toBe(404);
+  });
+
+  it('delivers through the shared port and stores with two worker processes', async () => {
+    const direct = new CyphrClient(`http://127.0.0.1:${port}`);
+    const [dana, erin] = [await direct.register(), await direct.register()];
+    const conversations = [
+      await direct.createConversation(dana, [erin.userId]),
+      await direct.createConversation(erin, [dana.userId]),
+    ];
+    const live = await direct.connect(erin);
+    const storedBefore = await Promise.all(workerMetricsPorts.map((p) => freshGet(p, '/metrics')));
+    const sent: string[] = [];
+    for (let i = 0; i < 20; i++) sent.push((await direct.send(dana, conversations[i % 2])).id);
+    for (const id of sent)
+      await live.next((event) => event.type === 'message' && (event as { message: { id: string } }).message.id === id);
+    live.close();
+    const storedAfter = await Promise.all(workerMetricsPorts.map((p) => freshGet(p, '/metrics')));
+    const stored = storedAfter.map(
+      (scrape, n) =>
+        counter(scrape.body, 'cyphr_worker_messages_stored_total') -
+        counter(storedBefore[n].body, 'cyphr_worker_messages_stored_total'),
+    );
+    process.stdout.write(`boot: two worker processes stored ${stored.join(' + ')} of ${sent.length}\n`);
+    expect(stored[0] + stored[1]).toBe(sent.length);
+  });
+
+  it('keeps serving on the shared port while one of its processes drains and exits', async () => {
+    const direct = new CyphrClient(`http://127.0.0.1:${port}`);
+    const [frank, grace] = [await direct.register(), await direct.register()];
+    const conversation = await direct.createConversation(frank, [grace.userId]);
+    const failures: string[] = [];
+    let accepted = 0;
+    let sending = true;
+    const sender = (async () => {
+      while (sending) {
+        try {
+          await direct.send(frank, conversation, undefined, randomUUID());
+          accepted++;
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    })();
+    await sleep(500);
+    // systemctl stop cyphr-api@0: its sibling keeps the port open, so no send fails, and no new one is refused.
+    expect(await processes[0].stop('SIGTERM')).toBe(0);
+    await sleep(1_000);
+    sending = false;
+    await sender;
+    expect(failures).toEqual([]);
+    expect(accepted).toBeGreaterThan(10);
+    expect((await freshGet(port, '/health')).status).toBe(200);
   });
 });

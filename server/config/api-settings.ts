@@ -20,6 +20,25 @@ export class ApiSettings extends SharedSettings {
   @Max(65535)
   PORT: number = 3001;
 
+  /**
+   * `true`: listen with SO_REUSEPORT (Node 22.12+ on Linux), so several API processes on one instance share PORT and
+   * the kernel spreads connections over them (systemd runs one per vCPU: cyphr-api@<n>). Elsewhere it is ignored.
+   */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  REUSE_PORT: 'true' | 'false' = 'false';
+
+  /**
+   * A loopback-only listener serving this process's GET /metrics: with processes sharing PORT a scrape of
+   * PORT/metrics reaches any one of them, so each gets its own (the unit sets 948<n>). 0: only PORT/metrics.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT: number = 0;
+
   /** Local runs: the JWT signing key itself (at least 32 characters). On AWS use JWT_SECRET_ARN. */
   @Transform(emptyToUndefined)
   @ValidateIf((env: ApiSettings) => !env.JWT_SECRET_ARN || env.JWT_SECRET !== undefined)

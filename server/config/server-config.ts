@@ -17,6 +17,10 @@ export class ServerConfig {
   port: number;
   /** Interface to bind; loopback in tests. */
   host: string;
+  /** SO_REUSEPORT on the listener: several processes of one instance share the port. */
+  reusePort: boolean;
+  /** Loopback port serving only this process's metrics; 0 for none. */
+  metricsPort: number;
   logLevel: LogLevel;
   /** Where logs go instead of stdout (tests that check what is logged). */
   logStream?: NodeJS.WritableStream;
@@ -147,6 +151,8 @@ export function buildServerConfig(
   return {
     port: env.PORT,
     host: '0.0.0.0',
+    reusePort: env.REUSE_PORT === 'true',
+    metricsPort: env.METRICS_PORT,
     logLevel: env.LOG_LEVEL,
     instanceId,
     database: buildDataSourceOptions(env, secrets, {

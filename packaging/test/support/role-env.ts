@@ -12,8 +12,11 @@ export const TEST_SETTINGS = {
     // The ElastiCache stand-in's CA, standing in for Amazon's public root that Node already trusts.
     'NODE_EXTRA_CA_CERTS',
   ],
-  /** Two APIs and a worker share one host here; on EC2 each has its own. */
-  perProcess: ['PORT', 'WORKER_METRICS_PORT'],
+  /**
+   * Several "instances" share one host here; on EC2 each has its own. PORT in the env file; the metrics ports the
+   * units set per process (948<n>, 947<n>) through a drop-in, as two instances' processes 0 would collide here.
+   */
+  perProcess: ['PORT', 'METRICS_PORT', 'WORKER_METRICS_PORT'],
   /** Every test client is 127.0.0.1, and a test does not wait minutes for a refresh or a visibility timeout. */
   tuning: [
     'RATE_LIMITS',

@@ -19,7 +19,7 @@ const local: LocalEndpoints = {
 
 /** A stack whose only launch template writes `env` for the api. */
 function stackWriting(env: string): SynthesizedStack {
-  const script = `#!/bin/bash\ncat > /etc/cyphr/cyphr.env <<'CYPHR_ENV'\n${env}\nCYPHR_ROLE=api\nCYPHR_ENV\nsystemctl enable --now cyphr-api.service\n`;
+  const script = `#!/bin/bash\ncat > /etc/cyphr/cyphr.env <<'CYPHR_ENV'\n${env}\nCYPHR_ROLE=api\nCYPHR_ENV\nsystemctl enable --now cyphr-api@0.service cyphr-api@1.service\n`;
   const worker = script.replace(/api/g, 'worker');
   const hcl = (text: string) => `\${base64encode(${JSON.stringify(text)})}`;
   return {
@@ -114,6 +114,22 @@ describe('the installed unit, read as systemd would', () => {
       PORT: '3001',
     });
     expect(parseTimespan('500ms')).toBe(500);
+  });
+
+  it("reads a template as one of its instances: %i is the instance's name", () => {
+    const template = join(dir, 'cyphr-worker@.service');
+    writeFileSync(
+      template,
+      [
+        '# process %i, in a comment',
+        '[Service]',
+        'Environment=WORKER_METRICS_PORT=947%i LABEL=100%%',
+        'ExecStart=/usr/bin/node-22 /opt/cyphr/current/app/worker/main.js',
+        '',
+      ].join('\n'),
+    );
+    expect(readServiceUnit(template, '1').environment).toEqual({ WORKER_METRICS_PORT: '9471', LABEL: '100%' });
+    expect(() => readServiceUnit(template)).toThrow(/%i needs an instance/);
   });
 
   it('restarts on-failure after a crash or SIGKILL, not after a clean exit or SIGTERM', () => {

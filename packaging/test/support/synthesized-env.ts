@@ -66,7 +66,7 @@ export function instanceRoleName(stack: SynthesizedStack, role: Role): string {
     return found;
   };
   const template = Object.values(stack.resource.aws_launch_template ?? {}).find((t) =>
-    userDataScriptOf(String(t.user_data)).includes(`cyphr-${role}.service`),
+    userDataScriptOf(String(t.user_data)).includes(`cyphr-${role}@0.service`),
   );
   const profileRef = (template?.iam_instance_profile as { arn?: string } | undefined)?.arn;
   const profile = address(profileRef, 'aws_iam_instance_profile');

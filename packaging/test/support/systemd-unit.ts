@@ -34,7 +34,22 @@ function words(value: string): string[] {
   return [...value.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
 }
 
-export function readServiceUnit(path: string): ServiceUnit {
+/**
+ * A template's instance specifiers as systemd resolves them (systemd.unit(5), "Specifiers"): %i the instance name,
+ * %% a percent sign. Any other specifier in a unit we ship would be a surprise here, so it fails.
+ */
+export function resolveSpecifiers(text: string, instance: string | undefined, path: string): string {
+  return text.replace(/%(.)/g, (whole, letter: string) => {
+    if (letter === '%') return '%';
+    if (letter === 'i' && instance !== undefined) return instance;
+    throw new Error(
+      `${path}: specifier ${whole} ${letter === 'i' ? 'needs an instance (a template unit)' : 'is not supported'}`,
+    );
+  });
+}
+
+/** A unit file, or a template (`cyphr-api@.service`) read as its instance `instance` (`cyphr-api@1.service`). */
+export function readServiceUnit(path: string, instance?: string): ServiceUnit {
   const unit: ServiceUnit = {
     execStart: [],
     environment: {},
@@ -46,7 +61,8 @@ export function readServiceUnit(path: string): ServiceUnit {
   };
   let section = '';
   for (const raw of readFileSync(path, 'utf8').split('\n')) {
-    const line = raw.trim();
+    if (raw.trim().startsWith('#')) continue;
+    const line = resolveSpecifiers(raw.trim(), instance, path);
     if (!line || line.startsWith('#')) continue;
     if (line.startsWith('[')) {
       section = line;

@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MeasuredFigures } from './capacity';
+import type { PerCoreFigures } from './capacity-scale';
+
+/**
+ * The figures the capacity model reads, committed so every number it prints can be reproduced:
+ * - baseline-bd49c52.json: what the tiers were sized from before the performance work (one process per instance);
+ * - current.json: the latest measured per-operation costs the tiers are sized from now;
+ * - per-core.json: what one core of PostgreSQL and Redis did with our statements (capacity-per-core.ts).
+ */
+export const FIGURES_DIR = join(__dirname, 'capacity-figures');
+export const BASELINE_FIGURES = join(FIGURES_DIR, 'baseline-bd49c52.json');
+export const CURRENT_FIGURES = join(FIGURES_DIR, 'current.json');
+export const PER_CORE_FIGURES = join(FIGURES_DIR, 'per-core.json');
+
+export interface FiguresFile {
+  /** Where the numbers come from (a commit, a report). */
+  source: string;
+  figures: MeasuredFigures;
+}
+
+const REQUIRED: Array<keyof MeasuredFigures> = [
+  'apiCpuMsPerMessage',
+  'apiCpuMsPerRead',
+  'workerCpuMsPerMessage',
+  'connectionsHeld',
+  'bytesPerConnection',
+  'apiCoresPer1000Connections',
+  'apiBaseRssMiB',
+];
+
+/** Checks the fields the model needs; optional ones (moderate, groupMessage) pass through when present. */
+export function checkFigures(figures: unknown, where: string): MeasuredFigures {
+  const record = (figures ?? {}) as Record<string, unknown>;
+  const missing = REQUIRED.filter((key) => !(typeof record[key] === 'number' && Number.isFinite(record[key])));
+  if (missing.length) throw new Error(`${where}: figures lack ${missing.join(', ')}`);
+  return record as unknown as MeasuredFigures;
+}
+
+/** The moderate-load phase's shape (PERF.md): 2 API processes, 320 msg/s offered, one worker. */
+const MODERATE_DEFAULT_RATES = { apiMessagesPerSecondPerProcess: 160, workerMessagesPerSecondPerProcess: 320 };
+
+interface ModeratePhase {
+  apiProcesses?: number;
+  accepted?: number;
+  stored?: number;
+  seconds?: number;
+}
+
+const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+
+/**
+ * The model's figures from a bench report's flat ones: the seven it always had, plus (when the phases ran) the
+ * moderate-load costs with that phase's per-process rates, and a 10-member message's API cost: its accept
+ * (`groupSendApiCpuMsPerMessage`) plus the push share of a 1:1 message (end to end minus accept, two sockets: the
+ * recipient's and the sender's) for each of its members' sockets. No worker figure for a group message exists
+ * yet: the model prices its worker side as a 1:1 message.
+ */
+export function modelFigures(
+  raw: Record<string, unknown>,
+  moderatePhase?: ModeratePhase,
+  where = 'figures',
+): MeasuredFigures {
+  const figures = { ...checkFigures(raw, where) };
+  const moderateApi = num(raw.moderateApiCpuMsPerMessage);
+  const moderateWorker = num(raw.moderateWorkerCpuMsPerMessage);
+  if (!figures.moderate && moderateApi !== undefined && moderateWorker !== undefined) {
+    const seconds = num(moderatePhase?.seconds);
+    const rate = (count: number | undefined, processes: number) =>
+      seconds && count !== undefined ? Math.round(count / seconds / processes) : undefined;
+    figures.moderate = {
+      apiCpuMsPerMessage: moderateApi,
+      workerCpuMsPerMessage: moderateWorker,
+      apiMessagesPerSecondPerProcess:
+        rate(num(moderatePhase?.accepted), num(moderatePhase?.apiProcesses) ?? 2) ??
+        MODERATE_DEFAULT_RATES.apiMessagesPerSecondPerProcess,
+      workerMessagesPerSecondPerProcess:
+        rate(num(moderatePhase?.stored), 1) ?? MODERATE_DEFAULT_RATES.workerMessagesPerSecondPerProcess,
+    };
+  }
+  const groupSend = num(raw.groupSendApiCpuMsPerMessage);
+  const send = num(raw.sendApiCpuMsPerMessage);
+  const members = num(raw.groupMembers);
+  if (!figures.groupMessage && groupSend !== undefined && send !== undefined && members !== undefined) {
+    const pushPerSocket = Math.max(0, figures.apiCpuMsPerMessage - send) / 2;
+    figures.groupMessage = { apiCpuMsPerMessage: Number((groupSend + pushPerSocket * members).toFixed(3)) };
+  }
+  return figures;
+}
+
+/** A figures file, or a bench report (bench/reports/*.json: its `figures`, source = its commit and time). */
+export function readFigures(path: string): FiguresFile {
+  const json = JSON.parse(readFileSync(path, 'utf8')) as {
+    source?: string;
+    figures?: Record<string, unknown>;
+    startedAt?: string;
+    mode?: string;
+    machine?: { commit?: string; node?: string };
+    measurements?: { moderate?: ModeratePhase };
+  };
+  const source =
+    json.source ??
+    `the ${json.mode ?? ''} bench run of ${json.startedAt?.slice(0, 10) ?? '?'} at commit ${json.machine?.commit ?? '?'} (Node ${json.machine?.node ?? '?'})`.replace(
+      /\s+/g,
+      ' ',
+    );
+  return { source, figures: modelFigures(json.figures ?? {}, json.measurements?.moderate, path) };
+}
+
+export function readPerCore(path: string = PER_CORE_FIGURES): PerCoreFigures {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run bench/capacity-per-core.ts with the services up`);
+  return JSON.parse(readFileSync(path, 'utf8')) as PerCoreFigures;
+}
