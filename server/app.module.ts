@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
-import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ServerConfig } from './config/server-config';
@@ -11,15 +11,13 @@ import { ContractController, ContractDocuments } from './contract/contract.contr
 import { ConversationsModule } from './conversations/conversations.module';
 import { HealthModule } from './health/health.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
-import { LOG_REDACT_PATHS, redactUrl } from './http/logging';
-import { requestId } from './http/request-id';
+import { LOG_REDACT_PATHS } from './http/logging';
 import { StrictValidationPipe } from './http/validation.pipe';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { KeysModule } from './keys/keys.module';
 import { MailboxModule } from './mailbox/mailbox.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsController } from './metrics/metrics.controller';
-import { ClientRateLimitGuard, UserRateLimitGuard } from './rate-limits/rate-limit.guard';
 import { RealtimeModule } from './realtime/realtime.module';
 import { SyncModule } from './sync/sync.module';
 import { UsersModule } from './users/users.module';
@@ -36,8 +34,6 @@ class ServerConfigModule {
     };
   }
 }
-
-const QUIET_PATHS = new Set(['/health', '/metrics']);
 
 /** Logs go to stdout, or to `config.logStream` (tests read what was logged). */
 function withLogStream<T>(config: ServerConfig, options: T): T | [T, NodeJS.WritableStream] {
@@ -57,19 +53,11 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: withLogStream(config, {
             level: config.logLevel,
-            genReqId: requestId,
-            customProps: () => ({ instance: config.instanceId }),
+            base: { pid: process.pid, hostname: hostname(), instance: config.instanceId },
             redact: LOG_REDACT_PATHS,
-            autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has(req.url ?? '') },
-            serializers: {
-              req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-                id: req.id,
-                method: req.method,
-                url: redactUrl(req.url),
-                remoteAddress: req.remoteAddress,
-              }),
-            },
           }),
+          // No per-request middleware (child logger, AsyncLocalStorage): requestLog (bootstrap) logs requests.
+          forRoutes: [],
         }),
         TypeOrmModule.forRoot({ ...config.database, retryAttempts: 3, retryDelay: 1_000 }),
         InfrastructureModule,
@@ -88,10 +76,8 @@ export class AppModule {
         ContractDocuments,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
-        // Order matters: per-address limits before authentication (so 401s are counted), per-user ones after it.
-        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
+        // Rate limits and authentication in one guard: all of a request's counters in one Redis round trip.
         { provide: APP_GUARD, useExisting: AuthGuard },
-        { provide: APP_GUARD, useClass: UserRateLimitGuard },
       ],
     };
   }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { validateEnvironment } from '../common/config/environment';
@@ -12,6 +12,7 @@ import { ApiSettings } from './config/api-settings';
 import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
 import { useJsonBodies } from './http/body-parsing';
 import { GracefulDrain } from './http/graceful-drain';
+import { requestLog } from './http/request-log';
 import { openApiDocument } from './http/openapi';
 import { ContractDocuments } from './contract/contract.controller';
 import { DEVICE_MESSAGES_PATH } from './mailbox/mailbox.controller';
@@ -61,6 +62,7 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   const server = app.getHttpServer() as Server;
   const drain = new GracefulDrain(server, config.drainLameDuckMs);
   app.use(drain.middleware);
+  app.use(requestLog(PinoLogger.root));
   app.use(httpMetrics(app.get(MetricsService)));
   useJsonBodies(app, config.bodyLimitBytes, {
     path: DEVICE_MESSAGES_PATH,

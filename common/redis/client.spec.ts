@@ -1,4 +1,4 @@
-import { redisClientOptions, redisClusterOptions, redisSettings } from './client';
+import { MAX_QUEUED_COMMANDS, redisClientOptions, redisClusterOptions, redisSettings } from './client';
 
 describe('Redis settings', () => {
   it('picks the mode from REDIS_CLUSTER (single by default) and the password from the auth token', () => {
@@ -40,6 +40,16 @@ describe('Redis settings', () => {
 
     const local = redisClusterOptions({ mode: 'cluster', url: 'redis://default:p%40ss@127.0.0.1:7000', name: 'n' });
     expect(local.defaults).toMatchObject({ username: 'default', password: 'p@ss', socket: { tls: false } });
+  });
+
+  it('a caller that keeps its own deadlines gets no per-command timeout from node-redis, and a bounded queue', () => {
+    const single = { mode: 'single' as const, url: 'redis://h:6379', name: 'n' };
+    expect(redisClientOptions(single)).not.toHaveProperty('commandOptions');
+    const deadlines = { commandOptions: { timeout: 0 }, commandsQueueMaxLength: MAX_QUEUED_COMMANDS };
+    expect(redisClientOptions({ ...single, callerDeadlines: true })).toMatchObject(deadlines);
+    expect(redisClusterOptions({ ...single, mode: 'cluster', callerDeadlines: true }).defaults).toMatchObject(
+      deadlines,
+    );
   });
 
   it('REDIS_AUTH=iam: no password, the user and cache the token is signed for, and a fresh token per handshake', async () => {

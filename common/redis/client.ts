@@ -44,6 +44,12 @@ export interface RedisSettings {
    * only at start-up (processes the boot test spawns get NODE_EXTRA_CA_CERTS instead).
    */
   tlsCa?: string;
+  /**
+   * The caller bounds every command with a deadline of its own (the API's RedisService.run). node-redis then arms
+   * none (its default is an AbortSignal.timeout per command: ~10 µs of CPU each, two thirds of a command's cost) and
+   * refuses commands past MAX_QUEUED_COMMANDS instead, so a connection that stops answering cannot queue without end.
+   */
+  callerDeadlines?: boolean;
   /** Cluster mode, tests only: announced node address (`host:port`) → where to connect instead (a proxy per node). */
   nodeAddressMap?: Record<string, { host: string; port: number }>;
 }
@@ -69,6 +75,11 @@ export function iamCredentials(iam: ElastiCacheIamOptions): RedisCredentialsProv
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
+/** Commands written and not yet answered, per connection, when the caller keeps the deadlines (callerDeadlines). */
+export const MAX_QUEUED_COMMANDS = 10_000;
+
+const deadlineOptions = (settings: RedisSettings) =>
+  settings.callerDeadlines ? { commandOptions: { timeout: 0 }, commandsQueueMaxLength: MAX_QUEUED_COMMANDS } : {};
 /** Capped exponential backoff, forever: a Redis outage degrades the programs, it never ends them. */
 export const reconnectDelayMs = (retries: number): number => Math.min(100 * 2 ** retries, 2_000);
 
@@ -119,6 +130,7 @@ export function redisClientOptions(
     socket: socketOptions(settings),
     // Fail commands fast while disconnected instead of queueing them until reconnect.
     disableOfflineQueue: true,
+    ...deadlineOptions(settings),
   };
 }
 
@@ -141,6 +153,7 @@ export function redisClusterOptions(
       // TLS with the node's host name as SNI: ElastiCache announces host names in cluster mode with TLS.
       socket: { ...socketOptions(settings), tls: url.protocol === 'rediss:' },
       disableOfflineQueue: true,
+      ...deadlineOptions(settings),
     },
     // Writes and reads go to the masters: a replica's lag would show as a revoked session still live.
     useReplicas: false,

@@ -36,4 +36,9 @@ export const RedisChannels = {
    * channel, so it lives on one shard.
    */
   sessionRevocations: 'sessions:revoked',
+  /**
+   * Conversations whose members are about to change (the id as the message): every API instance drops what it
+   * holds in memory of their members (server/conversations/member-cache.ts). One channel, as sessionRevocations.
+   */
+  memberChanges: 'members:changing',
 } as const;

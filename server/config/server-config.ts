@@ -159,7 +159,8 @@ export function buildServerConfig(
       applicationName: applicationName ?? 'cyphr-server',
       poolSize: poolSize ?? 10,
     }),
-    redis: redisSettings(env, secrets, `cyphr-server-${instanceId}`),
+    // RedisService.run gives every command its deadline (redisCommandTimeoutMs).
+    redis: { ...redisSettings(env, secrets, `cyphr-server-${instanceId}`), callerDeadlines: true },
     redisCommandTimeoutMs: 500,
     sqs: {
       region: env.AWS_REGION,

@@ -3,12 +3,19 @@ import { randomUUID } from 'node:crypto';
 import type { SessionRevocation } from '../../common/contracts/realtime-events';
 import { RedisChannels, RedisKeys, RedisTtlSeconds } from '../../common/redis/keys';
 import { DatabaseService, Query } from '../infrastructure/database.service';
+import { ShortLivedCache } from '../infrastructure/short-lived-cache';
 import { RedisService } from '../infrastructure/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { issueRefreshToken, RefreshTokenParts, sameHash } from './refresh-token';
 
 /** Hash value of a removed device's session: a tombstone wins over a concurrent re-fill from the database (HSETNX). */
 const REVOKED = '0';
+
+/**
+ * How long this process trusts a session it found live without asking again. Revocation must hold on every
+ * instance within a second even when its message is lost: half of that, so the request that raced it is covered.
+ */
+export const LIVE_SESSION_MEMORY_MS = 500;
 
 /** Live devices an account may have: each is a fan-out target for every message and sender key sent to it. */
 export const MAX_DEVICES_PER_ACCOUNT = 10;
@@ -120,6 +127,9 @@ const toRecord = (row: DeviceRow): DeviceRecord => ({
  */
 @Injectable()
 export class DevicesRepository {
+  /** Sessions found live a moment ago: refresh deadline by `userId|sessionId`. */
+  private readonly recentlyLive = new ShortLivedCache<number>(LIVE_SESSION_MEMORY_MS);
+
   constructor(
     private readonly db: DatabaseService,
     private readonly redis: RedisService,
@@ -188,8 +198,30 @@ export class DevicesRepository {
     return { deviceId: made.id, sessionId, refreshToken: token, refreshExpiresAt: made.refresh_expires_at };
   }
 
+  /**
+   * Whether the session may act. A live answer is kept in this process for LIVE_SESSION_MEMORY_MS (most requests
+   * then cost no round trip); a revocation drops it here at once and on every other instance when they hear it
+   * (forgetSessions), and LIVE_SESSION_MEMORY_MS bounds a revocation whose message was lost.
+   */
   async isLive(userId: string, sessionId: string): Promise<boolean> {
+    const key = `${userId}|${sessionId}`;
     const now = Date.now();
+    const remembered = this.recentlyLive.get(key, now);
+    if (remembered !== undefined && remembered > now) return true;
+    const ticket = this.recentlyLive.begin();
+    const deadline = await this.liveUntil(userId, sessionId, now);
+    if (deadline === undefined) return false;
+    this.recentlyLive.set(key, deadline, ticket);
+    return true;
+  }
+
+  /** Sessions revoked here or on another instance (RedisChannels.sessionRevocations): not live from now on. */
+  forgetSessions(userId: string, sessionIds: string[]): void {
+    this.recentlyLive.forget(sessionIds.map((sessionId) => `${userId}|${sessionId}`));
+  }
+
+  /** The session's refresh deadline (epoch ms) when it is live, from Redis or the primary. */
+  private async liveUntil(userId: string, sessionId: string, now: number): Promise<number | undefined> {
     let cached: string | null | undefined;
     try {
       cached = await this.redis.run('read session', (redis) => redis.hGet(RedisKeys.token(userId), sessionId));
@@ -198,24 +230,25 @@ export class DevicesRepository {
       this.metrics.cache('token', 'error');
       cached = undefined;
     }
-    if (cached != null) return Number(cached) > now;
+    if (cached != null) return Number(cached) > now ? Number(cached) : undefined;
 
     const { rows } = await this.db.primary<{ refresh_expires_at: Date }>(
       `SELECT refresh_expires_at FROM devices
        WHERE session_id = $1 AND user_id = $2 AND removed_at IS NULL AND refresh_expires_at > now()`,
       [sessionId, userId],
     );
-    if (rows.length === 0) return false;
+    if (rows.length === 0) return undefined;
+    const deadline = rows[0].refresh_expires_at.getTime();
     if (cached === null) {
       await this.redis.attempt('refill session', (redis) =>
         redis
           .transaction(RedisKeys.token(userId))
-          .hSetNX(sessionId, String(rows[0].refresh_expires_at.getTime()))
+          .hSetNX(sessionId, String(deadline))
           .expire(RedisTtlSeconds.token)
           .exec(),
       );
     }
-    return true;
+    return deadline;
   }
 
   /** The device a session belongs to (tokens issued before devices existed carry no device id). */
@@ -338,6 +371,7 @@ export class DevicesRepository {
 
   /** Tombstones the sessions in the cache and tells every instance to close their sockets. */
   private async endSessions(userId: string, sessionIds: string[]): Promise<void> {
+    this.forgetSessions(userId, sessionIds);
     await this.redis.attempt('revoke sessions', (redis) =>
       redis
         .transaction(RedisKeys.token(userId))

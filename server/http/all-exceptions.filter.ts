@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { QueueSendError } from '../infrastructure/sqs-batcher';
 import { RateLimitedException } from '../rate-limits/rate-limiter.service';
 import { errorBody, ErrorBody } from './error-body';
-import type { HttpResponse } from './http-types';
+import type { HttpRequest, HttpResponse } from './http-types';
 
 /** Turns anything thrown while handling a request into `{statusCode, error, message}`; only real bugs are 500. */
 @Catch()
@@ -12,8 +12,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<HttpResponse>();
     const body = this.toBody(exception);
-    if (body.statusCode >= 500)
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    if (body.statusCode >= 500) {
+      // Named here: nothing carries the request id into this line otherwise (see requestLog).
+      const { id } = host.switchToHttp().getRequest<HttpRequest>();
+      const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
+      this.logger.error(`request ${id ?? '-'}: ${detail}`);
+    }
     if (response.headersSent) return;
     if (exception instanceof RateLimitedException)
       response.setHeader('Retry-After', String(exception.retryAfterSeconds));

@@ -8,6 +8,7 @@ export interface HttpRequest extends IncomingMessage {
   query?: Record<string, unknown>;
   route?: { path: string };
   baseUrl?: string;
+  originalUrl?: string;
   user?: AuthenticatedUser;
 }
 

@@ -59,6 +59,31 @@ describe('SqsBatcher', () => {
     expect(calls).toEqual([[{ Id: expect.any(String), MessageBody: 'alone' }]]);
   });
 
+  it('lingers up to maxLingerMs while sends keep coming, and only then', async () => {
+    const steady = async (batcher: SqsBatcher, count: number, gapMs: number) => {
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        sends.push(batcher.send(`m${i}`));
+        await new Promise((resolve) => setTimeout(resolve, gapMs));
+      }
+      await Promise.all(sends);
+    };
+    const lingering = fakeClient(allOk);
+    await steady(new SqsBatcher({ client: lingering.client, queueUrl: 'q', maxDelayMs: 2, maxLingerMs: 60 }), 60, 5);
+    const eager = fakeClient(allOk);
+    await steady(new SqsBatcher({ client: eager.client, queueUrl: 'q', maxDelayMs: 2 }), 60, 5);
+    // Every 5 ms: a 2 ms delay sends each alone, a linger of up to 60 ms gathers several.
+    expect(eager.calls.length).toBeGreaterThan(45);
+    expect(lingering.calls.length).toBeLessThan(25);
+
+    // A lone send after a quiet spell is not held for the linger.
+    const quiet = fakeClient(allOk);
+    const batcher = new SqsBatcher({ client: quiet.client, queueUrl: 'q', maxDelayMs: 2, maxLingerMs: 500 });
+    const started = Date.now();
+    await batcher.send('alone');
+    expect(Date.now() - started).toBeLessThan(250);
+  });
+
   it('splits batches that would exceed 256 KiB', async () => {
     const { client, calls } = fakeClient(allOk);
     const batcher = new SqsBatcher({ client, queueUrl: 'q', maxDelayMs: 5 });

@@ -18,8 +18,14 @@ export const isFifoQueueUrl = (queueUrl: string) => queueUrl.endsWith('.fifo');
 export interface SqsBatcherOptions {
   client: Pick<SQSClient, 'send'>;
   queueUrl: string;
-  /** Longest a message waits for companions before its batch goes out. */
+  /** Longest a message waits for companions before its batch goes out, when sends are sparse. */
   maxDelayMs: number;
+  /**
+   * Longest a batch may wait when sends arrive often enough to fill it (default: maxDelayMs, no lingering). Each
+   * SendMessageBatch call costs the API about as much CPU as the messages in it: at a moderate rate, batches that
+   * leave after maxDelayMs hold one or two messages.
+   */
+  maxLingerMs?: number;
   /** Called after every batch, for metrics. */
   onBatch?: (size: number, seconds: number, outcome: 'ok' | 'partial' | 'error') => void;
 }
@@ -52,6 +58,9 @@ export class SqsBatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private sequence = 0;
   private closed = false;
+  /** Mean time between sends (ms), a moving average: how long a batch would take to fill. */
+  private meanGapMs = 1_000;
+  private lastSendAt = 0;
 
   constructor(private readonly options: SqsBatcherOptions) {}
 
@@ -66,13 +75,31 @@ export class SqsBatcher {
     const bytes = Buffer.byteLength(body, 'utf8');
     if (bytes > SQS_MAX_BATCH_BYTES)
       return Promise.reject(new QueueSendError(`message of ${bytes} bytes exceeds the SQS limit`));
+    this.observeArrival();
     return new Promise<void>((resolve, reject) => {
       if (this.pendingBytes + bytes > SQS_MAX_BATCH_BYTES) this.dispatch();
       this.pending.push({ id: String(this.sequence++ % 1_000_000), body, fifo, bytes, resolve, reject });
       this.pendingBytes += bytes;
       if (this.pending.length >= SQS_MAX_BATCH_ENTRIES) this.dispatch();
-      else if (!this.timer) this.timer = setTimeout(() => this.dispatch(), this.options.maxDelayMs);
+      else if (!this.timer) this.timer = setTimeout(() => this.dispatch(), this.delayMs());
     });
+  }
+
+  /**
+   * How long a batch opened now waits: long enough to fill at the current rate, up to maxLingerMs, when at least
+   * two more sends are expected by then; otherwise maxDelayMs (waiting longer would only add latency).
+   */
+  private delayMs(): number {
+    const { maxDelayMs, maxLingerMs = maxDelayMs } = this.options;
+    if (maxLingerMs <= maxDelayMs || maxLingerMs / this.meanGapMs < 2) return maxDelayMs;
+    return Math.max(maxDelayMs, Math.min(maxLingerMs, (SQS_MAX_BATCH_ENTRIES - 1) * this.meanGapMs));
+  }
+
+  private observeArrival(): void {
+    const now = performance.now();
+    const gap = Math.min(1_000, now - this.lastSendAt);
+    this.lastSendAt = now;
+    this.meanGapMs += (gap - this.meanGapMs) / 4;
   }
 
   /** Sends whatever is waiting and resolves when every batch in flight has an answer. */

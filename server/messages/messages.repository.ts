@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { MessageView } from '../../common/contracts/realtime-events';
-import { MessageRow, messageView } from '../../common/database/message-row';
 import { DatabaseService } from '../infrastructure/database.service';
 
 /**
@@ -10,6 +9,17 @@ import { DatabaseService } from '../infrastructure/database.service';
 const JOINED_SEQ = (reader: string) =>
   `coalesce((SELECT joined_seq FROM conversation_members j WHERE j.conversation_id = $1 AND j.user_id = ${reader}), ${MAX_SEQ})`;
 const MAX_SEQ = '9223372036854775807';
+
+/** timestamptz as Date.toISOString() writes it: UTC, milliseconds truncated (as a JS Date holds them). */
+const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * A row in the API's MessageView shape and key order, made by PostgreSQL: a page of 50 needs no Date parsing,
+ * formatting or mapping here (common/database/message-row.ts's messageView does the same in JavaScript).
+ */
+const MESSAGE_VIEW = `id, seq::text AS seq, conversation_id AS "conversationId", sender_id AS "senderId",
+  sender_device_id AS "senderDeviceId", client_message_id AS "clientMessageId", ciphertext,
+  ${ISO('sent_at')} AS "sentAt", ${ISO('stored_at')} AS "storedAt"`;
 
 /** Stored messages (the worker writes them) and read positions. */
 @Injectable()
@@ -26,15 +36,15 @@ export class MessagesRepository {
     beforeSeq: string | undefined,
     limit: number,
   ): Promise<MessageView[]> {
-    const { rows } = await this.db.replica<MessageRow>(
-      `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
+    const { rows } = await this.db.replica<MessageView>(
+      `SELECT ${MESSAGE_VIEW}
        FROM messages
        WHERE conversation_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint) AND seq > ${JOINED_SEQ('$4')}
        ORDER BY messages.seq DESC
        LIMIT $3`,
       [conversationId, beforeSeq ?? null, limit, readerId],
     );
-    return rows.map(messageView);
+    return rows;
   }
 
   /** History after `afterSeq`, oldest first (catch-up), from a read replica, on the same index as `history`. */
@@ -44,15 +54,15 @@ export class MessagesRepository {
     afterSeq: string,
     limit: number,
   ): Promise<MessageView[]> {
-    const { rows } = await this.db.replica<MessageRow>(
-      `SELECT id, seq::text AS seq, conversation_id, sender_id, sender_device_id, client_message_id, ciphertext, sent_at, stored_at
+    const { rows } = await this.db.replica<MessageView>(
+      `SELECT ${MESSAGE_VIEW}
        FROM messages
        WHERE conversation_id = $1 AND seq > $2::bigint AND seq > ${JOINED_SEQ('$4')}
        ORDER BY messages.seq ASC
        LIMIT $3`,
       [conversationId, afterSeq, limit, readerId],
     );
-    return rows.map(messageView);
+    return rows;
   }
 
   /**

@@ -1,9 +1,7 @@
-import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { ExecutionContext, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { HttpRequest } from '../http/http-types';
-import { clientAddressKey } from './client-address';
 import { RateLimitName } from './rate-limit-rules';
-import { RateLimiter } from './rate-limiter.service';
+import type { RateLimitHit } from './rate-limiter.service';
 
 const RATE_LIMITS = 'cyphr:rate-limits';
 
@@ -15,48 +13,20 @@ export const RateLimit = (...rules: RateLimitName[]) => SetMetadata(RATE_LIMITS,
 
 const isAddressRule = (rule: RateLimitName) => rule.endsWith('Ip');
 
-function routeRules(reflector: Reflector, context: ExecutionContext): RateLimitName[] {
-  return reflector.getAllAndOverride<RateLimitName[]>(RATE_LIMITS, [context.getHandler(), context.getClass()]) ?? [];
+/** The counters one request takes: per client address (IPv6 per /64) always, per user once it is authenticated. */
+export interface RequestRateLimits {
+  byAddress(address: string): RateLimitHit[];
+  byUser(userId: string): RateLimitHit[];
 }
 
-/**
- * Registered BEFORE AuthGuard: counts every request per client address (IPv6 per /64), so requests that
- * end in 401 (a missing, forged or revoked token) are counted and limited like any other.
- * A RateLimitedException becomes 429 with Retry-After in AllExceptionsFilter.
- */
-@Injectable()
-export class ClientRateLimitGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly limiter: RateLimiter,
-  ) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
-    const address = clientAddressKey(context.switchToHttp().getRequest<HttpRequest>().ip);
-    const rules: RateLimitName[] = ['ip', ...routeRules(this.reflector, context).filter(isAddressRule)];
-    for (const rule of rules) await this.limiter.consume(rule, address);
-    return true;
-  }
-}
-
-/** Registered AFTER AuthGuard, so the user is known: the per-user limits. */
-@Injectable()
-export class UserRateLimitGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly limiter: RateLimiter,
-  ) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
-    const user = context.switchToHttp().getRequest<HttpRequest>().user;
-    if (!user) return true;
-    const rules: RateLimitName[] = [
-      'user',
-      ...routeRules(this.reflector, context).filter((rule) => !isAddressRule(rule)),
-    ];
-    for (const rule of rules) await this.limiter.consume(rule, user.id);
-    return true;
-  }
+/** `ip` and the route's address rules; `user` and the route's other rules. Applied by AuthGuard. */
+export function requestRateLimits(reflector: Reflector, context: ExecutionContext): RequestRateLimits {
+  const rules =
+    reflector.getAllAndOverride<RateLimitName[]>(RATE_LIMITS, [context.getHandler(), context.getClass()]) ?? [];
+  const addressRules: RateLimitName[] = ['ip', ...rules.filter(isAddressRule)];
+  const userRules: RateLimitName[] = ['user', ...rules.filter((rule) => !isAddressRule(rule))];
+  return {
+    byAddress: (subject) => addressRules.map((rule) => ({ rule, subject })),
+    byUser: (subject) => userRules.map((rule) => ({ rule, subject })),
+  };
 }

@@ -21,11 +21,29 @@ export class RateLimitedException extends HttpException {
   }
 }
 
+/** One counter of a request: `hits` on `rule` for `subject`. */
+export interface RateLimitHit {
+  rule: RateLimitName;
+  subject: string;
+  hits?: number;
+}
+
 /**
- * Fixed-window counters in Redis (`ratelimit:{rule}:{subject}:{window}`; INCR + EXPIRE in one MULTI), shared
- * by every instance. When Redis cannot answer, the same windows are counted in this process instead: the
- * limit then holds per instance (fail open to N × limit across N instances rather than refuse everyone, and
- * never fail closed on a cache outage).
+ * INCRBY, and the window's expiry when this hit made the key: one command (not MULTI, INCRBY, EXPIRE, EXEC) per
+ * counter. The key names its window, so setting the expiry once is enough.
+ */
+const COUNT_SCRIPT = `
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if count == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return count
+`;
+
+/**
+ * Fixed-window counters in Redis (`ratelimit:{rule}:{subject}:{window}`, COUNT_SCRIPT), shared by every
+ * instance. The counters of one request are sent in the same tick, so node-redis pipelines them: one round trip
+ * (per shard) however many limits apply. When Redis cannot answer, the same windows are counted in this process
+ * instead: the limit then holds per instance (fail open to N × limit across N instances rather than refuse
+ * everyone, and never fail closed on a cache outage).
  */
 @Injectable()
 export class RateLimiter {
@@ -42,8 +60,31 @@ export class RateLimiter {
    * RateLimitedException (429) when that takes the window over the limit. A refused request stays counted.
    */
   async consume(rule: RateLimitName, subject: string, hits = 1): Promise<void> {
-    const hit = await this.hit(rule, subject, hits);
-    if (hit.count > hit.limit) throw new RateLimitedException(hit.retryAfterSeconds);
+    await this.consumeAll([{ rule, subject, hits }]);
+  }
+
+  /**
+   * Counts every hit in one round trip; throws for the first one (in the given order) that went over. All of them
+   * stay counted, the refused ones too.
+   */
+  async consumeAll(hits: RateLimitHit[]): Promise<void> {
+    const windows = hits.map(({ rule, subject }) => this.window(rule, subject));
+    let counts: number[];
+    try {
+      counts = (await this.redis.run('rate limit', (redis) =>
+        Promise.all(
+          windows.map((window, i) =>
+            redis.eval(COUNT_SCRIPT, window.key, [String(hits[i].hits ?? 1), String(window.windowSeconds + 1)]),
+          ),
+        ),
+      )) as number[];
+    } catch {
+      counts = windows.map((window, i) =>
+        this.countLocally(window.key, window.expiresAt, window.now, hits[i].hits ?? 1),
+      );
+    }
+    const over = windows.findIndex((window, i) => Number(counts[i]) > window.limit);
+    if (over >= 0) throw new RateLimitedException(windows[over].retryAfterSeconds);
   }
 
   /**
@@ -90,14 +131,11 @@ export class RateLimiter {
     const window = this.window(rule, subject);
     let count: number;
     try {
-      const [total] = (await this.redis.run('rate limit', (redis) =>
-        redis
-          .transaction(window.key)
-          .incrBy(hits)
-          .expire(window.windowSeconds + 1)
-          .exec(),
-      )) as [number];
-      count = Number(total);
+      count = Number(
+        await this.redis.run('rate limit', (redis) =>
+          redis.eval(COUNT_SCRIPT, window.key, [String(hits), String(window.windowSeconds + 1)]),
+        ),
+      );
     } catch {
       count = this.countLocally(window.key, window.expiresAt, window.now, hits);
     }

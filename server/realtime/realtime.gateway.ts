@@ -331,6 +331,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
   private revoked(message: string): void {
     const revocation = parseSessionRevocation(message);
     if (!revocation) return void this.logger.warn('ignored a malformed session revocation');
+    this.sessionStore.forgetSessions(revocation.userId, revocation.sessionIds);
     this.sessions.markRevoked(revocation.sessionIds);
     for (const sessionId of revocation.sessionIds) {
       for (const ws of this.sessions.socketsOf(sessionId)) {
