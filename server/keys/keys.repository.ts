@@ -118,18 +118,22 @@ export class KeysRepository {
    * Every live device's bundle in one statement, with one one-time prekey taken out of each device in
    * `takeOneTimeFrom` (the others, and those with none left, answer their last-resort key). SKIP LOCKED: two
    * concurrent fetches lock different rows, so they never get the same key and never wait on each other. The count
-   * is read from the statement's snapshot, before its own delete, hence the adjustment.
+   * is read from the statement's snapshot, before its own delete, hence the adjustment. The chosen ids are
+   * MATERIALIZED before the delete: as `DELETE ... WHERE id IN (SELECT ... SKIP LOCKED)` the planner may rescan the
+   * subquery once per candidate row, and each rescan skips the row this statement has just locked and takes the next,
+   * emptying the device's whole supply in one fetch.
    */
   async takeBundles(userId: string, takeOneTimeFrom: number[]): Promise<TakenBundle[]> {
     const { rows } = await this.db.primary<BundleRow>(
-      `WITH taken AS (
-         DELETE FROM one_time_prekeys WHERE id IN (
-           SELECT k.id FROM unnest($2::int[]) AS t(device_id)
-           CROSS JOIN LATERAL (
-             SELECT id FROM one_time_prekeys o WHERE o.user_id = $1 AND o.device_id = t.device_id
-             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
-           ) k
-         ) RETURNING device_id, key_id, public_key
+      `WITH chosen AS MATERIALIZED (
+         SELECT k.id FROM unnest($2::int[]) AS t(device_id)
+         CROSS JOIN LATERAL (
+           SELECT id FROM one_time_prekeys o WHERE o.user_id = $1 AND o.device_id = t.device_id
+           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+         ) k
+       ), taken AS (
+         DELETE FROM one_time_prekeys o USING chosen c WHERE o.id = c.id
+         RETURNING o.device_id, o.key_id, o.public_key
        )
        SELECT b.device_id, b.signed_prekey_id, b.signed_prekey, b.signed_prekey_signature,
               b.last_resort_key_id, b.last_resort_key, b.last_resort_key_signature,

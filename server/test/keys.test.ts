@@ -1,8 +1,12 @@
+import { Client } from 'pg';
 import type { ServerApp } from '../bootstrap';
+import type { DatabaseService } from '../infrastructure/database.service';
+import { KeysRepository } from '../keys/keys.repository';
 import {
   RELAXED_LIMITS,
   call,
   conversationOf,
+  env,
   login,
   publicKey,
   register,
@@ -158,6 +162,36 @@ describe('the key directory', () => {
         socket.close();
         phoneSocket.close();
       }
+    });
+  });
+
+  describe('taking one-time prekeys', () => {
+    // The statement runs on a connection whose planner may only choose nested loops without sorts or hashes: the
+    // plan under which a delete of `id IN (SELECT ... LIMIT 1 SKIP LOCKED)` rescans its subquery per row.
+    it('takes exactly one key per device whatever plan PostgreSQL chooses', async () => {
+      const bob = await register(server.url, 'bob');
+      const laptop = await login(server.url, bob, 'laptop');
+      await upload(bob, { signedPreKey: signedKey(11), oneTimePreKeys: preKeys(10), lastResortKey: signedKey(111) });
+      await upload(laptop, { signedPreKey: signedKey(22), oneTimePreKeys: preKeys(10), lastResortKey: signedKey(222) });
+      const client = new Client({ connectionString: env().DATABASE_URL });
+      await client.connect();
+      try {
+        for (const setting of ['hashjoin', 'mergejoin', 'hashagg', 'sort', 'material'])
+          await client.query(`SET enable_${setting} = off`);
+        const db = { primary: (text: string, params?: unknown[]) => client.query(text, params) };
+        const taken = await new KeysRepository(db as unknown as DatabaseService).takeBundles(bob.id, [
+          bob.deviceId,
+          laptop.deviceId,
+        ]);
+        expect(taken.map((bundle) => [bundle.deviceId, bundle.preKey?.keyId, bundle.preKey?.lastResort])).toEqual([
+          [bob.deviceId, 1, false],
+          [laptop.deviceId, 1, false],
+        ]);
+      } finally {
+        await client.end();
+      }
+      expect(await remaining(bob)).toBe(9);
+      expect(await remaining(laptop)).toBe(9);
     });
   });
 
