@@ -90,23 +90,35 @@ export function modelFigures(
   return figures;
 }
 
+/** What the capacity model reads from a bench report: its flat figures and the moderate-load phase. */
+export interface ReportFigures {
+  figures?: object;
+  measurements?: { moderate?: ModeratePhase };
+}
+
+/**
+ * The model's figures from a bench report, mapped as above: one function for `npm run capacity --from <report>`,
+ * the bench report's capacity section and `npm run bench -- --model-only`, so the three agree.
+ */
+export function capacityFiguresOf(report: ReportFigures, where = 'report'): MeasuredFigures {
+  return modelFigures((report.figures ?? {}) as Record<string, unknown>, report.measurements?.moderate, where);
+}
+
 /** A figures file, or a bench report (bench/reports/*.json: its `figures`, source = its commit and time). */
 export function readFigures(path: string): FiguresFile {
   const json = JSON.parse(readFileSync(path, 'utf8')) as {
     source?: string;
-    figures?: Record<string, unknown>;
     startedAt?: string;
     mode?: string;
     machine?: { commit?: string; node?: string };
-    measurements?: { moderate?: ModeratePhase };
-  };
+  } & ReportFigures;
   const source =
     json.source ??
     `the ${json.mode ?? ''} bench run of ${json.startedAt?.slice(0, 10) ?? '?'} at commit ${json.machine?.commit ?? '?'} (Node ${json.machine?.node ?? '?'})`.replace(
       /\s+/g,
       ' ',
     );
-  return { source, figures: modelFigures(json.figures ?? {}, json.measurements?.moderate, path) };
+  return { source, figures: capacityFiguresOf(json, path) };
 }
 
 export function readPerCore(path: string = PER_CORE_FIGURES): PerCoreFigures {

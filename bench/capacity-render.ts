@@ -6,7 +6,9 @@ import {
   DEFAULT_DEMAND,
   groupSizing,
   ONE_PROCESS_PER_INSTANCE,
+  PESSIMISTIC_VCPU_YIELD,
   type DemandAssumptions,
+  type MeasuredFigures,
   type TierCapacity,
 } from './capacity';
 import type { FiguresFile } from './capacity-figures';
@@ -22,17 +24,35 @@ export type TierSizing = Record<
   { api: ReturnType<typeof groupSizing>; worker: ReturnType<typeof groupSizing> }
 >;
 
-/** min / desired / max per tier from the model's peak need (groupSizing). */
-export function sizeTiers(model: TierCapacity[], tiers: Record<TierName, TierSpec> = TIERS): TierSizing {
+/**
+ * min / desired / max per tier (groupSizing): desired from the fleet at `demand`, max from the fleet at the
+ * pessimistic vCPU yield (or `demand`'s, if lower).
+ */
+export function sizeTiers(
+  figures: MeasuredFigures,
+  demand: DemandAssumptions = DEFAULT_DEMAND,
+  tiers: Record<TierName, TierSpec> = TIERS,
+): TierSizing {
+  const model = capacityModel(figures, demand, tiers);
+  const pessimistic = pessimisticModel(figures, demand, tiers);
   return Object.fromEntries(
-    model.map((row) => [
+    model.map((row, i) => [
       row.tier,
       {
-        api: groupSizing(tiers[row.tier].api, row.api.needed),
-        worker: groupSizing(tiers[row.tier].worker, row.worker.needed),
+        api: groupSizing(tiers[row.tier].api, row.api.needed, pessimistic[i].api.needed),
+        worker: groupSizing(tiers[row.tier].worker, row.worker.needed, pessimistic[i].worker.needed),
       },
     ]),
   ) as TierSizing;
+}
+
+/** The model with each vCPU after the first worth PESSIMISTIC_VCPU_YIELD (the ceilings' fleet). */
+export function pessimisticModel(
+  figures: MeasuredFigures,
+  demand: DemandAssumptions = DEFAULT_DEMAND,
+  tiers: Record<TierName, TierSpec> = TIERS,
+): TierCapacity[] {
+  return capacityModel(figures, { ...demand, vcpuYield: Math.min(demand.vcpuYield, PESSIMISTIC_VCPU_YIELD) }, tiers);
 }
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -61,9 +81,9 @@ export function renderCapacity(inputs: CapacityInputs): string {
   const before = capacityModel(inputs.baseline.figures, demand, tiers, ONE_PROCESS_PER_INSTANCE);
   const after = capacityModel(f, demand, tiers);
   const savings = capacitySavings(inputs.baseline.figures, f, demand, tiers);
-  const sizing = sizeTiers(after, tiers);
+  const sizing = sizeTiers(f, demand, tiers);
   const limits = scaleLimits(inputs.perCore, demand, scale);
-  const weak = capacityModel(f, { ...demand, vcpuYield: 0.6 }, tiers);
+  const weak = pessimisticModel(f, demand, tiers);
   const groupText = (g: { min: number; desired: number; max: number }) => `${g.min}/${g.desired}/${g.max}`;
 
   return [
@@ -110,13 +130,13 @@ export function renderCapacity(inputs: CapacityInputs): string {
       }),
     ),
     '',
-    `The groups' sizes in \`infra/config/tiers.ts\` come from this table (\`groupSizing\`): the minimum stays (availability), max is the peak need + 25 % (at least two more), desired never above the peak need. ` +
+    `The groups' sizes in \`infra/config/tiers.ts\` come from this table (\`groupSizing\`): the minimum stays (availability), desired never above the peak need; max is a safety limit, not a cost: the peak need if the second vCPU yields only ${PESSIMISTIC_VCPU_YIELD * 100} % (below) + 25 % (at least two more). ` +
       `What it saves (\`npm run cost\` prints it per tier): the API and worker fleets at peak cost ` +
       savings
         .map((row) => `${row.tier} ${usd(row.before.monthly)} → ${usd(row.after.monthly)} a month (−${usd(row.saved)})`)
         .join(', ') +
       `, if held at peak all month (instances, T3 surplus credits, root volumes); the groups scale in below peak, so the real saving is that times the share of the month near peak. ` +
-      `It counts every vCPU as the bench's vCPU (CPU time on a KVM guest whose host threading is unknown); an EC2 vCPU is one hyperthread of a core, and if the second yields only 60 % of the first, \`npm run capacity -- --assume vcpuYield=0.6\` shows the larger fleet (${weak.map((row, i) => `${row.tier} ${row.api.needed} + ${row.worker.needed} instead of ${after[i].api.needed} + ${after[i].worker.needed}`).join(', ')}). A bench on a c5.large settles it.`,
+      `It counts every vCPU as the bench's vCPU (CPU time on a KVM guest whose host threading is unknown); an EC2 vCPU is one hyperthread of a core, and if the second yields only ${PESSIMISTIC_VCPU_YIELD * 100} % of the first, \`npm run capacity -- --assume vcpuYield=${PESSIMISTIC_VCPU_YIELD}\` shows the larger fleet (${weak.map((row, i) => `${row.tier} ${row.api.needed} + ${row.worker.needed} instead of ${after[i].api.needed} + ${after[i].worker.needed}`).join(', ')}), which the groups' max holds. A bench on a c5.large settles it.`,
     '',
     `**Past the large tier** (\`bench/capacity-scale.ts\`). The API and worker fleets grow by instances; the shared components do not. ` +
       `From what one core did here with our statements (\`bench/capacity-per-core.ts\`, ${inputs.perCore.measuredAt.slice(0, 10)}: ` +

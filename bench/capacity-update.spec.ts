@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TIERS, type TierName } from '../infra/config/tiers';
-import { capacityModel } from './capacity';
 import { BASELINE_FIGURES, CURRENT_FIGURES, readFigures, readPerCore } from './capacity-figures';
-import { CAPACITY_BEGIN, CAPACITY_END, renderCapacity, sizeTiers } from './capacity-render';
+import { CAPACITY_BEGIN, CAPACITY_END, pessimisticModel, renderCapacity, sizeTiers } from './capacity-render';
 import { README_FILE, rewriteReadme, rewriteTiersSource, TIERS_FILE } from './capacity-update';
 
 /** `npm run capacity -- --write` is the only way the numbers below change: these catch a hand edit or a stale file. */
@@ -10,11 +9,25 @@ describe('the committed tiers and README come from the model and the committed f
   const current = readFigures(CURRENT_FIGURES);
 
   it("each tier's api and worker min / desired / max are the model's sizing of current.json", () => {
-    const sizing = sizeTiers(capacityModel(current.figures));
+    const sizing = sizeTiers(current.figures);
     for (const tier of Object.keys(TIERS) as TierName[]) {
       for (const role of ['api', 'worker'] as const) {
         const { min, desired, max } = TIERS[tier][role];
         expect({ tier, role, min, desired, max }).toEqual({ tier, role, ...sizing[tier][role] });
+      }
+    }
+  });
+
+  it("each group's max holds the fleet needed if the second vCPU yields 60 %, with 25 % and two instances to spare", () => {
+    for (const row of pessimisticModel(current.figures)) {
+      for (const role of ['api', 'worker'] as const) {
+        const need = row[role].needed;
+        const spare = Math.max(Math.ceil(need * 1.25), need + 2);
+        expect({ tier: row.tier, role, maxHoldsIt: TIERS[row.tier][role].max >= spare }).toEqual({
+          tier: row.tier,
+          role,
+          maxHoldsIt: true,
+        });
       }
     }
   });
@@ -32,7 +45,7 @@ describe('the committed tiers and README come from the model and the committed f
 describe('rewriting tiers.ts', () => {
   it("replaces only the groups' numbers, keeping comments and the other fields", () => {
     const source = readFileSync(TIERS_FILE, 'utf8');
-    const sizing = sizeTiers(capacityModel(readFigures(CURRENT_FIGURES).figures));
+    const sizing = sizeTiers(readFigures(CURRENT_FIGURES).figures);
     const changed = {
       ...sizing,
       large: { api: { min: 10, desired: 11, max: 12 }, worker: { min: 2, desired: 3, max: 4 } },

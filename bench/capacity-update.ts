@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TIERS, type TierName } from '../infra/config/tiers';
-import { capacityModel, DEFAULT_DEMAND, parseAssumptions, type DemandAssumptions } from './capacity';
+import { DEFAULT_DEMAND, parseAssumptions, type DemandAssumptions } from './capacity';
 import { BASELINE_FIGURES, CURRENT_FIGURES, readFigures, readPerCore, type FiguresFile } from './capacity-figures';
 import { CAPACITY_BEGIN, CAPACITY_END, renderCapacity, sizeTiers, type TierSizing } from './capacity-render';
 
@@ -67,7 +67,7 @@ function main(argv: string[]): void {
   const inputs = { baseline: readFigures(BASELINE_FIGURES), current, perCore: readPerCore(), demand };
   if (write) {
     // The README and tiers.ts are rendered against the tiers as they will be, so size them first.
-    const sizing = sizeTiers(capacityModel(current.figures, DEFAULT_DEMAND));
+    const sizing = sizeTiers(current.figures, DEFAULT_DEMAND);
     writeFileSync(CURRENT_FIGURES, `${JSON.stringify(current, null, 2)}\n`);
     writeFileSync(TIERS_FILE, rewriteTiersSource(readFileSync(TIERS_FILE, 'utf8'), sizing));
     const sized = Object.fromEntries(

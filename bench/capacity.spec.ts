@@ -138,6 +138,17 @@ describe('group sizing from the model', () => {
     });
   });
 
+  it('sets max from the pessimistic need when it is larger, desired still from the measured need', () => {
+    // Large at vcpuYield 0.6: 16 workers instead of 12 -> max(ceil(16 x 1.25), 16 + 2) = 20.
+    expect(groupSizing({ instanceType: 'c5.large', min: 2, desired: 4, max: 15 }, 12, 16)).toEqual({
+      min: 2,
+      desired: 4,
+      max: 20,
+    });
+    // A pessimistic need below the measured one (no second vCPU) never lowers max.
+    expect(groupSizing({ instanceType: 't3.small', min: 2, desired: 2, max: 4 }, 3, 2).max).toBe(5);
+  });
+
   it('is stable: sizing a sized group again changes nothing', () => {
     const once = {
       instanceType: 'c5.large',

@@ -268,13 +268,25 @@ export function capacityModel(
 }
 
 /**
- * The group sizes a modelled need implies: the tier's minimum stays (one per AZ for the API: availability, not
- * load); max is the peak need plus 25 % and at least two instances more, for the model's error (a per-message cost
- * between the moderate and saturation loads, a hyperthread's yield, uneven AZs); desired (where a new group starts;
- * scaling policies own it afterwards) never above the peak need.
+ * The yield of a vCPU after the first that the ceilings plan for: the README's doubt that an EC2 core's second
+ * hyperthread is worth the bench's whole vCPU, priced as 60 %.
  */
-export function groupSizing(group: GroupCapacity, needed: number): Pick<GroupCapacity, 'min' | 'desired' | 'max'> {
-  const max = Math.max(Math.ceil(needed * 1.25), needed + 2);
+export const PESSIMISTIC_VCPU_YIELD = 0.6;
+
+/**
+ * The group sizes a modelled need implies: the tier's minimum stays (one per AZ for the API: availability, not
+ * load); desired (where a new group starts; scaling policies own it afterwards) never above the peak need at the
+ * measured figures. max is a safety limit, not a cost: the peak need at the pessimistic yield
+ * (`pessimisticNeed`) plus 25 % and at least two instances more, for the model's other errors (a per-message cost
+ * between the moderate and saturation loads, uneven AZs).
+ */
+export function groupSizing(
+  group: GroupCapacity,
+  needed: number,
+  pessimisticNeed: number = needed,
+): Pick<GroupCapacity, 'min' | 'desired' | 'max'> {
+  const ceiling = Math.max(needed, pessimisticNeed);
+  const max = Math.max(Math.ceil(ceiling * 1.25), ceiling + 2);
   const desired = Math.max(group.min, Math.min(group.desired, needed));
   return { min: group.min, desired, max };
 }

@@ -6,6 +6,7 @@ import type { HistoryResult } from './phases/history';
 import type { LimitsResult } from './phases/limits';
 import type { ModerateResult } from './phases/moderate';
 import type { SendPathResult } from './phases/send-path';
+import { capacityFiguresOf } from './capacity-figures';
 import { BenchFigures, BenchReport, capacityInputs, completeFigures, REPORT_SECTIONS } from './report';
 import type { LatencySummary } from './lib/stats';
 
@@ -273,7 +274,13 @@ function capacity(r: Pick<BenchReport, 'assumptions' | 'figures'>, f: MeasuredFi
     '## Capacity model',
     `Per process, from this run: API ${f.apiCpuMsPerMessage} ms CPU per message (accept + WebSocket push), ${f.apiCpuMsPerRead} ms per history page, ` +
       `${f.apiCoresPer1000Connections} cores per 1,000 idle connections, ${(f.bytesPerConnection / 1024).toFixed(1)} KiB per connection over a ${f.apiBaseRssMiB} MiB base; ` +
-      `worker ${f.workerCpuMsPerMessage} ms CPU per message. One Node process per instance uses at most one core, up to ${a.targetCpu * 100} % (the scale-out threshold); ` +
+      `worker ${f.workerCpuMsPerMessage} ms CPU per message. An instance runs one Node process per vCPU (infra/config/processes.ts), each using one core up to ${a.targetCpu * 100} % (the scale-out threshold), ${a.instanceOverheadCores} core per instance left to the system; ` +
+      (f.moderate
+        ? `a tier whose processes each carry no more than the moderate-load phase did (${f.moderate.apiMessagesPerSecondPerProcess} msg/s per API process, ${f.moderate.workerMessagesPerSecondPerProcess} per worker) is costed at its ${f.moderate.apiCpuMsPerMessage} / ${f.moderate.workerCpuMsPerMessage} ms; `
+        : '') +
+      (f.groupMessage?.apiCpuMsPerMessage !== undefined
+        ? `${a.groupMessageShare * 100} % of messages go to 10-member conversations (API ${f.groupMessage.apiCpuMsPerMessage} ms each); `
+        : '') +
       `demand per concurrent user: ${a.connectionsPerUser} connection, ${a.messagesPerUserPerSecond} msg/s at peak (the plan's 5,000 msg/s for 10,000 users), ${a.historyReadsPerUserPerSecond} history pages/s; ` +
       `connections per API process capped by ${a.memoryHeadroom * 100} % of instance memory and by what the bench held.` +
       perOperation(r.figures),
@@ -329,7 +336,7 @@ export function renderMarkdown(r: BenchReport): string {
   if (m.connections) sections.push(connections(m.connections));
   if (m.drain) sections.push(drain(m.drain));
   if (m.history) sections.push(history(m.history));
-  if (r.capacity && capacityInputs(r.figures)) sections.push(capacity(r, r.figures, r.capacity));
+  if (r.capacity && capacityInputs(r.figures)) sections.push(capacity(r, capacityFiguresOf(r), r.capacity));
   sections.push(METHOD);
   // blank lines keep tables apart
   return sections.map((section) => `${section.join('\n\n')}\n`).join('\n');

@@ -5,10 +5,15 @@ import {
   Measurements,
   ratiosOf,
   REPORT_SECTIONS,
+  reportCapacity,
   targetsOf,
 } from './report';
 import { renderCapacity, renderMarkdown } from './render';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { capacityModel, DEFAULT_DEMAND, MeasuredFigures } from './capacity';
+import { capacityFiguresOf, readFigures } from './capacity-figures';
 
 const latency = (p95: number) => ({ count: 100, mean: p95 / 2, p50: p95 / 2, p95, p99: p95 * 1.2, max: p95 * 2 });
 const load = (okPerSecond: number, p95: number) => ({
@@ -136,7 +141,7 @@ const report = (measurements: Measurements, phases = [...REPORT_SECTIONS]) => {
     targets: targetsOf(measurements),
     figures,
     assumptions: DEFAULT_DEMAND,
-    capacity: completeFigures(figures) ? capacityModel(figures) : undefined,
+    capacity: completeFigures(figures) ? reportCapacity({ figures, measurements }, DEFAULT_DEMAND) : undefined,
   };
 };
 
@@ -236,6 +241,21 @@ describe('bench report', () => {
     expect(partial).toEqual({ moderateApiCpuMsPerMessage: 0.5, moderateWorkerCpuMsPerMessage: 0.4 });
     expect(completeFigures(partial)).toBe(false);
     expect(capacityInputs(partial)).toBe(false);
+  });
+
+  it('sizes the tiers from the same figures as `npm run capacity -- --from <report>`, moderate and group included', () => {
+    const full = report(SAMPLE);
+    const file = join(mkdtempSync(join(tmpdir(), 'cyphr-report-')), 'latest.json');
+    writeFileSync(file, JSON.stringify(full));
+    const fromFile = readFigures(file).figures;
+    expect(fromFile.moderate).toBeDefined();
+    expect(fromFile.groupMessage).toBeDefined();
+    expect(capacityFiguresOf(full)).toEqual(fromFile);
+    expect(full.capacity).toEqual(capacityModel(fromFile));
+    const markdown = renderMarkdown(full);
+    expect(markdown).toContain(`costed at its ${fromFile.moderate!.apiCpuMsPerMessage} / `);
+    expect(markdown).toContain(`(API ${fromFile.groupMessage!.apiCpuMsPerMessage} ms each)`);
+    expect(markdown).toContain('one Node process per vCPU');
   });
 
   it('feeds the capacity model from reports written before the per-operation figures', () => {

@@ -1,4 +1,5 @@
-import type { DemandAssumptions, MeasuredFigures, TierCapacity } from './capacity';
+import { capacityModel, type DemandAssumptions, type MeasuredFigures, type TierCapacity } from './capacity';
+import { capacityFiguresOf } from './capacity-figures';
 import { ratio } from './lib/stats';
 import type { ConnectionsResult } from './phases/connections';
 import type { DrainResult } from './phases/drain';
@@ -303,6 +304,17 @@ export function completeFigures(figures: Partial<BenchFigures>): figures is Benc
 /** True when the capacity model's inputs are there (also in reports written before the per-operation figures). */
 export function capacityInputs(figures: Partial<BenchFigures>): figures is MeasuredFigures {
   return present(figures, CAPACITY_FIGURE_NAMES);
+}
+
+/**
+ * The capacity model on a report's figures (undefined when a phase it needs did not run), with the moderate-load
+ * and 10-member figures mapped as `npm run capacity -- --from <report>` maps them.
+ */
+export function reportCapacity(
+  r: Pick<BenchReport, 'figures' | 'measurements'>,
+  assumptions: DemandAssumptions,
+): TierCapacity[] | undefined {
+  return capacityInputs(r.figures) ? capacityModel(capacityFiguresOf(r), assumptions) : undefined;
 }
 
 /** Per-process CPU costs the capacity model scales, from whichever phases ran. */

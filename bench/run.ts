@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadLocalEnvFile } from '../common/config/local-env-file';
 import { openDatabase, testSqs } from '../worker/test/helpers';
 import { capacityModel } from './capacity';
+import { capacityFiguresOf } from './capacity-figures';
 import { Options, parseOptions } from './options';
 import { loadAverage } from './lib/cpu';
 import { createFixtures } from './lib/fixtures';
@@ -26,6 +27,7 @@ import {
   Measurements,
   ratiosOf,
   REPORT_SECTIONS,
+  reportCapacity,
   ReportSection,
   targetsOf,
 } from './report';
@@ -166,7 +168,7 @@ export async function runBench(options: Options): Promise<{ report: BenchReport;
       targets: targetsOf(measurements),
       figures,
       assumptions: options.assumptions,
-      capacity: capacityInputs(figures) ? capacityModel(figures, options.assumptions) : undefined,
+      capacity: reportCapacity({ figures, measurements }, options.assumptions),
     };
     return { report, files: write(options.out, report) };
   } finally {
@@ -179,7 +181,8 @@ function modelOnly(options: Options): void {
   if (!capacityInputs(report.figures))
     throw new Error('reports/latest.json is from a run with --only: the capacity model needs every phase');
   report.assumptions = options.assumptions;
-  console.log(renderCapacity(report, report.figures, capacityModel(report.figures, options.assumptions)));
+  const figures = capacityFiguresOf(report, 'reports/latest.json');
+  console.log(renderCapacity(report, figures, capacityModel(figures, options.assumptions)));
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 // The EC2 Image Builder component that puts Cyphr on Amazon Linux 2023: Node.js from AL2023's
-// namespaced packages, the bundle from the artifacts bucket (sha256 checked), install.sh. Services are
-// installed, not enabled: user data enables the one unit its role runs. Validate (build instance) and
-// test (an instance launched from the new AMI) check the same things.
+// namespaced packages, the bundle from the artifacts bucket (sha256 checked), install.sh, kernel
+// settings. Services are installed, not enabled: user data enables the one unit its role runs.
+// Validate (build instance) and test (an instance launched from the new AMI) check the same things.
 //
 // Every scalar is written as a JSON string (valid YAML); no `${` or `%{` may appear, since Terraform
 // would read them as template syntax in the component's `data`.
@@ -24,6 +24,13 @@ export const UNITS = ['cyphr-api@.service', 'cyphr-worker@.service', 'cyphr-migr
 export const firstInstance = (unit: string) => unit.replace('@.', '@0.');
 const ENTRY_POINTS = ['app/server/main.js', 'app/worker/main.js', 'app/common/database/migrate.js'];
 const WORK_DIR = '/var/tmp/cyphr-bundle';
+/**
+ * Kernel settings, in sysctl.d: systemd-sysctl applies them early in every boot, before user data starts a unit.
+ * tcp_migrate_req: several cyphr-api@n processes share port 3001 (SO_REUSEPORT); when one stops, the connections
+ * already queued on its listener go to a sibling instead of being reset.
+ */
+export const SYSCTL_FILE = '/etc/sysctl.d/60-cyphr.conf';
+export const KERNEL_SETTINGS: Readonly<Record<string, string>> = { 'net.ipv4.tcp_migrate_req': '1' };
 
 export interface ComponentDocumentProps {
   /** Artifacts bucket name and the bundle's key in it. */
@@ -73,6 +80,10 @@ function checks(p: ComponentDocumentProps): Step[] {
         ]
       : []),
     bash(
+      'KernelSettings',
+      ...Object.entries(KERNEL_SETTINGS).map(([key, value]) => `test "$(sysctl -n ${key})" = '${value}'`),
+    ),
+    bash(
       'UnitsInstalledNotEnabled',
       ...UNITS.flatMap((unit) => [
         `test -f ${SYSTEMD_DIR}/${unit}`,
@@ -102,6 +113,17 @@ function buildSteps(p: ComponentDocumentProps): Step[] {
       `${WORK_DIR}/${folder}/install.sh --prefix ${INSTALL_PREFIX} --systemd-dir ${SYSTEMD_DIR} --node /usr/bin/node-${p.nodeMajor}`,
     ),
     bash('RemoveDownload', `rm -rf ${WORK_DIR}`),
+    bash(
+      'KernelSettings',
+      writeFile(
+        SYSCTL_FILE,
+        Object.entries(KERNEL_SETTINGS)
+          .map(([key, value]) => `${key} = ${value}\n`)
+          .join(''),
+      ),
+      // Now as well, so validate (on this build instance) sees it; test runs on a fresh boot of the AMI.
+      `sysctl --load ${SYSCTL_FILE}`,
+    ),
     ...(p.cloudWatchAgent ? [cloudWatchAgentStep(p.cloudWatchAgent.environment)] : []),
   ];
 }

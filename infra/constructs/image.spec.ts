@@ -123,7 +123,18 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
         expect(checks).toContain(`test -f /etc/systemd/system/${unit}`);
       expect(checks).toContain('test -f /opt/cyphr/current/app/worker/main.js');
       expect(checks).toContain('systemctl is-enabled --quiet amazon-cloudwatch-agent');
+      // test runs on an instance booted from the AMI: the setting is in effect after a boot, not just written.
+      expect(checks).toContain(`test \\"$(sysctl -n net.ipv4.tcp_migrate_req)\\" = '1'`);
     }
+  });
+
+  it('component: connections queued on a stopping API process move to its sibling, from the first boot on', () => {
+    const data = String(one(json, 'aws_imagebuilder_component').data);
+    const [build] = data.split(/\n {2}- name: validate\n/);
+    const sysctl = Buffer.from('net.ipv4.tcp_migrate_req = 1\n').toString('base64');
+    // A sysctl.d file (systemd-sysctl applies it early in every boot, before user data starts the units).
+    expect(build).toContain(`echo '${sysctl}' | base64 -d | install -m 0644 /dev/stdin /etc/sysctl.d/60-cyphr.conf`);
+    expect(build).toContain('"sysctl --load /etc/sysctl.d/60-cyphr.conf"');
   });
 
   it("component: the CloudWatch agent ships this environment's logs and process metrics, checked by its own tool", () => {

@@ -24,6 +24,7 @@ import { parseEnvFile } from '../../common/config/local-env-file';
 import { rdsIamPassword } from '../../common/database/iam-auth';
 import { DATABASE_ROLES, MASTER_USERNAME } from '../../common/database/roles';
 import { ENVIRONMENTS, TIERS } from '../../infra/config';
+import { KERNEL_SETTINGS } from '../../infra/constructs/image-component';
 import { roleEnvFiles } from '../../infra/user-data-env';
 import { ApiError, CyphrClient, LiveConnection, Session } from '../../scripts/testing/api-client';
 import { eventually, freePort, sleep } from '../../scripts/testing/waiting';
@@ -31,6 +32,8 @@ import { AwsStandIns, startAwsStandIns } from './support/aws-stand-ins';
 import { LoadBalancer, startLoadBalancer } from './support/haproxy';
 import { LocalEndpoints, localResolver } from './support/local-references';
 import { imageNodeMajor, nodeRuntime } from './support/node-runtime';
+import { loopbackPorts, NetworkNamespace } from './support/network-namespace';
+import type { HandoverResult } from './support/port-handover';
 import { ManagedProcess } from './support/processes';
 import { differences, isTestSetting, TEST_SETTINGS, TestSetting, withTestSettings } from './support/role-env';
 import { instanceRoleName, resolvedEnvFiles, Role, synthesizeStack, SynthesizedStack } from './support/synthesized-env';
@@ -221,7 +224,12 @@ function writeEnvFile(host: string, role: Role, settings: Partial<Record<TestSet
  * command, environment and restart policy. `dropIn` plays a drop-in's Environment= (named per-process test
  * settings only): several "instances" share this machine, so each process's metrics port must be a free one.
  */
-function startUnit(host: string, unitName: string, dropIn: Partial<Record<TestSetting, string>> = {}): ManagedProcess {
+function startUnit(
+  host: string,
+  unitName: string,
+  dropIn: Partial<Record<TestSetting, string>> = {},
+  inside?: NetworkNamespace,
+): ManagedProcess {
   const template = /^(.+@)(\d+)(\.service)$/.exec(unitName);
   const unit = template
     ? readServiceUnit(join(systemdDir, `${template[1]}${template[3]}`), template[2])
@@ -230,7 +238,9 @@ function startUnit(host: string, unitName: string, dropIn: Partial<Record<TestSe
     if (!(TEST_SETTINGS.perProcess as readonly string[]).includes(key)) throw new Error(`${key} is not per process`);
   Object.assign(unit.environment, dropIn);
   const env = unitEnvironment(unit, (path) => onDisk(path, host));
-  const [command, ...args] = unit.execStart;
+  const [command, args] = inside
+    ? inside.enter(unit.execStart[0], unit.execStart.slice(1))
+    : [unit.execStart[0], unit.execStart.slice(1)];
   const name = template ? `${host}@${template[2]}` : host;
   return new ManagedProcess(name, command, args, env, logs, {
     cwd: unit.workingDirectory,
@@ -897,5 +907,55 @@ describe('one instance running a process per vCPU (every tier’s instance type 
     expect(failures).toEqual([]);
     expect(accepted).toBeGreaterThan(10);
     expect((await freshGet(port, '/health')).status).toBe(200);
+  });
+});
+
+describe('an API process stopping while clients keep connecting, with the image’s kernel settings', () => {
+  jest.setTimeout(120_000);
+  const host = 'api-3';
+  let port: number;
+  let namespace: NetworkNamespace;
+  let processes: ManagedProcess[] = [];
+
+  /** support/port-handover.ts inside the namespace: `wait` for the processes, or run the `clients`. */
+  const handover = async (args: string[]): Promise<string> => {
+    const script = join(__dirname, 'support', 'port-handover.ts');
+    const [command, commandArgs] = namespace.enter(node, ['-r', 'ts-node/register/transpile-only', script, ...args]);
+    const { stdout } = await run(command, commandArgs, { cwd: ROOT });
+    return stdout.trim().split('\n').pop()!;
+  };
+
+  beforeAll(async () => {
+    // Setting it on this machine would change every other process's network: the two processes, their clients
+    // and the kernel setting get a network namespace of their own, which reaches the services through relays.
+    port = await freePort();
+    writeEnvFile(host, 'api', {
+      PORT: String(port),
+      RATE_LIMITS: 'registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60',
+      JWT_KEYS_REFRESH_SECONDS: '2',
+    });
+    namespace = await NetworkNamespace.open(node, ROOT, KERNEL_SETTINGS, loopbackPorts(ran[host]));
+    // The units' own metrics ports (948<n>): nothing else listens in the namespace.
+    processes = [0, 1].map((n) => startUnit(host, `cyphr-api@${n}.service`, {}, namespace));
+    await handover(['wait', String(port), '2']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+    await namespace?.close();
+  });
+
+  it('hands the connections queued on the stopping process to its sibling: no client sees a reset', async () => {
+    // 64 clients, a new connection per request, for 7 s; cyphr-api@0 gets SIGTERM after 1.5 s and drains (lame
+    // duck, then its listener closes) while they keep connecting.
+    const clients = handover(['clients', String(port), '7000']);
+    await sleep(1_500);
+    expect(await processes[0].stop('SIGTERM')).toBe(0);
+    const result = JSON.parse(await clients) as HandoverResult;
+    process.stdout.write(`boot: port hand-over ${JSON.stringify(result)}\n`);
+    expect(result.tcpMigrateReq).toBe(KERNEL_SETTINGS['net.ipv4.tcp_migrate_req']);
+    // Both processes answered, so the stopping one had connections coming to it.
+    expect(Object.keys(result.servedBy).filter((id) => !/^\d+$/.test(id))).toHaveLength(2);
+    expect({ resets: result.resets, otherErrors: result.otherErrors }).toEqual({ resets: 0, otherErrors: {} });
   });
 });

@@ -1,9 +1,11 @@
 // The boot test's own machinery, without services: the unit reader and restart rule it plays systemd with,
-// the env-file diff that keeps test settings to a named list, and the resolver that refuses unmapped references.
+// the env-file diff that keeps test settings to a named list, the resolver that refuses unmapped references, and
+// the ports a network namespace relays.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localResolver, type LocalEndpoints } from './local-references';
+import { loopbackPorts } from './network-namespace';
 import { differences, withTestSettings } from './role-env';
 import { resolvedEnvFiles, type SynthesizedStack } from './synthesized-env';
 import { parseTimespan, readServiceUnit, restartsAfter, unitEnvironment } from './systemd-unit';
@@ -138,5 +140,23 @@ describe('the installed unit, read as systemd would', () => {
     expect(restartsAfter('on-failure', 0, null)).toBe(false);
     expect(restartsAfter('on-failure', null, 'SIGTERM')).toBe(false);
     expect(restartsAfter('no', 1, null)).toBe(false);
+  });
+});
+
+describe('the network namespace a test runs processes in', () => {
+  it('relays every loopback port an env file names, the database port with a loopback host included', () => {
+    const env = [
+      'DATABASE_HOST=127.0.0.1',
+      'DATABASE_PORT=5001',
+      'DATABASE_REPLICA_HOSTS=127.0.0.1:5002,127.0.0.1:5002',
+      'REDIS_URL=rediss://127.0.0.1:6001',
+      'SQS_MESSAGES_QUEUE_URL=http://127.0.0.1:9324/000000000000/m',
+      'AWS_EC2_METADATA_SERVICE_ENDPOINT=http://localhost:8111',
+      'PORT=3001',
+    ].join('\n');
+    expect(loopbackPorts(env)).toEqual([5001, 5002, 6001, 8111, 9324]);
+    expect(loopbackPorts(env.replace('DATABASE_HOST=127.0.0.1', 'DATABASE_HOST=db.example'))).toEqual([
+      5002, 6001, 8111, 9324,
+    ]);
   });
 });
