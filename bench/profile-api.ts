@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const queues = await phaseQueues(sqs);
   const api = await startApi(queues.env, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   try {
-    const { pairs } = await createFixtures(api.url, 20, () => undefined);
+    const { pairs } = await createFixtures(api.url, 20, { conversations: 0, members: 0 }, () => undefined);
     let sent = 0;
     const result = await saturate(api.url, {
       connections,

@@ -5,7 +5,8 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { loadLocalEnvFile } from '../common/config/local-env-file';
 import { openDatabase, testSqs } from '../worker/test/helpers';
-import { capacityModel, DemandAssumptions, parseAssumptions } from './capacity';
+import { capacityModel } from './capacity';
+import { Options, parseOptions } from './options';
 import { loadAverage } from './lib/cpu';
 import { createFixtures } from './lib/fixtures';
 import { buildProcesses, ROOT, startApi } from './lib/processes';
@@ -16,41 +17,50 @@ import { measureDrain } from './phases/drain';
 import { measureEndToEnd } from './phases/end-to-end';
 import { measureHistory } from './phases/history';
 import { measureLimits } from './phases/limits';
+import { measureModerate } from './phases/moderate';
 import { measureSendPath } from './phases/send-path';
-import { BenchReport, figuresOf, Measurements, ratiosOf, REPORT_SECTIONS, targetsOf } from './report';
+import {
+  BenchReport,
+  completeFigures,
+  figuresOf,
+  Measurements,
+  ratiosOf,
+  REPORT_SECTIONS,
+  ReportSection,
+  targetsOf,
+} from './report';
 import { renderMarkdown } from './render';
-import { BenchMode, SETTINGS } from './settings';
+import { BenchSettings, SETTINGS } from './settings';
 
-/**
- * `npm run bench [-- --quick] [--assume key=value,...] [--out dir]`: builds the API and worker, registers users
- * through the API, runs every phase with fresh processes, writes bench/reports/<timestamp>.{json,md} and
- * latest.{json,md}. `--model-only` recomputes the capacity model from reports/latest.json with other
- * assumptions, without measuring.
- */
-interface Options {
-  mode: BenchMode;
-  out: string;
-  assumptions: DemandAssumptions;
-  modelOnly: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const value = (name: string) => {
-    const index = argv.indexOf(name);
-    return index >= 0 ? argv[index + 1] : undefined;
+/** Every phase in the order a full run takes them; each starts its own processes. */
+const PHASES: {
+  [K in ReportSection]: {
+    name: string;
+    what: (s: BenchSettings) => string;
+    run: (ctx: BenchContext) => Promise<NonNullable<Measurements[K]>>;
   };
-  const known = new Set(['--quick', '--tiny', '--model-only', '--assume', '--out']);
-  const unknown = argv.filter(
-    (arg, index) => arg.startsWith('--') && !known.has(arg) && !['--assume', '--out'].includes(argv[index - 1]),
-  );
-  if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(' ')}; known: ${[...known].join(' ')}`);
-  return {
-    mode: argv.includes('--tiny') ? 'tiny' : argv.includes('--quick') ? 'quick' : 'full',
-    out: value('--out') ?? join(ROOT, 'bench', 'reports'),
-    assumptions: parseAssumptions(value('--assume')),
-    modelOnly: argv.includes('--model-only'),
-  };
-}
+} = {
+  limits: {
+    name: 'limits',
+    what: () => 'SQS, PostgreSQL and Redis alone',
+    run: (ctx) => measureLimits(ctx.sqs, ctx.settings.limits, ctx.progress),
+  },
+  sendPath: { name: 'send path', what: () => 'one API process, 1:1 and group', run: measureSendPath },
+  moderate: {
+    name: 'moderate',
+    what: (s) =>
+      `2 API processes + worker, LOG_LEVEL=info, ${s.moderate.senders} senders × ${s.moderate.ratePerSender}/s, pushes`,
+    run: measureModerate,
+  },
+  endToEnd: { name: 'end to end', what: (s) => `${s.e2eRates.join(' and ')} msg/s`, run: measureEndToEnd },
+  connections: {
+    name: 'connections',
+    what: (s) => `${s.connections.target} WebSockets`,
+    run: measureConnections,
+  },
+  drain: { name: 'worker drain', what: (s) => `${s.drainMessages} messages`, run: measureDrain },
+  history: { name: 'history', what: () => 'replica reads', run: measureHistory },
+};
 
 /** 10,000 client sockets need more than the usual 1,024 descriptors: re-run under `ulimit -n 65536` once. */
 function ensureOpenFiles(needed: number): void {
@@ -92,6 +102,12 @@ function write(out: string, report: BenchReport): string[] {
   return files;
 }
 
+/**
+ * `npm run bench [-- --quick|--tiny] [--only phase,...] [--assume key=value,...] [--out dir]`: builds the API
+ * and worker, registers users through the API, runs every phase (or only those named) with fresh processes,
+ * writes bench/reports/<timestamp>.{json,md} and latest.{json,md}. `--model-only` recomputes the capacity model
+ * from reports/latest.json with other assumptions, without measuring.
+ */
 export async function runBench(options: Options): Promise<{ report: BenchReport; files: string[] }> {
   const settings = SETTINGS[options.mode];
   const progress = new Progress();
@@ -108,33 +124,26 @@ export async function runBench(options: Options): Promise<{ report: BenchReport;
   const setupApi = await startApi();
   let fixtures;
   try {
-    fixtures = await createFixtures(setupApi.url, settings.users, (done) =>
+    fixtures = await createFixtures(setupApi.url, settings.users, settings.groups, (done) =>
       progress.update(`registered ${done}/${settings.users} users`),
     );
   } finally {
     await setupApi.stop();
   }
-  progress.note(`${fixtures.users.length} users, ${fixtures.pairs.length} conversations`);
+  progress.note(
+    `${fixtures.users.length} users, ${fixtures.pairs.length} 1:1 and ${fixtures.groups.length} group conversations`,
+  );
 
   const sqs = testSqs();
   const ctx: BenchContext = { settings, progress, fixtures, sqs };
-  const phase = async <T>(name: string, what: string, work: () => Promise<T>): Promise<T> => {
-    progress.begin(name, what);
-    return work();
-  };
+  const phases = options.only ?? [...REPORT_SECTIONS];
   try {
-    const measurements: Measurements = {
-      limits: await phase('limits', 'SQS, PostgreSQL and Redis alone', () =>
-        measureLimits(sqs, settings.limits, progress),
-      ),
-      sendPath: await phase('send path', 'one API process', () => measureSendPath(ctx)),
-      endToEnd: await phase('end to end', `${settings.e2eRates.join(' and ')} msg/s`, () => measureEndToEnd(ctx)),
-      connections: await phase('connections', `${settings.connections.target} WebSockets`, () =>
-        measureConnections(ctx),
-      ),
-      drain: await phase('worker drain', `${settings.drainMessages} messages`, () => measureDrain(ctx)),
-      history: await phase('history', 'replica reads', () => measureHistory(ctx)),
-    };
+    const measurements: Measurements = {};
+    for (const section of phases) {
+      const phase = PHASES[section];
+      progress.begin(phase.name, phase.what(settings));
+      Object.assign(measurements, { [section]: await phase.run(ctx) });
+    }
     const finished = new Date();
     const figures = figuresOf(measurements);
     const report: BenchReport = {
@@ -151,12 +160,13 @@ export async function runBench(options: Options): Promise<{ report: BenchReport;
         loadBefore,
         loadAfter: loadAverage(),
       },
+      phases,
       measurements,
       ratios: ratiosOf(measurements),
       targets: targetsOf(measurements),
       figures,
       assumptions: options.assumptions,
-      capacity: capacityModel(figures, options.assumptions),
+      capacity: completeFigures(figures) ? capacityModel(figures, options.assumptions) : undefined,
     };
     return { report, files: write(options.out, report) };
   } finally {
@@ -166,6 +176,8 @@ export async function runBench(options: Options): Promise<{ report: BenchReport;
 
 function modelOnly(options: Options): void {
   const report = JSON.parse(readFileSync(join(options.out, 'latest.json'), 'utf8')) as BenchReport;
+  if (!completeFigures(report.figures))
+    throw new Error('reports/latest.json is from a run with --only: the capacity model needs every phase');
   report.assumptions = options.assumptions;
   report.capacity = capacityModel(report.figures, options.assumptions);
   console.log(renderMarkdown(report).split('## Capacity model')[1].split('## Method')[0].trim());
@@ -175,10 +187,11 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // README: toolchain
   const options = parseOptions(process.argv.slice(2));
   if (options.modelOnly) return modelOnly(options);
-  ensureOpenFiles(SETTINGS[options.mode].connections.target + 2_000);
+  if (!options.only || options.only.includes('connections'))
+    ensureOpenFiles(SETTINGS[options.mode].connections.target + 2_000);
   const { report, files } = await runBench(options);
   console.log(renderMarkdown(report).split('## Limits and ratios')[0].trim());
-  console.log(`\nSections: ${REPORT_SECTIONS.join(', ')}. Report: ${files.join(', ')}`);
+  console.log(`\nSections: ${report.phases.join(', ')}. Report: ${files.join(', ')}`);
 }
 
 if (require.main === module) {

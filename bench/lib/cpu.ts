@@ -62,18 +62,39 @@ export class CpuMeter {
       for (const pid of groupPids(group)) this.before.set(pid, processCpuSeconds(pid));
   }
 
-  stop(): Record<string, number> {
-    const seconds = (Date.now() - this.startedAt) / 1000;
+  /**
+   * CPU seconds each group used since start(), unrounded, without stopping: per-operation costs divide these
+   * by counts (cores rounded to two decimals lose too much at small loads), and a phase may read the API
+   * when its load ends and the worker later, once it has caught up.
+   */
+  cpuSeconds(): Record<string, number> {
     return Object.fromEntries(
       Object.entries(this.groups).map(([name, group]) => {
         const used = groupPids(group).reduce((sum, pid) => {
           const now = processCpuSeconds(pid);
           return sum + (now > 0 ? now - (this.before.get(pid) ?? 0) : 0);
         }, 0);
-        return [name, Number((Math.max(0, used) / seconds).toFixed(2))];
+        return [name, Math.max(0, used)];
       }),
     );
   }
+
+  /** Wall seconds since start(). */
+  elapsedSeconds(): number {
+    return (Date.now() - this.startedAt) / 1000;
+  }
+
+  stop(): Record<string, number> {
+    const seconds = this.elapsedSeconds();
+    return Object.fromEntries(
+      Object.entries(this.cpuSeconds()).map(([name, used]) => [name, Number((used / seconds).toFixed(2))]),
+    );
+  }
+}
+
+/** CPU milliseconds per operation, three decimals; NaN when nothing was counted. */
+export function cpuMsPer(cpuSeconds: number, operations: number): number {
+  return operations > 0 ? Number(((cpuSeconds * 1000) / operations).toFixed(3)) : NaN;
 }
 
 /** Resident set size of one process in bytes (VmRSS), 0 when it is gone. */

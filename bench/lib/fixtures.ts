@@ -10,10 +10,19 @@ export interface Pair {
   conversationId: string;
 }
 
+/** A group conversation its creator sends to. */
+export interface Group {
+  sender: Session;
+  memberIds: string[];
+  conversationId: string;
+}
+
 export interface Fixtures {
   users: Session[];
   /** Disjoint sender → recipient pairs, each with its own two-member conversation. */
   pairs: Pair[];
+  /** Group conversations of `members` users each (one device each), made by their first member. */
+  groups: Group[];
 }
 
 /** Runs `work` over `items` with at most `parallel` at a time, in order of start. */
@@ -35,9 +44,36 @@ export async function inParallel<T, R>(
   return results;
 }
 
+/** Group g takes `members` consecutive users from g × members on (wrapping), so groups overlap only when users run out. */
+async function createGroups(
+  client: CyphrClient,
+  sessions: Session[],
+  shape: { conversations: number; members: number },
+): Promise<Group[]> {
+  if (shape.conversations > 0 && sessions.length < shape.members)
+    throw new Error(`${shape.members}-member groups need at least as many users`);
+  return inParallel(Array.from({ length: shape.conversations }), 8, async (_, index) => {
+    const members = Array.from(
+      { length: shape.members },
+      (_, offset) => sessions[(index * shape.members + offset) % sessions.length],
+    );
+    const [sender, ...others] = members;
+    const memberIds = members.map((member) => member.userId);
+    return {
+      sender,
+      memberIds,
+      conversationId: await client.createConversation(
+        sender,
+        others.map((member) => member.userId),
+      ),
+    };
+  });
+}
+
 export async function createFixtures(
   baseUrl: string,
   users: number,
+  groups: { conversations: number; members: number },
   onProgress: (done: number) => void,
 ): Promise<Fixtures> {
   const client = new CyphrClient(baseUrl);
@@ -53,5 +89,5 @@ export async function createFixtures(
     const recipient = sessions[2 * index + 1];
     return { sender, recipient, conversationId: await client.createConversation(sender, [recipient.userId]) };
   });
-  return { users: sessions, pairs };
+  return { users: sessions, pairs, groups: await createGroups(client, sessions, groups) };
 }

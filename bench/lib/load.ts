@@ -86,6 +86,8 @@ export async function paced(
     okStatus: number;
     /** Called when request `index` is issued and when it is answered (e.g. to time delivery). */
     onSent?: (index: number, at: number) => void;
+    /** Each expected answer's latency, e.g. to summarise several concurrent loads as one. */
+    onOk?: (latencyMs: number) => void;
     onTick?: (ok: number, inFlight: number) => void;
   },
 ): Promise<LoadResult & { offered: number; inFlightAtEnd: number }> {
@@ -110,7 +112,9 @@ export async function paced(
             countStatus(statuses, res.statusCode ?? 0);
             if (res.statusCode === options.okStatus) {
               ok++;
-              latencies.push(performance.now() - dueAt);
+              const latency = performance.now() - dueAt;
+              latencies.push(latency);
+              options.onOk?.(latency);
             }
             if (++answered === total) resolve();
           });

@@ -93,8 +93,27 @@ export interface ApiProcess extends BenchProcess {
   port: number;
 }
 
-export async function startApi(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ApiProcess> {
-  const port = await freePort();
+/**
+ * Starts a process on a port freePort chose, choosing again when another process (another checkout's bench on
+ * this machine) took the port between the choice and the bind.
+ */
+async function onFreePort<T extends BenchProcess>(start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      // waitUntil's error carries the process's stderr
+      const raced = /EADDRINUSE/.test(String((error as Error).message));
+      if (!raced || attempt >= attempts) throw error;
+    }
+  }
+}
+
+export function startApi(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ApiProcess> {
+  return onFreePort((port) => startApiOn(port, env, nodeArgs));
+}
+
+async function startApiOn(port: number, env: Record<string, string>, nodeArgs: string[]): Promise<ApiProcess> {
   const api = spawnNode(
     'api',
     join(BUILD, 'server', 'main.js'),
@@ -116,8 +135,11 @@ export interface WorkerProcess extends BenchProcess {
   metricsPort: number;
 }
 
-export async function startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const metricsPort = await freePort();
+export function startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
+  return onFreePort((port) => startWorkerOn(port, env));
+}
+
+async function startWorkerOn(metricsPort: number, env: Record<string, string>): Promise<WorkerProcess> {
   const worker = spawnNode('worker', join(BUILD, 'worker', 'main.js'), {
     WORKER_METRICS_PORT: String(metricsPort),
     WORKER_WAIT_TIME_SECONDS: '1',

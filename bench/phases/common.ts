@@ -1,7 +1,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
 import { createTestQueues, TestQueues } from '../../worker/test/helpers';
-import { Fixtures, Pair } from '../lib/fixtures';
+import { Fixtures, Group, Pair } from '../lib/fixtures';
 import { RequestSpec } from '../lib/load';
 import { Progress } from '../lib/progress';
 import { BenchSettings } from '../settings';
@@ -26,8 +27,8 @@ export async function phaseQueues(sqs: SQSClient): Promise<TestQueues & { env: R
 /** A typical short message: 256 bytes of ciphertext (344 characters of base64). */
 export const CIPHERTEXT = randomBytes(256).toString('base64');
 
-/** POST .../messages from pair `index % pairs`: a fresh clientMessageId each time. */
-export function sendRequest(pair: Pair, clientMessageId: string = randomUUID()): RequestSpec {
+/** POST .../messages from a pair's or group's sender: a fresh clientMessageId each time. */
+export function sendRequest(pair: Pair | Group, clientMessageId: string = randomUUID()): RequestSpec {
   return {
     method: 'POST',
     path: `/v1/conversations/${pair.conversationId}/messages`,
@@ -37,3 +38,25 @@ export function sendRequest(pair: Pair, clientMessageId: string = randomUUID()):
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Counts messages stored in PostgreSQL (the primary) for some conversations, over one kept connection: phases
+ * poll it while they wait for the worker, and a fresh connection per look would cost the server a backend each.
+ */
+export class StoredMessages {
+  private readonly pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
+
+  constructor(private readonly conversationIds: string[]) {}
+
+  async count(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1::uuid[])',
+      [this.conversationIds],
+    );
+    return rows[0].n;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { CyphrClient, LiveConnection, StoredMessage } from '../../scripts/testing/api-client';
-import { CpuMeter, SERVICE_GROUPS } from '../lib/cpu';
+import { CpuMeter, cpuMsPer, SERVICE_GROUPS } from '../lib/cpu';
 import { inParallel } from '../lib/fixtures';
 import { paced } from '../lib/load';
 import { LatencySummary, summarize } from '../lib/stats';
 import { startApi, startWorker } from '../lib/processes';
-import { BenchContext, phaseQueues, sendRequest, sleep } from './common';
+import { BenchContext, phaseQueues, sendRequest, sleep, StoredMessages } from './common';
 
 /**
  * End to end: HTTP send → SQS → worker (store on the primary, publish on Redis) → API → the recipient's
@@ -23,7 +23,14 @@ export interface EndToEndRun {
   acceptLatencyMs: LatencySummary;
   queueAndStoreMs: LatencySummary;
   fanOutMs: LatencySummary;
+  /** Cores busy while the load ran. */
   cpuCoresBusy: Record<string, number>;
+  /** Rows stored in PostgreSQL during the run (read once the deliveries arrived). */
+  stored: number;
+  /** API CPU ms per accepted message, accept and push to the socket, until the last delivery. */
+  apiCpuMsPerMessage: number;
+  /** Worker CPU ms per stored message, until the last delivery. */
+  workerCpuMsPerMessage: number;
 }
 
 export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]> {
@@ -32,6 +39,7 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
   const api = await startApi(queues.env);
   const worker = await startWorker(queues.env);
   const connections: LiveConnection[] = [];
+  const stored = new StoredMessages(fixtures.pairs.map((pair) => pair.conversationId));
   try {
     const client = new CyphrClient(api.url);
     const pairs = fixtures.pairs;
@@ -79,6 +87,7 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
         bench: { pids: () => [process.pid] },
         ...SERVICE_GROUPS,
       });
+      const storedBefore = await stored.count();
       meter.start();
       const load = await paced(api.url, {
         rate,
@@ -95,6 +104,8 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
       // Late arrivals: up to 10 s for the last accepted messages to arrive.
       const deadline = Date.now() + 10_000;
       while (latencies.length < load.ok && Date.now() < deadline) await sleep(100);
+      const cpuSeconds = meter.cpuSeconds();
+      const storedInRun = (await stored.count()) - storedBefore;
       const run: EndToEndRun = {
         rate,
         seconds: settings.phaseSeconds,
@@ -105,9 +116,12 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
         queueAndStoreMs: summarize(queueAndStore),
         fanOutMs: summarize(fanOut),
         cpuCoresBusy,
+        stored: storedInRun,
+        apiCpuMsPerMessage: cpuMsPer(cpuSeconds.api, load.ok),
+        workerCpuMsPerMessage: cpuMsPer(cpuSeconds.worker, storedInRun),
       };
       progress.note(
-        `${rate}/s: delivered ${run.delivered}/${run.accepted}, p50 ${run.latencyMs.p50} p95 ${run.latencyMs.p95} p99 ${run.latencyMs.p99} ms`,
+        `${rate}/s: delivered ${run.delivered}/${run.accepted}, p50 ${run.latencyMs.p50} p95 ${run.latencyMs.p95} p99 ${run.latencyMs.p99} ms; API ${run.apiCpuMsPerMessage}, worker ${run.workerCpuMsPerMessage} ms CPU/msg`,
       );
       runs.push(run);
       await sleep(1000);
@@ -115,7 +129,7 @@ export async function measureEndToEnd(ctx: BenchContext): Promise<EndToEndRun[]>
     return runs;
   } finally {
     for (const connection of connections) connection.close();
-    await Promise.all([api.stop(), worker.stop()]);
+    await Promise.all([api.stop(), worker.stop(), stored.close()]);
     await queues.remove();
   }
 }

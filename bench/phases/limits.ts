@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { dbOnly, sqsOnly } from '../../worker/bench/drain-rate';
 import { createTestQueues } from '../../worker/test/helpers';
-import { CpuMeter, SERVICE_GROUPS } from '../lib/cpu';
+import { CpuMeter, cpuMsPer, SERVICE_GROUPS } from '../lib/cpu';
 import { Progress } from '../lib/progress';
 import { perSecond } from '../lib/stats';
 
@@ -14,11 +14,17 @@ import { perSecond } from '../lib/stats';
  * SDK and drivers the API and worker use.
  */
 export interface LimitsResult {
-  sqsSend: { messagesPerSecond: number; parallel: number; seconds: number };
+  sqsSend: { messagesPerSecond: number; parallel: number; seconds: number; messages: number };
   sqsReceiveDelete: { messagesPerSecond: number; loops: number; messages: number };
   postgresInsert: { rowsPerSecond: number; commitsPerSecond: number; rowsPerStatement: number; parallel: number };
   redisPubSub: { messagesPerSecond: number; channels: number; seconds: number };
   cpuCoresBusy: Record<string, Record<string, number>>;
+  /**
+   * CPU ms this process (the client, on the API's and worker's SDK and drivers) spent per message of each raw
+   * loop, set-up included: per message sent; per message sent, received and deleted (the loop pre-fills its
+   * queue); per row inserted. The floor under our own CPU per message.
+   */
+  clientCpuMsPerMessage: { sqsSend: number; sqsReceiveDelete: number; postgresInsert: number };
 }
 
 export interface LimitsSettings {
@@ -62,7 +68,12 @@ async function sqsSendRate(sqs: SQSClient, seconds: number, parallel = 16): Prom
     // Refusals would make this a measure of nothing (a FIFO queue refusing entries without a group did, at 0/s).
     if (refused > 0) throw new Error(`the SQS server refused ${refused} of ${sent + refused} raw sends`);
     const elapsed = (Date.now() - started) / 1000;
-    return { messagesPerSecond: perSecond(sent, elapsed), parallel, seconds: Number(elapsed.toFixed(1)) };
+    return {
+      messagesPerSecond: perSecond(sent, elapsed),
+      parallel,
+      seconds: Number(elapsed.toFixed(1)),
+      messages: sent,
+    };
   } finally {
     await queues.remove();
   }
@@ -102,11 +113,13 @@ export async function measureLimits(
   progress: Progress,
 ): Promise<LimitsResult> {
   const cpu: Record<string, Record<string, number>> = {};
+  const clientCpuSeconds: Record<string, number> = {};
   const meter = new CpuMeter({ bench: BENCH_PROCESS, ...SERVICE_GROUPS });
   const measured = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     progress.update(name);
     meter.start();
     const result = await work();
+    clientCpuSeconds[name] = meter.cpuSeconds().bench;
     cpu[name] = meter.stop();
     return result;
   };
@@ -127,5 +140,10 @@ export async function measureLimits(
   progress.note(`PostgreSQL insert ${postgresInsert.rowsPerSecond} rows/s`);
   const redisPubSub = await measured('redisPubSub', () => redisPubSubRate(settings.redisSeconds));
   progress.note(`Redis pub/sub ${redisPubSub.messagesPerSecond}/s`);
-  return { sqsSend, sqsReceiveDelete, postgresInsert, redisPubSub, cpuCoresBusy: cpu };
+  const clientCpuMsPerMessage = {
+    sqsSend: cpuMsPer(clientCpuSeconds.sqsSend, sqsSend.messages),
+    sqsReceiveDelete: cpuMsPer(clientCpuSeconds.sqsReceiveDelete, settings.sqsMessages),
+    postgresInsert: cpuMsPer(clientCpuSeconds.postgresInsert, settings.dbRows),
+  };
+  return { sqsSend, sqsReceiveDelete, postgresInsert, redisPubSub, cpuCoresBusy: cpu, clientCpuMsPerMessage };
 }

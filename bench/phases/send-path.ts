@@ -1,22 +1,57 @@
 import { queueDepth } from '../../worker/test/helpers';
-import { CpuMeter, SERVICE_GROUPS } from '../lib/cpu';
-import { LoadResult, paced, saturate } from '../lib/load';
-import { startApi } from '../lib/processes';
+import { CpuMeter, cpuMsPer, SERVICE_GROUPS } from '../lib/cpu';
+import { LoadResult, paced, RequestSpec, saturate } from '../lib/load';
+import { ApiProcess, startApi } from '../lib/processes';
 import { BenchContext, phaseQueues, sendRequest } from './common';
 
 /**
  * Send path: POST .../messages → membership check (Redis) → SQS SendMessageBatch → 202, on one API process
- * with no worker (the queue only fills). At a fixed offered rate, then at saturation with autocannon.
- * Afterwards the queue must hold at least every accepted message: 202 means durable.
+ * with no worker (the queue only fills). For a 1:1 conversation (one device each side): at a fixed offered
+ * rate, then at saturation with autocannon; then at saturation for group conversations, whose membership is
+ * larger. Afterwards the queue must hold at least every accepted message: 202 means durable.
  */
-export interface SendPathResult {
-  fixed: LoadResult & { offered: number };
+export interface SaturationResult {
   saturation: LoadResult & { connections: number };
   cpuCoresBusy: Record<string, number>;
-  /** API CPU milliseconds per accepted message at saturation (what the capacity model scales). */
+  /** API CPU milliseconds per accepted message at saturation. */
   apiCpuMsPerMessage: number;
+}
+
+export interface SendPathResult extends SaturationResult {
+  fixed: LoadResult & { offered: number };
+  /** The same saturation, sending to group conversations of `members` members. */
+  group: SaturationResult & { members: number; conversations: number };
   queued: number;
   accepted: number;
+}
+
+async function saturation(
+  ctx: BenchContext,
+  api: ApiProcess,
+  what: string,
+  next: () => RequestSpec,
+): Promise<SaturationResult> {
+  const { settings, progress } = ctx;
+  const meter = new CpuMeter({
+    api: { pids: () => [api.pid] },
+    bench: { pids: () => [process.pid] },
+    ...SERVICE_GROUPS,
+  });
+  meter.start();
+  const load = await saturate(api.url, {
+    connections: settings.sendConnections,
+    seconds: settings.phaseSeconds,
+    okStatus: 202,
+    next,
+    onTick: (ok) => progress.update(`saturation ${what} (${settings.sendConnections} connections): ${ok} accepted`),
+  });
+  const apiCpuSeconds = meter.cpuSeconds().api;
+  const cpuCoresBusy = meter.stop();
+  const apiCpuMsPerMessage = cpuMsPer(apiCpuSeconds, load.ok);
+  progress.note(
+    `saturation ${what}: ${load.okPerSecond}/s accepted, p95 ${load.latencyMs.p95} ms, API ${apiCpuMsPerMessage} ms CPU/msg`,
+  );
+  return { saturation: { ...load, connections: settings.sendConnections }, cpuCoresBusy, apiCpuMsPerMessage };
 }
 
 export async function measureSendPath(ctx: BenchContext): Promise<SendPathResult> {
@@ -24,7 +59,7 @@ export async function measureSendPath(ctx: BenchContext): Promise<SendPathResult
   const queues = await phaseQueues(ctx.sqs);
   const api = await startApi(queues.env);
   try {
-    const pairs = fixtures.pairs;
+    const { pairs, groups } = fixtures;
     let sent = 0;
     const next = () => sendRequest(pairs[sent++ % pairs.length]);
     progress.update('warm-up');
@@ -42,29 +77,19 @@ export async function measureSendPath(ctx: BenchContext): Promise<SendPathResult
     });
     progress.note(`fixed ${fixed.offered}/s: ${fixed.okPerSecond}/s accepted, p95 ${fixed.latencyMs.p95} ms`);
 
-    const meter = new CpuMeter({
-      api: { pids: () => [api.pid] },
-      bench: { pids: () => [process.pid] },
-      ...SERVICE_GROUPS,
-    });
-    meter.start();
-    const saturation = await saturate(api.url, {
-      connections: settings.sendConnections,
-      seconds: settings.phaseSeconds,
-      okStatus: 202,
-      next,
-      onTick: (ok) => progress.update(`saturation (${settings.sendConnections} connections): ${ok} accepted`),
-    });
-    const cpuCoresBusy = meter.stop();
-    progress.note(`saturation: ${saturation.okPerSecond}/s accepted, p95 ${saturation.latencyMs.p95} ms`);
+    const oneToOne = await saturation(ctx, api, '1:1', next);
+    let groupSent = 0;
+    const members = groups[0]?.memberIds.length ?? 0;
+    const group = await saturation(ctx, api, `${members} members`, () =>
+      sendRequest(groups[groupSent++ % groups.length]),
+    );
 
-    const accepted = fixed.ok + saturation.ok;
+    const accepted = fixed.ok + oneToOne.saturation.ok + group.saturation.ok;
     const queued = await queueDepth(ctx.sqs, queues.messages);
     return {
       fixed,
-      saturation: { ...saturation, connections: settings.sendConnections },
-      cpuCoresBusy,
-      apiCpuMsPerMessage: Number(((cpuCoresBusy.api * 1000) / Math.max(1, saturation.okPerSecond)).toFixed(3)),
+      ...oneToOne,
+      group: { ...group, members, conversations: groups.length },
       queued,
       accepted,
     };
