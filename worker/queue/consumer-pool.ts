@@ -2,6 +2,7 @@ import { ChangeMessageVisibilityBatchCommand, Message, SQSClient } from '@aws-sd
 import { Consumer } from 'sqs-consumer';
 import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
+import { sentAt } from './attributes';
 import { DependencyGate } from './dependency-gate';
 import { ReceivePacer } from './receive-pacer';
 
@@ -57,6 +58,15 @@ interface Loop {
 export const receiveBackoffMs = (failures: number) => (failures === 0 ? 0 : Math.min(10_000, 100 * 2 ** failures));
 
 const SQS_BATCH_LIMIT = 10;
+
+/**
+ * A received message sent longer ago than this had waited on the queue: the worker is behind, so receive eagerly.
+ * Far above a gather window and above the clock skew between SQS and an NTP-synced instance.
+ */
+const BACKLOG_AGE_MS = 250;
+
+const backlogged = (messages: Message[], now = Date.now()) =>
+  messages.some((message) => now - (sentAt(message) ?? now) > BACKLOG_AGE_MS);
 
 function chunk<T>(items: T[], size: number): T[][] {
   const chunks: T[][] = [];
@@ -131,10 +141,10 @@ export class ConsumerPool {
       receiving: false,
       lastErrorLog: 0,
     };
-    const received = (count?: number) => {
+    const received = (count?: number, behind?: boolean) => {
       if (!loop.receiving) return;
       loop.receiving = false;
-      this.pacer.release(count);
+      this.pacer.release(count, behind);
     };
     const settle = () => {
       loop.inFlight = undefined;
@@ -162,7 +172,7 @@ export class ConsumerPool {
         loop.receiving = true;
       },
       handleMessageBatch: async (messages) => {
-        received(messages.length);
+        received(messages.length, backlogged(messages));
         loop.inFlight = messages;
         options.metrics.received.inc({ queue: options.name }, messages.length);
         if (this.stopping) {

@@ -55,6 +55,16 @@ describe('ReceivePacer', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(35);
   });
 
+  it('receives eagerly after a partial receive of messages that had waited on the queue (a backlog)', async () => {
+    const pacer = new ReceivePacer(2, 10, 40);
+    await pacer.acquire();
+    pacer.release(1, true);
+    const started = Date.now();
+    await pacer.acquire();
+    expect(Date.now() - started).toBeLessThan(30);
+    expect(pacer.concurrency).toBe(2);
+  });
+
   it('a failed receive returns its permit without judging the load', () => {
     const pacer = new ReceivePacer(3, 10, 0);
     void pacer.acquire();

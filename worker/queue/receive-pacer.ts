@@ -2,10 +2,12 @@
  * How many of a pool's loops may be waiting on ReceiveMessage at once, adapted to what receives return.
  *
  * Every receive costs the same (a signed HTTPS request, and a delete after it) whether it brings one message or
- * ten. Under a backlog, receives come back full: more concurrent polls, up to one per loop. At moderate load,
- * eight long polls split a trickle into batches of one (or come back empty): each partial or empty receive lets
- * one fewer poll wait, down to one, and after a receive that was not full the next waits `gatherMs` so a few
- * messages gather on the queue and one receive, one insert and one delete carry them all.
+ * ten. Under a backlog, receives come back full, or bring messages that already waited on the queue: more
+ * concurrent polls, up to one per loop, and no waiting. At moderate load, eight long polls split a trickle into
+ * batches of one (or come back empty): each such receive lets one fewer poll wait, down to one, and the next
+ * receive waits `gatherMs` so a few messages gather on the queue and one receive, one insert and one delete carry
+ * them all. (A partial receive alone does not prove the queue is short: a FIFO queue hands out a locked group's
+ * messages only after its batch is acknowledged, so a one-conversation backlog can come back one by one.)
  *
  * Only receiving is paced: a loop gives its permit back as soon as its receive returns, so batches are still
  * handled by up to `max` loops in parallel. Order and exactly-once storage are the queue's and the handler's,
@@ -37,11 +39,14 @@ export class ReceivePacer {
     }
   }
 
-  /** `received` undefined: the receive failed (no verdict on the load). */
-  release(received?: number): void {
+  /**
+   * `received` undefined: the receive failed (no verdict on the load). `backlogged`: some of what it brought had
+   * waited on the queue well beyond a gather window.
+   */
+  release(received?: number, backlogged = false): void {
     this.polling = Math.max(0, this.polling - 1);
     if (received !== undefined) {
-      if (received >= this.batchSize) {
+      if (received >= this.batchSize || backlogged) {
         this.allowed = Math.min(this.max, this.allowed + 1);
         this.gather = false;
       } else {
