@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -102,7 +102,8 @@ export async function moderate(options: ModerateOptions = {}): Promise<Record<st
     for (let index = 0; index < (options.conversations ?? 20); index++) {
       const conversation = await createConversation(db, 2);
       await addDevice(db, conversation.memberIds[0], 1);
-      await addDevice(db, conversation.memberIds[1], 1, testPushToken());
+      // MODERATE_NO_PUSH=1: recipients without a push token (what the notification path costs, by difference).
+      await addDevice(db, conversation.memberIds[1], 1, process.env.MODERATE_NO_PUSH ? undefined : testPushToken());
       conversations.push(conversation);
     }
     const ids = conversations.map(({ id }) => id);
@@ -130,7 +131,12 @@ export async function moderate(options: ModerateOptions = {}): Promise<Record<st
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           ...options.env,
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        // MODERATE_WORKER_LOG=<file>: keep the worker's log lines (what it writes at info under load).
+        stdio: [
+          'ignore',
+          process.env.MODERATE_WORKER_LOG ? openSync(process.env.MODERATE_WORKER_LOG, 'w') : 'ignore',
+          'inherit',
+        ],
       },
     );
     const pid = worker.pid!;
