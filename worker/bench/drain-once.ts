@@ -5,16 +5,17 @@ import { drain } from './drain-rate';
 
 /**
  * The bench's drain phase on the compiled worker (.local/bench/build), with worker CPU ms per stored message:
- *   npx ts-node --transpile-only worker/bench/drain-once.ts [messages=5000] [loops=8] [conversations=100] [profileDir]
+ *   npx ts-node --transpile-only worker/bench/drain-once.ts [messages=5000] [loops=8] [conversations=100] [profileDir|-] [processes=1]
  */
 async function main(): Promise<void> {
   loadLocalEnvFile();
   const [messages = 5000, loops = 8, conversations = 100] = process.argv.slice(2, 5).map(Number);
-  const profileDir = process.argv[5];
+  const profileDir = process.argv[5] && process.argv[5] !== '-' ? process.argv[5] : undefined;
+  const processes = Number(process.argv[6] ?? 1);
   const build = process.env.BENCH_WORKER_BUILD ?? join(__dirname, '..', '..', '.local', 'bench', 'build');
   const worker = join(build, 'worker', 'main.js');
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), worker];
-  const result = (await drain(messages, loops, 1, args, { conversations })) as {
+  const result = (await drain(messages, loops, processes, args, { conversations })) as {
     perSecond: number;
     cpuCoresBusy: Record<string, string>;
   };
