@@ -50,9 +50,4 @@ export class WebhookTransport {
       request.end(body);
     });
   }
-
-  /** Closes the idle connections. */
-  close(): void {
-    this.agent.destroy();
-  }
 }
