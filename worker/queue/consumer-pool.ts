@@ -61,9 +61,10 @@ const SQS_BATCH_LIMIT = 10;
 
 /**
  * A received message sent longer ago than this had waited on the queue: the worker is behind, so receive eagerly.
- * Far above a gather window and above the clock skew between SQS and an NTP-synced instance.
+ * Three gather windows (a message that arrived just after a receive waits one gather and a round trip), and above
+ * the clock skew between SQS and an NTP-synced instance (well under a millisecond with Amazon Time Sync).
  */
-const BACKLOG_AGE_MS = 250;
+const BACKLOG_AGE_MS = 60;
 
 const backlogged = (messages: Message[], now = Date.now()) =>
   messages.some((message) => now - (sentAt(message) ?? now) > BACKLOG_AGE_MS);

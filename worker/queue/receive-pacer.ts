@@ -51,9 +51,11 @@ export class ReceivePacer {
         this.gather = false;
       } else {
         this.allowed = Math.max(1, this.allowed - 1);
-        // After an empty receive too: on SQS it waited out its long poll (20 ms more is nothing); a server that
-        // wakes every waiting poll on each send would otherwise turn each send into empty receives.
-        this.gather = true;
+        // Only after a small receive: one at least half full already shares its costs well, and waiting before
+        // every receive would cap one loop at a batch per window. After an empty receive too: on SQS it waited
+        // out its long poll (20 ms more is nothing); a server that wakes every waiting poll on each send would
+        // otherwise turn each send into empty receives.
+        this.gather = received <= this.batchSize / 2;
       }
     }
     this.wake();
