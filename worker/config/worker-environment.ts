@@ -39,7 +39,7 @@ export class WorkerSettings extends SharedSettings {
   WORKER_RECEIVE_LOOPS: number = 8;
 
   /**
-   * After a receive that came back with fewer than 10 messages, the next receive waits this long so a few
+   * After a receive that came back at most half full (5 of 10), the next receive waits this long so a few
    * gather and share one receive, one insert and one delete (worker/queue/receive-pacer.ts). Adds at most this
    * much to a message's latency, and only when the queue is not busy; 0 receives again at once.
    */
