@@ -128,6 +128,7 @@ export async function createWorker(
     sqs,
     waitTimeSeconds: env.WORKER_WAIT_TIME_SECONDS,
     visibilityTimeoutSeconds: env.WORKER_VISIBILITY_TIMEOUT_SECONDS,
+    receiveGatherMs: env.WORKER_RECEIVE_GATHER_MS,
     logger,
     metrics,
   };

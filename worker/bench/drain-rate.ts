@@ -36,13 +36,13 @@ import { freePort } from '../../scripts/testing/waiting';
 const TICKS = 100; // getconf CLK_TCK on Linux
 
 /** utime + stime in seconds for every process whose command line matches. */
-function cpuSeconds(match: (cmdline: string, comm: string) => boolean): number {
+function cpuSeconds(match: (cmdline: string, comm: string, pid: number) => boolean): number {
   let total = 0;
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (!match(cmdline, comm)) continue;
+      if (!match(cmdline, comm, Number(pid))) continue;
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       total += (Number(fields[11]) + Number(fields[12])) / TICKS;
     } catch {
@@ -52,8 +52,11 @@ function cpuSeconds(match: (cmdline: string, comm: string) => boolean): number {
   return total;
 }
 
+/** The worker processes this run started (other checkouts' workers may run on the machine too). */
+const ownWorkers = new Set<number>();
+
 const GROUPS = {
-  worker: (cmdline: string) => /worker\/main\.[jt]s/.test(cmdline),
+  worker: (_: string, __: string, pid: number) => ownWorkers.has(pid),
   sqs: (cmdline: string) => cmdline.includes('sqs-server'),
   postgres: (_: string, comm: string) => comm.startsWith('postgres'),
   redis: (_: string, comm: string) => comm.startsWith('redis-server'),
@@ -125,6 +128,7 @@ export async function drain(
         stdio: 'ignore',
       }),
     );
+    for (const child of children) if (child.pid) ownWorkers.add(child.pid);
     try {
       // Start the clock at the first stored message: excludes ts-node start-up.
       await eventually(async () => (await countAll()) > 0, 60_000, 'first message');
@@ -165,7 +169,10 @@ export async function drain(
         cpuCoresBusy: cpu,
       };
     } finally {
-      for (const child of children) child.kill('SIGTERM');
+      for (const child of children) {
+        child.kill('SIGTERM');
+        if (child.pid) ownWorkers.delete(child.pid);
+      }
     }
   } finally {
     await queues.remove();

@@ -38,6 +38,18 @@ export class WorkerSettings extends SharedSettings {
   @Max(64)
   WORKER_RECEIVE_LOOPS: number = 8;
 
+  /**
+   * After a receive that came back at most half full (5 of 10), the next receive waits this long so a few
+   * gather and share one receive, one insert and one delete (worker/queue/receive-pacer.ts). Adds at most this
+   * much to a message's latency, and only when the queue is not busy; 0 receives again at once.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  WORKER_RECEIVE_GATHER_MS: number = 20;
+
   /** Receive loops for the notifications queue (lighter traffic). */
   @IsOptional()
   @Transform(toInt)

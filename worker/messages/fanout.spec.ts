@@ -149,4 +149,18 @@ describe('Fanout', () => {
     const items = ['m1', 'm2', 'm3'].map((id) => ({ message: view(id), memberIds: [alice, bob] }));
     expect(await fanout(redis, sqs).deliver(items)).toEqual([true, false, true]);
   });
+
+  it('uses a lookup read earlier for a wider batch, waking only the members of what was delivered', async () => {
+    const { redis } = fakeRedis([]);
+    const { sqs, sent } = fakeSqs();
+    const reads: string[][] = [];
+    const devices = pushDevices();
+    const counting = { of: (userIds: string[]) => (reads.push(userIds), devices.of(userIds)) };
+    const service = fanout(redis, sqs, counting);
+    // Read before the batch was stored, for a conversation with Carol whose message then failed to store.
+    const lookup = service.lookup([alice, bob, alice, carol]);
+    expect(await service.deliver([{ message: view('m1'), memberIds: [bob] }], lookup)).toEqual([true]);
+    expect(reads).toEqual([[alice, bob, carol]]);
+    expect(devicesOf(sent)).toEqual([`${bob}/1`, `${bob}/2`]);
+  });
 });

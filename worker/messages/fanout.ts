@@ -25,6 +25,12 @@ export interface FanoutItem {
 
 const SQS_BATCH_LIMIT = 10;
 
+/** The reads that decide who gets a push: registrations (or why they could not be read) and presence. */
+export interface PushLookup {
+  registered: PushTarget[] | Error;
+  online: Map<string, Set<number>>;
+}
+
 /**
  * After a message is stored: publish it on every member's Redis channel (each API instance pushes to its
  * own WebSockets), and queue one notification per device to wake: a member's device (the sender's other
@@ -47,24 +53,43 @@ export class Fanout {
     private readonly logger: WorkerLogger,
   ) {}
 
-  /** Per item: true when its notifications were queued (publishing is best effort). */
-  async deliver(items: FanoutItem[]): Promise<boolean[]> {
+  /**
+   * Reads the push registrations of `memberIds` and the presence of those registered. The batch handler starts it
+   * before the batch is stored, so these reads overlap the insert instead of following it (a conversation's next
+   * messages wait on the queue until this batch is acknowledged). Never rejects.
+   */
+  async lookup(memberIds: string[]): Promise<PushLookup> {
+    let registered: PushTarget[];
+    try {
+      registered = await this.pushDevices.of([...new Set(memberIds)]);
+    } catch (error) {
+      return { registered: error instanceof Error ? error : new Error(String(error)), online: new Map() };
+    }
+    if (registered.length === 0) return { registered, online: new Map() };
+    return { registered, online: await this.presence([...new Set(registered.map((target) => target.userId))]) };
+  }
+
+  /**
+   * Per item: true when its notifications were queued (publishing is best effort). `lookup`: started earlier
+   * for (at least) these items' members; by default read now.
+   */
+  async deliver(
+    items: FanoutItem[],
+    lookup: Promise<PushLookup> = this.lookup(items.flatMap(({ memberIds }) => memberIds)),
+  ): Promise<boolean[]> {
     if (items.length === 0) return [];
     // Independent round trips, so concurrent: publishing never waits for presence or SQS.
-    const [, failedItems] = await Promise.all([this.publish(items), this.notifyOffline(items)]);
+    const [, failedItems] = await Promise.all([this.publish(items), this.notifyOffline(items, lookup)]);
     return items.map((_, index) => !failedItems.has(index));
   }
 
-  private async notifyOffline(items: FanoutItem[]): Promise<Set<number>> {
-    let registered: PushTarget[];
-    try {
-      registered = await this.pushDevices.of(items.flatMap(({ memberIds }) => memberIds));
-    } catch (error) {
-      this.logger.error({ err: error }, 'push registrations unavailable; messages will be fanned out again');
+  private async notifyOffline(items: FanoutItem[], lookup: Promise<PushLookup>): Promise<Set<number>> {
+    const { registered, online } = await lookup;
+    if (registered instanceof Error) {
+      this.logger.error({ err: registered }, 'push registrations unavailable; messages will be fanned out again');
       return new Set(items.map((_, index) => index));
     }
     if (registered.length === 0) return new Set();
-    const online = await this.presence([...new Set(registered.map((target) => target.userId))]);
     const notifications: Array<{ item: number; body: NotificationQueueBodyV2 }> = [];
     const createdAt = new Date().toISOString();
     items.forEach(({ message, memberIds }, item) => {

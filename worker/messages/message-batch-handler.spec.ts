@@ -48,6 +48,7 @@ function setup(options: {
   const rejected: Array<{ id?: string; reason: string }> = [];
   const fannedOut: FanoutItem[][] = [];
   const published: Array<[channel: string, message: string]> = [];
+  const events: string[] = [];
   const metrics = new WorkerMetrics({ defaultMetrics: false });
   const logger = createLogger('silent');
   const deviceStore = {
@@ -56,8 +57,19 @@ function setup(options: {
   } as unknown as DeviceMessageStore;
   const redis = { publish: async (channel: string, message: string) => published.push([channel, message]) };
   const handler = new MessageBatchHandler({
-    store: { storeBatch: async (bodies: MessageQueueBodyV1[]) => options.store(bodies) } as unknown as MessageStore,
+    store: {
+      storeBatch: async (bodies: MessageQueueBodyV1[]) => {
+        events.push('store');
+        await new Promise((resolve) => setImmediate(resolve));
+        events.push('stored');
+        return options.store(bodies);
+      },
+    } as unknown as MessageStore,
     fanout: {
+      lookup: async () => {
+        events.push('lookup');
+        return { registered: [], online: new Map() };
+      },
       deliver: async (items: FanoutItem[]) => {
         fannedOut.push(items);
         return options.queued ? options.queued(items) : items.map(() => true);
@@ -76,12 +88,21 @@ function setup(options: {
     retryBaseSeconds: 2,
     visibilityTimeoutSeconds: 30,
   });
-  return { handler, rejected, fannedOut, published, metrics };
+  return { handler, rejected, fannedOut, published, metrics, events };
 }
 
 const ids = (messages: Message[]) => messages.map((message) => message.MessageId);
 
 describe('MessageBatchHandler', () => {
+  it('reads who may need a push while the batch is being stored, once per batch', async () => {
+    const [a, b] = [body(1), body(2)];
+    const { handler, events } = setup({
+      store: (bodies) => bodies.map((stored) => ({ status: 'stored', message: view(stored) })),
+    });
+    await handler.handle([sqsMessage('s1', JSON.stringify(a)), sqsMessage('s2', JSON.stringify(b))]);
+    expect(events).toEqual(['lookup', 'store', 'stored']);
+  });
+
   it('acknowledges stored and duplicate messages after fan-out, duplicates included in the fan-out', async () => {
     const [a, b] = [body(1), body(2)];
     const { handler, fannedOut, metrics } = setup({

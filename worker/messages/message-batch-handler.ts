@@ -84,11 +84,14 @@ export class MessageBatchHandler {
   };
 
   private async conversationMessages(items: Item[], outcome: BatchOutcome): Promise<void> {
+    if (items.length === 0) return;
+    // Who may need a push is read while the batch is stored: the reads need only the members.
+    const lookup = this.options.fanout.lookup(items.flatMap(({ body }) => body.memberIds));
     let pending = items;
     const delivered: Item[] = [];
     const fanoutItems: FanoutItem[] = [];
     while (pending.length > 0) pending = await this.store(pending, outcome, delivered, fanoutItems);
-    const queued = await this.options.fanout.deliver(fanoutItems);
+    const queued = await this.options.fanout.deliver(fanoutItems, lookup);
     delivered.forEach(({ sqs, body }, position) => {
       if (queued[position]) outcome.ack.push(sqs);
       else this.fail(sqs, body, new Error('notifications could not be queued'), false, outcome);

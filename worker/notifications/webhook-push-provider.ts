@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PushNotification, PushOutcome, PushProvider } from './push-provider';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature';
+import { WebhookTransport } from './webhook-transport';
 
 export interface WebhookPushOptions {
   /** https, or http to a loopback address (a local gateway); anything else is refused here and by the settings. */
@@ -12,7 +13,6 @@ export interface WebhookPushOptions {
   attempts: number;
   /** First backoff between attempts; doubles each time, with jitter. */
   backoffMs?: number;
-  fetch?: typeof fetch;
 }
 
 export class WebhookError extends Error {
@@ -29,6 +29,8 @@ export class WebhookError extends Error {
 const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 /** The gateway's way of saying APNs/FCM no longer know the token (the app is gone from the device). */
 const TOKEN_GONE = 410;
+/** What fetch calls a redirect status (it refused these under `redirect: 'error'`); other 3xx are plain refusals. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -46,28 +48,19 @@ export function webhookUrlProblem(url: string): string | undefined {
 }
 
 /**
- * undici rejects a redirect under `redirect: 'error'` with a TypeError whose cause says so (matched by name, not
- * instanceof: the fetch may come from another realm).
- */
-const isRefusedRedirect = (error: unknown) => {
-  const cause = (error as { cause?: { message?: unknown } } | undefined)?.cause;
-  return (error as Error | undefined)?.name === 'TypeError' && /redirect/i.test(String(cause?.message ?? ''));
-};
-
-/**
  * Posts each push as JSON `{type: "wake", provider, token, conversationId}` to a push gateway that relays to
  * APNs/FCM, signed and timestamped, with a timeout per attempt and bounded retries with exponential backoff.
  * Redirects are never followed (a 3xx fails the push): a signed request must reach only the configured host.
  */
 export class WebhookPushProvider implements PushProvider {
   readonly name = 'webhook';
-  private readonly fetch: typeof fetch;
+  private readonly transport: WebhookTransport;
 
   constructor(private readonly options: WebhookPushOptions) {
     const problem = webhookUrlProblem(options.url);
     if (problem) throw new Error(`webhook URL ${problem}`);
     if (!options.secret) throw new Error('webhook pushes need a signing secret');
-    this.fetch = options.fetch ?? fetch;
+    this.transport = new WebhookTransport(options.url);
   }
 
   async send(notification: PushNotification): Promise<PushOutcome> {
@@ -79,28 +72,27 @@ export class WebhookPushProvider implements PushProvider {
         const base = (this.options.backoffMs ?? 200) * 2 ** (attempt - 2);
         await sleep(base / 2 + Math.random() * base);
       }
+      let status: number;
       try {
-        const response = await this.fetch(this.options.url, {
-          method: 'POST',
-          // Signed per attempt: a retry late in the backoff still falls inside the gateway's tolerance.
-          headers: {
+        // Signed per attempt: a retry late in the backoff still falls inside the gateway's tolerance.
+        status = await this.transport.post(
+          body,
+          {
             'content-type': 'application/json',
             'user-agent': 'cyphr-worker',
             [SIGNATURE_HEADER]: signWebhookBody(this.options.secret, body),
           },
-          body,
-          redirect: 'error',
-          signal: AbortSignal.timeout(this.options.timeoutMs),
-        });
-        await response.arrayBuffer().catch(() => undefined); // drain so the connection is reused
-        if (response.ok) return 'delivered';
-        if (response.status === TOKEN_GONE) return 'token-invalid';
-        if (!retryableStatus(response.status)) return 'dropped';
-        lastError = new WebhookError(`webhook answered ${response.status}`, response.status);
+          this.options.timeoutMs,
+        );
       } catch (error) {
-        if (isRefusedRedirect(error)) throw new WebhookError('webhook answered a redirect; redirects are refused');
         lastError = error;
+        continue;
       }
+      if (status >= 200 && status < 300) return 'delivered';
+      if (REDIRECTS.has(status)) throw new WebhookError('webhook answered a redirect; redirects are refused');
+      if (status === TOKEN_GONE) return 'token-invalid';
+      if (!retryableStatus(status)) return 'dropped';
+      lastError = new WebhookError(`webhook answered ${status}`, status);
     }
     throw lastError instanceof Error ? lastError : new WebhookError(String(lastError));
   }

@@ -2,7 +2,9 @@ import { ChangeMessageVisibilityBatchCommand, Message, SQSClient } from '@aws-sd
 import { Consumer } from 'sqs-consumer';
 import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
+import { sentAt } from './attributes';
 import { DependencyGate } from './dependency-gate';
+import { ReceivePacer } from './receive-pacer';
 
 /**
  * What a batch handler decided: delete these, hand those back to the queue after a delay, and (optionally)
@@ -33,6 +35,11 @@ export interface ConsumerPoolOptions {
    * @default none: unavailable messages are retried after the visibility timeout like any transient failure
    */
   gate?: DependencyGate;
+  /**
+   * After a receive that was not full, the next waits this long so a few messages gather (ReceivePacer).
+   * @default 0: receive again at once
+   */
+  receiveGatherMs?: number;
 }
 
 interface Loop {
@@ -42,6 +49,8 @@ interface Loop {
   idle: Array<() => void>;
   /** Consecutive failed receives: the next poll waits (sqs-consumer re-polls at once on network errors). */
   receiveFailures: number;
+  /** Holds one of the pacer's receive permits: from before ReceiveMessage until it returns. */
+  receiving: boolean;
   lastErrorLog: number;
 }
 
@@ -49,6 +58,16 @@ interface Loop {
 export const receiveBackoffMs = (failures: number) => (failures === 0 ? 0 : Math.min(10_000, 100 * 2 ** failures));
 
 const SQS_BATCH_LIMIT = 10;
+
+/**
+ * A received message sent longer ago than this had waited on the queue: the worker is behind, so receive eagerly.
+ * Three gather windows (a message that arrived just after a receive waits one gather and a round trip), and above
+ * the clock skew between SQS and an NTP-synced instance (well under a millisecond with Amazon Time Sync).
+ */
+const BACKLOG_AGE_MS = 60;
+
+const backlogged = (messages: Message[], now = Date.now()) =>
+  messages.some((message) => now - (sentAt(message) ?? now) > BACKLOG_AGE_MS);
 
 function chunk<T>(items: T[], size: number): T[][] {
   const chunks: T[][] = [];
@@ -63,12 +82,14 @@ function chunk<T>(items: T[], size: number): T[][] {
  */
 export class ConsumerPool {
   private readonly loops: Loop[] = [];
+  private readonly pacer: ReceivePacer;
   private stopping = false;
   private readonly stopRequested: Promise<void>;
   private requestStop!: () => void;
 
   constructor(private readonly options: ConsumerPoolOptions) {
     this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
+    this.pacer = new ReceivePacer(options.loops, SQS_BATCH_LIMIT, options.receiveGatherMs ?? 0);
     for (let index = 0; index < options.loops; index++) this.loops.push(this.createLoop(index));
   }
 
@@ -85,6 +106,7 @@ export class ConsumerPool {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.requestStop();
+    this.pacer.close();
     const deadline = Date.now() + timeoutMs;
     await Promise.all(this.loops.map((loop) => this.stopLoop(loop, deadline)));
   }
@@ -113,7 +135,18 @@ export class ConsumerPool {
 
   private createLoop(index: number): Loop {
     const { options } = this;
-    const loop: Loop = { consumer: undefined as unknown as Consumer, idle: [], receiveFailures: 0, lastErrorLog: 0 };
+    const loop: Loop = {
+      consumer: undefined as unknown as Consumer,
+      idle: [],
+      receiveFailures: 0,
+      receiving: false,
+      lastErrorLog: 0,
+    };
+    const received = (count?: number, behind?: boolean) => {
+      if (!loop.receiving) return;
+      loop.receiving = false;
+      this.pacer.release(count, behind);
+    };
     const settle = () => {
       loop.inFlight = undefined;
       for (const notify of loop.idle.splice(0)) notify();
@@ -135,8 +168,12 @@ export class ConsumerPool {
         await this.untilOpenOrStopping();
         const wait = receiveBackoffMs(loop.receiveFailures);
         if (wait > 0 && !this.stopping) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+        received(); // a permit this loop still held from a receive that never reported back
+        await this.pacer.acquire();
+        loop.receiving = true;
       },
       handleMessageBatch: async (messages) => {
+        received(messages.length, backlogged(messages));
         loop.inFlight = messages;
         options.metrics.received.inc({ queue: options.name }, messages.length);
         if (this.stopping) {
@@ -148,10 +185,14 @@ export class ConsumerPool {
     });
     // After the handler and the deletion of what it acknowledged (or a failed deletion).
     loop.consumer.on('response_processed', settle);
-    const received = () => (loop.receiveFailures = 0);
-    loop.consumer.on('empty', received);
-    loop.consumer.on('message_received', received);
+    const succeeded = () => (loop.receiveFailures = 0);
+    loop.consumer.on('empty', () => {
+      received(0);
+      succeeded();
+    });
+    loop.consumer.on('message_received', succeeded);
     loop.consumer.on('error', (error, messages) => {
+      if (messages === undefined) received();
       // Aborting idle long polls at shutdown is expected, not an error.
       if (this.stopping && /abort/i.test(`${error.name} ${error.message}`)) return;
       if (messages === undefined) loop.receiveFailures++;
