@@ -1,6 +1,13 @@
-import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  PayloadTooLargeException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { TrustProxy } from '../realtime/upgrade-request';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { LargerBody } from './body-parsing';
@@ -31,11 +38,41 @@ export function compileTrustProxy(value: boolean | number | string): TrustProxy 
   return () => false;
 }
 
+/** The first path segment that does not percent-decode (Express names it in its 400). */
+function undecodable(url: string): string {
+  return (
+    url
+      .split('?')[0]
+      .split('/')
+      .find((segment) => {
+        try {
+          decodeURIComponent(segment);
+          return false;
+        } catch {
+          return true;
+        }
+      }) ?? url
+  );
+}
+
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
 const PARSED_AS_JSON = /^application\/json\s*(;|$)/i;
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
-/** A body that is not JSON (see the preValidation hook). */
-const MALFORMED = Symbol('malformed JSON');
+/**
+ * A body refused by the parser, thrown by the preValidation hook: a parser error makes Fastify close the
+ * connection, body-parser's did not.
+ */
+class RefusedBody {
+  constructor(readonly exception: HttpException) {}
+}
+const malformed = () => new RefusedBody(new BadRequestException('Malformed JSON body'));
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
+/** body-parser's inflation (its default `inflate: true`); the body limit applies to the inflated bytes. */
+const INFLATE: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
 
 type ErrorHandler = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
 
@@ -43,18 +80,23 @@ type ErrorHandler = (error: unknown, request: FastifyRequest, reply: FastifyRepl
 class CyphrFastifyAdapter extends FastifyAdapter {
   override setErrorHandler(handler: ErrorHandler) {
     return super.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) =>
-      handler(translate(error as FastifyError, request), request, reply),
+      handler(translate(error as FastifyError, request, reply), request, reply),
     );
   }
 }
 
-function translate(error: FastifyError, request: FastifyRequest): unknown {
+function translate(error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
   switch (error?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      // Fastify would close the connection while the client is still sending, which then sees EPIPE instead
+      // of the 413; as on Express, Node reads and drops the rest of the body and the connection stays usable.
+      reply.removeHeader('connection');
       return new PayloadTooLargeException(`Request body exceeds ${request.routeOptions.bodyLimit} bytes`);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new BadRequestException('request size did not match content length');
     default:
+      // A body that does not inflate (zlib's Z_DATA_ERROR...): body-parser answered 400 with zlib's message.
+      if (typeof error?.code === 'string' && error.code.startsWith('Z_')) return new BadRequestException(error.message);
       return error;
   }
 }
@@ -64,14 +106,25 @@ export function createFastifyAdapter(options: { trustProxy: TrustProxy; bodyLimi
     trustProxy: options.trustProxy,
     bodyLimit: options.bodyLimitBytes,
     logger: false,
-    disableRequestLogging: true,
     // pino-http keeps the id it finds on the request (middie copies Fastify's there): the same X-Request-Id rule.
     genReqId: chooseRequestId,
+    // A path Fastify cannot route (bad percent-encoding) answers in the API's error shape, as Express did.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const bad = error.code === 'FST_ERR_BAD_URL';
+      const status = bad ? 400 : (error.statusCode ?? 400);
+      reply.header('X-Request-Id', request.id);
+      reply
+        .code(status)
+        .send(errorBody(status, bad ? `Failed to decode param '${undecodable(request.url)}'` : error.message));
+    },
     // GracefulDrain owns shutdown: lame duck, then the plain net close, then idle connections.
     return503OnClosing: false,
     forceCloseConnections: false,
-    // Express routing: `/v1/users/me/` is `/v1/users/me`.
-    routerOptions: { ignoreTrailingSlash: true },
+    // Node's own default, which Fastify turns off (0): a request must arrive whole within 5 minutes.
+    requestTimeout: 300_000,
+    // Express routing: `/v1/users/me/` is `/v1/users/me`, paths match case-insensitively (parameters keep their
+    // case), and a long parameter reaches the route (Fastify answers 414 in its own body past 100 characters).
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16 * 1024 },
   });
 }
 
@@ -116,23 +169,40 @@ export function useFastifyHttp(
     fastify.addHook('onRoute', (route) => {
       if (route.method === 'POST' && route.url === larger.path) route.bodyLimit = larger.limitBytes;
     });
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding === 'identity') return done(null, payload);
+    const inflate = INFLATE[encoding];
+    if (!inflate)
+      return done(new UnsupportedMediaTypeException(`unsupported content encoding "${encoding}"`), undefined);
+    const inflated: Transform & { receivedEncodedLength?: number } = inflate();
+    let received = 0;
+    payload.on('data', (chunk: Buffer) => (inflated.receivedEncodedLength = received += chunk.length));
+    payload.pipe(inflated);
+    done(null, inflated);
+  });
   fastify.removeAllContentTypeParsers();
   // Any type that passed the 415 check; only application/json is parsed (body-parser's default type), strictly.
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
-    if (!PARSED_AS_JSON.test(request.headers['content-type'] ?? '')) return done(null, undefined);
-    if (request.headers['content-length'] === '0') return done(null, undefined);
+    const type = request.headers['content-type'] ?? '';
+    if (!PARSED_AS_JSON.test(type)) return done(null, undefined);
+    const charset = (CHARSET.exec(type)?.[1] ?? 'utf-8').toLowerCase();
+    if (!charset.startsWith('utf-'))
+      return done(
+        null,
+        new RefusedBody(new UnsupportedMediaTypeException(`unsupported charset "${charset.toUpperCase()}"`)),
+      );
     const text = body as string;
     if (text.length === 0) return done(null, {});
     const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text)?.[1];
-    if (first !== '{' && first !== '[') return done(null, MALFORMED);
+    if (first !== '{' && first !== '[') return done(null, malformed());
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(null, MALFORMED);
+      done(null, malformed());
     }
   });
-  // Refused after parsing, not by the parser: a parser error makes Fastify close the connection; body-parser did not.
   fastify.addHook('preValidation', (request, _reply, done) =>
-    done(request.body === MALFORMED ? new BadRequestException('Malformed JSON body') : undefined),
+    done(request.body instanceof RefusedBody ? request.body.exception : undefined),
   );
 }
