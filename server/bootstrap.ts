@@ -99,11 +99,11 @@ async function createFastifyServerApp(config: ServerConfig): Promise<ServerApp> 
   const server = app.getHttpServer() as Server;
   const drain = new GracefulDrain(server, config.drainLameDuckMs);
   const log = requestLog(PinoLogger.root);
-  // Measurement-only wiring of perf-api's requestLog on Fastify: on the raw request and response.
+  // requestLog works on Node's request and response; it also gives the request its id and X-Request-Id.
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', (request, reply, done) => log(request.raw, reply.raw, done));
+    .addHook('onRequest', (request, reply, done) => log(request.raw, reply.raw as never, done as never));
   useFastifyHttp(app.getHttpAdapter().getInstance(), drain, app.get(MetricsService), {
     path: DEVICE_MESSAGES_PATH,
     limitBytes: config.deviceMessagesBodyLimitBytes,

@@ -112,7 +112,6 @@ export function createFastifyAdapter(options: { trustProxy: TrustProxy; bodyLimi
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const bad = error.code === 'FST_ERR_BAD_URL';
       const status = bad ? 400 : (error.statusCode ?? 400);
-      reply.header('X-Request-Id', request.id);
       reply
         .code(status)
         .send(errorBody(status, bad ? `Failed to decode param '${undecodable(request.url)}'` : error.message));
@@ -141,7 +140,6 @@ export function useFastifyHttp(
   const started = new WeakMap<FastifyRequest, bigint>();
   fastify.addHook('onRequest', (request, reply, done) => {
     started.set(request, process.hrtime.bigint());
-    reply.header('X-Request-Id', request.id);
     if (drain.isDraining) {
       reply.header('Connection', 'close');
       if (request.method === 'GET' && request.url.split('?')[0] === '/health') {
