@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -11,6 +13,7 @@ import { AppModule } from './app.module';
 import { ApiSettings } from './config/api-settings';
 import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
 import { useJsonBodies } from './http/body-parsing';
+import { compileTrustProxy, createFastifyAdapter, useFastifyHttp } from './http/fastify-http';
 import { GracefulDrain } from './http/graceful-drain';
 import { requestLog } from './http/request-log';
 import { openApiDocument } from './http/openapi';
@@ -30,7 +33,8 @@ export interface ServerAppOptions extends ServerConfigOverrides {
 }
 
 export interface ServerApp {
-  app: NestExpressApplication;
+  /** NestExpressApplication by default; NestFastifyApplication with the HTTP_ADAPTER=fastify experiment. */
+  app: INestApplication;
   config: ServerConfig;
   /** e.g. http://127.0.0.1:41234 */
   url: string;
@@ -50,6 +54,8 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   const env = validateEnvironment(ApiSettings, { ...process.env, ...envOverrides });
   const secrets = await resolveSecrets(env);
   const config = buildServerConfig(env, secrets, overrides);
+  // Experiment: the same API on @nestjs/platform-fastify (see server/http/fastify-http.ts). Express stays the default.
+  if ({ ...process.env, ...envOverrides }.HTTP_ADAPTER === 'fastify') return createFastifyServerApp(config);
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     bodyParser: false,
@@ -80,6 +86,47 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   );
   // With reusePort several processes share the port (Node 22.12+ on Linux; older Node ignores the option).
   await app.listen({ port: config.port, host: config.host, reusePort: config.reusePort } as unknown as number);
+  return started(app, config, server, drain, gateway);
+}
+
+/** The HTTP_ADAPTER=fastify experiment: what createServerApp does, on Fastify. */
+async function createFastifyServerApp(config: ServerConfig): Promise<ServerApp> {
+  const trust = compileTrustProxy(config.trustProxy);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    createFastifyAdapter({ trustProxy: trust, bodyLimitBytes: config.bodyLimitBytes }),
+    { bodyParser: false, bufferLogs: true, abortOnError: false },
+  );
+  app.useLogger(app.get(Logger));
+  const server = app.getHttpServer() as Server;
+  const drain = new GracefulDrain(server, config.drainLameDuckMs);
+  const log = requestLog(PinoLogger.root);
+  // requestLog works on Node's request and response; it also gives the request its id and X-Request-Id.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => log(request.raw, reply.raw as never, done as never));
+  useFastifyHttp(app.getHttpAdapter().getInstance(), drain, app.get(MetricsService), {
+    path: DEVICE_MESSAGES_PATH,
+    limitBytes: config.deviceMessagesBodyLimitBytes,
+  });
+  app.get(ContractDocuments).openApi = openApiDocument(app);
+  server.keepAliveTimeout = API_KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = API_KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  const gateway = app.get(RealtimeGateway);
+  gateway.attach(server, trust);
+  // With reusePort several processes share the port (Node 22.12+ on Linux; older Node ignores the option).
+  await app.listen({ port: config.port, host: config.host, reusePort: config.reusePort } as unknown as number);
+  return started(app, config, server, drain, gateway);
+}
+
+async function started(
+  app: INestApplication,
+  config: ServerConfig,
+  server: Server,
+  drain: GracefulDrain,
+  gateway: RealtimeGateway,
+): Promise<ServerApp> {
   const port = (server.address() as AddressInfo).port;
   const metricsListener = config.metricsPort
     ? (await listenForMetrics(app.get(MetricsService), config.metricsPort)).server
