@@ -10,7 +10,7 @@ import type { HttpRequest } from './http-types';
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
-  /** Written through the HTTP adapter, so the same filter answers on Express and on Fastify. */
+  /** Written through the HTTP adapter (a FastifyReply underneath). */
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -18,8 +18,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     if (body.statusCode >= 500) {
       // Named here: nothing carries the request id into this line otherwise (see requestLog).
-      const request = host.switchToHttp().getRequest<HttpRequest & { raw?: HttpRequest }>();
-      const id = (request.raw ?? request).id;
+      const id = host.switchToHttp().getRequest<HttpRequest>().id;
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`request ${id ?? '-'}: ${detail}`);
     }
