@@ -7,6 +7,7 @@ import {
   groupSizing,
   ONE_PROCESS_PER_INSTANCE,
   PESSIMISTIC_VCPU_YIELD,
+  WEAK_VCPU_YIELD,
   type DemandAssumptions,
   type MeasuredFigures,
   type TierCapacity,
@@ -83,7 +84,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
   const savings = capacitySavings(inputs.baseline.figures, f, demand, tiers);
   const sizing = sizeTiers(f, demand, tiers);
   const limits = scaleLimits(inputs.perCore, demand, scale);
-  const weak = pessimisticModel(f, demand, tiers);
+  const weak = capacityModel(f, { ...demand, vcpuYield: Math.min(demand.vcpuYield, WEAK_VCPU_YIELD) }, tiers);
   const groupText = (g: { min: number; desired: number; max: number }) => `${g.min}/${g.desired}/${g.max}`;
 
   return [
@@ -130,13 +131,13 @@ export function renderCapacity(inputs: CapacityInputs): string {
       }),
     ),
     '',
-    `The groups' sizes in \`infra/config/tiers.ts\` come from this table (\`groupSizing\`): the minimum stays (availability), desired never above the peak need; max is a safety limit, not a cost: the peak need if the second vCPU yields only ${PESSIMISTIC_VCPU_YIELD * 100} % (below) + 25 % (at least two more). ` +
+    `The groups' sizes in \`infra/config/tiers.ts\` come from this table (\`groupSizing\`): the minimum stays (availability), desired never above the peak need; max is a safety limit, not a cost: the peak need if the second vCPU bought nothing (one useful process per instance, \`--assume vcpuYield=${PESSIMISTIC_VCPU_YIELD}\`) + 25 % (at least two more). Lowering a group's max below its running count terminates instances at apply (AWS lowers desired to the new max): see Operations, Deploys. ` +
       `What it saves (\`npm run cost\` prints it per tier): the API and worker fleets at peak cost ` +
       savings
         .map((row) => `${row.tier} ${usd(row.before.monthly)} → ${usd(row.after.monthly)} a month (−${usd(row.saved)})`)
         .join(', ') +
       `, if held at peak all month (instances, T3 surplus credits, root volumes); the groups scale in below peak, so the real saving is that times the share of the month near peak. ` +
-      `It counts every vCPU as the bench's vCPU (CPU time on a KVM guest whose host threading is unknown); an EC2 vCPU is one hyperthread of a core, and if the second yields only ${PESSIMISTIC_VCPU_YIELD * 100} % of the first, \`npm run capacity -- --assume vcpuYield=${PESSIMISTIC_VCPU_YIELD}\` shows the larger fleet (${weak.map((row, i) => `${row.tier} ${row.api.needed} + ${row.worker.needed} instead of ${after[i].api.needed} + ${after[i].worker.needed}`).join(', ')}), which the groups' max holds. A bench on a c5.large settles it.`,
+      `It counts every vCPU as the bench's vCPU (CPU time on a KVM guest whose host threading is unknown); an EC2 vCPU is one hyperthread of a core, and if the second yields only ${WEAK_VCPU_YIELD * 100} % of the first, \`npm run capacity -- --assume vcpuYield=${WEAK_VCPU_YIELD}\` shows the larger fleet (${weak.map((row, i) => `${row.tier} ${row.api.needed} + ${row.worker.needed} instead of ${after[i].api.needed} + ${after[i].worker.needed}`).join(', ')}), which the groups' max holds. A bench on a c5.large settles it.`,
     '',
     `**Past the large tier** (\`bench/capacity-scale.ts\`). The API and worker fleets grow by instances; the shared components do not. ` +
       `From what one core did here with our statements (\`bench/capacity-per-core.ts\`, ${inputs.perCore.measuredAt.slice(0, 10)}: ` +

@@ -18,7 +18,7 @@ describe('the committed tiers and README come from the model and the committed f
     }
   });
 
-  it("each group's max holds the fleet needed if the second vCPU yields 60 %, with 25 % and two instances to spare", () => {
+  it("each group's max holds the fleet needed if the second vCPU bought nothing, with 25 % and two instances to spare", () => {
     for (const row of pessimisticModel(current.figures)) {
       for (const role of ['api', 'worker'] as const) {
         const need = row[role].needed;

@@ -268,10 +268,14 @@ export function capacityModel(
 }
 
 /**
- * The yield of a vCPU after the first that the ceilings plan for: the README's doubt that an EC2 core's second
- * hyperthread is worth the bench's whole vCPU, priced as 60 %.
+ * The yield of a vCPU after the first that the ceilings plan for: nothing. Whether an EC2 core's second hyperthread
+ * is worth the bench's whole vCPU is unmeasured, and a max costs nothing until it is used, so each group's max holds
+ * the fleet that one useful process per instance would need (as before the second process).
  */
-export const PESSIMISTIC_VCPU_YIELD = 0.6;
+export const PESSIMISTIC_VCPU_YIELD = 0;
+
+/** The sensitivity the README states: a second hyperthread worth 60 % of the first. */
+export const WEAK_VCPU_YIELD = 0.6;
 
 /**
  * The group sizes a modelled need implies: the tier's minimum stays (one per AZ for the API: availability, not

@@ -49,6 +49,16 @@ mv "$release.partial" "$release"
 ln -sfn "releases/$version" "$prefix/current.new"
 mv -T "$prefix/current.new" "$prefix/current"
 
+# Releases before one process per vCPU shipped plain cyphr-api/cyphr-worker units; an in-place upgrade stops and
+# removes them, or the old API unit would hold port 3001 against the template units.
+for unit in cyphr-api.service cyphr-worker.service; do
+  [[ -f "$systemd_dir/$unit" ]] || continue
+  if [[ "$systemd_dir" == /etc/systemd/system ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now "$unit" || true
+  fi
+  rm -f "$systemd_dir/$unit"
+done
+
 hardening=$(grep -v '^#' "$bundle/systemd/hardening.conf")
 # Every unit the bundle ships.
 for path in "$bundle"/systemd/*.service; do

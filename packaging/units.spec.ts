@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATION_START_BUDGET_SECONDS } from '../common/operations/timeouts';
 import { METRICS_PORT_PREFIX } from '../infra/config/processes';
@@ -93,5 +95,50 @@ describe('systemd units: several processes per instance', () => {
       (n) => readServiceUnit(template('cyphr-worker@.service'), n).environment.WORKER_METRICS_PORT,
     );
     expect(ports).toEqual([`${METRICS_PORT_PREFIX.worker}0`, `${METRICS_PORT_PREFIX.worker}1`]);
+  });
+});
+
+describe('install.sh on an instance that ran a release before the template units', () => {
+  it('removes the plain cyphr-api and cyphr-worker units, which would hold the port against the templates', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cyphr-install-'));
+    try {
+      const bundle = join(root, 'bundle');
+      const systemd = join(root, 'systemd');
+      for (const dir of ['app', 'certs', 'node_modules', 'systemd']) mkdirSync(join(bundle, dir), { recursive: true });
+      for (const name of readdirSync(join(__dirname, 'systemd')))
+        copyFileSync(join(__dirname, 'systemd', name), join(bundle, 'systemd', name));
+      copyFileSync(join(__dirname, 'install.sh'), join(bundle, 'install.sh'));
+      for (const [name, text] of [
+        ['package.json', '{}'],
+        ['VERSION', '1.0.0'],
+        ['manifest.json', '{}'],
+      ])
+        writeFileSync(join(bundle, name), text);
+      mkdirSync(systemd);
+      for (const old of ['cyphr-api.service', 'cyphr-worker.service']) writeFileSync(join(systemd, old), '[Service]\n');
+
+      execFileSync(
+        'bash',
+        [
+          join(bundle, 'install.sh'),
+          '--prefix',
+          join(root, 'opt'),
+          '--systemd-dir',
+          systemd,
+          '--node',
+          process.execPath,
+          '--no-system-user',
+        ],
+        { stdio: 'pipe' },
+      );
+
+      expect(readdirSync(systemd).sort()).toEqual([
+        'cyphr-api@.service',
+        'cyphr-migrate.service',
+        'cyphr-worker@.service',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -59,7 +59,13 @@ function checks(p: ComponentDocumentProps): Step[] {
   const node = `/usr/bin/node-${p.nodeMajor}`;
   const current = `${INSTALL_PREFIX}/current`;
   return [
-    bash('NodeVersion', `${node} --version`, `${node} --version | grep -q '^v${p.nodeMajor}\\.'`),
+    // 22.12 or later: the API processes of an instance share port 3001 through SO_REUSEPORT (`reusePort`).
+    bash(
+      'NodeVersion',
+      `${node} --version`,
+      `${node} --version | grep -q '^v${p.nodeMajor}\\.'`,
+      `${node} -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)'`,
+    ),
     bash(
       'BundleInstalled',
       `test "$(cat ${current}/VERSION)" = '${p.version}'`,

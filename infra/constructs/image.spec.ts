@@ -118,6 +118,8 @@ describe('image built by EC2 Image Builder (given a bundle)', () => {
     const [, validate, test] = data.split(/\n {2}- name: (?:validate|test)\n/);
     for (const checks of [validate, test]) {
       expect(checks).toContain("/usr/bin/node-22 --version | grep -q '^v22\\\\.'");
+      // The API processes share their port through reusePort, which Node.js has from 22.12.
+      expect(checks).toContain('(a === 22 && b >= 12) ? 0 : 1)');
       expect(checks).toContain(`test \\"$(cat /opt/cyphr/current/VERSION)\\" = '${bundle.version}'`);
       for (const unit of ['cyphr-api@.service', 'cyphr-worker@.service', 'cyphr-migrate.service'])
         expect(checks).toContain(`test -f /etc/systemd/system/${unit}`);

@@ -17,6 +17,9 @@ const PENDING_TTL_SECONDS = 60;
  */
 export const MEMBERS_MEMORY_MS = 500;
 
+/** Conversations one process sends to within that time, with room; a list holds up to 100 ids (~8 KiB). */
+const MEMBERS_MEMORY_ENTRIES = 4_000;
+
 /**
  * `members:{id}`: a conversation's members with the membership version they were read at. Every write is a
  * compare-and-set that keeps the higher version, so a reader refilling the cache with what it read just before a
@@ -26,7 +29,7 @@ export const MEMBERS_MEMORY_MS = 500;
 @Injectable()
 export class MemberCache implements OnModuleInit {
   /** Entries read from Redis a moment ago, by conversation id: see `read`. */
-  private readonly recent = new ShortLivedCache<string[]>(MEMBERS_MEMORY_MS);
+  private readonly recent = new ShortLivedCache<string[]>(MEMBERS_MEMORY_MS, MEMBERS_MEMORY_ENTRIES);
   private listening = false;
 
   constructor(

@@ -17,6 +17,12 @@ const REVOKED = '0';
  */
 export const LIVE_SESSION_MEMORY_MS = 500;
 
+/** A session found removed or expired never comes back, so that answer is kept longer and costs nothing to repeat. */
+const DEAD_SESSION_MEMORY_MS = 60_000;
+
+/** Enough for every session a busy process sees within the times above; a cap on what a flood can hold. */
+const SESSION_MEMORY_ENTRIES = 20_000;
+
 /** Live devices an account may have: each is a fan-out target for every message and sender key sent to it. */
 export const MAX_DEVICES_PER_ACCOUNT = 10;
 /** How long the refresh token spent last may be presented again as a retry rather than as a stolen copy. */
@@ -128,7 +134,9 @@ const toRecord = (row: DeviceRow): DeviceRecord => ({
 @Injectable()
 export class DevicesRepository {
   /** Sessions found live a moment ago: refresh deadline by `userId|sessionId`. */
-  private readonly recentlyLive = new ShortLivedCache<number>(LIVE_SESSION_MEMORY_MS);
+  private readonly recentlyLive = new ShortLivedCache<number>(LIVE_SESSION_MEMORY_MS, SESSION_MEMORY_ENTRIES);
+  /** Sessions found removed or expired: a token of one is refused without a round trip. */
+  private readonly knownDead = new ShortLivedCache<true>(DEAD_SESSION_MEMORY_MS, SESSION_MEMORY_ENTRIES);
 
   constructor(
     private readonly db: DatabaseService,
@@ -208,9 +216,13 @@ export class DevicesRepository {
     const now = Date.now();
     const remembered = this.recentlyLive.get(key, now);
     if (remembered !== undefined && remembered > now) return true;
-    const ticket = this.recentlyLive.begin();
+    if (this.knownDead.get(key, now)) return false;
+    const ticket = this.recentlyLive.begin(now);
     const deadline = await this.liveUntil(userId, sessionId, now);
-    if (deadline === undefined) return false;
+    if (deadline === undefined) {
+      this.knownDead.set(key, true, this.knownDead.begin(now));
+      return false;
+    }
     this.recentlyLive.set(key, deadline, ticket);
     return true;
   }
@@ -386,7 +398,8 @@ export class DevicesRepository {
     await this.redis.attempt('cache session', (redis) =>
       redis
         .transaction(RedisKeys.token(userId))
-        .hSet(sessionId, String(until.getTime()))
+        // NX: a write that reaches Redis late (queued behind an outage) must not bring back a revoked session.
+        .hSetNX(sessionId, String(until.getTime()))
         .expire(RedisTtlSeconds.token)
         .exec(),
     );

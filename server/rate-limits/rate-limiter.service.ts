@@ -42,7 +42,7 @@ return count
  * Fixed-window counters in Redis (`ratelimit:{rule}:{subject}:{window}`, COUNT_SCRIPT), shared by every
  * instance. The counters of one request are sent in the same tick, so node-redis pipelines them: one round trip
  * (per shard) however many limits apply. When Redis cannot answer, the same windows are counted in this process
- * instead: the limit then holds per instance (fail open to N × limit across N instances rather than refuse
+ * instead: the limit then holds per process (fail open to N × limit across N API processes rather than refuse
  * everyone, and never fail closed on a cache outage).
  */
 @Injectable()
