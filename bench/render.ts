@@ -152,7 +152,7 @@ function moderate(x: ModerateResult): Section {
         ],
       ],
     ),
-    `${x.conversations} one-to-one conversations, one device each side; senders split evenly over the API processes, open loop. ` +
+    `${x.conversations} one-to-one conversations, one device each side; senders split evenly over the API processes, open loop, after a warm-up at the same load (20 s in a full run: V8 compiling the hot paths is CPU a long-running process no longer pays). ` +
       `Every stored message queues a notification, which the worker posts through its webhook provider to a sink in the bench process (answers 204, checks the signature: ${pushes.unsigned} unsigned, ${pushes.badSignature} bad). ` +
       `API CPU is both processes until the load ended; worker CPU until it had stored everything and emptied both queues ` +
       `(${x.caughtUp ? `${x.catchUpSeconds} s after the load` : `**not within the bound; ${x.catchUpSeconds} s**`}). Cores busy: during the load.`,

@@ -125,7 +125,7 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
 
     progress.update('warm-up');
     const beforeWarmUp = await rows.count();
-    const warm = await offer(apis, pairs, senders, ratePerSender, settings.warmupSeconds);
+    const warm = await offer(apis, pairs, senders, ratePerSender, settings.moderate.warmupSeconds);
     await catchUp(ctx, queues, rows, beforeWarmUp + warm.ok, CATCH_UP_TIMEOUT_MS);
 
     const storedBefore = await rows.count();
