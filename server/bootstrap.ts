@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyListenOptions } from 'fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -11,17 +12,17 @@ import { AppModule } from './app.module';
 import { ApiSettings } from './config/api-settings';
 import { buildServerConfig, ServerConfig, ServerConfigOverrides } from './config/server-config';
 import { useJsonBodies } from './http/body-parsing';
+import { compileTrustProxy, createFastifyAdapter } from './http/fastify-adapter';
 import { GracefulDrain } from './http/graceful-drain';
 import { requestLog } from './http/request-log';
 import { openApiDocument } from './http/openapi';
 import { ContractDocuments } from './contract/contract.controller';
 import { DEVICE_MESSAGES_PATH } from './mailbox/mailbox.controller';
 import { MessageQueueService } from './infrastructure/message-queue.service';
-import { httpMetrics } from './metrics/http-metrics.middleware';
+import { useHttpMetrics } from './metrics/http-metrics';
 import { listenForMetrics } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
 import { RealtimeGateway } from './realtime/realtime.gateway';
-import type { TrustProxy } from './realtime/upgrade-request';
 import { API_KEEP_ALIVE_TIMEOUT_MS } from '../common/operations/timeouts';
 
 export interface ServerAppOptions extends ServerConfigOverrides {
@@ -30,7 +31,7 @@ export interface ServerAppOptions extends ServerConfigOverrides {
 }
 
 export interface ServerApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: ServerConfig;
   /** e.g. http://127.0.0.1:41234 */
   url: string;
@@ -50,36 +51,46 @@ export async function createServerApp(options: ServerAppOptions = {}): Promise<S
   const env = validateEnvironment(ApiSettings, { ...process.env, ...envOverrides });
   const secrets = await resolveSecrets(env);
   const config = buildServerConfig(env, secrets, overrides);
-
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const trust = compileTrustProxy(config.trustProxy);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    createFastifyAdapter({ trustProxy: trust, bodyLimitBytes: config.bodyLimitBytes }),
+    { bodyParser: false, bufferLogs: true, abortOnError: false },
+  );
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.trustProxy);
-  app.disable('x-powered-by');
   const server = app.getHttpServer() as Server;
   const drain = new GracefulDrain(server, config.drainLameDuckMs);
-  app.use(drain.middleware);
-  app.use(requestLog(PinoLogger.root));
-  app.use(httpMetrics(app.get(MetricsService)));
-  useJsonBodies(app, config.bodyLimitBytes, {
-    path: DEVICE_MESSAGES_PATH,
-    limitBytes: config.deviceMessagesBodyLimitBytes,
+  const fastify = app.getHttpAdapter().getInstance();
+  // Hooks run in this order: metrics time everything, then every request is logged (when worth it), then the
+  // lame duck and the 415 may answer before routing.
+  useHttpMetrics(fastify, app.get(MetricsService));
+  const log = requestLog(PinoLogger.root);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    log(reply.raw, request.id);
+    done();
   });
+  fastify.addHook('onRequest', drain.onRequest);
+  useJsonBodies(fastify, { path: DEVICE_MESSAGES_PATH, limitBytes: config.deviceMessagesBodyLimitBytes });
   app.get(ContractDocuments).openApi = openApiDocument(app);
 
   // Longer than the ALB's idle timeout, so the ALB closes an idle connection first (never a 502 on reuse).
   server.keepAliveTimeout = API_KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = API_KEEP_ALIVE_TIMEOUT_MS + 1_000;
   const gateway = app.get(RealtimeGateway);
-  gateway.attach(
-    server,
-    (app.getHttpAdapter().getInstance() as { get(name: string): TrustProxy }).get('trust proxy fn'),
-  );
+  gateway.attach(server, trust);
   // With reusePort several processes share the port (Node 22.12+ on Linux; older Node ignores the option).
-  await app.listen({ port: config.port, host: config.host, reusePort: config.reusePort } as unknown as number);
+  // Fastify hands these options to Node's server.listen as they are.
+  await app.listen({ port: config.port, host: config.host, reusePort: config.reusePort } as FastifyListenOptions);
+  return started(app, config, server, drain, gateway);
+}
+
+async function started(
+  app: NestFastifyApplication,
+  config: ServerConfig,
+  server: Server,
+  drain: GracefulDrain,
+  gateway: RealtimeGateway,
+): Promise<ServerApp> {
   const port = (server.address() as AddressInfo).port;
   const metricsListener = config.metricsPort
     ? (await listenForMetrics(app.get(MetricsService), config.metricsPort)).server

@@ -64,8 +64,8 @@ export class ApiSettings extends SharedSettings {
   JWT_KEYS_REFRESH_SECONDS: number = 300;
 
   /**
-   * Which proxies' X-Forwarded-For to believe for the client address (rate limits, logs), in Express
-   * `trust proxy` syntax: a hop count (`2` behind CloudFront → ALB) or address ranges.
+   * Which proxies' X-Forwarded-For to believe for the client address (rate limits, logs), in `trust proxy`
+   * syntax (Fastify's and Express's): a hop count (`2` behind CloudFront → ALB) or address ranges.
    * @default loopback, linklocal, uniquelocal (an ALB or local proxy in private address space)
    */
   @Transform(emptyToUndefined)

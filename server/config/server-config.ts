@@ -59,7 +59,7 @@ export class ServerConfig {
   drainLameDuckMs: number;
   rateLimits: RateLimitRules;
   realtime: RealtimeLimits;
-  /** Express `trust proxy`: which hops' X-Forwarded-For to believe for the client address (rate limits, logs). */
+  /** `trust proxy` (Fastify's option): which hops' X-Forwarded-For to believe for the client address (rate limits, logs). */
   trustProxy: boolean | number | string;
 }
 
@@ -189,7 +189,7 @@ export function buildServerConfig(
   };
 }
 
-/** TRUST_PROXY in Express `trust proxy` terms: a hop count stays a number, anything else a list of ranges. */
+/** TRUST_PROXY in `trust proxy` terms: a hop count stays a number, anything else a list of ranges. */
 export function parseTrustProxy(value: string | undefined): number | string {
   if (!value) return 'loopback, linklocal, uniquelocal';
   return /^\d+$/.test(value) ? Number(value) : value;

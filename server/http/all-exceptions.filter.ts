@@ -1,27 +1,32 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { QueueSendError } from '../infrastructure/sqs-batcher';
 import { RateLimitedException } from '../rate-limits/rate-limiter.service';
 import { errorBody, ErrorBody } from './error-body';
-import type { HttpRequest, HttpResponse } from './http-types';
+import type { HttpRequest } from './http-types';
 
 /** Turns anything thrown while handling a request into `{statusCode, error, message}`; only real bugs are 500. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
+  /** Written through the HTTP adapter (a FastifyReply underneath). */
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<HttpResponse>();
+    const response: unknown = host.switchToHttp().getResponse();
     const body = this.toBody(exception);
     if (body.statusCode >= 500) {
       // Named here: nothing carries the request id into this line otherwise (see requestLog).
-      const { id } = host.switchToHttp().getRequest<HttpRequest>();
+      const id = host.switchToHttp().getRequest<HttpRequest>().id;
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`request ${id ?? '-'}: ${detail}`);
     }
-    if (response.headersSent) return;
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter.isHeadersSent(response)) return;
     if (exception instanceof RateLimitedException)
-      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
-    response.status(body.statusCode).json(body);
+      adapter.setHeader(response, 'Retry-After', String(exception.retryAfterSeconds));
+    adapter.reply(response, body, body.statusCode);
   }
 
   private toBody(exception: unknown): ErrorBody {

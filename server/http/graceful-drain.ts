@@ -1,7 +1,7 @@
+import type { onRequestHookHandler } from 'fastify';
 import { Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import { errorBody } from './error-body';
-import type { HttpRequest, HttpResponse, Next } from './http-types';
 
 /**
  * Stops an HTTP server without cutting a request it already has. Closing a listening socket makes the
@@ -26,15 +26,15 @@ export class GracefulDrain {
     return this.draining;
   }
 
-  /** Express middleware, first in the chain. */
-  readonly middleware = (req: HttpRequest, res: HttpResponse, next: Next): void => {
-    if (!this.draining) return next();
-    res.setHeader('Connection', 'close');
-    if (req.method === 'GET' && req.url?.split('?')[0] === '/health') {
-      res.status(503).json(errorBody(503, 'Draining: this instance is shutting down'));
+  /** Fastify onRequest hook, registered before the others. */
+  readonly onRequest: onRequestHookHandler = (request, reply, done): void => {
+    if (!this.draining) return done();
+    reply.header('Connection', 'close');
+    if (request.method === 'GET' && request.url.split('?')[0] === '/health') {
+      void reply.code(503).send(errorBody(503, 'Draining: this instance is shutting down'));
       return;
     }
-    next();
+    done();
   };
 
   /** Resolves when every connection is gone, or at `deadline` (epoch ms) after cutting the rest. */

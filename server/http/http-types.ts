@@ -1,23 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** The few parts of Express's request/response the server uses (the repo does not ship @types/express). */
-export interface HttpRequest extends IncomingMessage {
-  ip?: string;
-  body?: unknown;
-  params?: Record<string, string>;
-  query?: Record<string, unknown>;
-  route?: { path: string };
-  baseUrl?: string;
-  originalUrl?: string;
-  user?: AuthenticatedUser;
-}
+/** A request as controllers, guards and filters see it: Fastify's, plus what the auth guard sets. */
+export type HttpRequest = FastifyRequest & { user?: AuthenticatedUser };
 
-export interface HttpResponse extends ServerResponse {
-  status(code: number): HttpResponse;
-  json(body: unknown): HttpResponse;
-}
-
-export type Next = (error?: unknown) => void;
+/** A response as a controller with `@Res({ passthrough: true })` sees it. */
+export type HttpResponse = FastifyReply;
 
 /** Set on the request by the auth guard. */
 export interface AuthenticatedUser {

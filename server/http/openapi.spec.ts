@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ASYNCAPI_DOCUMENT } from '../../common/contracts/realtime-asyncapi';
 import { AppModule } from '../app.module';
 import type { ServerConfig } from '../config/server-config';
+import { createFastifyAdapter } from './fastify-adapter';
 import { openApiDocument } from './openapi';
 
 const run = promisify(execFile);
@@ -56,11 +57,15 @@ describe('the published contracts', () => {
   beforeAll(async () => {
     // Preview mode builds the module graph without instantiating providers: no database, Redis or SQS needed,
     // and the document comes out exactly as createServerApp builds and serves it.
-    const app = await NestFactory.create(AppModule.register({ database: {} } as unknown as ServerConfig), {
-      preview: true,
-      logger: false,
-      abortOnError: false,
-    });
+    const app = await NestFactory.create(
+      AppModule.register({ database: {} } as unknown as ServerConfig),
+      createFastifyAdapter({ trustProxy: () => false, bodyLimitBytes: 1024 }),
+      {
+        preview: true,
+        logger: false,
+        abortOnError: false,
+      },
+    );
     document = openApiDocument(app);
     await app.close();
   }, 30_000);

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { LOG_REDACT_PATHS, REDACTED } from './logging';
-import type { HttpRequest, HttpResponse } from './http-types';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { chooseRequestId } from './request-id';
 import { requestLog } from './request-log';
 
-/** A request through requestLog that ends with `status` after `ms`; answers the lines logged and the response headers. */
+/** A request (its id from chooseRequestId, as Fastify's genReqId) through requestLog that ends with `status` after `ms`; answers the lines logged and the response headers. */
 async function through(
   url: string,
   status: number,
@@ -29,14 +30,14 @@ async function through(
     url,
     headers: { authorization: 'Bearer secret', ...(options.requestId ? { 'x-request-id': options.requestId } : {}) },
     socket: { remoteAddress: '10.0.0.1' },
-  } as unknown as HttpRequest;
+  } as unknown as IncomingMessage;
   const res = Object.assign(new EventEmitter(), {
     req,
     statusCode: status,
     writableFinished: !options.aborted,
     setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = value),
-  }) as unknown as HttpResponse;
-  requestLog(logger)(req, res, () => undefined);
+  }) as unknown as ServerResponse;
+  requestLog(logger)(res, chooseRequestId(req));
   if (options.ms) jest.advanceTimersByTime(options.ms);
   res.emit('close');
   await new Promise((resolve) => setImmediate(resolve));

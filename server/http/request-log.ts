@@ -1,7 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { redactUrl } from './logging';
-import type { HttpRequest, HttpResponse, Next } from './http-types';
-import { requestId } from './request-id';
 
 /** A request that takes longer than this is logged even when it succeeded. */
 export const SLOW_REQUEST_MS = 1_000;
@@ -10,21 +9,22 @@ export const SLOW_REQUEST_MS = 1_000;
 const QUIET_PATHS = new Set(['/health', '/metrics']);
 
 const STARTED = Symbol('requestStarted');
+const ID = Symbol('requestId');
 
-type TimedResponse = HttpResponse & { [STARTED]?: number; req?: HttpRequest };
+type TimedResponse = ServerResponse & { [STARTED]?: number; [ID]?: string };
 
 /**
- * Gives every request its id (`X-Request-Id`, see requestId) and logs the ones worth a line: 5xx (error), slow
- * ones (warn), 4xx and requests the client gave up on (info). A successful request is not logged: the ALB's access
+ * Echoes the request's id (`X-Request-Id`, chosen by chooseRequestId) and logs the requests worth a line: 5xx
+ * (error), slow ones (warn), 4xx and requests the client gave up on (info). A successful request is not logged: the ALB's access
  * log has it, and a line per request cost about a third of a message's CPU. Lines keep pino-http's shape
  * (`req` {id, method, url with credentials redacted, remoteAddress}, `res.statusCode`, `responseTime`).
  *
  * No per-request child logger or AsyncLocalStorage: logs written while handling a request do not carry its id by
  * themselves (the 5xx line from AllExceptionsFilter names it), and promise hooks stay off for the whole process.
  */
-export function requestLog(logger: Logger): (req: HttpRequest, res: HttpResponse, next: Next) => void {
+export function requestLog(logger: Logger): (res: ServerResponse, id: string) => void {
   function finished(this: TimedResponse): void {
-    const req = this.req!;
+    const req = this.req;
     const responseTime = Math.round(performance.now() - this[STARTED]!);
     const status = this.statusCode;
     const aborted = !this.writableFinished;
@@ -33,9 +33,9 @@ export function requestLog(logger: Logger): (req: HttpRequest, res: HttpResponse
     if (QUIET_PATHS.has((req.url ?? '').split('?')[0])) return;
     const line = {
       req: {
-        id: req.id,
+        id: this[ID],
         method: req.method,
-        url: redactUrl(req.originalUrl ?? req.url),
+        url: redactUrl(req.url),
         remoteAddress: req.socket?.remoteAddress,
       },
       res: { statusCode: status },
@@ -46,10 +46,10 @@ export function requestLog(logger: Logger): (req: HttpRequest, res: HttpResponse
     else logger.info(line, aborted ? 'request aborted' : 'request completed');
   }
 
-  return (req, res, next) => {
-    req.id = requestId(req, res);
+  return (res, id) => {
+    res.setHeader('X-Request-Id', id);
+    (res as TimedResponse)[ID] = id;
     (res as TimedResponse)[STARTED] = performance.now();
     res.on('close', finished); // a response closes once: no once() wrapper per request
-    next();
   };
 }

@@ -37,7 +37,7 @@ function expandIPv6(address: string): number[] {
   return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
-/** The request's client address (Express `req.ip`, after TRUST_PROXY) as a rate-limit subject. */
+/** The request's client address (Fastify's `request.ip`, after TRUST_PROXY) as a rate-limit subject. */
 export const ClientAddress = createParamDecorator((_: unknown, context: ExecutionContext): string =>
   clientAddressKey(context.switchToHttp().getRequest<HttpRequest>().ip),
 );

@@ -76,7 +76,7 @@ export class RealtimeGateway implements OnApplicationShutdown {
     private readonly mailbox: MailboxService,
   ) {}
 
-  /** `trust` is Express's compiled `trust proxy` setting, so upgrades are keyed on the same client address. */
+  /** `trust` is the compiled TRUST_PROXY the HTTP adapter uses too, so upgrades are keyed on the same client address. */
   attach(server: Server, trust: TrustProxy = () => false): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head, trust).catch((error: Error) => {

@@ -42,12 +42,12 @@ function protocolToken(header: string | undefined): string | undefined {
     ?.slice(PROTOCOL_TOKEN_PREFIX.length);
 }
 
-/** Express's `trust proxy` decision for one hop (its compiled `trust proxy fn`). */
+/** The compiled TRUST_PROXY decision for one hop (proxy-addr's, as the HTTP adapter is given it). */
 export type TrustProxy = (address: string, hop: number) => boolean;
 
 /**
- * The client address as Express's `req.ip` would compute it (the proxy-addr rule): walk from the socket's peer
- * back through X-Forwarded-For while each hop is a trusted proxy. Upgrades never reach Express, so the rate
+ * The client address as `request.ip` computes it (the proxy-addr rule): walk from the socket's peer back through
+ * X-Forwarded-For while each hop is a trusted proxy. Upgrades never reach the HTTP framework, so the rate
  * limits key upgrades on the same address as every other request.
  */
 export function clientAddress(request: IncomingMessage, trust: TrustProxy): string {

@@ -602,6 +602,11 @@ describe('API v1', () => {
       const answer = await call(base, 'GET', '/v1/nope', { headers: { 'x-request-id': 'trace-12345678' } });
       expectError(answer, 404);
       expect(answer.headers.get('x-request-id')).toBe('trace-12345678');
+      // Without a usable one the request gets Fastify's id (a uuid), and only one X-Request-Id header carries it.
+      const fresh = await call(base, 'GET', '/v1/nope', { headers: { 'x-request-id': 'short' } });
+      expect(fresh.headers.get('x-request-id')).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
     });
   });
 });
