@@ -202,7 +202,7 @@ function connections(c: ConnectionsResult): Section {
         'open time',
         'held through',
         'server count',
-        'RSS before → after',
+        'RSS before → peak → after',
         'per connection',
         'API cores while holding',
       ],
@@ -213,13 +213,13 @@ function connections(c: ConnectionsResult): Section {
           `${c.openSeconds} s`,
           `${c.openAfterHold} for ${c.heldSeconds} s`,
           c.serverCount,
-          `${c.rssBeforeMiB} → ${c.rssAfterMiB} MiB`,
+          `${c.rssBeforeMiB} → ${c.rssPeakMiB ?? '?'} → ${c.rssAfterMiB} MiB`,
           `${(c.bytesPerConnection / 1024).toFixed(1)} KiB`,
           c.apiCoresWhileHolding,
         ],
       ],
     ),
-    `${c.users} users × ${c.perUser} connections each (registering 10,000 users through argon2 would take minutes on 2 cores); every connection authenticates on its own.${c.firstError ? ` First failure: ${c.firstError}.` : ''}`,
+    `${c.users} users × ${c.perUser} connections each (registering 10,000 users through argon2 would take minutes on 2 cores); every connection authenticates on its own. Per connection: (peak − before) / held, an upper bound: V8 hands garbage back late, so the RSS after the hold can read below the start.${c.firstError ? ` First failure: ${c.firstError}.` : ''}`,
   ];
 }
 

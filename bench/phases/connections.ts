@@ -24,6 +24,11 @@ export interface ConnectionsResult {
   /** cyphr_websocket_connections as the server reports it after the hold. */
   serverCount: number;
   rssBeforeMiB: number;
+  /**
+   * The highest RSS read while holding. V8 gives garbage back late (the end of a hold can read below the start, which
+   * still held start-up garbage), so the cost per connection is taken from the peak: an upper bound.
+   */
+  rssPeakMiB?: number;
   rssAfterMiB: number;
   bytesPerConnection: number;
   /** API cores busy while only holding the connections (heartbeats, presence refresh). */
@@ -67,14 +72,18 @@ export async function measureConnections(ctx: BenchContext): Promise<Connections
     const meter = new CpuMeter({ api: { pids: () => [api.pid] } });
     meter.start();
     const holdUntil = Date.now() + holdSeconds * 1000;
+    let rssPeak = rssBytes(api.pid);
     while (Date.now() < holdUntil) {
       for (const socket of sockets) socket.events.length = 0;
       const open = sockets.filter((socket) => socket.ws.readyState === socket.ws.OPEN).length;
-      progress.update(`holding ${open} connections, API RSS ${Math.round(rssBytes(api.pid) / MiB)} MiB`);
+      const rss = rssBytes(api.pid);
+      rssPeak = Math.max(rssPeak, rss);
+      progress.update(`holding ${open} connections, API RSS ${Math.round(rss / MiB)} MiB`);
       await sleep(1000);
     }
     const apiCoresWhileHolding = meter.stop().api;
     const rssAfter = rssBytes(api.pid);
+    rssPeak = Math.max(rssPeak, rssAfter);
     const openAfterHold = sockets.filter((socket) => socket.ws.readyState === socket.ws.OPEN).length;
     const serverCount = await scrapeMetric(`${api.url}/metrics`, 'cyphr_websocket_connections');
     const result: ConnectionsResult = {
@@ -88,13 +97,14 @@ export async function measureConnections(ctx: BenchContext): Promise<Connections
       openAfterHold,
       serverCount,
       rssBeforeMiB: Number((rssBefore / MiB).toFixed(1)),
+      rssPeakMiB: Number((rssPeak / MiB).toFixed(1)),
       rssAfterMiB: Number((rssAfter / MiB).toFixed(1)),
-      bytesPerConnection: Math.round((rssAfter - rssBefore) / Math.max(1, openAfterHold)),
+      bytesPerConnection: Math.max(0, Math.round((rssPeak - rssBefore) / Math.max(1, openAfterHold))),
       apiCoresWhileHolding,
       firstError,
     };
     progress.note(
-      `${openAfterHold} held ${holdSeconds} s; API RSS ${result.rssAfterMiB} MiB, ${(result.bytesPerConnection / 1024).toFixed(1)} KiB per connection`,
+      `${openAfterHold} held ${holdSeconds} s; API RSS peak ${result.rssPeakMiB} MiB, ${(result.bytesPerConnection / 1024).toFixed(1)} KiB per connection`,
     );
     return result;
   } finally {
