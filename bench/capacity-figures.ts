@@ -5,12 +5,12 @@ import type { PerCoreFigures } from './capacity-scale';
 
 /**
  * The figures the capacity model reads, committed so every number it prints can be reproduced:
- * - baseline-bd49c52.json: what the tiers were sized from before the performance work (one process per instance);
+ * - baseline-6167a97.json: the same bench on this machine against the code before the performance work (one process per instance);
  * - current.json: the latest measured per-operation costs the tiers are sized from now;
  * - per-core.json: what one core of PostgreSQL and Redis did with our statements (capacity-per-core.ts).
  */
 export const FIGURES_DIR = join(__dirname, 'capacity-figures');
-export const BASELINE_FIGURES = join(FIGURES_DIR, 'baseline-bd49c52.json');
+export const BASELINE_FIGURES = join(FIGURES_DIR, 'baseline-6167a97.json');
 export const CURRENT_FIGURES = join(FIGURES_DIR, 'current.json');
 export const PER_CORE_FIGURES = join(FIGURES_DIR, 'per-core.json');
 

@@ -17,7 +17,7 @@ import { parseUsage, UsageAssumptions } from './usage';
  * environment at every tier into a temporary folder (or reads `--stacks`, e.g. cdktf.out/stacks), prices each
  * stack and prints Markdown; `--json file` also writes the figures as JSON (`--json -` prints JSON instead).
  * It also prices what the performance work saves per tier: the fleets the capacity model needs at peak from
- * bench/capacity-figures/baseline-bd49c52.json versus `--figures` (a figures file or a bench report;
+ * bench/capacity-figures/baseline-6167a97.json versus `--figures` (a figures file or a bench report;
  * default bench/capacity-figures/current.json).
  */
 interface Options {
