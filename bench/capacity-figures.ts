@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MeasuredFigures } from './capacity';
+import { MEASURED_FIGURE_NAMES, type MeasuredFigures } from './capacity';
 import type { PerCoreFigures } from './capacity-scale';
 
 /**
@@ -20,20 +20,12 @@ export interface FiguresFile {
   figures: MeasuredFigures;
 }
 
-const REQUIRED: Array<keyof MeasuredFigures> = [
-  'apiCpuMsPerMessage',
-  'apiCpuMsPerRead',
-  'workerCpuMsPerMessage',
-  'connectionsHeld',
-  'bytesPerConnection',
-  'apiCoresPer1000Connections',
-  'apiBaseRssMiB',
-];
-
 /** Checks the fields the model needs; optional ones (moderate, groupMessage) pass through when present. */
 export function checkFigures(figures: unknown, where: string): MeasuredFigures {
   const record = (figures ?? {}) as Record<string, unknown>;
-  const missing = REQUIRED.filter((key) => !(typeof record[key] === 'number' && Number.isFinite(record[key])));
+  const missing = MEASURED_FIGURE_NAMES.filter(
+    (key) => !(typeof record[key] === 'number' && Number.isFinite(record[key])),
+  );
   if (missing.length) throw new Error(`${where}: figures lack ${missing.join(', ')}`);
   return record as unknown as MeasuredFigures;
 }

@@ -45,6 +45,17 @@ export interface MeasuredFigures {
   groupMessage?: { apiCpuMsPerMessage?: number; workerCpuMsPerMessage?: number };
 }
 
+/** Every figure the capacity model needs from a bench run (the optional ones come with their own checks). */
+export const MEASURED_FIGURE_NAMES: ReadonlyArray<keyof MeasuredFigures> = [
+  'apiCpuMsPerMessage',
+  'apiCpuMsPerRead',
+  'workerCpuMsPerMessage',
+  'connectionsHeld',
+  'bytesPerConnection',
+  'apiCoresPer1000Connections',
+  'apiBaseRssMiB',
+];
+
 export interface DemandAssumptions {
   /** Live WebSocket connections per concurrent user (devices online). */
   connectionsPerUser: number;

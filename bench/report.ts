@@ -1,4 +1,10 @@
-import { capacityModel, type DemandAssumptions, type MeasuredFigures, type TierCapacity } from './capacity';
+import {
+  capacityModel,
+  MEASURED_FIGURE_NAMES,
+  type DemandAssumptions,
+  type MeasuredFigures,
+  type TierCapacity,
+} from './capacity';
 import { capacityFiguresOf } from './capacity-figures';
 import { ratio } from './lib/stats';
 import type { ConnectionsResult } from './phases/connections';
@@ -270,19 +276,8 @@ export interface BenchFigures extends MeasuredFigures {
   drainWorkerCpuMsPerMessage: number;
 }
 
-/** What the capacity model reads (MeasuredFigures). */
-const CAPACITY_FIGURE_NAMES: Array<keyof MeasuredFigures> = [
-  'apiCpuMsPerMessage',
-  'apiCpuMsPerRead',
-  'workerCpuMsPerMessage',
-  'connectionsHeld',
-  'bytesPerConnection',
-  'apiCoresPer1000Connections',
-  'apiBaseRssMiB',
-];
-
 const BENCH_FIGURE_NAMES: Array<keyof BenchFigures> = [
-  ...CAPACITY_FIGURE_NAMES,
+  ...MEASURED_FIGURE_NAMES,
   'sendApiCpuMsPerMessage',
   'groupSendApiCpuMsPerMessage',
   'groupMembers',
@@ -293,7 +288,7 @@ const BENCH_FIGURE_NAMES: Array<keyof BenchFigures> = [
   'drainWorkerCpuMsPerMessage',
 ];
 
-const present = (figures: object, names: string[]) =>
+const present = (figures: object, names: readonly string[]) =>
   names.every((name) => typeof (figures as Record<string, unknown>)[name] === 'number');
 
 /** True when every figure is there (every phase ran). */
@@ -303,7 +298,7 @@ export function completeFigures(figures: Partial<BenchFigures>): figures is Benc
 
 /** True when the capacity model's inputs are there (also in reports written before the per-operation figures). */
 export function capacityInputs(figures: Partial<BenchFigures>): figures is MeasuredFigures {
-  return present(figures, CAPACITY_FIGURE_NAMES);
+  return present(figures, MEASURED_FIGURE_NAMES);
 }
 
 /**

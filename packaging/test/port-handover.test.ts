@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ENVIRONMENTS } from '../../infra/config';
 import { KERNEL_SETTINGS } from '../../infra/constructs/image-component';
 import { imageNodeMajor, nodeRuntime } from './support/node-runtime';
+import { inOwnNetworkNamespace } from './support/network-namespace';
 import type { HandoverResult } from './support/port-handover';
 
 /**
@@ -21,18 +22,12 @@ function handover(value: string): HandoverResult {
   try {
     output = execFileSync(
       'unshare',
-      [
-        '--user',
-        '--map-root-user',
-        '--net',
-        '--',
-        node,
-        '-r',
-        'ts-node/register/transpile-only',
-        join(__dirname, 'support', 'port-handover.ts'),
-        value,
-      ],
-      { cwd: ROOT, encoding: 'utf8', timeout: 30_000 },
+      inOwnNetworkNamespace(node, join(__dirname, 'support', 'port-handover.ts'), value),
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
     );
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');

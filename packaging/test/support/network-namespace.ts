@@ -13,6 +13,14 @@ const HOLDER = join(__dirname, 'namespace-holder.ts');
 const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter'].find((path) => existsSync(path)) ?? 'nsenter';
 
 /** Every loopback port an env file names (URLs, host:port lists, DATABASE_PORT with a loopback host). */
+/**
+ * `unshare` arguments that run a TypeScript file on `node` in a network namespace of its own, inside a user namespace
+ * (so no root is needed, and sysctls set there are the namespace's alone).
+ */
+export function inOwnNetworkNamespace(node: string, script: string, ...args: string[]): string[] {
+  return ['--user', '--map-root-user', '--net', '--', node, '-r', 'ts-node/register/transpile-only', script, ...args];
+}
+
 export function loopbackPorts(envFile: string): number[] {
   const ports = [...envFile.matchAll(/(?:127\.0\.0\.1|localhost):(\d+)/g)].map((m) => Number(m[1]));
   const databasePort = /^DATABASE_PORT=(\d+)$/m.exec(envFile)?.[1];
@@ -57,19 +65,7 @@ export class NetworkNamespace {
     );
     const holder = spawn(
       'unshare',
-      [
-        '--user',
-        '--map-root-user',
-        '--net',
-        '--',
-        node,
-        '-r',
-        'ts-node/register/transpile-only',
-        HOLDER,
-        dir,
-        JSON.stringify(sysctls),
-        ...ports.map(String),
-      ],
+      inOwnNetworkNamespace(node, HOLDER, dir, JSON.stringify(sysctls), ...ports.map(String)),
       { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
