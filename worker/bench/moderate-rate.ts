@@ -171,23 +171,17 @@ export async function moderate(options: ModerateOptions = {}): Promise<Record<st
     const batches = () => metric(metricsPort, 'cyphr_worker_batch_duration_seconds_count', 'queue="messages"');
     const notifyBatches = () =>
       metric(metricsPort, 'cyphr_worker_batch_duration_seconds_count', 'queue="notifications"');
-    const before = {
+    const snapshot = async () => ({
       cpu: cpuSeconds(pid),
       stored: await count(),
       batches: await batches(),
       notify: await notifyBatches(),
       pushes: sink.count(),
       at: Date.now(),
-    };
+    });
+    const before = await snapshot();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const after = {
-      cpu: cpuSeconds(pid),
-      stored: await count(),
-      batches: await batches(),
-      notify: await notifyBatches(),
-      pushes: sink.count(),
-      at: Date.now(),
-    };
+    const after = await snapshot();
     const window = (after.at - before.at) / 1000;
     const latencies = (
       (await db.query(
