@@ -8,6 +8,7 @@ import { DATABASE_ROLES } from '../common/database/roles';
 import { ApiSettings } from '../server/config/api-settings';
 import { WorkerSettings } from '../worker/config/worker-environment';
 import { ENVIRONMENTS, pushOf, TIERS, type TierName } from './config';
+import { UNIT_SETTINGS, userDataScript, type ApiEnvFile, type WorkerEnvFile } from './constructs/user-data';
 import { CyphrStack } from './stack';
 import { placeholder, roleEnvFiles, substituteReferences, userDataScriptOf, type EnvFile } from './user-data-env';
 
@@ -102,8 +103,24 @@ describe.each(cases)(
           expect(env).not.toHaveProperty(key);
       }
     });
+
+    it('leaves the per-process settings to the units: an env file would override them for every process', () => {
+      for (const role of ['api', 'worker'] as const)
+        for (const name of UNIT_SETTINGS[role]) expect(files[role]).not.toHaveProperty(name);
+    });
   },
 );
+
+describe('user data', () => {
+  it('refuses a per-process setting in an env file, naming it and the unit that sets it', () => {
+    const api = { METRICS_PORT: '9480' } as unknown as ApiEnvFile;
+    expect(() => userDataScript('api', api, 2)).toThrow(
+      'api: METRICS_PORT set per process by cyphr-api@.service, not in the env file',
+    );
+    const worker = { WORKER_METRICS_PORT: '9470' } as unknown as WorkerEnvFile;
+    expect(() => userDataScript('worker', worker)).toThrow(/WORKER_METRICS_PORT .* cyphr-worker@\.service/);
+  });
+});
 
 describe('reading env files back from user data', () => {
   it('undoes the HCL quoting of base64encode("...") and replaces every reference, nested ones too', () => {

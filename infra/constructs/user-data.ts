@@ -34,18 +34,33 @@ type AwsRequired =
   | 'SQS_MESSAGES_QUEUE_URL'
   | 'SQS_NOTIFICATIONS_QUEUE_URL';
 
+/**
+ * Set per process by the role's systemd template unit (`Environment=`, from the instance number). An env file must
+ * not hold them: systemd lets `EnvironmentFile=` override `Environment=`, so every process of an instance would get
+ * the file's one metrics port (all but one then fail to listen) or lose the shared API port.
+ */
+export const UNIT_SETTINGS = {
+  api: ['REUSE_PORT', 'METRICS_PORT'],
+  worker: ['WORKER_METRICS_PORT'],
+} as const satisfies Record<AppRole, readonly string[]>;
+
+type UnitSettings<R extends AppRole> = (typeof UNIT_SETTINGS)[R][number];
+
 /** The settings both roles' files hold (each adds its own database and Redis user). */
 export type SharedEnvFile = RoleSettings<SharedSettings>;
 
 /** The api's env file: validated by ApiSettings. */
-export type ApiEnvFile = RoleSettings<ApiSettings, AwsRequired | 'PORT' | 'JWT_SECRET_ARN' | 'TRUST_PROXY'>;
+export type ApiEnvFile = RoleSettings<
+  Omit<ApiSettings, UnitSettings<'api'>>,
+  AwsRequired | 'PORT' | 'JWT_SECRET_ARN' | 'TRUST_PROXY'
+>;
 
 /**
  * The worker's env file: validated by WorkerSettings, and by MigrateSettings since the migration runs on worker
  * instances before the worker (only the worker's instance role may read the master secret).
  */
 export type WorkerEnvFile = RoleSettings<
-  WorkerSettings & MigrateSettings,
+  Omit<WorkerSettings & MigrateSettings, UnitSettings<'worker'>>,
   AwsRequired | 'DATABASE_MIGRATION_USER' | 'DATABASE_MASTER_SECRET_ARN' | 'WORKER_VISIBILITY_TIMEOUT_SECONDS'
 >;
 
@@ -84,6 +99,11 @@ export function roleUnits(role: AppRole, processes: number): string[] {
 
 /** A bash script; the caller base64-encodes it for the launch template. */
 export function userDataScript<R extends AppRole>(role: R, settings: RoleEnvFiles[R], processes = 1): string {
+  // The types already leave these out; this catches a setting spread in from an untyped source.
+  const written: Readonly<Record<string, string | undefined>> = settings;
+  const unitOwned = UNIT_SETTINGS[role].filter((name) => written[name] !== undefined);
+  if (unitOwned.length > 0)
+    throw new Error(`${role}: ${unitOwned.join(', ')} set per process by cyphr-${role}@.service, not in the env file`);
   return [
     '#!/bin/bash',
     'set -euo pipefail',
