@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { withExactly } from '../http/plainly-valid';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -9,6 +10,7 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  isUUID,
   Length,
   Matches,
   Max,
@@ -38,6 +40,13 @@ export class ConversationIdParams {
   @ApiProperty({ format: 'uuid' })
   @IsUUID('all', { message: 'id must be a uuid' })
   id: string;
+
+  /** Every conversation route's path: see RecognisesPlainlyValid. */
+  static plainlyValid(value: unknown): ConversationIdParams | undefined {
+    const params = withExactly(value, ['id']);
+    if (!params || !isUUID(params.id, 'all')) return undefined;
+    return Object.assign(new ConversationIdParams(), { id: params.id });
+  }
 }
 
 export class PageQuery {

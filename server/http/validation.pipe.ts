@@ -1,4 +1,5 @@
 import { ArgumentMetadata, BadRequestException, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { plainlyValid } from './plainly-valid';
 
 function describe(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
@@ -12,7 +13,8 @@ function describe(errors: ValidationError[], parent = ''): string[] {
 
 /**
  * Every input is a DTO: unknown fields are refused (not silently dropped), types are converted only where a
- * DTO says so, and a body that is not a JSON object is refused before validation.
+ * DTO says so, and a body that is not a JSON object is refused before validation. A DTO that recognises plainly valid
+ * inputs (RecognisesPlainlyValid) has those taken as they are.
  */
 @Injectable()
 export class StrictValidationPipe extends ValidationPipe {
@@ -32,6 +34,6 @@ export class StrictValidationPipe extends ValidationPipe {
       throw new BadRequestException('Request body must be a JSON object');
     }
     if (metadata.type === 'query' && (value === undefined || value === null)) value = {};
-    return super.transform(value, metadata);
+    return plainlyValid(metadata.metatype, value) ?? super.transform(value, metadata);
   }
 }

@@ -1,4 +1,5 @@
-import { CiphertextField } from '../http/ciphertext-field';
+import { CiphertextField, isCiphertext } from '../http/ciphertext-field';
+import { withExactly } from '../http/plainly-valid';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -6,6 +7,7 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  isUUID,
   Matches,
   Max,
   Min,
@@ -47,6 +49,13 @@ export class SendMessageDto {
 
   @CiphertextField('End-to-end encrypted payload')
   ciphertext: string;
+
+  /** Sending is the hottest route: see RecognisesPlainlyValid. */
+  static plainlyValid(value: unknown): SendMessageDto | undefined {
+    const body = withExactly(value, ['clientMessageId', 'ciphertext']);
+    if (!body || !isUUID(body.clientMessageId, 'all') || !isCiphertext(body.ciphertext)) return undefined;
+    return Object.assign(new SendMessageDto(), { clientMessageId: body.clientMessageId, ciphertext: body.ciphertext });
+  }
 }
 
 export class SendAccepted {

@@ -1,0 +1,158 @@
+import 'reflect-metadata';
+import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
+import { ConversationIdParams } from '../conversations/conversations.dto';
+import { SendMessageDto } from '../messages/messages.dto';
+import { plainlyValid } from './plainly-valid';
+import { StrictValidationPipe } from './validation.pipe';
+
+/** What the pipe makes of `value` without the shortcut: the DTO instance, or the 400 it throws. */
+async function fullValidation(metatype: ArgumentMetadata['metatype'], type: 'body' | 'param', value: unknown) {
+  const pipe = new StrictValidationPipe();
+  try {
+    return { accepted: await ValidationPipe.prototype.transform.call(pipe, value, { type, metatype }) };
+  } catch (error) {
+    if (!(error instanceof BadRequestException)) throw error;
+    return { refused: error.message };
+  }
+}
+
+/** The class-validator constraints on a DTO, as `property:constraint`. */
+const constraints = (target: new () => object) =>
+  getMetadataStorage()
+    .getTargetValidationMetadatas(target, '', true, false)
+    .map((metadata) => `${metadata.propertyName}:${metadata.name}:${JSON.stringify(metadata.constraints ?? [])}`);
+
+const base64 = (bytes: number) => randomBytes(bytes).toString('base64');
+
+/** Deterministic pseudo-random inputs near the valid shape (a fixed seed, so a failure reproduces). */
+function* mutations(seed: number, count: number, shape: () => Record<string, unknown>) {
+  let state = seed;
+  const next = (below: number) => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) % below;
+  const alphabet = 'ABCDEFabcdef0123456789+/=-_ .\n\u00e9';
+  const randomText = () => Array.from({ length: next(48) }, () => alphabet[next(alphabet.length)]).join('');
+  for (let index = 0; index < count; index++) {
+    const value: Record<string, unknown> = shape();
+    const keys = Object.keys(value);
+    const key = keys[next(keys.length)];
+    switch (next(6)) {
+      case 0:
+        value[key] = randomText();
+        break;
+      case 1:
+        value[key] = String(value[key]).slice(0, next(String(value[key]).length + 1));
+        break;
+      case 2:
+        value[key] = `${String(value[key])}${randomText()}`;
+        break;
+      case 3:
+        value[key] = [null, 7, true, {}, [], undefined][next(6)];
+        break;
+      case 4:
+        value[randomText() || 'extra'] = 'x';
+        break;
+      default:
+        delete value[key];
+    }
+    yield value;
+  }
+}
+
+describe.each([
+  {
+    dto: SendMessageDto,
+    type: 'body' as const,
+    expected: [
+      'clientMessageId:isUuid:["all"]',
+      'ciphertext:isString:[]',
+      'ciphertext:isNotEmpty:[]',
+      `ciphertext:maxLength:[${MAX_CIPHERTEXT_BASE64_LENGTH}]`,
+      'ciphertext:isBase64:[null]',
+    ],
+    valid: [
+      { clientMessageId: randomUUID(), ciphertext: base64(256) },
+      { clientMessageId: randomUUID().toUpperCase(), ciphertext: base64(1) },
+      { clientMessageId: randomUUID(), ciphertext: base64(2) },
+      { clientMessageId: randomUUID(), ciphertext: base64((MAX_CIPHERTEXT_BASE64_LENGTH / 4) * 3) },
+    ],
+    other: [
+      { clientMessageId: randomUUID(), ciphertext: base64(3), extra: 1 },
+      { clientMessageId: randomUUID() },
+      { clientMessageId: 'not-a-uuid', ciphertext: base64(3) },
+      { clientMessageId: randomUUID(), ciphertext: '' },
+      { clientMessageId: randomUUID(), ciphertext: 'YQ' },
+      { clientMessageId: randomUUID(), ciphertext: 'a-b_' },
+      { clientMessageId: randomUUID(), ciphertext: `${base64(3)} ` },
+      { clientMessageId: randomUUID(), ciphertext: 'A'.repeat(MAX_CIPHERTEXT_BASE64_LENGTH + 4) },
+      { clientMessageId: randomUUID(), ciphertext: 12 },
+      { clientMessageId: [randomUUID()], ciphertext: base64(3) },
+    ],
+    unusual: [
+      JSON.parse(`{"__proto__":{"x":1},"clientMessageId":"${randomUUID()}","ciphertext":"YWJj"}`),
+      Object.assign(Object.create(null), { clientMessageId: randomUUID(), ciphertext: 'YWJj' }),
+    ],
+    shape: () => ({ clientMessageId: randomUUID(), ciphertext: base64(24) }),
+  },
+  {
+    dto: ConversationIdParams,
+    type: 'param' as const,
+    expected: ['id:isUuid:["all"]'],
+    valid: [{ id: randomUUID() }, { id: randomUUID().toUpperCase() }],
+    other: [{ id: 'nope' }, { id: randomUUID(), userId: randomUUID() }, {}, { id: `${randomUUID()}x` }],
+    unusual: [Object.assign(Object.create(null), { id: randomUUID() })],
+    shape: () => ({ id: randomUUID() }),
+  },
+])('$dto.name recognises plainly valid inputs', ({ dto, type, expected, valid, other, unusual, shape }) => {
+  it('checks what its decorators check: a new decorator fails this until plainlyValid checks it too', () => {
+    expect(constraints(dto)).toEqual(expected);
+  });
+
+  it('takes valid inputs as they are, making the instance the pipe would make', async () => {
+    for (const value of valid) {
+      const shortcut = plainlyValid(dto, value);
+      expect(shortcut).toBeInstanceOf(dto);
+      expect(shortcut).toEqual((await fullValidation(dto, type, value)).accepted);
+    }
+  });
+
+  it('leaves every other input to the pipe, whose decorators refuse it with their own message', async () => {
+    for (const value of other) {
+      expect(plainlyValid(dto, value)).toBeUndefined();
+      expect((await fullValidation(dto, type, value)).refused).toEqual(expect.any(String));
+    }
+  });
+
+  it('leaves objects of another make (a __proto__ key, no prototype) to the pipe, which decides as before', async () => {
+    for (const value of unusual) {
+      expect(plainlyValid(dto, value)).toBeUndefined();
+      expect(await fullValidation(dto, type, value)).toEqual({ accepted: expect.any(dto) });
+    }
+  });
+
+  it('never accepts what the pipe refuses, over 2,000 inputs near the valid shape', async () => {
+    let taken = 0;
+    for (const value of mutations(42, 2_000, shape)) {
+      const shortcut = plainlyValid(dto, value);
+      if (shortcut === undefined) continue;
+      taken++;
+      expect({ value, full: await fullValidation(dto, type, value) }).toEqual({ value, full: { accepted: shortcut } });
+    }
+    expect(taken).toBeGreaterThan(0); // some mutations stay valid (e.g. a uuid's case), so the check has teeth
+  });
+});
+
+describe('the validation pipe', () => {
+  it('answers a plainly valid body without class-validator, and a bad one with the decorators’ message', async () => {
+    const pipe = new StrictValidationPipe();
+    const body = { clientMessageId: randomUUID(), ciphertext: base64(16) };
+    const metadata: ArgumentMetadata = { type: 'body', metatype: SendMessageDto };
+    const validate = jest.spyOn(ValidationPipe.prototype, 'transform');
+    expect(await pipe.transform(body, metadata)).toEqual(Object.assign(new SendMessageDto(), body));
+    expect(validate).not.toHaveBeenCalled();
+    await expect(pipe.transform({ ...body, ciphertext: 'YQ' }, metadata)).rejects.toThrow('ciphertext must be base64');
+    expect(validate).toHaveBeenCalledTimes(1);
+    validate.mockRestore();
+  });
+});
