@@ -180,6 +180,7 @@ export async function createWorker(
       name: 'notifications',
       queueUrl: env.SQS_NOTIFICATIONS_QUEUE_URL,
       loops: env.WORKER_NOTIFICATION_LOOPS,
+      receiveGatherMs: env.WORKER_NOTIFICATION_GATHER_MS,
       handler: notificationHandler.handle,
     }),
   ];

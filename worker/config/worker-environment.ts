@@ -50,6 +50,18 @@ export class WorkerSettings extends SharedSettings {
   @Max(1000)
   WORKER_RECEIVE_GATHER_MS: number = 20;
 
+  /**
+   * The same wait for the notifications queue, longer: a notification only wakes a device through a push gateway
+   * whose own delivery takes hundreds of milliseconds, so waiting to fill a batch costs the user nothing noticeable
+   * while one receive, one registrations query and one delete serve up to 10 pushes.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  WORKER_NOTIFICATION_GATHER_MS: number = 100;
+
   /** Receive loops for the notifications queue (lighter traffic). */
   @IsOptional()
   @Transform(toInt)
