@@ -57,6 +57,14 @@ export function pessimisticModel(
 }
 
 const n = (value: number) => value.toLocaleString('en-US');
+/** A 10-member message's measured costs; a role without one is costed at its one-to-one figure (capacity.ts). */
+const groupCosts = (group: NonNullable<MeasuredFigures['groupMessage']>) =>
+  [
+    group.apiCpuMsPerMessage === undefined ? 'API at its one-to-one cost' : `API ${group.apiCpuMsPerMessage} ms each`,
+    group.workerCpuMsPerMessage === undefined
+      ? 'worker at its one-to-one cost'
+      : `worker ${group.workerCpuMsPerMessage} ms each`,
+  ].join(', ');
 const usd = (value: number) => `$${value.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 const table = (header: string[], rows: Array<Array<string | number>>) =>
   [
@@ -100,7 +108,7 @@ export function renderCapacity(inputs: CapacityInputs): string {
         ? `Where a tier's processes each carry no more than the moderate-load phase did (${f.moderate.apiMessagesPerSecondPerProcess} msg/s per API process, ${f.moderate.workerMessagesPerSecondPerProcess} per worker), its dearer per-message costs apply (${f.moderate.apiCpuMsPerMessage} / ${f.moderate.workerCpuMsPerMessage} ms). `
         : '') +
       (f.groupMessage
-        ? `${demand.groupMessageShare * 100} % of messages go to 10-member conversations (${f.groupMessage.apiCpuMsPerMessage} / ${f.groupMessage.workerCpuMsPerMessage} ms each). `
+        ? `${demand.groupMessageShare * 100} % of messages go to 10-member conversations (${groupCosts(f.groupMessage)}). `
         : '') +
       `Figures (\`bench/capacity-figures/current.json\`): ${inputs.current.source}. Before: ${inputs.baseline.source}, one process per instance.`,
     '',

@@ -53,7 +53,7 @@ export const TIERS: Record<TierName, TierSpec> = {
   medium: {
     users: 10_000,
     api: { instanceType: 't3.medium', min: 2, max: 7, desired: 2 },
-    worker: { instanceType: 't3.medium', min: 1, max: 5, desired: 2, scaleOutBacklog: 1_000 },
+    worker: { instanceType: 't3.medium', min: 1, max: 4, desired: 1, scaleOutBacklog: 1_000 },
     database: { instanceClass: 'db.r5.large', replicas: 2, allocatedStorageGb: 100, maxAllocatedStorageGb: 500 },
     cache: { nodeType: 'cache.m5.large', shards: 1, replicasPerShard: 1 },
     rootVolumeGb: 30,
@@ -62,8 +62,8 @@ export const TIERS: Record<TierName, TierSpec> = {
   // c5.large rather than the plan's c5.xlarge: the same price per vCPU in steps half as large.
   large: {
     users: 100_000,
-    api: { instanceType: 'c5.large', min: 10, max: 62, desired: 19 },
-    worker: { instanceType: 'c5.large', min: 2, max: 28, desired: 4, scaleOutBacklog: 5_000 },
+    api: { instanceType: 'c5.large', min: 10, max: 57, desired: 19 },
+    worker: { instanceType: 'c5.large', min: 2, max: 25, desired: 4, scaleOutBacklog: 5_000 },
     database: { instanceClass: 'db.r5.2xlarge', replicas: 4, allocatedStorageGb: 500, maxAllocatedStorageGb: 2_000 },
     cache: { nodeType: 'cache.m5.large', shards: 3, replicasPerShard: 1 },
     rootVolumeGb: 30,
