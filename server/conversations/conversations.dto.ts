@@ -43,9 +43,9 @@ export class ConversationIdParams {
 
   /** Every conversation route's path: see RecognisesPlainlyValid. */
   static plainlyValid(value: unknown): ConversationIdParams | undefined {
-    const params = withExactly(value, ['id']);
-    if (!params || !isUUID(params.id, 'all')) return undefined;
-    return Object.assign(new ConversationIdParams(), { id: params.id });
+    const id = withExactly(value, ['id'])?.id;
+    if (!isUUID(id, 'all')) return undefined;
+    return Object.assign(new ConversationIdParams(), { id });
   }
 }
 

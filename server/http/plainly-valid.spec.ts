@@ -1,9 +1,14 @@
 import 'reflect-metadata';
 import { ArgumentMetadata, BadRequestException, ValidationPipe } from '@nestjs/common';
+import { TransformationType } from 'class-transformer';
+// @ts-expect-error class-transformer ships its metadata store untyped under cjs/ (types/storage.d.ts describes it)
+import { defaultMetadataStorage as transformerStore } from 'class-transformer/cjs/storage';
+import type { MetadataStorage } from 'class-transformer/types/MetadataStorage';
 import { getMetadataStorage } from 'class-validator';
+import FindMyWay from 'find-my-way';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MAX_CIPHERTEXT_BASE64_LENGTH } from '../../common/contracts/queue-messages';
-import { ConversationIdParams } from '../conversations/conversations.dto';
+import { ConversationIdParams, MemberParams } from '../conversations/conversations.dto';
 import { SendMessageDto } from '../messages/messages.dto';
 import { plainlyValid } from './plainly-valid';
 import { StrictValidationPipe } from './validation.pipe';
@@ -24,6 +29,25 @@ const constraints = (target: new () => object) =>
   getMetadataStorage()
     .getTargetValidationMetadatas(target, '', true, false)
     .map((metadata) => `${metadata.propertyName}:${metadata.name}:${JSON.stringify(metadata.constraints ?? [])}`);
+
+const defaultMetadataStorage = transformerStore as MetadataStorage;
+
+/** Whatever class-transformer would do to a DTO's fields beyond copying them (the shortcut only copies). */
+const transformations = (target: new () => object, fields: string[]) => [
+  ...defaultMetadataStorage.getExposedMetadatas(target),
+  ...defaultMetadataStorage.getExcludedMetadatas(target),
+  ...fields.flatMap((field) => [
+    ...defaultMetadataStorage.findTransformMetadatas(target, field, TransformationType.PLAIN_TO_CLASS),
+    ...[defaultMetadataStorage.findTypeMetadata(target, field)].filter(Boolean),
+  ]),
+];
+
+/** Path parameters as Fastify's router hands them to the pipe (an object of its own make, not a plain one). */
+function routerParams(id: string): unknown {
+  const router = FindMyWay();
+  router.on('POST', '/v1/conversations/:id/messages', () => undefined);
+  return router.find('POST', `/v1/conversations/${id}/messages`)?.params;
+}
 
 const base64 = (bytes: number) => randomBytes(bytes).toString('base64');
 
@@ -76,6 +100,7 @@ describe.each([
       { clientMessageId: randomUUID().toUpperCase(), ciphertext: base64(1) },
       { clientMessageId: randomUUID(), ciphertext: base64(2) },
       { clientMessageId: randomUUID(), ciphertext: base64((MAX_CIPHERTEXT_BASE64_LENGTH / 4) * 3) },
+      Object.assign(Object.create(null), { clientMessageId: randomUUID(), ciphertext: 'YWJj' }),
     ],
     other: [
       { clientMessageId: randomUUID(), ciphertext: base64(3), extra: 1 },
@@ -89,31 +114,35 @@ describe.each([
       { clientMessageId: randomUUID(), ciphertext: 12 },
       { clientMessageId: [randomUUID()], ciphertext: base64(3) },
     ],
-    unusual: [
-      JSON.parse(`{"__proto__":{"x":1},"clientMessageId":"${randomUUID()}","ciphertext":"YWJj"}`),
-      Object.assign(Object.create(null), { clientMessageId: randomUUID(), ciphertext: 'YWJj' }),
-    ],
+    unusual: [JSON.parse(`{"__proto__":{"x":1},"clientMessageId":"${randomUUID()}","ciphertext":"YWJj"}`)],
     shape: () => ({ clientMessageId: randomUUID(), ciphertext: base64(24) }),
   },
   {
     dto: ConversationIdParams,
     type: 'param' as const,
     expected: ['id:isUuid:["all"]'],
-    valid: [{ id: randomUUID() }, { id: randomUUID().toUpperCase() }],
-    other: [{ id: 'nope' }, { id: randomUUID(), userId: randomUUID() }, {}, { id: `${randomUUID()}x` }],
-    unusual: [Object.assign(Object.create(null), { id: randomUUID() })],
+    valid: [{ id: randomUUID() }, { id: randomUUID().toUpperCase() }, routerParams(randomUUID())],
+    other: [
+      { id: 'nope' },
+      { id: randomUUID(), userId: randomUUID() },
+      {},
+      { id: `${randomUUID()}x` },
+      routerParams('nope'),
+    ],
+    unusual: [JSON.parse(`{"__proto__":{"x":1},"id":"${randomUUID()}"}`)],
     shape: () => ({ id: randomUUID() }),
   },
 ])('$dto.name recognises plainly valid inputs', ({ dto, type, expected, valid, other, unusual, shape }) => {
   it('checks what its decorators check: a new decorator fails this until plainlyValid checks it too', () => {
     expect(constraints(dto)).toEqual(expected);
+    expect(transformations(dto, Object.keys(shape()))).toEqual([]);
   });
 
   it('takes valid inputs as they are, making the instance the pipe would make', async () => {
     for (const value of valid) {
       const shortcut = plainlyValid(dto, value);
       expect(shortcut).toBeInstanceOf(dto);
-      expect(shortcut).toEqual((await fullValidation(dto, type, value)).accepted);
+      expect(shortcut).toStrictEqual((await fullValidation(dto, type, value)).accepted);
     }
   });
 
@@ -124,7 +153,7 @@ describe.each([
     }
   });
 
-  it('leaves objects of another make (a __proto__ key, no prototype) to the pipe, which decides as before', async () => {
+  it('leaves a parsed "__proto__" key to the pipe, which decides as before', async () => {
     for (const value of unusual) {
       expect(plainlyValid(dto, value)).toBeUndefined();
       expect(await fullValidation(dto, type, value)).toEqual({ accepted: expect.any(dto) });
@@ -137,13 +166,28 @@ describe.each([
       const shortcut = plainlyValid(dto, value);
       if (shortcut === undefined) continue;
       taken++;
-      expect({ value, full: await fullValidation(dto, type, value) }).toEqual({ value, full: { accepted: shortcut } });
+      expect({ value, full: await fullValidation(dto, type, value) }).toStrictEqual({
+        value,
+        full: { accepted: shortcut },
+      });
     }
-    expect(taken).toBeGreaterThan(0); // some mutations stay valid (e.g. a uuid's case), so the check has teeth
+    expect(taken).toBeGreaterThan(0); // some mutations leave the input valid (an empty append or a whole slice)
   });
 });
 
 describe('the validation pipe', () => {
+  it('never lends a DTO’s check to a subclass, which has fields of its own', async () => {
+    const params = { id: randomUUID() };
+    expect(plainlyValid(MemberParams, params)).toBeUndefined();
+    expect((await fullValidation(MemberParams, 'param', params)).refused).toMatch(/userId must be a uuid/);
+  });
+
+  it('leaves custom parameters as the pipe does (untouched)', async () => {
+    const body = { clientMessageId: randomUUID(), ciphertext: base64(16) };
+    const taken = await new StrictValidationPipe().transform(body, { type: 'custom', metatype: SendMessageDto });
+    expect(taken).toBe(body);
+  });
+
   it('answers a plainly valid body without class-validator, and a bad one with the decorators’ message', async () => {
     const pipe = new StrictValidationPipe();
     const body = { clientMessageId: randomUUID(), ciphertext: base64(16) };

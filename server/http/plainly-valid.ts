@@ -10,8 +10,13 @@ export interface RecognisesPlainlyValid<T> {
   plainlyValid(value: unknown): T | undefined;
 }
 
+/** Its own, not inherited: a subclass adds fields and decorators its parent's check knows nothing of. */
 function recognises(metatype: unknown): metatype is RecognisesPlainlyValid<object> {
-  return typeof (metatype as Partial<RecognisesPlainlyValid<object>> | undefined)?.plainlyValid === 'function';
+  return (
+    typeof metatype === 'function' &&
+    Object.hasOwn(metatype, 'plainlyValid') &&
+    typeof (metatype as Partial<RecognisesPlainlyValid<object>>).plainlyValid === 'function'
+  );
 }
 
 /** The DTO instance for `value` when its class recognises it as plainly valid; otherwise undefined. */
@@ -20,11 +25,22 @@ export function plainlyValid(metatype: unknown, value: unknown): object | undefi
 }
 
 /**
- * `value` as a JSON object with exactly these fields (no more: the pipe refuses unknown fields, and says which).
- * Objects with another prototype (class instances, null-prototype ones) are left to the pipe.
+ * A plain record: a parsed JSON body (Object.prototype), or the router's path parameters (find-my-way makes them
+ * with a prototype that is empty and has none of its own). Anything else (class instances, arrays) is left to the pipe.
  */
+function isPlainRecord(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return (
+    prototype === Object.prototype ||
+    prototype === null ||
+    (Object.getPrototypeOf(prototype) === null && Reflect.ownKeys(prototype as object).length === 0)
+  );
+}
+
+/** `value` as a plain record with exactly these fields (no more: the pipe refuses unknown fields, and says which). */
 export function withExactly<K extends string>(value: unknown, fields: readonly K[]): Record<K, unknown> | undefined {
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return;
+  if (!isPlainRecord(value)) return;
   const keys = Object.keys(value);
   if (keys.length !== fields.length || !fields.every((field) => Object.hasOwn(value, field))) return;
   return value as Record<K, unknown>;

@@ -34,6 +34,7 @@ export class StrictValidationPipe extends ValidationPipe {
       throw new BadRequestException('Request body must be a JSON object');
     }
     if (metadata.type === 'query' && (value === undefined || value === null)) value = {};
-    return plainlyValid(metadata.metatype, value) ?? super.transform(value, metadata);
+    const shortcut = metadata.type === 'custom' ? undefined : plainlyValid(metadata.metatype, value);
+    return shortcut ?? super.transform(value, metadata);
   }
 }

@@ -53,8 +53,10 @@ export class SendMessageDto {
   /** Sending is the hottest route: see RecognisesPlainlyValid. */
   static plainlyValid(value: unknown): SendMessageDto | undefined {
     const body = withExactly(value, ['clientMessageId', 'ciphertext']);
-    if (!body || !isUUID(body.clientMessageId, 'all') || !isCiphertext(body.ciphertext)) return undefined;
-    return Object.assign(new SendMessageDto(), { clientMessageId: body.clientMessageId, ciphertext: body.ciphertext });
+    if (!body) return undefined;
+    const { clientMessageId, ciphertext } = body;
+    if (!isUUID(clientMessageId, 'all') || !isCiphertext(ciphertext)) return undefined;
+    return Object.assign(new SendMessageDto(), { clientMessageId, ciphertext });
   }
 }
 

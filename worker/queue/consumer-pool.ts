@@ -4,7 +4,7 @@ import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { sentAt } from './attributes';
 import { DependencyGate } from './dependency-gate';
-import { ReceivePacer } from './receive-pacer';
+import { backlogAgeMs, ReceivePacer } from './receive-pacer';
 
 /**
  * What a batch handler decided: delete these, hand those back to the queue after a delay, and (optionally)
@@ -59,15 +59,8 @@ export const receiveBackoffMs = (failures: number) => (failures === 0 ? 0 : Math
 
 const SQS_BATCH_LIMIT = 10;
 
-/**
- * A received message sent longer ago than this had waited on the queue: the worker is behind, so receive eagerly.
- * Three gather windows (a message that arrived just after a receive waits one gather and a round trip), and above
- * the clock skew between SQS and an NTP-synced instance (well under a millisecond with Amazon Time Sync).
- */
-const BACKLOG_AGE_MS = 60;
-
-const backlogged = (messages: Message[], now = Date.now()) =>
-  messages.some((message) => now - (sentAt(message) ?? now) > BACKLOG_AGE_MS);
+const backlogged = (messages: Message[], backlogAge: number, now = Date.now()) =>
+  messages.some((message) => now - (sentAt(message) ?? now) > backlogAge);
 
 function chunk<T>(items: T[], size: number): T[][] {
   const chunks: T[][] = [];
@@ -83,6 +76,7 @@ function chunk<T>(items: T[], size: number): T[][] {
 export class ConsumerPool {
   private readonly loops: Loop[] = [];
   private readonly pacer: ReceivePacer;
+  private readonly backlogAge: number;
   private stopping = false;
   private readonly stopRequested: Promise<void>;
   private requestStop!: () => void;
@@ -90,6 +84,7 @@ export class ConsumerPool {
   constructor(private readonly options: ConsumerPoolOptions) {
     this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
     this.pacer = new ReceivePacer(options.loops, SQS_BATCH_LIMIT, options.receiveGatherMs ?? 0);
+    this.backlogAge = backlogAgeMs(options.receiveGatherMs ?? 0);
     for (let index = 0; index < options.loops; index++) this.loops.push(this.createLoop(index));
   }
 
@@ -173,7 +168,7 @@ export class ConsumerPool {
         loop.receiving = true;
       },
       handleMessageBatch: async (messages) => {
-        received(messages.length, backlogged(messages));
+        received(messages.length, backlogged(messages, this.backlogAge));
         loop.inFlight = messages;
         options.metrics.received.inc({ queue: options.name }, messages.length);
         if (this.stopping) {

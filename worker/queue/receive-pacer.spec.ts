@@ -1,4 +1,4 @@
-import { ReceivePacer } from './receive-pacer';
+import { backlogAgeMs, ReceivePacer } from './receive-pacer';
 
 /** Acquires `count` permits without waiting for any; returns how many were granted at once. */
 async function grantedAtOnce(pacer: ReceivePacer, count: number): Promise<number> {
@@ -78,5 +78,13 @@ describe('ReceivePacer', () => {
     const waiting = [pacer.acquire(), pacer.acquire()];
     pacer.close();
     await expect(Promise.all(waiting)).resolves.toBeDefined();
+  });
+});
+
+describe('backlogAgeMs', () => {
+  it('is three gather windows, so what a window gathered does not read as a backlog; never under 60 ms', () => {
+    expect(backlogAgeMs(0)).toBe(60);
+    expect(backlogAgeMs(20)).toBe(60);
+    expect(backlogAgeMs(100)).toBe(300);
   });
 });

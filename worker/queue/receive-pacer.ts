@@ -1,4 +1,13 @@
 /**
+ * A received message sent longer ago than this had waited on the queue: the worker is behind, so receive eagerly.
+ * Three gather windows (a message that arrived just after a receive waits one gather and a round trip), never under
+ * 60 ms, far above the clock skew between SQS and an NTP-synced instance (well under a millisecond with Amazon Time
+ * Sync). Tied to the gather: with a fixed age below it, every message gathered early in a window would read as a
+ * backlog and switch the gathering off.
+ */
+export const backlogAgeMs = (gatherMs: number): number => Math.max(60, 3 * gatherMs);
+
+/**
  * How many of a pool's loops may be waiting on ReceiveMessage at once, adapted to what receives return.
  *
  * Every receive costs the same (a signed HTTPS request, and a delete after it) whether it brings one message or
