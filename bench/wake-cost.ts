@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 
 /**
  * What waking an idle process costs on this machine: a Node process that only sleeps on a timer, at several rates,
- * and the CPU it uses per wake-up, from the scheduler's own runtime (/proc/self/schedstat, exact even where
- * /proc's tick-sampled user + system times are not).
+ * and the CPU its main thread uses per wake-up, from the scheduler's own runtime for that thread
+ * (/proc/self/schedstat, exact where /proc's user + system times are sampled at each tick; the process's other
+ * threads have nothing to do).
  *
  * The work is the same at every rate; only the idle gap before each wake-up changes. Where the cost rises as the
  * gaps grow, the machine pays to wake a process whose caches went cold while it slept (on a shared virtual

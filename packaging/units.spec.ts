@@ -6,7 +6,7 @@ import { MIGRATION_START_BUDGET_SECONDS } from '../common/operations/timeouts';
 import { METRICS_PORT_PREFIX } from '../infra/config/processes';
 import { START_BUDGET_SECONDS } from '../infra/constructs/compute';
 import { UNITS } from '../infra/constructs/image-component';
-import { roleUnits } from '../infra/constructs/user-data';
+import { roleUnits, UNIT_SETTINGS } from '../infra/constructs/user-data';
 import { readServiceUnit } from './test/support/systemd-unit';
 
 const unit = (name: string) => readFileSync(join(__dirname, 'systemd', name), 'utf8');
@@ -95,6 +95,15 @@ describe('systemd units: several processes per instance', () => {
       (n) => readServiceUnit(template('cyphr-worker@.service'), n).environment.WORKER_METRICS_PORT,
     );
     expect(ports).toEqual([`${METRICS_PORT_PREFIX.worker}0`, `${METRICS_PORT_PREFIX.worker}1`]);
+  });
+
+  it('user data keeps out of the env file every setting a unit sets besides the role (UNIT_SETTINGS)', () => {
+    for (const role of ['api', 'worker'] as const) {
+      const { environment } = readServiceUnit(template(`cyphr-${role}@.service`), '0');
+      // NODE_ENV and CYPHR_ROLE are the same for every process; the env file may say them too.
+      const perProcess = Object.keys(environment).filter((name) => name !== 'NODE_ENV' && name !== 'CYPHR_ROLE');
+      expect(perProcess.sort()).toEqual([...UNIT_SETTINGS[role]].sort());
+    }
   });
 });
 
