@@ -124,6 +124,8 @@ function sendPath(p: SendPathResult): Section {
   ];
 }
 
+const windowCount = (x: ModerateResult) => x.windows?.length ?? 1;
+
 function moderate(x: ModerateResult): Section {
   const pushes = x.notifications;
   return [
@@ -141,7 +143,7 @@ function moderate(x: ModerateResult): Section {
       ],
       [
         [
-          `${x.senders} senders × ${x.offeredPerSecond / x.senders}/s = ${x.offeredPerSecond}/s for ${x.seconds} s`,
+          `${x.senders} senders × ${x.offeredPerSecond / x.senders}/s = ${x.offeredPerSecond}/s for ${windowCount(x) > 1 ? `${windowCount(x)} × ` : ''}${x.seconds} s`,
           `${x.accepted} (${x.failed})`,
           x.stored,
           pushes.delivered,
@@ -155,7 +157,10 @@ function moderate(x: ModerateResult): Section {
     `${x.conversations} one-to-one conversations, one device each side; senders split evenly over the API processes, open loop, after a warm-up at the same load (20 s in a full run: V8 compiling the hot paths is CPU a long-running process no longer pays). ` +
       `Every stored message queues a notification, which the worker posts through its webhook provider to a sink in the bench process (answers 204, checks the signature: ${pushes.unsigned} unsigned, ${pushes.badSignature} bad). ` +
       `API CPU is both processes until the load ended; worker CPU until it had stored everything and emptied both queues ` +
-      `(${x.caughtUp ? `${x.catchUpSeconds} s after the load` : `**not within the bound; ${x.catchUpSeconds} s**`}). Cores busy: during the load.`,
+      `(${x.caughtUp ? `${x.catchUpSeconds} s after the load` : `**not within the bound; ${x.catchUpSeconds} s**`}). Cores busy: during the load` +
+      (windowCount(x) > 1
+        ? ` of the last window. The CPU figures are the medians of ${windowCount(x)} windows of ${x.seconds} s measured one after another at the same load (API ${x.windows!.map((w) => w.apiCpuMsPerMessage).join(', ')}; worker ${x.windows!.map((w) => w.workerCpuMsPerMessage).join(', ')} ms): on this shared machine one window's figure moves by about ±15 % from run to run.`
+        : '.'),
   ];
 }
 

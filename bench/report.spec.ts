@@ -210,6 +210,23 @@ describe('bench report', () => {
     expect(targetsOf(behind).map((target) => target.met)).toEqual([true, false]);
   });
 
+  it('judges the moderate targets on the medians of the windows, and shows each window', () => {
+    const windows = [
+      { apiCpuMsPerMessage: 0.7, workerCpuMsPerMessage: 0.45 },
+      { apiCpuMsPerMessage: 0.55, workerCpuMsPerMessage: 0.6 },
+      { apiCpuMsPerMessage: 0.58, workerCpuMsPerMessage: 0.48 },
+    ];
+    const moderate = { ...SAMPLE.moderate, apiCpuMsPerMessage: 0.58, workerCpuMsPerMessage: 0.48, windows };
+    const [api, worker] = targetsOf({ moderate });
+    expect(api).toMatchObject({
+      met: true,
+      measured: expect.stringContaining('0.58 ms (median of 3: 0.7, 0.55, 0.58)'),
+    });
+    expect(api.measured).toContain('× 20 s × 3');
+    expect(worker).toMatchObject({ met: true, measured: expect.stringContaining('(median of 3: 0.45, 0.6, 0.48)') });
+    expect(renderMarkdown(report({ moderate }, ['moderate']))).toContain('the medians of 3 windows of 20 s');
+  });
+
   it('checks only the targets of the phases that ran', () => {
     expect(targetsOf({ moderate: SAMPLE.moderate }).map((target) => target.target)).toEqual([
       expect.stringContaining('moderate load: API'),

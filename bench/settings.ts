@@ -22,7 +22,15 @@ export interface BenchSettings {
    * rate a process needs ~20 s before V8 has compiled its hot paths, whose compiling is CPU a long-running process
    * no longer pays.
    */
-  moderate: { conversations: number; senders: number; ratePerSender: number; seconds: number; warmupSeconds: number };
+  moderate: {
+    conversations: number;
+    senders: number;
+    ratePerSender: number;
+    seconds: number;
+    warmupSeconds: number;
+    /** Windows of `seconds` measured one after another at the same load; the report gives their medians. */
+    windows: number;
+  };
   /** Group conversations made through the API for the send path's second shape. */
   groups: { conversations: number; members: number };
   history: { conversations: number; messagesPerConversation: number; fixedRate: number; connections: number };
@@ -42,7 +50,7 @@ export const SETTINGS: Record<BenchMode, BenchSettings> = {
     connections: { target: 10_000, perUser: 50, holdSeconds: 45, openParallel: 100 },
     // 40,000: at ~4,000/s a 10,000-message drain lasted 3 s, most of it V8 compiling the worker's hot paths.
     drainMessages: 40_000,
-    moderate: { conversations: 20, senders: 32, ratePerSender: 10, seconds: 20, warmupSeconds: 20 },
+    moderate: { conversations: 20, senders: 32, ratePerSender: 10, seconds: 20, warmupSeconds: 20, windows: 3 },
     groups: { conversations: 20, members: 10 },
     history: { conversations: 20, messagesPerConversation: 500, fixedRate: 500, connections: 32 },
     limits: { sqsSeconds: 10, sqsMessages: 10_000, dbRows: 20_000, redisSeconds: 5 },
@@ -57,7 +65,7 @@ export const SETTINGS: Record<BenchMode, BenchSettings> = {
     e2eRates: [500, 1000],
     connections: { target: 2_000, perUser: 20, holdSeconds: 5, openParallel: 100 },
     drainMessages: 3_000,
-    moderate: { conversations: 20, senders: 32, ratePerSender: 10, seconds: 6, warmupSeconds: 6 },
+    moderate: { conversations: 20, senders: 32, ratePerSender: 10, seconds: 6, warmupSeconds: 6, windows: 1 },
     groups: { conversations: 10, members: 10 },
     history: { conversations: 10, messagesPerConversation: 300, fixedRate: 500, connections: 32 },
     limits: { sqsSeconds: 3, sqsMessages: 3_000, dbRows: 5_000, redisSeconds: 2 },
@@ -72,7 +80,7 @@ export const SETTINGS: Record<BenchMode, BenchSettings> = {
     e2eRates: [50, 100],
     connections: { target: 40, perUser: 4, holdSeconds: 1, openParallel: 20 },
     drainMessages: 200,
-    moderate: { conversations: 4, senders: 4, ratePerSender: 10, seconds: 2, warmupSeconds: 0.3 },
+    moderate: { conversations: 4, senders: 4, ratePerSender: 10, seconds: 2, warmupSeconds: 0.3, windows: 1 },
     groups: { conversations: 2, members: 10 },
     history: { conversations: 2, messagesPerConversation: 60, fixedRate: 50, connections: 4 },
     limits: { sqsSeconds: 0.5, sqsMessages: 200, dbRows: 200, redisSeconds: 0.5 },

@@ -1,6 +1,12 @@
-import { percentile, perSecond, ratio, summarize } from './stats';
+import { median, percentile, perSecond, ratio, summarize } from './stats';
 
 describe('bench statistics', () => {
+  it('takes the median of an odd or even count, NaN of none', () => {
+    expect(median([0.9, 0.6, 0.7])).toBe(0.7);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
   it('takes nearest-rank percentiles of sorted samples', () => {
     const sorted = Array.from({ length: 100 }, (_, index) => index + 1);
     expect(percentile(sorted, 50)).toBe(50);

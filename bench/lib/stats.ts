@@ -32,6 +32,14 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
+/** The middle value (the mean of the two middle ones for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 /** Events per second, rounded to a whole number. */
 export function perSecond(count: number, seconds: number): number {
   return seconds > 0 ? Math.round(count / seconds) : 0;

@@ -6,7 +6,7 @@ import { Pair } from '../lib/fixtures';
 import { paced } from '../lib/load';
 import { ApiProcess, startApi, startWorker } from '../lib/processes';
 import { PushSink, PushSinkCounts } from '../lib/push-sink';
-import { LatencySummary, summarize } from '../lib/stats';
+import { LatencySummary, median, summarize } from '../lib/stats';
 import { BenchContext, phaseQueues, sendRequest, sleep, StoredMessages } from './common';
 
 /**
@@ -37,9 +37,19 @@ export interface ModerateResult {
   acceptLatencyMs: LatencySummary;
   /** Cores busy while the load ran; `api` is both API processes together. */
   cpuCoresBusy: Record<string, number>;
-  /** Both API processes' CPU ms per accepted message. */
+  /** Both API processes' CPU ms per accepted message (the median of the windows). */
   apiCpuMsPerMessage: number;
-  /** Worker CPU ms per stored message, its notification consumer and webhook pushes included. */
+  /** Worker CPU ms per stored message, its notification consumer and webhook pushes included (the median). */
+  workerCpuMsPerMessage: number;
+  /**
+   * Each measured window's figures, in order: on a shared machine one window's figure moves by ±15 % from run to
+   * run, so a full run measures several at the same load and reports their medians. Counts above are their sums.
+   */
+  windows?: WindowFigures[];
+}
+
+export interface WindowFigures {
+  apiCpuMsPerMessage: number;
   workerCpuMsPerMessage: number;
 }
 
@@ -96,9 +106,78 @@ async function offer(
   };
 }
 
+interface WindowResult {
+  accepted: number;
+  failed: number;
+  stored: number;
+  notifications: PushSinkCounts;
+  caughtUp: boolean;
+  catchUpSeconds: number;
+  latencies: number[];
+  cpuCoresBusy: Record<string, number>;
+}
+
+/**
+ * One measured window: the load for `seconds`, API CPU read when it ends, the worker's once it has stored every
+ * accepted message and emptied both queues.
+ */
+async function measureWindow(
+  ctx: BenchContext,
+  run: {
+    apis: ApiProcess[];
+    worker: { pid: number };
+    pairs: Pair[];
+    rows: StoredMessages;
+    queues: { messages: string; notifications: string };
+    sink: PushSink;
+  },
+): Promise<WindowResult & WindowFigures> {
+  const { senders, ratePerSender, seconds } = ctx.settings.moderate;
+  const { apis, worker, pairs, rows, queues, sink } = run;
+  const storedBefore = await rows.count();
+  const sinkBefore = { ...sink.counts };
+  const meter = new CpuMeter({
+    api: { pids: () => apis.map((api) => api.pid) },
+    worker: { pids: () => [worker.pid] },
+    bench: { pids: () => [process.pid] },
+    ...SERVICE_GROUPS,
+  });
+  const latencies: number[] = [];
+  meter.start();
+  const load = await offer(apis, pairs, senders, ratePerSender, seconds, (ms) => latencies.push(ms));
+  const apiCpuSeconds = meter.cpuSeconds().api;
+  const cpuCoresBusy = meter.stop();
+  const loadEnded = Date.now();
+  const { stored: storedAfter, caughtUp } = await catchUp(
+    ctx,
+    queues,
+    rows,
+    storedBefore + load.ok,
+    CATCH_UP_TIMEOUT_MS,
+  );
+  const workerCpuSeconds = meter.cpuSeconds().worker;
+  const stored = storedAfter - storedBefore;
+  return {
+    accepted: load.ok,
+    failed: load.failed,
+    stored,
+    notifications: {
+      delivered: sink.counts.delivered - sinkBefore.delivered,
+      unsigned: sink.counts.unsigned - sinkBefore.unsigned,
+      badSignature: sink.counts.badSignature - sinkBefore.badSignature,
+    },
+    caughtUp,
+    catchUpSeconds: Number(((Date.now() - loadEnded) / 1000).toFixed(1)),
+    latencies,
+    cpuCoresBusy,
+    apiCpuMsPerMessage: cpuMsPer(apiCpuSeconds, load.ok),
+    workerCpuMsPerMessage: cpuMsPer(workerCpuSeconds, stored),
+  };
+}
+
 export async function measureModerate(ctx: BenchContext): Promise<ModerateResult> {
   const { settings, progress, fixtures } = ctx;
-  const { senders, ratePerSender, seconds } = settings.moderate;
+  const { senders, ratePerSender, seconds, windows } = settings.moderate;
   const pairs = fixtures.pairs.slice(-settings.moderate.conversations);
   const rows = new StoredMessages(pairs.map((pair) => pair.conversationId));
   const queues = await phaseQueues(ctx.sqs);
@@ -128,35 +207,15 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
     const warm = await offer(apis, pairs, senders, ratePerSender, settings.moderate.warmupSeconds);
     await catchUp(ctx, queues, rows, beforeWarmUp + warm.ok, CATCH_UP_TIMEOUT_MS);
 
-    const storedBefore = await rows.count();
-    const sinkBefore = { ...sink.counts };
-    const meter = new CpuMeter({
-      api: { pids: () => apis.map((api) => api.pid) },
-      worker: { pids: () => [worker.pid] },
-      bench: { pids: () => [process.pid] },
-      ...SERVICE_GROUPS,
-    });
-    const latencies: number[] = [];
-    progress.update(`${senders} senders × ${ratePerSender}/s over ${API_PROCESSES} API processes`);
-    meter.start();
-    const load = await offer(apis, pairs, senders, ratePerSender, seconds, (ms) => latencies.push(ms));
-    const apiCpuSeconds = meter.cpuSeconds().api;
-    const cpuCoresBusy = meter.stop();
-    const loadEnded = Date.now();
-    const { stored: storedAfter, caughtUp } = await catchUp(
-      ctx,
-      queues,
-      rows,
-      storedBefore + load.ok,
-      CATCH_UP_TIMEOUT_MS,
-    );
-    const workerCpuSeconds = meter.cpuSeconds().worker;
-    const stored = storedAfter - storedBefore;
-    const notifications = {
-      delivered: sink.counts.delivered - sinkBefore.delivered,
-      unsigned: sink.counts.unsigned - sinkBefore.unsigned,
-      badSignature: sink.counts.badSignature - sinkBefore.badSignature,
-    };
+    const measured: Array<WindowResult & WindowFigures> = [];
+    for (let window = 1; window <= windows; window++) {
+      progress.update(
+        `${senders} senders × ${ratePerSender}/s over ${API_PROCESSES} API processes (window ${window} of ${windows})`,
+      );
+      measured.push(await measureWindow(ctx, { apis, worker, pairs, rows, queues, sink }));
+    }
+    const sum = (pick: (window: WindowResult) => number) => measured.reduce((total, w) => total + pick(w), 0);
+    const last = measured[measured.length - 1];
     const result: ModerateResult = {
       apiProcesses: API_PROCESSES,
       logLevel: LOG_LEVEL,
@@ -164,19 +223,27 @@ export async function measureModerate(ctx: BenchContext): Promise<ModerateResult
       senders,
       offeredPerSecond: senders * ratePerSender,
       seconds,
-      accepted: load.ok,
-      failed: load.failed,
-      stored,
-      notifications,
-      caughtUp,
-      catchUpSeconds: Number(((Date.now() - loadEnded) / 1000).toFixed(1)),
-      acceptLatencyMs: summarize(latencies),
-      cpuCoresBusy,
-      apiCpuMsPerMessage: cpuMsPer(apiCpuSeconds, load.ok),
-      workerCpuMsPerMessage: cpuMsPer(workerCpuSeconds, stored),
+      accepted: sum((w) => w.accepted),
+      failed: sum((w) => w.failed),
+      stored: sum((w) => w.stored),
+      notifications: {
+        delivered: sum((w) => w.notifications.delivered),
+        unsigned: sum((w) => w.notifications.unsigned),
+        badSignature: sum((w) => w.notifications.badSignature),
+      },
+      caughtUp: measured.every((w) => w.caughtUp),
+      catchUpSeconds: Math.max(...measured.map((w) => w.catchUpSeconds)),
+      acceptLatencyMs: summarize(measured.flatMap((w) => w.latencies)),
+      cpuCoresBusy: last.cpuCoresBusy,
+      apiCpuMsPerMessage: median(measured.map((w) => w.apiCpuMsPerMessage)),
+      workerCpuMsPerMessage: median(measured.map((w) => w.workerCpuMsPerMessage)),
+      windows: measured.map(({ apiCpuMsPerMessage, workerCpuMsPerMessage }) => ({
+        apiCpuMsPerMessage,
+        workerCpuMsPerMessage,
+      })),
     };
     progress.note(
-      `${result.accepted} accepted, ${stored} stored, ${notifications.delivered} pushes; API ${result.apiCpuMsPerMessage} ms/msg, worker ${result.workerCpuMsPerMessage} ms/msg`,
+      `${result.accepted} accepted, ${result.stored} stored, ${result.notifications.delivered} pushes; API ${result.apiCpuMsPerMessage} ms/msg, worker ${result.workerCpuMsPerMessage} ms/msg (median of ${windows})`,
     );
     return result;
   } finally {
