@@ -42,8 +42,8 @@ export interface ModerateResult {
   /** Worker CPU ms per stored message, its notification consumer and webhook pushes included (the median). */
   workerCpuMsPerMessage: number;
   /**
-   * Each measured window's figures, in order: on a shared machine one window's figure moves by ±15 % from run to
-   * run, so a full run measures several at the same load and reports their medians. Counts above are their sums.
+   * Each measured window's figures, in order: a full run measures several, one after another at the same load, and
+   * reports their medians, so one disturbed window does not make the figure. Counts above are their sums.
    */
   windows?: WindowFigures[];
 }
@@ -106,16 +106,10 @@ async function offer(
   };
 }
 
-interface WindowResult {
-  accepted: number;
-  failed: number;
-  stored: number;
-  notifications: PushSinkCounts;
-  caughtUp: boolean;
-  catchUpSeconds: number;
-  latencies: number[];
-  cpuCoresBusy: Record<string, number>;
-}
+type WindowResult = Pick<
+  ModerateResult,
+  'accepted' | 'failed' | 'stored' | 'notifications' | 'caughtUp' | 'catchUpSeconds' | 'cpuCoresBusy'
+> & { latencies: number[] };
 
 /**
  * One measured window: the load for `seconds`, API CPU read when it ends, the worker's once it has stored every
