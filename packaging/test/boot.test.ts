@@ -257,13 +257,18 @@ async function healthy(port: number): Promise<boolean | undefined> {
   return (await fetch(`http://127.0.0.1:${port}/health`)).ok || undefined;
 }
 
-async function startApi(index: number, port: number): Promise<ManagedProcess> {
-  const host = `api-${index}`;
+/** An API instance's env file, listening on `port`, with limits a test's traffic stays under and quick key refreshes. */
+function writeApiEnvFile(host: string, port: number): void {
   writeEnvFile(host, 'api', {
     PORT: String(port),
     RATE_LIMITS: 'registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60',
     JWT_KEYS_REFRESH_SECONDS: '2',
   });
+}
+
+async function startApi(index: number, port: number): Promise<ManagedProcess> {
+  const host = `api-${index}`;
+  writeApiEnvFile(host, port);
   const started = Date.now();
   const api = startUnit(host, 'cyphr-api@0.service', { METRICS_PORT: String(await freePort()) });
   await untilReady(() => healthy(port), 30_000, `${host} healthy (log: ${api.logFile})`);
@@ -793,11 +798,7 @@ describe('one instance running a process per vCPU (every tierâ€™s instance type 
   beforeAll(async () => {
     // As user data does: one env file, then cyphr-api@0 and cyphr-api@1 on the same PORT.
     port = await freePort();
-    writeEnvFile(host, 'api', {
-      PORT: String(port),
-      RATE_LIMITS: 'registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60',
-      JWT_KEYS_REFRESH_SECONDS: '2',
-    });
+    writeApiEnvFile(host, port);
     apiMetricsPorts = [await freePort(), await freePort()];
     processes = apiMetricsPorts.map((metrics, n) =>
       startUnit(host, `cyphr-api@${n}.service`, { METRICS_PORT: String(metrics) }),
@@ -929,11 +930,7 @@ describe('an API process stopping while clients keep connecting, with the imageâ
     // Setting it on this machine would change every other process's network: the two processes, their clients
     // and the kernel setting get a network namespace of their own, which reaches the services through relays.
     port = await freePort();
-    writeEnvFile(host, 'api', {
-      PORT: String(port),
-      RATE_LIMITS: 'registerIp=100000/3600,ip=1000000/60,user=100000/60,send=100000/60',
-      JWT_KEYS_REFRESH_SECONDS: '2',
-    });
+    writeApiEnvFile(host, port);
     namespace = await NetworkNamespace.open(node, ROOT, KERNEL_SETTINGS, loopbackPorts(ran[host]));
     // The units' own metrics ports (948<n>): nothing else listens in the namespace.
     processes = [0, 1].map((n) => startUnit(host, `cyphr-api@${n}.service`, {}, namespace));
