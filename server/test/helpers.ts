@@ -8,6 +8,7 @@ import {
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { Client } from 'pg';
+import { createClient } from 'redis';
 import { DataSource } from 'typeorm';
 import { WebSocket } from 'ws';
 import { createSqsClient } from '../../common/aws/sqs-client';
@@ -64,6 +65,34 @@ export async function startServer(options: ServerAppOptions = {}): Promise<Serve
     rateLimits: RELAXED_LIMITS,
     shutdownTimeoutMs: 5_000,
     ...options,
+  });
+}
+
+const sharedRedis = () => createClient({ url: env().REDIS_URL });
+
+export interface TwoInstances {
+  a: ServerApp;
+  b: ServerApp;
+  /** A client of the Redis both share, to change what they see behind their backs. */
+  redis: ReturnType<typeof sharedRedis>;
+}
+
+/**
+ * Two API instances sharing the services, as behind the ALB, and a Redis client: started before the file's tests
+ * (handed to `take`), shut down after them.
+ */
+export function twoInstances(take: (started: TwoInstances) => void): void {
+  let started: Partial<TwoInstances> = {};
+  beforeAll(async () => {
+    const [a, b] = await Promise.all([startServer(), startServer()]);
+    const redis = sharedRedis();
+    started = { a, b, redis };
+    await redis.connect();
+    take({ a, b, redis });
+  });
+  afterAll(async () => {
+    await Promise.all([started.a?.shutdown(), started.b?.shutdown()]);
+    await started.redis?.close();
   });
 }
 

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
 import type { MessageQueueBodyV1 } from '../../common/contracts/queue-messages';
 import { RedisKeys } from '../../common/redis/keys';
 import type { ServerApp } from '../bootstrap';
 import { MEMBERS_MEMORY_MS } from '../conversations/member-cache';
 import { LIVE_SESSION_MEMORY_MS } from '../devices/devices.repository';
 import { MessageQueueService } from '../infrastructure/message-queue.service';
-import { call, conversationOf, env, register, sleep, sql, startServer, TestUser } from './helpers';
+import { call, conversationOf, register, sleep, sql, TestUser, TwoInstances, twoInstances } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -18,18 +17,8 @@ jest.setTimeout(60_000);
 describe('what instances keep in memory', () => {
   let a: ServerApp;
   let b: ServerApp;
-  let redis: ReturnType<typeof createClient>;
-
-  beforeAll(async () => {
-    [a, b] = await Promise.all([startServer(), startServer()]);
-    redis = createClient({ url: env().REDIS_URL });
-    await redis.connect();
-  });
-
-  afterAll(async () => {
-    await Promise.all([a?.shutdown(), b?.shutdown()]);
-    await redis?.close();
-  });
+  let redis: TwoInstances['redis'];
+  twoInstances((started) => ({ a, b, redis } = started));
 
   const me = (server: ServerApp, user: TestUser) => call(server.url, 'GET', '/v1/users/me', { token: user.token });
   const send = (server: ServerApp, user: TestUser, conversationId: string) =>

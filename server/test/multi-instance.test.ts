@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
 import { RedisChannels, RedisKeys } from '../../common/redis/keys';
 import type { ServerApp } from '../bootstrap';
 import { CLOSE_RESTARTING } from '../realtime/realtime.gateway';
 import {
   call,
   conversationOf,
-  env,
   expectPresenceComesAndGoes,
   register,
   startServer,
   storedMessageEvent,
   TestSocket,
+  TwoInstances,
+  twoInstances,
 } from './helpers';
 
 jest.setTimeout(60_000);
@@ -20,18 +20,8 @@ jest.setTimeout(60_000);
 describe('two instances', () => {
   let a: ServerApp;
   let b: ServerApp;
-  let redis: ReturnType<typeof createClient>;
-
-  beforeAll(async () => {
-    [a, b] = await Promise.all([startServer(), startServer()]);
-    redis = createClient({ url: env().REDIS_URL });
-    await redis.connect();
-  });
-
-  afterAll(async () => {
-    await Promise.all([a?.shutdown(), b?.shutdown()]);
-    await redis?.close();
-  });
+  let redis: TwoInstances['redis'];
+  twoInstances((started) => ({ a, b, redis } = started));
 
   it('a logout on one instance revokes the token on the other at once', async () => {
     const user = await register(a.url);
