@@ -4,7 +4,7 @@ import { WorkerLogger } from '../observability/logger';
 import { WorkerMetrics } from '../observability/metrics';
 import { sentAt } from './attributes';
 import { DependencyGate } from './dependency-gate';
-import { backlogAgeMs, ReceivePacer } from './receive-pacer';
+import { ReceivePacer } from './receive-pacer';
 
 /**
  * What a batch handler decided: delete these, hand those back to the queue after a delay, and (optionally)
@@ -76,7 +76,6 @@ function chunk<T>(items: T[], size: number): T[][] {
 export class ConsumerPool {
   private readonly loops: Loop[] = [];
   private readonly pacer: ReceivePacer;
-  private readonly backlogAge: number;
   private stopping = false;
   private readonly stopRequested: Promise<void>;
   private requestStop!: () => void;
@@ -84,7 +83,6 @@ export class ConsumerPool {
   constructor(private readonly options: ConsumerPoolOptions) {
     this.stopRequested = new Promise((resolve) => (this.requestStop = resolve));
     this.pacer = new ReceivePacer(options.loops, SQS_BATCH_LIMIT, options.receiveGatherMs ?? 0);
-    this.backlogAge = backlogAgeMs(options.receiveGatherMs ?? 0);
     for (let index = 0; index < options.loops; index++) this.loops.push(this.createLoop(index));
   }
 
@@ -168,7 +166,7 @@ export class ConsumerPool {
         loop.receiving = true;
       },
       handleMessageBatch: async (messages) => {
-        received(messages.length, backlogged(messages, this.backlogAge));
+        received(messages.length, backlogged(messages, this.pacer.backlogAgeMs));
         loop.inFlight = messages;
         options.metrics.received.inc({ queue: options.name }, messages.length);
         if (this.stopping) {

@@ -86,5 +86,6 @@ describe('backlogAgeMs', () => {
     expect(backlogAgeMs(0)).toBe(60);
     expect(backlogAgeMs(20)).toBe(60);
     expect(backlogAgeMs(100)).toBe(300);
+    expect(new ReceivePacer(2, 10, 100).backlogAgeMs).toBe(300);
   });
 });

@@ -76,6 +76,11 @@ export class ReceivePacer {
     this.wake();
   }
 
+  /** How long a received message must have waited to count as a backlog (`backlogged` in release()). */
+  get backlogAgeMs(): number {
+    return backlogAgeMs(this.gatherMs);
+  }
+
   /** Receives allowed at once now (tests, metrics). */
   get concurrency(): number {
     return this.allowed;
