@@ -1,10 +1,10 @@
 /**
  * A DTO may recognise inputs that are plainly valid in a few direct checks (`static plainlyValid`), so the hottest
  * routes skip class-transformer and class-validator for them: at the moderate load most deployments run, where each
- * request runs alone on a cold process, the full pipe was about 6 % of the API's main-thread CPU per message sent. It answers
- * the instance the validation pipe would have made, or undefined for anything else, which the pipe then validates
- * in full: every message a client sees about a bad input still comes from the DTO's decorators. Its checks call the
- * same class-validator functions as those decorators, and `plainly-valid.spec.ts` holds the two to each other.
+ * request runs alone on a cold process, the full pipe was about 6 % of the API's main-thread CPU per message sent. It
+ * answers the instance the validation pipe would have made, or undefined for anything else, which the pipe then
+ * validates in full: every message a client sees about a bad input still comes from the DTO's decorators. Its checks
+ * call the same class-validator functions as those decorators, and `plainly-valid.spec.ts` holds the two to each other.
  */
 export interface RecognisesPlainlyValid<T> {
   plainlyValid(value: unknown): T | undefined;
