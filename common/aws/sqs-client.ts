@@ -1,4 +1,5 @@
 import { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
+import { LeanSqsClient } from './lean-sqs-client';
 import type { SharedSettings } from '../config/environment';
 
 /**
@@ -12,18 +13,19 @@ import type { SharedSettings } from '../config/environment';
 const COMMON: SQSClientConfig = { md5: false };
 
 /**
- * SQS client for the configured region. With SQS_ENDPOINT set (a local SQS-compatible server) it uses
- * throwaway static credentials so a developer's real AWS credentials are never sent anywhere local.
- * On AWS the default provider chain picks up the instance role.
+ * SQS client for the configured region: a LeanSqsClient, so the calls made per message skip the SDK's
+ * middleware. With SQS_ENDPOINT set (a local SQS-compatible server) it uses throwaway static credentials so a
+ * developer's real AWS credentials are never sent anywhere local. On AWS the default provider chain picks up
+ * the instance role.
  */
 export function createSqsClient(env: Pick<SharedSettings, 'AWS_REGION' | 'SQS_ENDPOINT'>): SQSClient {
   if (env.SQS_ENDPOINT) {
-    return new SQSClient({
+    return new LeanSqsClient({
       ...COMMON,
       region: env.AWS_REGION,
       endpoint: env.SQS_ENDPOINT,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
   }
-  return new SQSClient({ ...COMMON, region: env.AWS_REGION });
+  return new LeanSqsClient({ ...COMMON, region: env.AWS_REGION });
 }

@@ -23,9 +23,6 @@ export class MessageQueueService implements OnApplicationShutdown {
     metrics: MetricsService,
   ) {
     this.client = createSqsClient({ AWS_REGION: config.sqs.region, SQS_ENDPOINT: config.sqs.endpoint });
-    // The SDK's own option: the middleware stack is resolved once per command class instead of on every call (the
-    // API adds no middleware per command). Set here, not in common/aws, so the worker's client is left as it is.
-    (this.client.config as { cacheMiddleware?: boolean }).cacheMiddleware = true;
     this.batcher = new SqsBatcher({
       client: this.client,
       queueUrl: config.sqs.messagesQueueUrl,
