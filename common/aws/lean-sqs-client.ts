@@ -75,8 +75,10 @@ export class LeanSqsClient extends SQSClient {
   override send(command: SqsCommand<ServiceInputTypes, ServiceOutputTypes>, ...rest: unknown[]): unknown {
     const operation = LEAN_OPERATIONS.get(command.constructor);
     const input = command.input as { QueueUrl?: string };
+    // A promise call: no callback, and no option but an abort signal.
     const options = rest[0] as HttpHandlerOptions | undefined;
-    const plain = rest.length <= 1 && (options === undefined || onlyAbortSignal(options));
+    const plain =
+      rest.length <= 1 && (options === undefined || (typeof options === 'object' && onlyAbortSignal(options)));
     // The SDK checks MD5 digests when md5 is on; they are not redone here.
     if (!operation || !plain || !input.QueueUrl || this.config.md5 !== false) {
       return (super.send as (...args: unknown[]) => unknown)(command, ...rest);

@@ -115,8 +115,10 @@ const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 export type RetryKind = 'throttling' | 'transient' | 'clock skew' | undefined;
 
 /** Whether an attempt's error is worth another attempt, by the rules of the SDK's standard retry mode. */
-export function retryKind(error: unknown): RetryKind {
-  if (!(error instanceof Error)) return undefined;
+export function retryKind(caught: unknown): RetryKind {
+  // Not `instanceof Error`: errors from another realm (node's own, inside a VM context) fail that test.
+  if (typeof caught !== 'object' || caught === null) return undefined;
+  const error = caught as Error;
   if (error.name === 'AbortError') return undefined;
   const status = (error as { $metadata?: ResponseMetadata }).$metadata?.httpStatusCode;
   if (THROTTLING.has(error.name) || status === 429) return 'throttling';
