@@ -1,5 +1,4 @@
-import { QueueDoesNotExist, SQSServiceException } from '@aws-sdk/client-sqs';
-import { decodeError, decodeOutput, encodeInput, retryDelayMs, retryKind } from './sqs-json-protocol';
+import { decodeOutput, encodeInput } from './sqs-json-protocol';
 
 const metadata = { httpStatusCode: 400, requestId: 'r-1', attempts: 1, totalRetryDelay: 0 };
 
@@ -52,53 +51,20 @@ describe('SQS JSON protocol', () => {
     expect(decodeOutput('ReceiveMessage', '', metadata)).toEqual({ $metadata: metadata });
   });
 
-  it('raises the modeled exception, with the query-compatible code, for an error SQS names', () => {
-    const error = decodeError(
-      400,
-      { 'x-amzn-query-error': 'AWS.SimpleQueueService.NonExistentQueue;Sender' },
-      JSON.stringify({ __type: 'com.amazonaws.sqs#QueueDoesNotExist', message: 'The specified queue does not exist.' }),
+  it('refuses a successful answer whose body is not a JSON object, so the call goes to the SDK', () => {
+    for (const body of ['null', '[]', '"text"', '<html>']) {
+      expect(() => decodeOutput('SendMessageBatch', body, metadata)).toThrow(SyntaxError);
+    }
+  });
+
+  it('leaves a binary attribute without a value as it is', () => {
+    const output = decodeOutput(
+      'ReceiveMessage',
+      JSON.stringify({
+        Messages: [{ MessageId: 'm', MessageAttributes: { a: { DataType: 'Binary', BinaryValue: null } } }],
+      }),
       metadata,
-    );
-    expect(error).toBeInstanceOf(QueueDoesNotExist);
-    expect(error).toMatchObject({
-      name: 'QueueDoesNotExist',
-      message: 'The specified queue does not exist.',
-      $fault: 'client',
-      $metadata: metadata,
-      Code: 'AWS.SimpleQueueService.NonExistentQueue',
-      Type: 'Sender',
-    });
-  });
-
-  it('raises a service exception named after an error it does not model, and survives a body that is not JSON', () => {
-    const named = decodeError(400, {}, '{"__type":"RequestThrottled:http://x","Message":"slow down"}', metadata);
-    expect(named).toBeInstanceOf(SQSServiceException);
-    expect(named).toMatchObject({ name: 'RequestThrottled', message: 'slow down', $fault: 'client' });
-    const html = decodeError(502, {}, '<html>bad gateway</html>', { ...metadata, httpStatusCode: 502 });
-    expect(html).toMatchObject({ name: 'InternalError', $fault: 'server', message: 'SQS answered HTTP 502' });
-  });
-
-  it('retries throttling, 5xx and dropped connections, and never an abort or a client error', () => {
-    const withStatus = (name: string, httpStatusCode: number) =>
-      Object.assign(new Error('x'), { name, $metadata: { httpStatusCode } });
-    const withCode = (code: string) => Object.assign(new Error('x'), { code });
-    expect(retryKind(withStatus('RequestThrottled', 400))).toBe('throttling');
-    expect(retryKind(withStatus('Anything', 429))).toBe('throttling');
-    expect(retryKind(withStatus('InternalError', 500))).toBe('transient');
-    expect(retryKind(withStatus('ServiceUnavailable', 503))).toBe('transient');
-    expect(retryKind(withCode('ECONNRESET'))).toBe('transient');
-    expect(retryKind(withStatus('RequestTimeTooSkewed', 403))).toBe('clock skew');
-    expect(retryKind(withStatus('QueueDoesNotExist', 400))).toBeUndefined();
-    expect(retryKind(withStatus('InvalidParameterValue', 400))).toBeUndefined();
-    expect(retryKind(Object.assign(withCode('ECONNRESET'), { name: 'AbortError' }))).toBeUndefined();
-    expect(retryKind('not an error')).toBeUndefined();
-  });
-
-  it('backs off with full jitter, from 500 ms for throttling, up to 20 s', () => {
-    expect(retryDelayMs(1, 'transient', () => 1)).toBe(200);
-    expect(retryDelayMs(1, 'throttling', () => 1)).toBe(1000);
-    expect(retryDelayMs(2, 'transient', () => 0.5)).toBe(200);
-    expect(retryDelayMs(30, 'throttling', () => 1)).toBe(20_000);
-    expect(retryDelayMs(3, 'transient', () => 0)).toBe(0);
+    ) as { Messages: { MessageAttributes: object }[] };
+    expect(output.Messages[0].MessageAttributes).toEqual({ a: { DataType: 'Binary', BinaryValue: null } });
   });
 });

@@ -32,7 +32,7 @@ const CREDENTIALS: AwsCredentialIdentity = {
   sessionToken: 'session/token+with=chars',
 };
 
-type Fault = { status: number; body?: object; headers?: Record<string, string> } | 'drop';
+type Fault = { status: number; body?: object; headers?: Record<string, string> } | 'drop' | 'hang';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
@@ -76,7 +76,7 @@ class SqsFrontDoor {
   readonly faults: Fault[] = [];
   readonly secrets = new Map([[CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey]]);
   /** Per request: the operation, the x-amz-date it was signed at, and whether its signature held. */
-  readonly seen: { target: string; amzDate: string; problem?: string; keyId?: string }[] = [];
+  readonly seen: { target: string; via: 'lean' | 'sdk'; amzDate: string; problem?: string; keyId?: string }[] = [];
   /** Answer requests signed for a time that far from now with RequestTimeTooSkewed, as SQS does past 5 minutes. */
   skewLimitMs?: number;
   serverTimeOffsetMs = 0;
@@ -106,7 +106,9 @@ class SqsFrontDoor {
       const problem = signatureProblem(request, body, this.secrets);
       const amzDate = String(request.headers['x-amz-date']);
       const keyId = /Credential=([^/]+)/.exec(String(request.headers.authorization))?.[1];
-      this.seen.push({ target: String(request.headers['x-amz-target']), amzDate, problem, keyId });
+      // The SDK marks each call with an invocation id; the lean path sends none.
+      const via = request.headers['amz-sdk-invocation-id'] ? 'sdk' : 'lean';
+      this.seen.push({ target: String(request.headers['x-amz-target']), via, amzDate, problem, keyId });
       const date = new Date(Date.now() + this.serverTimeOffsetMs).toUTCString();
       const answer = (status: number, json: object, headers: Record<string, string> = {}) => {
         response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', date, ...headers });
@@ -126,6 +128,7 @@ class SqsFrontDoor {
       }
       const fault = this.faults.shift();
       if (fault === 'drop') return request.socket.destroy();
+      if (fault === 'hang') return;
       if (fault) return answer(fault.status, fault.body ?? {}, fault.headers);
       // The local server knows its queues by their own URLs: name them so on the way in.
       const forwarded = Buffer.from(body.toString().split(this.url).join(sqsEndpoint));
@@ -135,7 +138,7 @@ class SqsFrontDoor {
         'content-length': String(forwarded.length),
       };
       const upstream = http.request(`${sqsEndpoint}/`, { method: 'POST', headers }, (reply) => {
-        response.writeHead(reply.statusCode!, reply.headers);
+        response.writeHead(reply.statusCode!, { ...reply.headers, date }); // the front door's clock is SQS's
         reply.pipe(response);
       });
       upstream.end(forwarded);
@@ -264,76 +267,97 @@ describe('LeanSqsClient', () => {
     expect(deleted.Successful).toHaveLength(6);
     expect((await receiveAll(lean, fifoUrl)).Messages ?? []).toEqual([]);
 
-    expect(door.seen.length).toBeGreaterThanOrEqual(7);
+    // The client's five calls took the lean path, each one request; the SDK client's two went through the SDK.
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk', 'lean', 'lean', 'sdk', 'lean', 'lean']);
     expect(door.seen.filter((request) => request.problem)).toEqual([]);
   });
 
-  it('fails as the SDK does for a queue that does not exist, without retrying', async () => {
+  /** What callers and sqs-consumer read of an SDK error. */
+  const fields = (error: unknown) => {
+    const sdkError = error as QueueDoesNotExist & { Code?: string; Type?: string };
+    return {
+      constructor: sdkError.constructor.name,
+      name: sdkError.name,
+      message: sdkError.message,
+      fault: sdkError.$fault,
+      status: sdkError.$metadata?.httpStatusCode,
+      attempts: sdkError.$metadata?.attempts,
+      code: sdkError.Code,
+      type: sdkError.Type,
+    };
+  };
+  const failureOf = (client: SQSClient, QueueUrl: string) =>
+    client.send(new ReceiveMessageCommand({ QueueUrl })).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  it('fails as the SDK does for a queue that does not exist: the SDK makes the call again and throws', async () => {
     const missing = `${door.url}/000000000000/missing-${randomUUID().slice(0, 8)}`;
-    const attempt = (client: SQSClient) =>
-      client.send(new ReceiveMessageCommand({ QueueUrl: missing })).then(
-        () => undefined,
-        (error: unknown) => error as QueueDoesNotExist,
-      );
-    const [fromLean, fromSdk] = [await attempt(lean), await attempt(sdk)];
+    door.seen.length = 0;
+    const fromLean = await failureOf(lean, missing);
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk']);
+    const fromSdk = await failureOf(sdk, missing);
     expect(fromLean).toBeInstanceOf(QueueDoesNotExist);
-    const fields = (error?: QueueDoesNotExist) => ({
-      name: error?.name,
-      message: error?.message,
-      fault: error?.$fault,
-      status: error?.$metadata.httpStatusCode,
-      attempts: error?.$metadata.attempts,
-      code: (error as { Code?: string })?.Code,
-      type: (error as { Type?: string })?.Type,
-    });
     expect(fields(fromLean)).toEqual(fields(fromSdk));
     expect(fields(fromLean)).toMatchObject({ name: 'QueueDoesNotExist', status: 400, attempts: 1 });
   });
 
-  it('retries throttling, 5xx answers and dropped connections, then succeeds', async () => {
+  it('hands throttling, 5xx answers and dropped connections to the SDK, which retries them', async () => {
     door.faults.push(
       { status: 400, body: { __type: 'com.amazonaws.sqs#RequestThrottled', message: 'slow down' } },
       'drop',
     );
     door.seen.length = 0;
-    const throttled = await lean.send(
+    const sent = await lean.send(
       new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch('retry').map(plain) }),
     );
-    expect(throttled.Successful).toHaveLength(3);
-    expect(throttled.$metadata.attempts).toBe(3);
-    expect(throttled.$metadata.totalRetryDelay).toBeGreaterThanOrEqual(0);
+    expect(sent.Successful).toHaveLength(3);
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk', 'sdk']);
+    expect(sent.$metadata.attempts).toBe(2);
 
-    door.faults.push({ status: 503, body: {} }, { status: 503, body: {} }, { status: 503, body: {} });
-    const unavailable = await lean
-      .send(new ReceiveMessageCommand({ QueueUrl: queueUrl }))
-      .catch((error: Error) => error);
-    expect(unavailable).toMatchObject({ $fault: 'server', $metadata: { httpStatusCode: 503, attempts: 3 } });
+    // Four 503s: the lean request's and each of the SDK's three attempts.
+    door.faults.push(...Array.from({ length: 4 }, () => ({ status: 503, body: {} })));
+    door.seen.length = 0;
+    const unavailable = await failureOf(lean, queueUrl);
+    expect(fields(unavailable)).toMatchObject({ fault: 'server', status: 503, attempts: 3 });
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk', 'sdk', 'sdk']);
     await drain(queueUrl);
   });
 
-  it('sends a request at most the SDK configuration’s maxAttempts times', async () => {
+  it('hands a request that stalls to the SDK after its idle time', async () => {
+    const impatient = new LeanSqsClient(config(door.url), { idleTimeoutMs: 300 });
+    door.faults.push('hang');
+    door.seen.length = 0;
+    const started = Date.now();
+    const output = await impatient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }));
+    expect(output.$metadata.httpStatusCode).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk']);
+    impatient.destroy();
+  });
+
+  it('takes the SDK configuration’s maxAttempts', async () => {
     const once = new LeanSqsClient(config(door.url, { maxAttempts: 1 }));
-    door.faults.push({ status: 500, body: {} });
-    const error = await once.send(new ReceiveMessageCommand({ QueueUrl: queueUrl })).catch((caught: Error) => caught);
-    expect(error).toMatchObject({ name: 'InternalError', $metadata: { attempts: 1 } });
+    door.faults.push({ status: 500, body: {} }, { status: 500, body: {} });
+    door.seen.length = 0;
+    expect(fields(await failureOf(once, queueUrl))).toMatchObject({ status: 500, attempts: 1 });
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk']);
     once.destroy();
   });
 
-  it('corrects its clock from the server’s Date when SQS says the request is skewed, as the SDK does', async () => {
+  it('signs at the time the SDK corrected its clock to when SQS says a request is skewed', async () => {
     const skewed = new LeanSqsClient(config(door.url));
     door.serverTimeOffsetMs = 3_600_000;
     door.skewLimitMs = 300_000;
     door.seen.length = 0;
-    const output = await skewed.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
-    expect(output.$metadata.attempts).toBe(2);
+    await skewed.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
+    // Refused, refused again through the SDK, which takes the server's Date and retries.
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk', 'sdk']);
     expect(skewed.config.systemClockOffset).toBeGreaterThan(3_500_000);
-    // The offset is the SDK's own: its calls on this client are signed at the corrected time too.
-    await skewed.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-    expect(door.seen.map((request) => request.target)).toEqual([
-      'AmazonSQS.ReceiveMessage',
-      'AmazonSQS.ReceiveMessage',
-      'AmazonSQS.GetQueueAttributes',
-    ]);
+    door.seen.length = 0;
+    await skewed.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
+    expect(door.seen.map((request) => request.via)).toEqual(['lean']);
     skewed.destroy();
   });
 
@@ -357,12 +381,18 @@ describe('LeanSqsClient', () => {
     rotating.destroy();
   });
 
-  it('is refused, not retried, when its signature does not hold', async () => {
+  it('is refused when its signature does not hold, and the SDK says so', async () => {
     const wrong = new LeanSqsClient(config(door.url, { credentials: { ...CREDENTIALS, secretAccessKey: 'wrong' } }));
     door.seen.length = 0;
-    const error = await wrong.send(new ReceiveMessageCommand({ QueueUrl: queueUrl })).catch((caught: Error) => caught);
-    expect(error).toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403, attempts: 1 } });
-    expect(door.seen).toHaveLength(1);
+    expect(fields(await failureOf(wrong, queueUrl))).toMatchObject({
+      name: 'SignatureDoesNotMatch',
+      status: 403,
+      attempts: 1,
+    });
+    expect(door.seen.map((request) => [request.via, Boolean(request.problem)])).toEqual([
+      ['lean', true],
+      ['sdk', true],
+    ]);
     wrong.destroy();
   });
 
@@ -371,6 +401,7 @@ describe('LeanSqsClient', () => {
     for (let i = 0; i < 20; i++)
       await lean.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }), { abortSignal: controller.signal });
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    door.seen.length = 0;
     const started = Date.now();
     const polling = lean.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10 }), {
       abortSignal: controller.signal,
@@ -378,46 +409,28 @@ describe('LeanSqsClient', () => {
     setTimeout(() => controller.abort(), 100);
     await expect(polling).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(2_000);
+    // An aborted call is not sent again through the SDK.
+    expect(door.seen.map((request) => request.via)).toEqual(['lean']);
     await expect(
       lean.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }), { abortSignal: controller.signal }),
     ).rejects.toMatchObject({ name: 'AbortError' });
   });
 
-  it('leaves other commands, callbacks and other options to the SDK and its middleware', async () => {
-    const viaSdk: string[] = [];
-    const client = new LeanSqsClient(config(door.url));
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        viaSdk.push(context.commandName!);
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordSdkCalls' },
-    );
-    await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-    await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
-    await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }), { requestTimeout: 5_000 });
-    await new Promise((resolve, reject) =>
-      client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }), (error, data) =>
-        error ? reject(error) : resolve(data),
-      ),
-    );
+  it('leaves other commands, callbacks, other options and clients configured otherwise to the SDK', async () => {
+    const receive = () => new ReceiveMessageCommand({ QueueUrl: queueUrl });
     const md5On = new LeanSqsClient({ ...config(door.url), md5: undefined });
-    md5On.middlewareStack.add(
-      (next, context) => (args) => {
-        viaSdk.push(`md5 ${context.commandName}`);
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordSdkCalls' },
+    const ownHandler = new LeanSqsClient(config(door.url, { requestHandler: { requestTimeout: 5_000 } }));
+    door.seen.length = 0;
+    await lean.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    await lean.send(receive(), { requestTimeout: 5_000 });
+    await new Promise((resolve, reject) =>
+      lean.send(receive(), (error, data) => (error ? reject(error) : resolve(data))),
     );
-    await md5On.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
-    expect(viaSdk).toEqual([
-      'GetQueueAttributesCommand',
-      'ReceiveMessageCommand',
-      'ReceiveMessageCommand',
-      'md5 ReceiveMessageCommand',
-    ]);
-    client.destroy();
+    await md5On.send(receive());
+    await ownHandler.send(receive());
+    expect(door.seen.map((request) => request.via)).toEqual(['sdk', 'sdk', 'sdk', 'sdk', 'sdk']);
     md5On.destroy();
+    ownHandler.destroy();
   });
 
   const plain = ({ MessageGroupId, MessageDeduplicationId, ...entry }: ReturnType<typeof batch>[number]) => entry;

@@ -206,6 +206,16 @@ async function replayBatches(
         });
         continue;
       }
+      // A source read from the message is only trusted on the DLQ's own endpoint: whoever can write to the DLQ
+      // could otherwise have a replay send its bodies, and the role's signed request, to a host of their choosing.
+      if (!options.to && !sameEndpoint(url, dlqUrl)) {
+        unplaceable.push(message);
+        result.skipped.push({
+          messageId: message.MessageId ?? '',
+          reason: `source queue ${url} is not on the DLQ's endpoint: pass --to`,
+        });
+        continue;
+      }
       byTarget.set(url, [...(byTarget.get(url) ?? []), message]);
     }
     for (const [url, messages] of byTarget) {
@@ -263,4 +273,12 @@ export async function purgeDeadLetters(sqs: SQSClient, dlqUrl: string, limit: nu
     purged += batch.length;
   }
   return purged;
+}
+
+function sameEndpoint(queueUrl: string, dlqUrl: string): boolean {
+  try {
+    return new URL(queueUrl).origin === new URL(dlqUrl).origin;
+  } catch {
+    return false;
+  }
 }

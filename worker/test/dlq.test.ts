@@ -97,6 +97,25 @@ describe('DLQ tool: list, replay, purge (real SQS server)', () => {
     expect(await queueDepth(sqs, queues.dlq)).toBe(0);
   });
 
+  it('replays to a recorded source only on the DLQ’s own endpoint', async () => {
+    const elsewhere = 'http://attacker.example:8080/000000000000/cyphr-messages.fifo';
+    const body = JSON.stringify({ v: 1, id: randomUUID() });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queues.dlq,
+        MessageBody: body,
+        ...fifoFields(queues.dlq, body),
+        MessageAttributes: { [CyphrAttributes.sourceQueue]: { DataType: 'String', StringValue: elsewhere } },
+      }),
+    );
+    const result = await replayDeadLetters(sqs, queues.dlq, { limit: 10 });
+    expect(result.replayed).toEqual([]);
+    expect(result.skipped).toEqual([
+      { messageId: expect.any(String), reason: `source queue ${elsewhere} is not on the DLQ's endpoint: pass --to` },
+    ]);
+    expect(await listDeadLetters(sqs, queues.dlq, 10)).toHaveLength(1);
+  });
+
   it('respects --limit, purges by count or entirely', async () => {
     for (let index = 0; index < 5; index++) await rejectDirectly(sqs, queues, `{"n":${index}}`, 'test');
     expect(await listDeadLetters(sqs, queues.dlq, 2)).toHaveLength(2);
