@@ -26,6 +26,11 @@ describe("the model's figures from a bench report", () => {
       apiMessagesPerSecondPerProcess: 160,
       workerMessagesPerSecondPerProcess: 320,
     });
+    // Three windows of 20 s: the counts are their sums.
+    const windows = [{}, {}, {}];
+    expect(
+      modelFigures(raw, { apiProcesses: 2, accepted: 19_200, stored: 19_200, seconds: 20, windows }).moderate,
+    ).toMatchObject({ apiMessagesPerSecondPerProcess: 160, workerMessagesPerSecondPerProcess: 320 });
     // Without the phase's counts: the shape PERF.md gives it (320 msg/s over two API processes and one worker).
     expect(modelFigures(raw).moderate?.apiMessagesPerSecondPerProcess).toBe(160);
   });

@@ -35,9 +35,12 @@ const MODERATE_DEFAULT_RATES = { apiMessagesPerSecondPerProcess: 160, workerMess
 
 interface ModeratePhase {
   apiProcesses?: number;
+  /** Summed over the windows. */
   accepted?: number;
   stored?: number;
+  /** One window's length. */
   seconds?: number;
+  windows?: unknown[];
 }
 
 const num = (value: unknown): number | undefined =>
@@ -59,7 +62,8 @@ export function modelFigures(
   const moderateApi = num(raw.moderateApiCpuMsPerMessage);
   const moderateWorker = num(raw.moderateWorkerCpuMsPerMessage);
   if (!figures.moderate && moderateApi !== undefined && moderateWorker !== undefined) {
-    const seconds = num(moderatePhase?.seconds);
+    // The counts are the windows' sums, so the time is every window's (a report without windows measured one).
+    const seconds = (num(moderatePhase?.seconds) ?? 0) * (moderatePhase?.windows?.length || 1);
     const rate = (count: number | undefined, processes: number) =>
       seconds && count !== undefined ? Math.round(count / seconds / processes) : undefined;
     figures.moderate = {

@@ -52,7 +52,7 @@ export const TIERS: Record<TierName, TierSpec> = {
   // 10K users: EC2 t3.medium (phase 3: min 2, max 10, desired 3), RDS db.r5.large + 2 replicas, Redis cache.m5.large.
   medium: {
     users: 10_000,
-    api: { instanceType: 't3.medium', min: 2, max: 7, desired: 2 },
+    api: { instanceType: 't3.medium', min: 2, max: 6, desired: 2 },
     worker: { instanceType: 't3.medium', min: 1, max: 4, desired: 1, scaleOutBacklog: 1_000 },
     database: { instanceClass: 'db.r5.large', replicas: 2, allocatedStorageGb: 100, maxAllocatedStorageGb: 500 },
     cache: { nodeType: 'cache.m5.large', shards: 1, replicasPerShard: 1 },
@@ -62,8 +62,8 @@ export const TIERS: Record<TierName, TierSpec> = {
   // c5.large rather than the plan's c5.xlarge: the same price per vCPU in steps half as large.
   large: {
     users: 100_000,
-    api: { instanceType: 'c5.large', min: 10, max: 57, desired: 19 },
-    worker: { instanceType: 'c5.large', min: 2, max: 25, desired: 4, scaleOutBacklog: 5_000 },
+    api: { instanceType: 'c5.large', min: 10, max: 48, desired: 18 },
+    worker: { instanceType: 'c5.large', min: 2, max: 20, desired: 4, scaleOutBacklog: 5_000 },
     database: { instanceClass: 'db.r5.2xlarge', replicas: 4, allocatedStorageGb: 500, maxAllocatedStorageGb: 2_000 },
     cache: { nodeType: 'cache.m5.large', shards: 3, replicasPerShard: 1 },
     rootVolumeGb: 30,
