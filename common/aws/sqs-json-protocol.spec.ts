@@ -51,7 +51,7 @@ describe('SQS JSON protocol', () => {
     expect(decodeOutput('ReceiveMessage', '', metadata)).toEqual({ $metadata: metadata });
   });
 
-  it('refuses a successful answer whose body is not a JSON object, so the call goes to the SDK', () => {
+  it('refuses a successful answer whose body is not a JSON object', () => {
     for (const body of ['null', '[]', '"text"', '<html>']) {
       expect(() => decodeOutput('SendMessageBatch', body, metadata)).toThrow(SyntaxError);
     }

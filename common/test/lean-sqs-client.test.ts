@@ -32,7 +32,7 @@ const CREDENTIALS: AwsCredentialIdentity = {
   sessionToken: 'session/token+with=chars',
 };
 
-type Fault = { status: number; body?: object; headers?: Record<string, string> } | 'drop' | 'hang';
+type Fault = { status: number; body?: object | string; headers?: Record<string, string> } | 'drop' | 'hang';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
@@ -76,7 +76,14 @@ class SqsFrontDoor {
   readonly faults: Fault[] = [];
   readonly secrets = new Map([[CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey]]);
   /** Per request: the operation, the x-amz-date it was signed at, and whether its signature held. */
-  readonly seen: { target: string; via: 'lean' | 'sdk'; amzDate: string; problem?: string; keyId?: string }[] = [];
+  readonly seen: {
+    target: string;
+    via: 'lean' | 'sdk';
+    at: number;
+    amzDate: string;
+    problem?: string;
+    keyId?: string;
+  }[] = [];
   /** Answer requests signed for a time that far from now with RequestTimeTooSkewed, as SQS does past 5 minutes. */
   skewLimitMs?: number;
   serverTimeOffsetMs = 0;
@@ -108,11 +115,11 @@ class SqsFrontDoor {
       const keyId = /Credential=([^/]+)/.exec(String(request.headers.authorization))?.[1];
       // The SDK marks each call with an invocation id; the lean path sends none.
       const via = request.headers['amz-sdk-invocation-id'] ? 'sdk' : 'lean';
-      this.seen.push({ target: String(request.headers['x-amz-target']), via, amzDate, problem, keyId });
+      this.seen.push({ target: String(request.headers['x-amz-target']), via, at: Date.now(), amzDate, problem, keyId });
       const date = new Date(Date.now() + this.serverTimeOffsetMs).toUTCString();
-      const answer = (status: number, json: object, headers: Record<string, string> = {}) => {
+      const answer = (status: number, json: object | string, headers: Record<string, string> = {}) => {
         response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', date, ...headers });
-        response.end(JSON.stringify(json));
+        response.end(typeof json === 'string' ? json : JSON.stringify(json));
       };
       if (problem) {
         return answer(403, { __type: 'com.amazonaws.sqs#SignatureDoesNotMatch', message: problem });
@@ -303,11 +310,11 @@ describe('LeanSqsClient', () => {
     expect(fields(fromLean)).toMatchObject({ name: 'QueueDoesNotExist', status: 400, attempts: 1 });
   });
 
-  it('hands throttling, 5xx answers and dropped connections to the SDK, which retries them', async () => {
-    door.faults.push(
-      { status: 400, body: { __type: 'com.amazonaws.sqs#RequestThrottled', message: 'slow down' } },
-      'drop',
-    );
+  it('hands dropped connections, throttling and 5xx answers to the SDK, which retries them', async () => {
+    door.faults.push('drop', {
+      status: 400,
+      body: { __type: 'com.amazonaws.sqs#RequestThrottled', message: 'slow down' },
+    });
     door.seen.length = 0;
     const sent = await lean.send(
       new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch('retry').map(plain) }),
@@ -325,6 +332,55 @@ describe('LeanSqsClient', () => {
     await drain(queueUrl);
   });
 
+  it('charges a failed lean attempt to the retry quota the SDK keeps, waits its backoff, and refills on success', async () => {
+    const client = new LeanSqsClient(config(door.url));
+    const strategy = (await client.config.retryStrategy()) as unknown as { getCapacity(): number };
+    const full = strategy.getCapacity();
+    await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
+    expect(strategy.getCapacity()).toBe(full);
+
+    // With the jitter at its top, a throttled attempt's backoff is the SDK's whole first throttling delay.
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    door.faults.push({ status: 400, body: { __type: 'com.amazonaws.sqs#RequestThrottled', message: 'slow down' } });
+    door.seen.length = 0;
+    try {
+      await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
+    } finally {
+      random.mockRestore();
+    }
+    expect(door.seen.map((request) => request.via)).toEqual(['lean', 'sdk']);
+    expect(door.seen[1].at - door.seen[0].at).toBeGreaterThanOrEqual(400);
+    const charged = strategy.getCapacity();
+    expect(charged).toBeLessThan(full);
+    await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
+    expect(strategy.getCapacity()).toBe(charged + 1);
+    client.destroy();
+  });
+
+  it('does not make a call again when SQS answered it but the answer cannot be read', async () => {
+    door.faults.push({ status: 200, body: '<html>proxy error page</html>' });
+    door.seen.length = 0;
+    const error = await lean
+      .send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch('unread').map(plain) }))
+      .catch((caught: Error) => caught);
+    expect(error).toMatchObject({ name: 'UnreadableAnswer', $metadata: { httpStatusCode: 200 } });
+    expect(door.seen.map((request) => request.via)).toEqual(['lean']);
+  });
+
+  it('sends to the configured endpoint whatever host a queue URL names, and to the queue URL’s host without one', async () => {
+    const direct = created[1]; // the local server's own URL for the queue, not the front door's
+    door.seen.length = 0;
+    await lean.send(new ReceiveMessageCommand({ QueueUrl: direct }));
+    expect(door.seen.map((request) => request.via)).toEqual(['lean']);
+    const { endpoint, ...withoutEndpoint } = config(door.url);
+    const byQueueUrl = new LeanSqsClient(withoutEndpoint);
+    door.seen.length = 0;
+    await byQueueUrl.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }));
+    expect(door.seen.map((request) => request.via)).toEqual(['lean']);
+    byQueueUrl.destroy();
+    expect(endpoint).toBe(door.url);
+  });
+
   it('hands a request that stalls to the SDK after its idle time', async () => {
     const impatient = new LeanSqsClient(config(door.url), { idleTimeoutMs: 300 });
     door.faults.push('hang');
@@ -337,7 +393,7 @@ describe('LeanSqsClient', () => {
     impatient.destroy();
   });
 
-  it('takes the SDK configuration’s maxAttempts', async () => {
+  it('with maxAttempts 1, does not retry: the SDK makes its one attempt only to shape the error', async () => {
     const once = new LeanSqsClient(config(door.url, { maxAttempts: 1 }));
     door.faults.push({ status: 500, body: {} }, { status: 500, body: {} });
     door.seen.length = 0;
@@ -409,7 +465,7 @@ describe('LeanSqsClient', () => {
     setTimeout(() => controller.abort(), 100);
     await expect(polling).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(2_000);
-    // An aborted call is not sent again through the SDK.
+    // Nothing more is sent after the abort.
     expect(door.seen.map((request) => request.via)).toEqual(['lean']);
     await expect(
       lean.send(new ReceiveMessageCommand({ QueueUrl: queueUrl }), { abortSignal: controller.signal }),

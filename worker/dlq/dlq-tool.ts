@@ -206,13 +206,13 @@ async function replayBatches(
         });
         continue;
       }
-      // A source read from the message is only trusted on the DLQ's own endpoint: whoever can write to the DLQ
-      // could otherwise have a replay send its bodies, and the role's signed request, to a host of their choosing.
-      if (!options.to && !sameEndpoint(url, dlqUrl)) {
+      // A source read from the message is only trusted on the DLQ's own endpoint and account: whoever can write to
+      // the DLQ could otherwise have a replay send its bodies (signed by the role) to a host or queue of their choosing.
+      if (!options.to && !sameEndpointAndAccount(url, dlqUrl)) {
         unplaceable.push(message);
         result.skipped.push({
           messageId: message.MessageId ?? '',
-          reason: `source queue ${url} is not on the DLQ's endpoint: pass --to`,
+          reason: `source queue ${url} is not on the DLQ's endpoint and account: pass --to`,
         });
         continue;
       }
@@ -275,9 +275,11 @@ export async function purgeDeadLetters(sqs: SQSClient, dlqUrl: string, limit: nu
   return purged;
 }
 
-function sameEndpoint(queueUrl: string, dlqUrl: string): boolean {
+/** Queue URLs are `<endpoint>/<account>/<name>`. */
+function sameEndpointAndAccount(queueUrl: string, dlqUrl: string): boolean {
   try {
-    return new URL(queueUrl).origin === new URL(dlqUrl).origin;
+    const [queue, dlq] = [new URL(queueUrl), new URL(dlqUrl)];
+    return queue.origin === dlq.origin && queue.pathname.split('/')[1] === dlq.pathname.split('/')[1];
   } catch {
     return false;
   }

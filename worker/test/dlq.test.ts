@@ -97,23 +97,29 @@ describe('DLQ tool: list, replay, purge (real SQS server)', () => {
     expect(await queueDepth(sqs, queues.dlq)).toBe(0);
   });
 
-  it('replays to a recorded source only on the DLQ’s own endpoint', async () => {
-    const elsewhere = 'http://attacker.example:8080/000000000000/cyphr-messages.fifo';
-    const body = JSON.stringify({ v: 1, id: randomUUID() });
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queues.dlq,
-        MessageBody: body,
-        ...fifoFields(queues.dlq, body),
-        MessageAttributes: { [CyphrAttributes.sourceQueue]: { DataType: 'String', StringValue: elsewhere } },
-      }),
-    );
+  it('replays to a recorded source only on the DLQ’s own endpoint and account', async () => {
+    const dlq = new URL(queues.dlq);
+    const elsewhere = [
+      'http://attacker.example:8080/000000000000/cyphr-messages.fifo',
+      `${dlq.origin}/999999999999/cyphr-messages.fifo`,
+    ];
+    for (const source of elsewhere) {
+      const body = JSON.stringify({ v: 1, id: randomUUID() });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queues.dlq,
+          MessageBody: body,
+          ...fifoFields(queues.dlq, body),
+          MessageAttributes: { [CyphrAttributes.sourceQueue]: { DataType: 'String', StringValue: source } },
+        }),
+      );
+    }
     const result = await replayDeadLetters(sqs, queues.dlq, { limit: 10 });
     expect(result.replayed).toEqual([]);
-    expect(result.skipped).toEqual([
-      { messageId: expect.any(String), reason: `source queue ${elsewhere} is not on the DLQ's endpoint: pass --to` },
-    ]);
-    expect(await listDeadLetters(sqs, queues.dlq, 10)).toHaveLength(1);
+    expect(result.skipped.map((skip) => skip.reason).sort()).toEqual(
+      elsewhere.map((source) => `source queue ${source} is not on the DLQ's endpoint and account: pass --to`).sort(),
+    );
+    expect(await listDeadLetters(sqs, queues.dlq, 10)).toHaveLength(2);
   });
 
   it('respects --limit, purges by count or entirely', async () => {
