@@ -489,7 +489,12 @@ describe('LeanSqsClient', () => {
     ownHandler.destroy();
   });
 
-  const plain = ({ MessageGroupId, MessageDeduplicationId, ...entry }: ReturnType<typeof batch>[number]) => entry;
+  /** A batch entry for a standard queue: no FIFO fields. */
+  const plain = ({ Id, MessageBody, MessageAttributes }: ReturnType<typeof batch>[number]) => ({
+    Id,
+    MessageBody,
+    MessageAttributes,
+  });
 
   async function drain(QueueUrl: string): Promise<void> {
     for (;;) {
