@@ -19,7 +19,7 @@ import type {
 } from '@smithy/types';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { decodeOutput, encodeInput, LEAN_OPERATIONS } from './sqs-json-protocol';
+import { answerError, decodeOutput, encodeInput, LEAN_OPERATIONS } from './sqs-json-protocol';
 
 type SqsCommand<I extends ServiceInputTypes, O extends ServiceOutputTypes> = Command<
   ServiceInputTypes,
@@ -169,7 +169,7 @@ export class LeanSqsClient extends SQSClient {
       totalRetryDelay: 0,
     };
     if (response.status < 200 || response.status >= 300) {
-      throw answerError(response.status, response.headers, response.body);
+      throw answerError(response.status, response.body, header(response.headers, 'x-amzn-query-error'));
     }
     try {
       return decodeOutput(operation, response.body, $metadata);
@@ -294,28 +294,6 @@ function isRetryStrategyV2(strategy: RetryStrategy | RetryStrategyV2): strategy 
   return (
     'acquireInitialRetryToken' in strategy && 'refreshRetryTokenForRetry' in strategy && 'recordSuccess' in strategy
   );
-}
-
-/**
- * What the SDK's retry rules need to know of an error answer: its name (the error type SQS sends; the
- * query-compatible code's last part when there is no body) and its status. The SDK decodes the full exception
- * when it makes the call again.
- */
-function answerError(status: number, headers: http.IncomingHttpHeaders, body: string): Error {
-  let type = '';
-  try {
-    type = String((JSON.parse(body) as { __type?: string }).__type ?? '');
-  } catch {
-    type = '';
-  }
-  const queryCode = header(headers, 'x-amzn-query-error')?.split(';')[0].split('.').pop() ?? '';
-  const name = type.split('#').pop()!.split(':')[0] || queryCode || `HTTP${status}`;
-  const error = new Error(`SQS answered HTTP ${status} (${name})`);
-  return Object.assign(error, {
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-  });
 }
 
 /** The SDK retry middleware's classification of an attempt's error. */

@@ -1,4 +1,4 @@
-import { decodeOutput, encodeInput } from './sqs-json-protocol';
+import { answerError, decodeOutput, encodeInput } from './sqs-json-protocol';
 
 const metadata = { httpStatusCode: 400, requestId: 'r-1', attempts: 1, totalRetryDelay: 0 };
 
@@ -66,5 +66,21 @@ describe('SQS JSON protocol', () => {
       metadata,
     ) as { Messages: { MessageAttributes: object }[] };
     expect(output.Messages[0].MessageAttributes).toEqual({ a: { DataType: 'Binary', BinaryValue: null } });
+  });
+
+  it('names an error answer after the type SQS sends, else its query-compatible code, else its status', () => {
+    const throttled = '{"__type":"com.amazonaws.sqs#RequestThrottled","message":"slow down"}';
+    expect(answerError(400, throttled)).toMatchObject({
+      name: 'RequestThrottled',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(answerError(400, '{"__type":"RequestThrottled:http://internal.amazon.com/"}').name).toBe('RequestThrottled');
+    expect(answerError(400, '', 'AWS.SimpleQueueService.NonExistentQueue;Sender').name).toBe('NonExistentQueue');
+    expect(answerError(503, '<html>unavailable</html>')).toMatchObject({
+      name: 'HTTP503',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503 },
+    });
   });
 });

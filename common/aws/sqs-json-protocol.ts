@@ -4,8 +4,8 @@ import type { ResponseMetadata } from '@smithy/types';
 /**
  * SQS's JSON protocol (AWS JSON 1.0) for the successful calls LeanSqsClient makes itself: the input is the SDK
  * command's input, the output the SDK's output shape. Only message attributes need a conversion: their binary
- * values travel as base64 and the SDK's shapes hold them as bytes. Errors are never decoded here: a call that
- * fails is handed to the SDK (see LeanSqsClient).
+ * values travel as base64 and the SDK's shapes hold them as bytes. Of an error answer only what the SDK's retry
+ * rules need is read: the call is then made again through the SDK, which decodes the exception (see LeanSqsClient).
  */
 export const LEAN_OPERATIONS = new Map<unknown, string>([
   [sqs.SendMessageBatchCommand, 'SendMessageBatch'],
@@ -62,4 +62,25 @@ export function decodeOutput(operation: string, body: string, $metadata: Respons
   }
   output.$metadata = $metadata;
   return output;
+}
+
+/**
+ * What the SDK's retry rules need to know of an error answer: its name (the error type SQS sends; the last part of
+ * the query-compatible code in `x-amzn-query-error` when there is no body) and its status.
+ */
+export function answerError(status: number, body: string, queryError?: string): Error {
+  let type = '';
+  try {
+    type = String((JSON.parse(body) as { __type?: string }).__type ?? '');
+  } catch {
+    type = '';
+  }
+  const queryCode = queryError?.split(';')[0].split('.').pop() ?? '';
+  const name = type.split('#').pop()!.split(':')[0] || queryCode || `HTTP${status}`;
+  const error = new Error(`SQS answered HTTP ${status} (${name})`);
+  return Object.assign(error, {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+  });
 }
